@@ -1,0 +1,20 @@
+//! The vocabulary of phasegate: ids, the validated [`Roadmap`], [`Verdict`]s, the evidence
+//! [`Record`] and the pure status evaluation that turns a roadmap plus records into a
+//! [`Scorecard`].
+//!
+//! This crate does no I/O. Reading files is `phasegate-roadmap`'s job, storing records is
+//! `phasegate-ledger`'s and running gates is `phasegate-runner`'s.
+
+mod digest;
+mod id;
+mod record;
+mod roadmap;
+mod status;
+mod verdict;
+
+pub use digest::{Sha256Hex, sha256_hex};
+pub use id::{GateId, InvalidId, PhaseId, ServiceId};
+pub use record::{Finding, GitInfo, OutputEvidence, RECORD_VERSION, Record, Rule};
+pub use roadmap::{Gate, GateKind, Phase, Project, Roadmap, Service};
+pub use status::{GateState, GateStatus, PhaseState, PhaseStatus, Scorecard, evaluate};
+pub use verdict::Verdict;

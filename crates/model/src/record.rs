@@ -1,0 +1,113 @@
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{GateId, PhaseId, Sha256Hex, Verdict};
+
+/// Version of the [`Record`] encoding; bump on any change of its fields.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One gate attempt, as stored in the ledger. Everything needed to explain the verdict
+/// later ("why did the gate fail?") is here; nothing secret is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Encoding version ([`RECORD_VERSION`]).
+    pub v: u32,
+    /// The run this attempt belongs to.
+    pub run_id: String,
+    /// The gate.
+    pub gate: GateId,
+    /// Phases that require the gate at the time of the run.
+    pub phases: Vec<PhaseId>,
+    /// 1-based attempt number within the run.
+    pub attempt: u32,
+    /// Attempts the gate was allowed (1 + retries).
+    pub max_attempts: u32,
+    /// How the attempt ended.
+    pub verdict: Verdict,
+    /// Why, in one line, when the verdict is not a plain pass.
+    pub reason: Option<String>,
+    /// The rule the gate was checked against.
+    pub rule: Rule,
+    /// When the attempt started.
+    pub started_at: Timestamp,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Exit status of the gate's process, when it exited.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the gate's process, when one did.
+    pub signal: Option<i32>,
+    /// Whether the attempt hit its timeout.
+    pub timed_out: bool,
+    /// Named measurements (e.g. `p95_ms`).
+    pub measurements: BTreeMap<String, f64>,
+    /// Individual problems the check found.
+    pub findings: Vec<Finding>,
+    /// The captured output, when the gate produced any process output.
+    pub output: Option<OutputEvidence>,
+    /// Content digest of the gate's inputs, when it declares some.
+    pub inputs_sha256: Option<Sha256Hex>,
+    /// SHA-256 of the roadmap file as it was when the gate ran.
+    pub roadmap_sha256: Sha256Hex,
+    /// SHA-256 of the gate's definition ([`crate::Gate::digest`]).
+    pub gate_sha256: Sha256Hex,
+    /// The repository state, when the roadmap is in a git work tree.
+    pub git: Option<GitInfo>,
+    /// Host name of the machine that ran the gate.
+    pub host: String,
+    /// phasegate's version.
+    pub tool_version: String,
+}
+
+/// The rule a gate was checked against, as it was when it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `run`, `probe` or `signoff`.
+    pub kind: String,
+    /// The command, probe name or sign-off rule, in one line.
+    pub text: String,
+    /// Limit on one attempt.
+    pub timeout_ms: u64,
+    /// Working directory the command ran in (relative to the roadmap).
+    pub cwd: Option<String>,
+    /// Extra environment; secret values are `[REDACTED]`.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A problem found by a check: what was expected, what was seen, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Short machine-readable name.
+    pub code: String,
+    /// What was expected and what was seen.
+    pub message: String,
+    /// Where it was seen (a request, a file:line).
+    pub location: Option<String>,
+}
+
+/// The output of a gate: digest of all of it, and a bounded excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputEvidence {
+    /// SHA-256 of the full (redacted) output as written to the log.
+    pub sha256: Sha256Hex,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// Log file, relative to the ledger directory.
+    pub log: String,
+    /// First and last part of the output (redacted); the middle is elided when long.
+    pub excerpt: String,
+    /// Whether the excerpt leaves out part of the output.
+    pub truncated: bool,
+}
+
+/// The state of the git work tree a run happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// `HEAD` commit.
+    pub commit: String,
+    /// Current branch (`HEAD` when detached).
+    pub branch: String,
+    /// Whether there were uncommitted changes.
+    pub dirty: bool,
+}

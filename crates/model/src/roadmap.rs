@@ -1,0 +1,264 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::{GateId, PhaseId, ServiceId, Sha256Hex, sha256_hex};
+
+/// A validated roadmap: every id is unique, every reference resolves, `needs` and `after`
+/// are acyclic. Built by `phasegate-roadmap`; everything downstream may rely on that.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Roadmap {
+    /// `[project]`.
+    pub project: Project,
+    /// `[services.*]`, by id.
+    pub services: BTreeMap<ServiceId, Service>,
+    /// `[gates.*]` in file order.
+    pub gates: Vec<Gate>,
+    /// `[[phase]]` in file order.
+    pub phases: Vec<Phase>,
+}
+
+/// `[project]`: metadata and settings that apply to every gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    /// Human name of the project.
+    pub name: String,
+    /// Gates every phase requires in addition to its own.
+    pub base_gates: Vec<GateId>,
+    /// Environment variables whose values must never be stored or printed.
+    pub secret_env: Vec<String>,
+    /// Markdown roadmap kept in sync with the evidence, relative to the roadmap file.
+    pub markdown: Option<String>,
+}
+
+/// A process a gate needs running (executed by a later version; validated now).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    /// Its id.
+    pub id: ServiceId,
+    /// The command that starts it.
+    pub run: String,
+}
+
+/// One checkable thing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gate {
+    /// Its id.
+    pub id: GateId,
+    /// Optional human title.
+    pub title: Option<String>,
+    /// What the gate checks and how.
+    pub kind: GateKind,
+    /// Gates that must pass before this one runs.
+    pub needs: Vec<GateId>,
+    /// Globs whose content makes the cache key (used by the cache, a later version).
+    pub inputs: Vec<String>,
+    /// Hard limit on one attempt.
+    #[serde(rename = "timeout_ms", serialize_with = "ser_ms")]
+    pub timeout: Duration,
+    /// Extra attempts after a failing one.
+    pub retries: u32,
+    /// Evidence older than this is stale.
+    #[serde(rename = "fresh_for_ms", serialize_with = "ser_opt_ms")]
+    pub fresh_for: Option<Duration>,
+    /// Services that must be up.
+    pub services: Vec<ServiceId>,
+    /// `false` makes the gate advisory: reported, never blocking a phase.
+    pub blocking: bool,
+    /// Extra environment for the gate's process.
+    pub env: BTreeMap<String, String>,
+    /// Working directory relative to the roadmap's directory.
+    pub cwd: Option<String>,
+    /// Environment variables (in addition to the project's) whose values are secret.
+    pub secret_env: Vec<String>,
+}
+
+/// The kinds of gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum GateKind {
+    /// A shell command; pass is exit status 0.
+    Run {
+        /// Run with `sh -c`.
+        command: String,
+    },
+    /// A built-in probe with its parameters (validated by the probes, a later version).
+    Probe {
+        /// Probe name, e.g. `headers`.
+        probe: String,
+        /// Parameters as given.
+        params: BTreeMap<String, serde_json::Value>,
+    },
+    /// A human approval.
+    Signoff {
+        /// Roles allowed to approve.
+        roles: Vec<String>,
+        /// Distinct approvers needed.
+        approvals: u32,
+    },
+}
+
+impl GateKind {
+    /// `run`, `probe` or `signoff`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            GateKind::Run { .. } => "run",
+            GateKind::Probe { .. } => "probe",
+            GateKind::Signoff { .. } => "signoff",
+        }
+    }
+
+    /// One line saying what the gate checks.
+    pub fn describe(&self) -> String {
+        match self {
+            GateKind::Run { command } => command.clone(),
+            GateKind::Probe { probe, .. } => format!("probe {probe}"),
+            GateKind::Signoff { roles, approvals } => {
+                format!("sign-off by {approvals} of {}", roles.join(", "))
+            }
+        }
+    }
+}
+
+/// A phase (milestone) of the roadmap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    /// Its id.
+    pub id: PhaseId,
+    /// Human title.
+    pub title: String,
+    /// Phases that must be done before this one can be.
+    pub after: Vec<PhaseId>,
+    /// The phase's own gates (base gates come on top).
+    pub gates: Vec<GateId>,
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl Gate {
+    /// SHA-256 of the gate's definition, so evidence can tell when the rule it was produced
+    /// under has changed since (a threshold loosened, a command replaced).
+    pub fn digest(&self) -> Sha256Hex {
+        sha256_hex(&serde_json::to_vec(self).expect("a gate always serializes"))
+    }
+
+    /// Every secret variable name that applies to this gate.
+    pub fn secret_names<'a>(&'a self, project: &'a Project) -> impl Iterator<Item = &'a str> {
+        project
+            .secret_env
+            .iter()
+            .chain(&self.secret_env)
+            .map(String::as_str)
+    }
+}
+
+impl Roadmap {
+    /// The gate with this id.
+    pub fn gate(&self, id: &str) -> Option<&Gate> {
+        self.gates.iter().find(|g| g.id.as_str() == id)
+    }
+
+    /// The phase with this id.
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id.as_str() == id)
+    }
+
+    /// The gates a phase requires: base gates first, then its own, each once.
+    pub fn phase_gates(&self, phase: &Phase) -> Vec<GateId> {
+        let mut seen = BTreeSet::new();
+        self.project
+            .base_gates
+            .iter()
+            .chain(&phase.gates)
+            .filter(|g| seen.insert(*g))
+            .cloned()
+            .collect()
+    }
+
+    /// The phases that require `gate` (directly or as a base gate), in file order.
+    pub fn phases_of(&self, gate: &GateId) -> Vec<PhaseId> {
+        self.phases
+            .iter()
+            .filter(|p| self.project.base_gates.contains(gate) || p.gates.contains(gate))
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// Phases ordered so that every phase comes after the phases it names in `after`
+    /// (file order among independent phases). Validation guarantees there is no cycle.
+    pub fn phase_order(&self) -> Vec<&Phase> {
+        let mut done: BTreeSet<&PhaseId> = BTreeSet::new();
+        let mut order = Vec::with_capacity(self.phases.len());
+        while order.len() < self.phases.len() {
+            let before = order.len();
+            for p in &self.phases {
+                if !done.contains(&p.id) && p.after.iter().all(|a| done.contains(a)) {
+                    done.insert(&p.id);
+                    order.push(p);
+                }
+            }
+            if order.len() == before {
+                // A cycle slipped through validation: append the rest rather than loop forever.
+                order.extend(self.phases.iter().filter(|p| !done.contains(&p.id)));
+            }
+        }
+        order
+    }
+
+    /// The gates to run for a selection of phase and gate ids (all phases when empty), with
+    /// everything they `need`, each once, in file order. Returns the unknown ids as `Err`.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Gate>, Vec<String>> {
+        let mut wanted: BTreeSet<&GateId> = BTreeSet::new();
+        let mut unknown = Vec::new();
+        if names.is_empty() {
+            for p in &self.phases {
+                for g in self.phase_gates(p) {
+                    if let Some(gate) = self.gate(g.as_str()) {
+                        wanted.insert(&gate.id);
+                    }
+                }
+            }
+        }
+        for name in names {
+            if let Some(p) = self.phase(name) {
+                for g in self.phase_gates(p) {
+                    if let Some(gate) = self.gate(g.as_str()) {
+                        wanted.insert(&gate.id);
+                    }
+                }
+            } else if let Some(g) = self.gate(name) {
+                wanted.insert(&g.id);
+            } else {
+                unknown.push(name.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let mut stack: Vec<&GateId> = wanted.iter().copied().collect();
+        while let Some(id) = stack.pop() {
+            if let Some(g) = self.gate(id.as_str()) {
+                for n in &g.needs {
+                    if wanted.insert(n) {
+                        stack.push(n);
+                    }
+                }
+            }
+        }
+        Ok(self
+            .gates
+            .iter()
+            .filter(|g| wanted.contains(&g.id))
+            .collect())
+    }
+}
