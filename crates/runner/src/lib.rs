@@ -1,1 +1,66 @@
-//! (being written)
+//! Executes a roadmap's gates: the `needs` DAG with bounded parallelism, each `run` gate in
+//! its own process group with a timeout, bounded interleaved output capture, redaction of
+//! secrets, retries, and a clean stop on interruption.
+//!
+//! The runner produces [`Record`]s and reports them as [`Event`]s as they happen; it knows
+//! nothing of the ledger: the caller stores them. Entry point: [`run`].
+
+mod attempt;
+pub mod capture;
+mod facts;
+pub mod process;
+mod schedule;
+pub mod tree;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use phasegate_model::{GateId, GitInfo, Project, Record};
+
+pub use facts::{git_info, host_name};
+pub use schedule::{RunOutcome, run};
+
+/// Everything a run needs besides the roadmap.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// Id of this run, also used in log paths.
+    pub run_id: String,
+    /// The roadmap's directory: gates run there (or in their `cwd` below it).
+    pub root: PathBuf,
+    /// The ledger directory; logs go to `logs/<run>/` below it.
+    pub ledger_dir: PathBuf,
+    /// Gates running at once.
+    pub jobs: usize,
+    /// Time between SIGTERM and SIGKILL when a gate is ended.
+    pub grace: Duration,
+    /// The roadmap's project settings.
+    pub project: Project,
+    /// SHA-256 of the roadmap file.
+    pub roadmap_sha256: String,
+    /// Repository state.
+    pub git: Option<GitInfo>,
+    /// Host name.
+    pub host: String,
+    /// phasegate's version.
+    pub tool_version: String,
+    /// Values of the declared secret variables, as the caller's environment has them
+    /// (the library does not read the environment itself).
+    pub secret_values: BTreeMap<String, String>,
+}
+
+/// Progress of a run, in the order it happens.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An attempt of a gate started.
+    Started {
+        /// The gate.
+        gate: GateId,
+        /// 1-based attempt.
+        attempt: u32,
+        /// Attempts allowed.
+        max_attempts: u32,
+    },
+    /// An attempt ended, or a gate was skipped: the record to store.
+    Finished(Box<Record>),
+}

@@ -1,0 +1,76 @@
+use phasegate_model::{GateState, PhaseState, Scorecard};
+
+use crate::{age, table};
+
+fn phase_mark(s: PhaseState) -> &'static str {
+    match s {
+        PhaseState::Done => "✔ done",
+        PhaseState::Failing => "✘ failing",
+        PhaseState::InProgress => "… in progress",
+        PhaseState::Blocked => "⏸ blocked",
+    }
+}
+
+fn gate_mark(s: GateState) -> &'static str {
+    match s {
+        GateState::Pass => "✔ pass",
+        GateState::Fail => "✘ fail",
+        GateState::Stale => "⟲ stale",
+        GateState::Missing => "· missing",
+    }
+}
+
+/// The scorecard as a terminal report: phases, gates, and go / no-go with the reasons.
+pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
+    let mut phases = table(&["phase", "state", "gates"], width);
+    for p in &card.phases {
+        let passing = p
+            .gates
+            .iter()
+            .filter(|g| {
+                card.gate(g.as_str())
+                    .is_some_and(|s| s.state == GateState::Pass)
+            })
+            .count();
+        phases.add_row(vec![
+            format!("{}\n{}", p.id, p.title),
+            phase_mark(p.state).to_owned(),
+            format!("{passing}/{} passing", p.gates.len()),
+        ]);
+    }
+    let mut gates = table(&["gate", "state", "last run", "why"], width);
+    for g in &card.gates {
+        let id = if g.blocking {
+            g.id.to_string()
+        } else {
+            format!("{} (advisory)", g.id)
+        };
+        let last = g
+            .last_run
+            .map(|t| age(t, card.evaluated_at))
+            .unwrap_or_else(|| "never".into());
+        gates.add_row(vec![
+            id,
+            gate_mark(g.state).to_owned(),
+            last,
+            g.reason.clone(),
+        ]);
+    }
+    let mut out = format!("{phases}\n{gates}\n");
+    if card.go {
+        out.push_str("GO: every phase is done on current evidence\n");
+    } else {
+        out.push_str("NO-GO:\n");
+        for p in card.phases.iter().filter(|p| p.state != PhaseState::Done) {
+            out.push_str(&format!(
+                "  - phase `{}` is {}\n",
+                p.id,
+                p.state.as_str().replace('_', " ")
+            ));
+            for r in &p.reasons {
+                out.push_str(&format!("      {r}\n"));
+            }
+        }
+    }
+    out
+}

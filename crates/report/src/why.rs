@@ -1,0 +1,144 @@
+use std::fmt::Write;
+
+use jiff::Timestamp;
+use phasegate_model::{Gate, GateState, GateStatus, Record};
+
+use crate::{age, short_duration};
+
+/// Lines of the output excerpt shown; the record holds more, `evidence show` prints all.
+const EXCERPT_LINES: usize = 40;
+
+/// Explains a gate's state from the evidence alone: the rule, what was observed, when, on
+/// which commit, and the relevant output. `history` is the gate's records, newest first.
+pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "gate `{}`: {}", gate.id, status.state);
+    let _ = writeln!(o, "  reason:   {}", status.reason);
+    let mut rule = format!(
+        "{} `{}`, timeout {}",
+        gate.kind.name(),
+        gate.kind.describe(),
+        humantime::format_duration(gate.timeout)
+    );
+    if gate.retries > 0 {
+        let _ = write!(rule, ", retries {}", gate.retries);
+    }
+    if let Some(f) = gate.fresh_for {
+        let _ = write!(rule, ", fresh for {}", humantime::format_duration(f));
+    }
+    if !gate.needs.is_empty() {
+        let needs: Vec<&str> = gate.needs.iter().map(|n| n.as_str()).collect();
+        let _ = write!(rule, ", needs {}", needs.join(", "));
+    }
+    if !gate.blocking {
+        rule.push_str(", advisory");
+    }
+    let _ = writeln!(o, "  rule:     {rule}");
+
+    let shown = match status.run_id.as_deref() {
+        Some(run) => history
+            .iter()
+            .find(|r| r.run_id == run && Some(r.started_at) == status.last_run),
+        None => history.first(),
+    };
+    let Some(r) = shown else {
+        let _ = writeln!(
+            o,
+            "  evidence: none; run it with `phasegate run {}`",
+            gate.id
+        );
+        return o;
+    };
+    if status.state == GateState::Stale && r.gate_sha256 != gate.digest() {
+        let _ = writeln!(
+            o,
+            "  then:     {} `{}` (the rule the evidence was produced under)",
+            r.rule.kind, r.rule.text
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  evidence: {} at {} ({}), attempt {}/{}, took {}",
+        r.verdict,
+        r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        age(r.started_at, now),
+        r.attempt,
+        r.max_attempts,
+        short_duration(r.duration_ms)
+    );
+    let _ = writeln!(o, "  run:      {}", r.run_id);
+    let mut observed = Vec::new();
+    if let Some(c) = r.exit_code {
+        observed.push(format!("exit status {c}"));
+    }
+    if let Some(s) = r.signal {
+        observed.push(format!("signal {s}"));
+    }
+    if r.timed_out {
+        observed.push(format!(
+            "timed out after {}",
+            short_duration(r.rule.timeout_ms)
+        ));
+    }
+    if let Some(reason) = &r.reason {
+        observed.push(reason.clone());
+    }
+    for (k, v) in &r.measurements {
+        observed.push(format!("{k} = {v:.1}"));
+    }
+    let _ = writeln!(o, "  observed: {}", observed.join("; "));
+    let source = match &r.git {
+        Some(g) => format!(
+            "commit {} on {}{}",
+            &g.commit[..g.commit.len().min(12)],
+            g.branch,
+            if g.dirty {
+                " (uncommitted changes)"
+            } else {
+                ""
+            }
+        ),
+        None => "not in a git work tree".to_owned(),
+    };
+    let _ = writeln!(
+        o,
+        "  source:   {source}, host {}, phasegate {}",
+        r.host, r.tool_version
+    );
+    let _ = writeln!(o, "  roadmap:  sha256 {}", r.roadmap_sha256);
+    for f in &r.findings {
+        let at = f
+            .location
+            .as_deref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  finding:  [{}] {}{at}", f.code, f.message);
+    }
+    if let Some(out) = &r.output {
+        let _ = writeln!(
+            o,
+            "  output:   {} bytes, sha256 {}, log {}",
+            out.bytes, out.sha256, out.log
+        );
+        let lines: Vec<&str> = out.excerpt.lines().collect();
+        let skip = lines.len().saturating_sub(EXCERPT_LINES);
+        if skip > 0 {
+            let _ = writeln!(
+                o,
+                "    │ … {skip} more lines in the excerpt (`phasegate evidence show`)"
+            );
+        }
+        for l in &lines[skip..] {
+            let _ = writeln!(o, "    │ {l}");
+        }
+    }
+    if history.len() > 1 {
+        let past: Vec<String> = history
+            .iter()
+            .take(6)
+            .map(|h| format!("{} {}", h.verdict, age(h.started_at, now)))
+            .collect();
+        let _ = writeln!(o, "  history:  {}", past.join(", "));
+    }
+    o
+}

@@ -1,0 +1,253 @@
+//! Running one gate (with its retries) and turning what happened into evidence records.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use phasegate_model::{
+    Finding, Gate, GateKind, OutputEvidence, PhaseId, RECORD_VERSION, Record, Rule, Verdict,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::capture::{REDACTED, redact_str};
+use crate::process::{self, Ending, Execution, Spec};
+use crate::{Event, RunContext};
+
+/// Exit statuses `sh` uses when the command could not be run at all.
+const SH_NOT_EXECUTABLE: i32 = 126;
+const SH_NOT_FOUND: i32 = 127;
+
+/// A gate, with what the run knows about it.
+pub(crate) struct GateJob {
+    pub gate: Gate,
+    pub phases: Vec<PhaseId>,
+    /// Values to redact for this gate.
+    pub secrets: Vec<String>,
+}
+
+/// Runs all attempts of one gate; returns its final record.
+pub(crate) async fn run_gate(
+    job: GateJob,
+    ctx: Arc<RunContext>,
+    events: mpsc::UnboundedSender<Event>,
+    mut cancel: watch::Receiver<bool>,
+) -> Record {
+    let max_attempts = job.gate.retries.saturating_add(1);
+    let command = match &job.gate.kind {
+        GateKind::Run { command } => command.clone(),
+        GateKind::Probe { probe, .. } => {
+            // Honest about what this version can do: an error never counts as a pass.
+            let why = format!(
+                "probe `{probe}` cannot be executed by phasegate {}",
+                ctx.tool_version
+            );
+            return emit(
+                &events,
+                base_record(&job, &ctx, 1, 1, Verdict::Error, Some(why)),
+            );
+        }
+        GateKind::Signoff { .. } => {
+            let why = "sign-off gates are approved by people, not run".to_owned();
+            return emit(
+                &events,
+                base_record(&job, &ctx, 1, 1, Verdict::Skipped, Some(why)),
+            );
+        }
+    };
+    let mut attempt = 1;
+    loop {
+        let _ = events.send(Event::Started {
+            gate: job.gate.id.clone(),
+            attempt,
+            max_attempts,
+        });
+        let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id, job.gate.id);
+        let spec = Spec {
+            script: command.clone(),
+            cwd: match &job.gate.cwd {
+                Some(c) => ctx.root.join(c),
+                None => ctx.root.clone(),
+            },
+            env: job.gate.env.clone(),
+            timeout: job.gate.timeout,
+            grace: ctx.grace,
+            log: ctx.ledger_dir.join(&log_rel),
+            secrets: job.secrets.clone(),
+            marker: format!("{}/{}/{attempt}", ctx.run_id, job.gate.id),
+        };
+        let started_at = Timestamp::now();
+        let exec = process::execute(&spec, &mut cancel).await;
+        let record = attempt_record(
+            &job,
+            &ctx,
+            attempt,
+            max_attempts,
+            started_at,
+            &exec,
+            log_rel,
+        );
+        let retry = attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
+        let record = emit(&events, record);
+        if !retry {
+            return record;
+        }
+        attempt += 1;
+    }
+}
+
+fn emit(events: &mpsc::UnboundedSender<Event>, record: Record) -> Record {
+    let _ = events.send(Event::Finished(Box::new(record.clone())));
+    record
+}
+
+/// The record of a gate that was not attempted.
+pub(crate) fn skipped(job: &GateJob, ctx: &RunContext, reason: String) -> Record {
+    base_record(
+        job,
+        ctx,
+        1,
+        job.gate.retries.saturating_add(1),
+        Verdict::Skipped,
+        Some(reason),
+    )
+}
+
+fn attempt_record(
+    job: &GateJob,
+    ctx: &RunContext,
+    attempt: u32,
+    max_attempts: u32,
+    started_at: Timestamp,
+    exec: &Execution,
+    log: String,
+) -> Record {
+    let timeout = humantime::format_duration(job.gate.timeout);
+    let (mut verdict, reason) = match &exec.ending {
+        Ending::Exited(0) => (Verdict::Pass, None),
+        Ending::Exited(c @ (SH_NOT_EXECUTABLE | SH_NOT_FOUND)) => (
+            Verdict::Error,
+            Some(format!(
+                "the command could not be run: sh exited with status {c} (command not found or not executable)"
+            )),
+        ),
+        Ending::Exited(c) => (Verdict::Fail, Some(format!("exited with status {c}"))),
+        Ending::Signalled(s) => (Verdict::Fail, Some(format!("killed by signal {s}"))),
+        Ending::TimedOut => (
+            Verdict::Fail,
+            Some(format!(
+                "timed out after {timeout}; its processes were ended"
+            )),
+        ),
+        Ending::Interrupted => (
+            Verdict::Error,
+            Some("interrupted: the run was stopped".to_owned()),
+        ),
+        Ending::NotStarted(why) => (Verdict::Error, Some(why.clone())),
+    };
+    let mut reason = reason;
+    let output = match &exec.output {
+        Ok(c) => Some(OutputEvidence {
+            sha256: c.sha256.clone(),
+            bytes: c.bytes,
+            log,
+            excerpt: c.excerpt.clone(),
+            truncated: c.truncated,
+        }),
+        Err(why) => {
+            if verdict == Verdict::Pass {
+                // Evidence without its output is not evidence of a pass.
+                verdict = Verdict::Error;
+                reason = Some(why.clone());
+            }
+            None
+        }
+    };
+    let mut findings = Vec::new();
+    if exec.leftovers > 0 {
+        findings.push(Finding {
+            code: "leftover-processes".into(),
+            message: format!("{} process(es) were still running after the gate's command exited; phasegate ended them", exec.leftovers),
+            location: None,
+        });
+    }
+    let mut measurements = BTreeMap::new();
+    measurements.insert(
+        "duration_ms".to_owned(),
+        exec.duration.as_secs_f64() * 1000.0,
+    );
+    let mut r = base_record(
+        job,
+        ctx,
+        attempt,
+        max_attempts,
+        verdict,
+        reason.map(|r| redact_str(&r, &job.secrets)),
+    );
+    r.started_at = started_at;
+    r.duration_ms = u64::try_from(exec.duration.as_millis()).unwrap_or(u64::MAX);
+    (r.exit_code, r.signal) = match exec.ending {
+        Ending::Exited(c) => (Some(c), None),
+        Ending::Signalled(s) => (None, Some(s)),
+        _ => (None, None),
+    };
+    r.timed_out = exec.ending == Ending::TimedOut;
+    r.output = output;
+    r.findings = findings;
+    r.measurements = measurements;
+    r
+}
+
+fn base_record(
+    job: &GateJob,
+    ctx: &RunContext,
+    attempt: u32,
+    max_attempts: u32,
+    verdict: Verdict,
+    reason: Option<String>,
+) -> Record {
+    let gate = &job.gate;
+    let secret_names: Vec<&str> = gate.secret_names(&ctx.project).collect();
+    let env = gate
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let v = if secret_names.contains(&k.as_str()) {
+                REDACTED.to_owned()
+            } else {
+                redact_str(v, &job.secrets)
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Record {
+        v: RECORD_VERSION,
+        run_id: ctx.run_id.clone(),
+        gate: gate.id.clone(),
+        phases: job.phases.clone(),
+        attempt,
+        max_attempts,
+        verdict,
+        reason,
+        rule: Rule {
+            kind: gate.kind.name().to_owned(),
+            text: redact_str(&gate.kind.describe(), &job.secrets),
+            timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
+            cwd: gate.cwd.clone(),
+            env,
+        },
+        started_at: Timestamp::now(),
+        duration_ms: 0,
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        measurements: BTreeMap::new(),
+        findings: Vec::new(),
+        output: None,
+        inputs_sha256: None,
+        roadmap_sha256: ctx.roadmap_sha256.clone(),
+        gate_sha256: gate.digest(),
+        git: ctx.git.clone(),
+        host: ctx.host.clone(),
+        tool_version: ctx.tool_version.clone(),
+    }
+}

@@ -1,0 +1,176 @@
+//! One attempt of a `run` gate: `sh -c` in its own process group, interleaved output
+//! captured with bounded memory, a timeout, and nothing left behind afterwards.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::capture::{self, Captured};
+use crate::tree;
+
+/// What to execute.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The shell command.
+    pub script: String,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Limit on the attempt.
+    pub timeout: Duration,
+    /// Time between SIGTERM and SIGKILL.
+    pub grace: Duration,
+    /// Where the full output goes.
+    pub log: PathBuf,
+    /// Values replaced by `[REDACTED]` in everything stored.
+    pub secrets: Vec<String>,
+    /// Marks this attempt's processes (see [`tree`]).
+    pub marker: String,
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// It exited with this status.
+    Exited(i32),
+    /// A signal not sent by phasegate ended it.
+    Signalled(i32),
+    /// It ran past its timeout and was ended.
+    TimedOut,
+    /// The run was interrupted and it was ended.
+    Interrupted,
+    /// It could not be started.
+    NotStarted(String),
+}
+
+/// The result of one attempt.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// How it ended.
+    pub ending: Ending,
+    /// Its output, unless it never started or the log could not be written.
+    pub output: Result<Captured, String>,
+    /// Wall time.
+    pub duration: Duration,
+    /// Processes still alive after the gate's own process exited, which phasegate ended.
+    pub leftovers: usize,
+}
+
+/// Runs `spec` to its end (or its timeout, or `cancel` turning true).
+pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Execution {
+    let started = Instant::now();
+    let not_started = |why: String| Execution {
+        ending: Ending::NotStarted(why.clone()),
+        output: Err(why),
+        duration: started.elapsed(),
+        leftovers: 0,
+    };
+    if !spec.cwd.is_dir() {
+        return not_started(format!(
+            "working directory `{}` does not exist",
+            spec.cwd.display()
+        ));
+    }
+    // One pipe for both streams keeps stdout and stderr interleaved as the gate wrote them.
+    let (reader, writer) = match std::io::pipe().and_then(|(r, w)| Ok((r, w.try_clone()?, w))) {
+        Ok((r, w1, w2)) => (r, (w1, w2)),
+        Err(e) => return not_started(format!("cannot create a pipe: {e}")),
+    };
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(&spec.script)
+        .current_dir(&spec.cwd)
+        .envs(&spec.env)
+        .env(tree::MARKER_VAR, &spec.marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer.0))
+        .stderr(Stdio::from(writer.1))
+        .process_group(0);
+    let spawned = cmd.spawn();
+    // The parent's copies of the write end must close, or the reader never sees EOF.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => return not_started(format!("cannot start `sh`: {e}")),
+    };
+    let pid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .expect("a just-spawned child has a pid");
+    let guard = tree::Spawned::register(pid);
+
+    let (log, secrets) = (spec.log.clone(), spec.secrets.clone());
+    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
+    // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
+    // the async runtime is doing, and a gate printing gigabytes never blocks on us.
+    std::thread::spawn(move || {
+        let _ = out_tx.send(capture_into(reader, &log, &secrets));
+    });
+
+    let timeout = tokio::time::sleep(spec.timeout);
+    tokio::pin!(timeout);
+    let ended = tokio::select! {
+        status = child.wait() => Ok(status),
+        () = &mut timeout => Err(Ending::TimedOut),
+        () = cancelled(cancel) => Err(Ending::Interrupted),
+    };
+    let (ending, leftovers) = match ended {
+        Ok(status) => {
+            let leftovers = tree::terminate(pid, &spec.marker, spec.grace).await;
+            (ending_of(status), leftovers)
+        }
+        Err(ending) => {
+            tree::terminate(pid, &spec.marker, spec.grace).await;
+            // Everything in the tree has been sent SIGKILL by now; this returns at once.
+            let _ = child.wait().await;
+            (ending, 0)
+        }
+    };
+    drop(guard);
+    tree::reap_orphans();
+    // Every writer of the pipe has been ended, so EOF is near; the bound covers a process
+    // outside the gate's tree holding the pipe open, which must not hang the run.
+    let output = match tokio::time::timeout(spec.grace + Duration::from_secs(2), out_rx).await {
+        Ok(Ok(captured)) => captured,
+        Ok(Err(_)) => Err("output capture ended abnormally".into()),
+        Err(_) => Err("output still held open by a process outside the gate after it ended".into()),
+    };
+    Execution {
+        ending,
+        output,
+        duration: started.elapsed(),
+        leftovers,
+    }
+}
+
+fn capture_into(
+    reader: std::io::PipeReader,
+    log: &Path,
+    secrets: &[String],
+) -> Result<Captured, String> {
+    capture::capture(reader, log, secrets)
+        .map_err(|e| format!("cannot write log `{}`: {e}", log.display()))
+}
+
+fn ending_of(status: std::io::Result<std::process::ExitStatus>) -> Ending {
+    match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => Ending::Exited(code),
+            (None, Some(sig)) => Ending::Signalled(sig),
+            (None, None) => Ending::NotStarted("unknown exit status".into()),
+        },
+        Err(e) => Ending::NotStarted(format!("cannot wait for the gate's process: {e}")),
+    }
+}
+
+/// Resolves when `cancel` is (or becomes) true; never when the sender is gone.
+pub async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,199 @@
+//! Finding and ending every process a gate started.
+//!
+//! A process group covers the usual case. Two escape routes remain: a descendant that calls
+//! `setsid` (it leaves the group) and one that is orphaned and reparented. phasegate makes
+//! itself the child subreaper, so orphans are reparented to it rather than to init, and each
+//! gate's processes carry a marker variable in their environment; a scan of `/proc` finds
+//! them by group, by ancestry or by marker. Hand-written because no maintained crate does
+//! this attribution; it is the core of "no process survives its gate".
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal};
+
+/// Name of the environment variable that marks a gate's processes.
+pub const MARKER_VAR: &str = "PHASEGATE_GATE_MARK";
+
+/// Makes this process the subreaper of its descendants (Linux), so an orphaned grandchild of
+/// a gate is reparented here and can still be found and ended.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        // Best effort: without it, group and marker scans still find most escapees.
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    }
+}
+
+struct Proc {
+    pid: i32,
+    ppid: i32,
+    pgid: i32,
+    zombie: bool,
+}
+
+fn read_stat(pid: i32) -> Option<Proc> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces or parentheses itself.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut f = rest.split(' ');
+    let state = f.next()?;
+    let ppid = f.next()?.parse().ok()?;
+    let pgid = f.next()?.parse().ok()?;
+    Some(Proc {
+        pid,
+        ppid,
+        pgid,
+        zombie: state == "Z" || state == "X",
+    })
+}
+
+fn all_procs() -> Vec<Proc> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(read_stat)
+        .collect()
+}
+
+fn has_marker(pid: i32, marker: &str) -> bool {
+    let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let needle = format!("{MARKER_VAR}={marker}");
+    env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
+}
+
+/// The live processes that belong to the gate whose leader is `leader` (also its group id)
+/// and whose marker is `marker`: group members, descendants of the leader, and orphans
+/// reparented to phasegate that carry the marker, with their descendants. `marker = None`
+/// takes every orphan reparented to phasegate (the end-of-run sweep).
+fn members(leader: Option<i32>, marker: Option<&str>) -> BTreeSet<i32> {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let spawned = SPAWNED
+        .lock()
+        .expect("never poisoned: no panics while held")
+        .clone();
+    let procs = all_procs();
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for p in &procs {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut found: BTreeSet<i32> = procs
+        .iter()
+        .filter(|p| Some(p.pgid) == leader)
+        .map(|p| p.pid)
+        .collect();
+    let mut stack: Vec<i32> = leader.into_iter().collect();
+    // With phasegate as subreaper, a descendant that lost its parent (double fork, setsid
+    // and exit) is reparented here; only those need their environment read for the marker.
+    for p in &procs {
+        let adopted = p.ppid == me && !spawned.contains(&p.pid) && !p.zombie;
+        if adopted && marker.is_none_or(|m| has_marker(p.pid, m)) {
+            found.insert(p.pid);
+            stack.push(p.pid);
+        }
+    }
+    while let Some(pid) = stack.pop() {
+        for &c in children.get(&pid).into_iter().flatten() {
+            found.insert(c);
+            stack.push(c);
+        }
+    }
+    let zombies: BTreeSet<i32> = procs.iter().filter(|p| p.zombie).map(|p| p.pid).collect();
+    found.retain(|p| *p != me && !zombies.contains(p));
+    found
+}
+
+fn signal_all(leader: Option<i32>, pids: &BTreeSet<i32>, sig: Signal) {
+    if let Some(pgid) = leader.and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pgid, sig);
+    }
+    for pid in pids.iter().filter_map(|p| Pid::from_raw(*p)) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Ends every process of the gate: SIGTERM to all of them, up to `grace` for them to go,
+/// then SIGKILL to whatever is left. Returns how many processes had to be signalled.
+pub async fn terminate(leader: i32, marker: &str, grace: Duration) -> usize {
+    end_all(Some(leader), Some(marker), grace).await
+}
+
+/// Ends every process reparented to phasegate that no gate accounted for (one that cleared
+/// its environment, say). Called when a run ends.
+pub async fn sweep(grace: Duration) -> usize {
+    end_all(None, None, grace).await
+}
+
+async fn end_all(leader: Option<i32>, marker: Option<&str>, grace: Duration) -> usize {
+    let first = members(leader, marker);
+    if first.is_empty() {
+        return 0;
+    }
+    signal_all(leader, &first, Signal::TERM);
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut left = first.clone();
+    while !left.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        reap_orphans();
+        left = members(leader, marker);
+    }
+    // Children forked during the grace period are found by this second scan.
+    for _ in 0..3 {
+        if left.is_empty() {
+            break;
+        }
+        signal_all(leader, &left, Signal::KILL);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        reap_orphans();
+        left = members(leader, marker);
+    }
+    first.len()
+}
+
+/// Direct children whose exit status tokio waits for: never reaped here, or tokio's own
+/// wait would fail. Process-wide because being a subreaper is process-wide.
+static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Guards one spawned gate leader: registered while tokio may still wait for it.
+pub struct Spawned(i32);
+
+impl Spawned {
+    /// Registers `pid` as a child tokio will wait for.
+    pub fn register(pid: i32) -> Self {
+        SPAWNED
+            .lock()
+            .expect("never poisoned: no panics while held")
+            .insert(pid);
+        Spawned(pid)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        SPAWNED
+            .lock()
+            .expect("never poisoned: no panics while held")
+            .remove(&self.0);
+    }
+}
+
+/// Waits for (reaps) zombies that were reparented to phasegate as subreaper.
+pub fn reap_orphans() {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let keep = SPAWNED
+        .lock()
+        .expect("never poisoned: no panics while held")
+        .clone();
+    for p in all_procs() {
+        if p.ppid == me && p.zombie && !keep.contains(&p.pid) {
+            if let Some(pid) = Pid::from_raw(p.pid) {
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+            }
+        }
+    }
+}
