@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::Path;
 
 use aho_corasick::AhoCorasick;
 use sha2::{Digest, Sha256};
@@ -61,8 +60,8 @@ fn matcher(secrets: &[String]) -> Option<AhoCorasick> {
 
 /// Reads `input` to its end, writing the redacted stream to `log` and returning the digest
 /// and excerpt. Memory stays bounded whatever the size of the stream.
-pub fn capture(input: impl Read, log: &Path, secrets: &[String]) -> io::Result<Captured> {
-    let mut sink = Sink::new(File::create(log)?);
+pub fn capture(input: impl Read, log: File, secrets: &[String]) -> io::Result<Captured> {
+    let mut sink = Sink::new(log);
     let mut reader = io::BufReader::with_capacity(64 * 1024, input);
     match matcher(secrets) {
         Some(ac) => {
@@ -215,7 +214,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("out.log");
         let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
-        let c = capture(input, &log, &secrets).unwrap();
+        let c = capture(input, File::create(&log).unwrap(), &secrets).unwrap();
         (c, std::fs::read(log).unwrap())
     }
 

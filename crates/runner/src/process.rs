@@ -2,8 +2,9 @@
 //! captured with bounded memory, a timeout, and nothing left behind afterwards.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,15 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
             spec.cwd.display()
         ));
     }
+    let log = match spec
+        .log
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| File::create(&spec.log))
+    {
+        Ok(f) => f,
+        Err(e) => return not_started(format!("cannot create log `{}`: {e}", spec.log.display())),
+    };
     // One pipe for both streams keeps stdout and stderr interleaved as the gate wrote them.
     let (reader, writer) = match std::io::pipe().and_then(|(r, w)| Ok((r, w.try_clone()?, w))) {
         Ok((r, w1, w2)) => (r, (w1, w2)),
@@ -104,12 +114,14 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
         .expect("a just-spawned child has a pid");
     let guard = tree::Spawned::register(pid);
 
-    let (log, secrets) = (spec.log.clone(), spec.secrets.clone());
+    let (log_path, secrets) = (spec.log.clone(), spec.secrets.clone());
     let (out_tx, out_rx) = tokio::sync::oneshot::channel();
     // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
     // the async runtime is doing, and a gate printing gigabytes never blocks on us.
     std::thread::spawn(move || {
-        let _ = out_tx.send(capture_into(reader, &log, &secrets));
+        let captured = capture::capture(reader, log, &secrets)
+            .map_err(|e| format!("cannot write log `{}`: {e}", log_path.display()));
+        let _ = out_tx.send(captured);
     });
 
     let timeout = tokio::time::sleep(spec.timeout);
@@ -148,15 +160,6 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
     }
 }
 
-fn capture_into(
-    reader: std::io::PipeReader,
-    log: &Path,
-    secrets: &[String],
-) -> Result<Captured, String> {
-    capture::capture(reader, log, secrets)
-        .map_err(|e| format!("cannot write log `{}`: {e}", log.display()))
-}
-
 fn ending_of(status: std::io::Result<std::process::ExitStatus>) -> Ending {
     match status {
         Ok(s) => match (s.code(), s.signal()) {
@@ -172,5 +175,96 @@ fn ending_of(status: std::io::Result<std::process::ExitStatus>) -> Ending {
 pub async fn cancelled(cancel: &mut watch::Receiver<bool>) {
     if cancel.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dir: &std::path::Path, script: &str, timeout_ms: u64) -> Spec {
+        Spec {
+            script: script.into(),
+            cwd: dir.to_path_buf(),
+            env: BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]),
+            timeout: Duration::from_millis(timeout_ms),
+            grace: Duration::from_millis(200),
+            log: dir.join("logs/out.log"),
+            secrets: vec![],
+            marker: format!("test/{}", dir.display()),
+        }
+    }
+
+    fn is_alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                !matches!(
+                    s[s.rfind(')').unwrap() + 2..].chars().next(),
+                    Some('Z' | 'X')
+                )
+            })
+            .unwrap_or(false)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn exit_status_env_and_interleaved_output_are_captured() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, mut rx) = watch::channel(false);
+        let e = execute(
+            &spec(
+                dir.path(),
+                "echo $GREETING; echo oops >&2; echo bye; exit 4",
+                10_000,
+            ),
+            &mut rx,
+        )
+        .await;
+        assert_eq!(e.ending, Ending::Exited(4));
+        assert_eq!(e.output.unwrap().excerpt, "hi\noops\nbye\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("logs/out.log")).unwrap(),
+            "hi\noops\nbye\n"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn timeout_ends_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, mut rx) = watch::channel(false);
+        let e = execute(
+            &spec(dir.path(), "sleep 300 & echo $! > pid; sleep 300", 300),
+            &mut rx,
+        )
+        .await;
+        assert_eq!(e.ending, Ending::TimedOut);
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while is_alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!is_alive(pid), "the background sleep survived");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn cancel_interrupts_and_a_missing_cwd_never_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = watch::channel(false);
+        let s = spec(dir.path(), "sleep 300", 60_000);
+        let run = tokio::spawn(async move { execute(&s, &mut rx).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send_replace(true);
+        assert_eq!(run.await.unwrap().ending, Ending::Interrupted);
+
+        let (_tx, mut rx) = watch::channel(false);
+        let mut s = spec(dir.path(), "true", 1000);
+        s.cwd = dir.path().join("nope");
+        match execute(&s, &mut rx).await.ending {
+            Ending::NotStarted(why) => assert!(why.contains("does not exist"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

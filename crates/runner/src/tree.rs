@@ -190,10 +190,12 @@ pub fn reap_orphans() {
         .expect("never poisoned: no panics while held")
         .clone();
     for p in all_procs() {
-        if p.ppid == me && p.zombie && !keep.contains(&p.pid) {
-            if let Some(pid) = Pid::from_raw(p.pid) {
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
-            }
+        if p.ppid == me
+            && p.zombie
+            && !keep.contains(&p.pid)
+            && let Some(pid) = Pid::from_raw(p.pid)
+        {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
         }
     }
 }
