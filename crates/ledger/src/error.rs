@@ -1,0 +1,120 @@
+//! The ledger's error type.
+
+use std::path::PathBuf;
+
+/// Why the ledger could not do what was asked. A ledger that fails verification is not an
+/// error: it is a [`crate::Verification`] with `broken` set.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The ledger's directory could not be created.
+    #[error("cannot create ledger directory `{path}`: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The SQLite file could not be opened or prepared.
+    #[error("cannot open ledger `{path}`: {source}")]
+    Open {
+        /// The SQLite file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The SQLite file was written by a newer phasegate.
+    #[error(
+        "ledger `{path}` has schema version {found}; this phasegate supports up to {supported}"
+    )]
+    SchemaTooNew {
+        /// The SQLite file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A read or write failed.
+    #[error("ledger `{path}`: {source}")]
+    Sqlite {
+        /// The SQLite file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// An entry could not be encoded.
+    #[error("cannot encode ledger entry: {source}")]
+    Encode {
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A record carries a measurement that JSON cannot represent.
+    #[error("measurement `{name}` of gate `{gate}` is not a finite number")]
+    NonFiniteMeasurement {
+        /// The gate.
+        gate: String,
+        /// The measurement.
+        name: String,
+    },
+    /// A stored entry could not be read back; `phasegate evidence verify` says more.
+    #[error("ledger entry {seq} is unreadable: {reason}")]
+    Corrupt {
+        /// Its sequence number.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `open_run` for a run id the ledger already has.
+    #[error("run `{run_id}` is already in the ledger")]
+    RunExists {
+        /// The run.
+        run_id: String,
+    },
+    /// A record or head for a run that was never opened.
+    #[error("run `{run_id}` was never opened in this ledger")]
+    RunNotOpened {
+        /// The run.
+        run_id: String,
+    },
+    /// A record or head for a run that already has its head.
+    #[error("run `{run_id}` is already closed")]
+    RunClosed {
+        /// The run.
+        run_id: String,
+    },
+    /// The operating system gave no random bytes for a new key.
+    #[error("cannot generate a signing key: {reason}")]
+    Random {
+        /// The cause.
+        reason: String,
+    },
+    /// A signing key given as text is malformed.
+    #[error("invalid signing key: {reason}")]
+    InvalidKey {
+        /// What is wrong (never the key itself).
+        reason: String,
+    },
+    /// A signing key file is malformed.
+    #[error("invalid signing key file `{path}`: {reason}")]
+    InvalidKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong (never the key itself).
+        reason: String,
+    },
+    /// A signing key file could not be read or created.
+    #[error("cannot read or create signing key `{path}`: {source}")]
+    KeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Writing an export failed.
+    #[error("cannot write ledger export: {source}")]
+    Export {
+        /// The cause.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,456 @@
+//! [`Ledger`]: the chain, the heads and the queries, over any [`Store`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use jiff::Timestamp;
+use phasegate_model::{Record, Verdict};
+
+use crate::LedgerError;
+use crate::entry::{self, Entry, EntryKind, HEAD_VERSION, Head, RunOpened, RunStatus};
+use crate::hash::{MerkleBuilder, ZERO_HASH, entry_hash};
+use crate::key::Key;
+use crate::sqlite::SqliteStore;
+use crate::store::{Row, Store};
+use crate::verify::{Verification, Verifier};
+
+/// The file [`Ledger::open`] uses inside the ledger directory.
+pub const LEDGER_FILE: &str = "ledger.sqlite";
+
+/// The evidence ledger: one hash chain of [`Entry`]s with signed run heads.
+///
+/// Every append is one transaction on the store that reads the chain's tip and writes
+/// after it, so concurrent writers (two `phasegate run`s, even in two processes) produce one
+/// valid chain, and a crash loses at most the entry being written.
+pub struct Ledger {
+    store: Box<dyn Store + Send>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("location", &self.store.location())
+            .finish()
+    }
+}
+
+/// An entry as stored: its position, its hashes and the decoded entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    /// Position in the chain.
+    pub seq: u64,
+    /// Hex chain hash.
+    pub hash: String,
+    /// Hex hash of the previous entry.
+    pub prev_hash: String,
+    /// The entry.
+    pub entry: Entry,
+}
+
+/// One line of [`Ledger::list`], read from the indexed columns only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Position in the chain.
+    pub seq: u64,
+    /// The kind of entry.
+    pub kind: EntryKind,
+    /// Its run.
+    pub run_id: String,
+    /// The gate, for records.
+    pub gate: Option<String>,
+    /// The verdict, for records.
+    pub verdict: Option<Verdict>,
+    /// When the run or attempt started, or when the run closed.
+    pub at: Timestamp,
+}
+
+/// One run, as [`Ledger::runs`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: String,
+    /// Sequence number of its `run_opened` entry.
+    pub opened_seq: u64,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// How it ended; `None` when it has no head (still running, or killed).
+    pub status: Option<RunStatus>,
+    /// When it was closed, if it was.
+    pub closed_at: Option<Timestamp>,
+    /// The key that signed its head, if it has one.
+    pub key_id: Option<String>,
+    /// Its number of records.
+    pub records: u64,
+}
+
+/// The state of a run, as far as appending to it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunState {
+    Unknown,
+    Open,
+    Closed,
+}
+
+impl Ledger {
+    /// Opens the SQLite ledger `dir/ledger.sqlite`, creating the directory and the file if
+    /// needed.
+    pub fn open(dir: &Path) -> Result<Ledger, LedgerError> {
+        std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let store = SqliteStore::open(&dir.join(LEDGER_FILE))?;
+        Ok(Ledger::with_store(Box::new(store)))
+    }
+
+    /// A ledger over any store.
+    pub fn with_store(store: Box<dyn Store + Send>) -> Ledger {
+        Ledger { store }
+    }
+
+    /// Where the ledger is, for messages.
+    pub fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Appends the start of a run; returns its sequence number. The run id must be new.
+    pub fn open_run(&mut self, run: &RunOpened) -> Result<u64, LedgerError> {
+        if self.run_state(&run.run_id)? != RunState::Unknown {
+            return Err(LedgerError::RunExists {
+                run_id: run.run_id.clone(),
+            });
+        }
+        self.append_encoded(vec![encode_row(&Entry::RunOpened(run.clone()))?])
+    }
+
+    /// Appends one record, in its own durable transaction; returns its sequence number.
+    /// Its run must be open (opened, not closed).
+    pub fn append_record(&mut self, record: &Record) -> Result<u64, LedgerError> {
+        // Encode first: a record that cannot be stored should not cost a query.
+        let row = encode_row(&Entry::Record(record.clone()))?;
+        self.require_open(&record.run_id)?;
+        self.append_encoded(vec![row])
+    }
+
+    /// Closes a run: computes the Merkle root over the hashes of exactly the records that
+    /// carry `run_id`, in seq order, signs the head with `key` and appends it.
+    ///
+    /// The records are read before the head's transaction; that is sound because only the
+    /// process that opened a run appends to it, and verify rejects a record after its head.
+    pub fn close_run(
+        &mut self,
+        run_id: &str,
+        status: RunStatus,
+        key: &Key,
+    ) -> Result<Head, LedgerError> {
+        self.require_open(run_id)?;
+        let hashes = self.store.run_record_hashes(run_id)?;
+        let mut tree = MerkleBuilder::new();
+        for (_, hash) in &hashes {
+            tree.push(hash);
+        }
+        let mut head = Head {
+            v: HEAD_VERSION,
+            run_id: run_id.to_owned(),
+            status,
+            closed_at: Timestamp::now(),
+            records: tree.len(),
+            first_seq: hashes.first().map(|(seq, _)| *seq),
+            last_seq: hashes.last().map(|(seq, _)| *seq),
+            root: hex::encode(tree.root()),
+            key_id: key.key_id(),
+            public_key: key.public_hex(),
+            signature: String::new(),
+        };
+        head.signature = key.sign_hex(&head.signed_bytes()?);
+        self.append_encoded(vec![encode_row(&Entry::Head(head.clone()))?])?;
+        Ok(head)
+    }
+
+    /// Appends many entries in one transaction (imports, benchmarks). Runs must be opened
+    /// before their records and heads, here or earlier; heads are stored as given, so a
+    /// wrong one is reported by [`Ledger::verify`], not here.
+    pub fn append_batch(&mut self, entries: &[Entry]) -> Result<(), LedgerError> {
+        let mut states: HashMap<&str, RunState> = HashMap::new();
+        let mut rows = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let run_id = entry.run_id();
+            let state = match states.get(run_id) {
+                Some(s) => *s,
+                None => self.run_state(run_id)?,
+            };
+            let next = match (entry.kind(), state) {
+                (EntryKind::RunOpened, RunState::Unknown) => RunState::Open,
+                (EntryKind::RunOpened, _) => {
+                    return Err(LedgerError::RunExists {
+                        run_id: run_id.to_owned(),
+                    });
+                }
+                (_, RunState::Unknown) => {
+                    return Err(LedgerError::RunNotOpened {
+                        run_id: run_id.to_owned(),
+                    });
+                }
+                (_, RunState::Closed) => {
+                    return Err(LedgerError::RunClosed {
+                        run_id: run_id.to_owned(),
+                    });
+                }
+                (EntryKind::Record, RunState::Open) => RunState::Open,
+                (EntryKind::Head, RunState::Open) => RunState::Closed,
+            };
+            states.insert(run_id, next);
+            rows.push(encode_row(entry)?);
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.append_encoded(rows).map(|_| ())
+    }
+
+    /// Recomputes every hash, link, head root and signature, streaming the entries, and
+    /// names the first entry that does not match.
+    pub fn verify(&self) -> Result<Verification, LedgerError> {
+        self.verify_with(None)
+    }
+
+    /// [`Ledger::verify`], and also reports a head signed by a key whose id is not in
+    /// `trusted_key_ids`: anyone can sign a head with a key of their own.
+    pub fn verify_trusting(&self, trusted_key_ids: &[String]) -> Result<Verification, LedgerError> {
+        self.verify_with(Some(trusted_key_ids.iter().cloned().collect()))
+    }
+
+    fn verify_with(&self, trusted: Option<BTreeSet<String>>) -> Result<Verification, LedgerError> {
+        let mut verifier = Verifier::new(trusted);
+        self.store.scan(1, &mut |row| Ok(verifier.visit(row)))?;
+        Ok(verifier.finish())
+    }
+
+    /// For each gate, its latest decisive (pass, fail, error) record, and its latest skipped
+    /// record when that is later; in seq order. Uses the indexes, not a scan.
+    pub fn latest_per_gate(&self) -> Result<Vec<Record>, LedgerError> {
+        self.store
+            .latest_per_gate()?
+            .iter()
+            .map(|row| match decode_row(row)?.entry {
+                Entry::Record(r) => Ok(r),
+                other => Err(LedgerError::Corrupt {
+                    seq: row.seq,
+                    reason: format!("indexed as a record but holds a {} entry", other.kind()),
+                }),
+            })
+            .collect()
+    }
+
+    /// The latest `limit` records of `gate`, newest first.
+    pub fn history(&self, gate: &str, limit: usize) -> Result<Vec<StoredEntry>, LedgerError> {
+        self.store
+            .history(gate, limit)?
+            .iter()
+            .map(decode_row)
+            .collect()
+    }
+
+    /// Summaries of the last `limit` entries (all with `None`), oldest first.
+    pub fn list(&self, limit: Option<usize>) -> Result<Vec<Summary>, LedgerError> {
+        match limit {
+            Some(n) => self.store.tail(n)?.iter().map(summarize).collect(),
+            None => {
+                let mut out = Vec::new();
+                self.store.scan(1, &mut |row| {
+                    out.push(summarize(&row)?);
+                    Ok(ControlFlow::Continue(()))
+                })?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The entry at `seq`.
+    pub fn get(&self, seq: u64) -> Result<Option<StoredEntry>, LedgerError> {
+        self.store.get(seq)?.as_ref().map(decode_row).transpose()
+    }
+
+    /// Every run, in the order they were opened.
+    pub fn runs(&self) -> Result<Vec<RunSummary>, LedgerError> {
+        let counts: HashMap<String, u64> = self.store.record_counts()?.into_iter().collect();
+        let mut runs: Vec<RunSummary> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for row in self.store.markers()? {
+            match decode_row(&row)?.entry {
+                Entry::RunOpened(r) => {
+                    index.insert(r.run_id.clone(), runs.len());
+                    runs.push(RunSummary {
+                        records: counts.get(&r.run_id).copied().unwrap_or(0),
+                        run_id: r.run_id,
+                        opened_seq: row.seq,
+                        started_at: r.started_at,
+                        status: None,
+                        closed_at: None,
+                        key_id: None,
+                    });
+                }
+                Entry::Head(h) => {
+                    if let Some(run) = index.get(&h.run_id).map(|&i| &mut runs[i]) {
+                        run.status = Some(h.status);
+                        run.closed_at = Some(h.closed_at);
+                        run.key_id = Some(h.key_id);
+                    }
+                }
+                Entry::Record(_) => {
+                    return Err(LedgerError::Corrupt {
+                        seq: row.seq,
+                        reason: "indexed as a run marker but holds a record".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Writes every entry as one JSON line
+    /// `{"seq":N,"hash":"..","prev_hash":"..","entry":{..}}`, where `entry` is the stored
+    /// body byte for byte, so the export can be verified without the ledger. Returns the
+    /// number of lines.
+    pub fn export_jsonl(&self, out: &mut impl Write) -> Result<u64, LedgerError> {
+        let mut lines = 0;
+        self.store.scan(1, &mut |row| {
+            // The body is spliced in verbatim; make sure it is JSON so the line stays valid.
+            serde_json::from_slice::<serde::de::IgnoredAny>(&row.body).map_err(|e| {
+                LedgerError::Corrupt {
+                    seq: row.seq,
+                    reason: format!("body is not JSON: {e}"),
+                }
+            })?;
+            let write = |out: &mut dyn Write| -> std::io::Result<()> {
+                write!(
+                    out,
+                    "{{\"seq\":{},\"hash\":\"{}\",\"prev_hash\":\"{}\",\"entry\":",
+                    row.seq,
+                    hex::encode(&row.hash),
+                    hex::encode(&row.prev_hash)
+                )?;
+                out.write_all(&row.body)?;
+                out.write_all(b"}\n")
+            };
+            write(out).map_err(|source| LedgerError::Export { source })?;
+            lines += 1;
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(lines)
+    }
+
+    fn run_state(&self, run_id: &str) -> Result<RunState, LedgerError> {
+        let markers = self.store.run_markers(run_id)?;
+        Ok(
+            if markers.iter().any(|r| r.kind == EntryKind::Head.as_str()) {
+                RunState::Closed
+            } else if markers.is_empty() {
+                RunState::Unknown
+            } else {
+                RunState::Open
+            },
+        )
+    }
+
+    fn require_open(&self, run_id: &str) -> Result<(), LedgerError> {
+        match self.run_state(run_id)? {
+            RunState::Open => Ok(()),
+            RunState::Unknown => Err(LedgerError::RunNotOpened {
+                run_id: run_id.to_owned(),
+            }),
+            RunState::Closed => Err(LedgerError::RunClosed {
+                run_id: run_id.to_owned(),
+            }),
+        }
+    }
+
+    /// Chains `rows` (seq, prev_hash and hash still unset) after the tip, in one
+    /// transaction; returns the last sequence number.
+    fn append_encoded(&mut self, rows: Vec<Row>) -> Result<u64, LedgerError> {
+        let mut pending = Some(rows);
+        let mut last = 0;
+        self.store.append(&mut |tip| {
+            let mut rows = pending.take().expect("the store calls build exactly once");
+            let (mut seq, mut prev) = tip.map_or((0, ZERO_HASH), |t| (t.seq, t.hash));
+            for row in &mut rows {
+                seq += 1;
+                let hash = entry_hash(seq, &prev, &row.body);
+                row.seq = seq;
+                row.prev_hash = prev.to_vec();
+                row.hash = hash.to_vec();
+                prev = hash;
+            }
+            last = seq;
+            Ok(rows)
+        })?;
+        Ok(last)
+    }
+}
+
+/// The row for `entry`, not yet placed in the chain.
+fn encode_row(entry: &Entry) -> Result<Row, LedgerError> {
+    let (gate, verdict) = match entry {
+        Entry::Record(r) => (
+            Some(r.gate.to_string()),
+            Some(r.verdict.as_str().to_owned()),
+        ),
+        _ => (None, None),
+    };
+    Ok(Row {
+        seq: 0,
+        kind: entry.kind().as_str().to_owned(),
+        run_id: entry.run_id().to_owned(),
+        gate,
+        verdict,
+        at: entry.at().to_string(),
+        body: entry::encode(entry)?,
+        prev_hash: Vec::new(),
+        hash: Vec::new(),
+    })
+}
+
+fn decode_row(row: &Row) -> Result<StoredEntry, LedgerError> {
+    let entry = entry::decode(&row.body).map_err(|reason| LedgerError::Corrupt {
+        seq: row.seq,
+        reason,
+    })?;
+    Ok(StoredEntry {
+        seq: row.seq,
+        hash: hex::encode(&row.hash),
+        prev_hash: hex::encode(&row.prev_hash),
+        entry,
+    })
+}
+
+fn summarize(row: &Row) -> Result<Summary, LedgerError> {
+    let corrupt = |reason: String| LedgerError::Corrupt {
+        seq: row.seq,
+        reason,
+    };
+    let kind = EntryKind::from_name(&row.kind)
+        .ok_or_else(|| corrupt(format!("unknown kind `{}`", row.kind)))?;
+    let verdict = match row.verdict.as_deref() {
+        None => None,
+        Some("pass") => Some(Verdict::Pass),
+        Some("fail") => Some(Verdict::Fail),
+        Some("error") => Some(Verdict::Error),
+        Some("skipped") => Some(Verdict::Skipped),
+        Some(other) => return Err(corrupt(format!("unknown verdict `{other}`"))),
+    };
+    let at = row
+        .at
+        .parse::<Timestamp>()
+        .map_err(|e| corrupt(format!("bad time `{}`: {e}", row.at)))?;
+    Ok(Summary {
+        seq: row.seq,
+        kind,
+        run_id: row.run_id.clone(),
+        gate: row.gate.clone(),
+        verdict,
+        at,
+    })
+}

@@ -1,0 +1,226 @@
+//! Canonical encoding: decode(encode(e)) == e, and the bytes are stable.
+
+use phasegate_ledger::{
+    Entry, HEAD_VERSION, Head, RUN_OPENED_VERSION, RunOpened, RunStatus, decode, encode,
+};
+use phasegate_model::{
+    Finding, GateId, GitInfo, OutputEvidence, PhaseId, RECORD_VERSION, Record, Rule, Verdict,
+};
+use proptest::prelude::*;
+
+use crate::support::record;
+
+fn id() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9._-]{0,12}"
+}
+
+fn text() -> impl Strategy<Value = String> {
+    any::<String>()
+}
+
+fn time() -> impl Strategy<Value = jiff::Timestamp> {
+    (0i64..4_000_000_000, 0i32..1_000_000_000)
+        .prop_map(|(s, ns)| jiff::Timestamp::new(s, ns).unwrap())
+}
+
+fn git() -> impl Strategy<Value = Option<GitInfo>> {
+    proptest::option::of(
+        (text(), text(), any::<bool>()).prop_map(|(commit, branch, dirty)| GitInfo {
+            commit,
+            branch,
+            dirty,
+        }),
+    )
+}
+
+fn verdict() -> impl Strategy<Value = Verdict> {
+    prop_oneof![
+        Just(Verdict::Pass),
+        Just(Verdict::Fail),
+        Just(Verdict::Error),
+        Just(Verdict::Skipped)
+    ]
+}
+
+fn finite() -> impl Strategy<Value = f64> {
+    any::<f64>().prop_filter("finite", |v| v.is_finite())
+}
+
+fn record_strategy() -> impl Strategy<Value = Record> {
+    let head = (
+        id(),
+        id(),
+        prop::collection::vec(id(), 0..3),
+        any::<u32>(),
+        verdict(),
+        proptest::option::of(text()),
+        (text(), any::<u64>(), proptest::option::of(text())),
+        prop::collection::btree_map(text(), text(), 0..3),
+        time(),
+    );
+    let tail = (
+        any::<u64>(),
+        proptest::option::of(any::<i32>()),
+        proptest::option::of(any::<i32>()),
+        any::<bool>(),
+        prop::collection::btree_map(text(), finite(), 0..4),
+        prop::collection::vec((text(), text(), proptest::option::of(text())), 0..3),
+        proptest::option::of((text(), any::<u64>(), text(), any::<bool>())),
+        git(),
+        text(),
+    );
+    (head, tail).prop_map(
+        |(
+            (
+                run_id,
+                gate,
+                phases,
+                attempt,
+                verdict,
+                reason,
+                (rule_text, timeout_ms, cwd),
+                env,
+                started_at,
+            ),
+            (duration_ms, exit_code, signal, timed_out, measurements, findings, output, git, host),
+        )| Record {
+            v: RECORD_VERSION,
+            run_id,
+            gate: GateId::new(gate).unwrap(),
+            phases: phases
+                .into_iter()
+                .map(|p| PhaseId::new(p).unwrap())
+                .collect(),
+            attempt,
+            max_attempts: attempt.saturating_add(1),
+            verdict,
+            reason,
+            rule: Rule {
+                kind: "run".to_owned(),
+                text: rule_text,
+                timeout_ms,
+                cwd,
+                env,
+            },
+            started_at,
+            duration_ms,
+            exit_code,
+            signal,
+            timed_out,
+            measurements,
+            findings: findings
+                .into_iter()
+                .map(|(code, message, location)| Finding {
+                    code,
+                    message,
+                    location,
+                })
+                .collect(),
+            output: output.map(|(excerpt, bytes, log, truncated)| OutputEvidence {
+                sha256: "00".repeat(32),
+                bytes,
+                log,
+                excerpt,
+                truncated,
+            }),
+            inputs_sha256: None,
+            roadmap_sha256: "11".repeat(32),
+            gate_sha256: "22".repeat(32),
+            git,
+            host,
+            tool_version: "0.1.0".to_owned(),
+        },
+    )
+}
+
+fn entry_strategy() -> impl Strategy<Value = Entry> {
+    let opened = (
+        id(),
+        time(),
+        prop::collection::vec(text(), 0..3),
+        git(),
+        text(),
+        text(),
+    )
+        .prop_map(|(run_id, started_at, selection, git, host, tool_version)| {
+            Entry::RunOpened(RunOpened {
+                v: RUN_OPENED_VERSION,
+                run_id,
+                started_at,
+                roadmap_sha256: "33".repeat(32),
+                selection,
+                git,
+                host,
+                tool_version,
+            })
+        });
+    let head = (
+        id(),
+        any::<bool>(),
+        time(),
+        any::<u64>(),
+        proptest::option::of(any::<u64>()),
+        proptest::option::of(any::<u64>()),
+        text(),
+    )
+        .prop_map(
+            |(run_id, done, closed_at, records, first_seq, last_seq, sig)| {
+                Entry::Head(Head {
+                    v: HEAD_VERSION,
+                    run_id,
+                    status: if done {
+                        RunStatus::Completed
+                    } else {
+                        RunStatus::Interrupted
+                    },
+                    closed_at,
+                    records,
+                    first_seq,
+                    last_seq,
+                    root: "44".repeat(32),
+                    key_id: "0123456789abcdef".to_owned(),
+                    public_key: "55".repeat(32),
+                    signature: sig,
+                })
+            },
+        );
+    prop_oneof![opened, record_strategy().prop_map(Entry::Record), head]
+}
+
+proptest! {
+    #[test]
+    fn decode_inverts_encode(entry in entry_strategy()) {
+        let bytes = encode(&entry).unwrap();
+        let back = decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &entry);
+        // Canonical: encoding the decoded entry gives the same bytes.
+        prop_assert_eq!(encode(&back).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn encoding_starts_with_the_type_and_keeps_field_order() {
+    let bytes = encode(&Entry::Record(record("r", "test", Verdict::Fail, 0))).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.starts_with(r#"{"type":"record","v":1,"run_id":"r","gate":"test","#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""started_at":"2025-06-15T15:06:40Z""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn decode_rejects_what_encode_never_writes() {
+    for bad in [
+        &b""[..],
+        br#"{"v":1,"type":"record"}"#,
+        br#"{"type":"nope","v":1}"#,
+        br#"{"type":"record"}"#,
+        br#"{"type":"record","v":1}"#,
+    ] {
+        assert!(decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+}
