@@ -1,1 +1,91 @@
-//! (being written)
+//! Reading `phasegate.toml`: TOML text with spans into a validated
+//! [`phasegate_model::Roadmap`], with diagnostics that name file, line and column, underline
+//! the offending text and say what was expected — every problem at once.
+//!
+//! Entry points: [`discover`] finds the file, [`load`] reads and validates it, [`parse`]
+//! validates text. [`starter::starter`] writes the starter roadmap `phasegate init` offers.
+//! This crate does not run anything and never prints; rendering a [`RoadmapError`] is the
+//! caller's job (miette's report handler, or [`render_plain`] in tests).
+//!
+//! The file format is described in `docs/roadmap-format.md`.
+
+mod check;
+mod error;
+mod graph;
+pub mod starter;
+mod suggest;
+
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+use phasegate_model::{Roadmap, sha256_hex};
+
+pub use check::VERSION;
+pub use error::{LoadError, Problem, RoadmapError};
+
+/// The roadmap's file name.
+pub const FILE_NAME: &str = "phasegate.toml";
+
+/// A roadmap read from a file, with what evidence needs to know about the file.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The validated roadmap.
+    pub roadmap: Roadmap,
+    /// The file it was read from, as given to [`load`].
+    pub path: PathBuf,
+    /// The file's text.
+    pub source: String,
+    /// SHA-256 of the file's bytes (lowercase hex), recorded with every piece of evidence.
+    pub sha256: String,
+}
+
+/// Finds [`FILE_NAME`] in `start` or its parents: the nearest one wins.
+///
+/// A relative `start` is taken relative to the current directory, so that its parents are
+/// searched too; the returned path is then absolute.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    let sha256 = sha256_hex(&bytes);
+    let source = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+        ))
+    })?;
+    let roadmap = parse(&source, &path.display().to_string())?;
+    Ok(Loaded {
+        roadmap,
+        path: path.to_path_buf(),
+        source,
+        sha256,
+    })
+}
+
+/// Validates roadmap text; `name` is the file name shown in diagnostics.
+pub fn parse(source: &str, name: &str) -> Result<Roadmap, RoadmapError> {
+    check::check(source).map_err(|problems| RoadmapError::new(name, source, problems))
+}
+
+/// Renders a diagnostic the way miette's terminal handler does, without colour and at a
+/// fixed width of 100 columns, so that the output is stable for snapshots.
+pub fn render_plain(diag: &dyn Diagnostic) -> String {
+    let mut out = String::new();
+    GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, diag)
+        .expect("rendering into a String cannot fail");
+    out
+}

@@ -1,0 +1,1279 @@
+//! From TOML text to a validated [`Roadmap`], collecting every problem on the way.
+//!
+//! The document is parsed into spanned values (`toml::de::DeTable`) and walked by hand
+//! rather than deserialized with serde: serde stops at the first error and loses the spans of
+//! keys, while a roadmap author wants every mistake at once, each pointing at its text. The
+//! walk builds drafts that still carry spans; references and cycles are checked on the
+//! drafts, and only a roadmap without problems is turned into model types.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::time::Duration;
+
+use phasegate_model::{
+    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, Service, ServiceId,
+};
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue};
+
+use crate::error::Problem;
+use crate::graph::{self, Edge};
+use crate::suggest::{self, did_you_mean, typo_of};
+
+type Val<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<DeString<'i>>;
+
+/// The roadmap format version this crate reads.
+pub const VERSION: i64 = 1;
+
+const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase"];
+const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
+const SERVICE_KEYS: &[&str] = &["run", "ready", "env", "stop", "cwd", "within"];
+/// Keys every kind of gate accepts.
+const GATE_KEYS: &[&str] = &[
+    "title",
+    "needs",
+    "inputs",
+    "timeout",
+    "retries",
+    "fresh_for",
+    "service",
+    "services",
+    "blocking",
+    "env",
+    "cwd",
+    "secret_env",
+];
+const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
+const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
+const PHASE_KEYS: &[&str] = &["id", "title", "after", "gates"];
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+const ID_HELP: &str =
+    "ids start with an ASCII letter or digit and contain only letters, digits, `-`, `_` and `.`";
+const DURATION_HELP: &str = "expected a number with a unit, e.g. `30s`, `10m`, `2h`, `30d`";
+const ENV_HELP: &str = "environment variable names contain only ASCII letters, digits and `_`, and do not start with a digit";
+
+/// Checks `source` and builds the roadmap, or returns every problem found.
+pub(crate) fn check(source: &str) -> Result<Roadmap, Vec<Problem>> {
+    let doc = match DeTable::parse(source) {
+        Ok(doc) => doc,
+        // Nothing after a syntax error can be trusted, so it is the only problem reported.
+        Err(e) => return Err(vec![syntax(source, &e)]),
+    };
+    let mut c = Checker {
+        src: source,
+        problems: Vec::new(),
+    };
+    let mut project = ProjectDraft::default();
+    let mut services = Vec::new();
+    let mut gates = Vec::new();
+    let mut phases = None;
+    for (key, val) in in_file_order(doc.get_ref()) {
+        match key.get_ref().as_ref() {
+            "version" => c.version(val),
+            "project" => project = c.project(val),
+            "services" => services = c.services(val),
+            "gates" => gates = c.gates(val),
+            "phase" => phases = Some((val.span(), c.phases(val))),
+            _ => {
+                c.unknown_key(key, TOP_KEYS, "at the top level", None);
+            }
+        }
+    }
+    let phases = match phases {
+        Some((_, Some(phases))) if !phases.is_empty() => phases,
+        // Not an array: reported as such already.
+        Some((_, None)) => Vec::new(),
+        Some((span, _)) => {
+            c.no_phases(span);
+            Vec::new()
+        }
+        None => {
+            c.no_phases(0..0);
+            Vec::new()
+        }
+    };
+    c.references(&project, &services, &gates, &phases);
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(build(project, services, gates, phases))
+}
+
+fn syntax(source: &str, e: &toml::de::Error) -> Problem {
+    let end = source.len();
+    let mut span = e.span().unwrap_or(end..end);
+    // miette draws nothing under an empty span at the very end of the text: point at the
+    // last character instead, where the text stopped too early.
+    if span.is_empty() && span.start >= end {
+        let last = source.char_indices().next_back().map_or(0, |(i, _)| i);
+        span = last..end;
+    }
+    Problem::new(format!("invalid TOML: {}", e.message()), span, "here")
+        .help("fix the TOML syntax first: the rest of the roadmap is checked once the file parses")
+}
+
+/// A reference to an id, with the span of its text.
+#[derive(Debug, Clone)]
+struct Ref<T> {
+    id: T,
+    span: Range<usize>,
+}
+
+#[derive(Default)]
+struct ProjectDraft {
+    name: Option<String>,
+    base_gates: Vec<Ref<GateId>>,
+    secret_env: Vec<String>,
+    markdown: Option<String>,
+}
+
+struct ServiceDraft {
+    id: Ref<ServiceId>,
+    run: Option<String>,
+}
+
+struct GateDraft {
+    id: Ref<GateId>,
+    body: GateBody,
+}
+
+#[derive(Default)]
+struct GateBody {
+    title: Option<String>,
+    kind: Option<GateKind>,
+    needs: Vec<Ref<GateId>>,
+    inputs: Vec<String>,
+    timeout: Option<Duration>,
+    retries: Option<u32>,
+    fresh_for: Option<Duration>,
+    services: Vec<Ref<ServiceId>>,
+    blocking: Option<bool>,
+    env: BTreeMap<String, String>,
+    cwd: Option<String>,
+    secret_env: Vec<String>,
+}
+
+struct PhaseDraft {
+    id: Option<Ref<PhaseId>>,
+    title: Option<String>,
+    after: Vec<Ref<PhaseId>>,
+    gates: Vec<Ref<GateId>>,
+}
+
+/// What a kind of id is called in messages.
+#[derive(Clone, Copy)]
+enum Noun {
+    Gate,
+    Phase,
+    Service,
+}
+
+impl Noun {
+    fn name(self) -> &'static str {
+        match self {
+            Noun::Gate => "gate",
+            Noun::Phase => "phase",
+            Noun::Service => "service",
+        }
+    }
+
+    /// How to define an id of this kind, for the help of an undefined reference.
+    fn how_to_define(self, id: &str) -> String {
+        match self {
+            Noun::Gate => format!("define it with a `[gates.{id}]` section"),
+            Noun::Phase => format!("define it with a `[[phase]]` section with `id = \"{id}\"`"),
+            Noun::Service => format!("define it with a `[services.{id}]` section"),
+        }
+    }
+}
+
+struct Checker<'s> {
+    src: &'s str,
+    problems: Vec<Problem>,
+}
+
+/// Table entries sorted by position: `DeTable` iterates in key order, and both problems and
+/// the roadmap's gates follow the file.
+fn in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<(&'a Key<'i>, &'a Val<'i>)> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+fn find<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a Val<'i>> {
+    table.get(name)
+}
+
+/// "an integer", "a string", ...
+fn a_type(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// "`a`, `b` or `c`" (with `conjunction` "or").
+fn quoted_list(words: &[&str], conjunction: &str) -> String {
+    let words: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("{} {conjunction} {last}", rest.join(", "))
+        }
+        _ => words.concat(),
+    }
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn integer(i: &toml::de::DeInteger<'_>) -> Option<i128> {
+    i128::from_str_radix(i.as_str(), i.radix()).ok()
+}
+
+impl Checker<'_> {
+    fn push(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    fn text(&self, span: Range<usize>) -> &str {
+        self.src.get(span).unwrap_or("")
+    }
+
+    /// Reports an unknown key; returns the suggestion made, if any.
+    fn unknown_key<'k>(
+        &mut self,
+        key: &Key<'_>,
+        known: &[&'k str],
+        place: &str,
+        note: Option<&str>,
+    ) -> Option<&'k str> {
+        let name = key.get_ref().as_ref();
+        let suggestion = did_you_mean(name, known.iter().copied());
+        let mut help = match suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("expected {}", quoted_list(known, "or")),
+        };
+        if let Some(note) = note {
+            help = format!("{help} ({note})");
+        }
+        self.push(
+            Problem::new(
+                format!("unknown key `{name}` {place}"),
+                key.span(),
+                "unknown key",
+            )
+            .help(help),
+        );
+        suggestion
+    }
+
+    fn wrong_type(&mut self, key: &str, val: &Val<'_>, expected: &str) {
+        self.push(
+            Problem::new(
+                format!("expected {expected} for `{key}`"),
+                val.span(),
+                &format!("found {}", a_type(val.get_ref())),
+            )
+            .help(format!("`{key}` takes {expected}")),
+        );
+    }
+
+    fn string<'a>(&mut self, key: &str, val: &'a Val<'_>) -> Option<&'a str> {
+        match val.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => {
+                self.wrong_type(key, val, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string that must not be empty (a command, a probe name).
+    fn non_empty(&mut self, key: &str, val: &Val<'_>, example: &str) -> Option<String> {
+        let s = self.string(key, val)?;
+        if s.trim().is_empty() {
+            self.push(
+                Problem::new(format!("`{key}` is empty"), val.span(), "empty")
+                    .help(format!("for example `{key} = \"{example}\"`")),
+            );
+            return None;
+        }
+        Some(s.to_owned())
+    }
+
+    fn boolean(&mut self, key: &str, val: &Val<'_>) -> Option<bool> {
+        match val.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(key, val, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    /// The string items of an array, each with its span; reports everything else.
+    fn strings<'a>(
+        &mut self,
+        key: &str,
+        val: &'a Val<'_>,
+        expected: &str,
+        item: &str,
+    ) -> Vec<(&'a str, Range<usize>)> {
+        let DeValue::Array(items) = val.get_ref() else {
+            self.wrong_type(key, val, expected);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for v in items.iter() {
+            match v.get_ref() {
+                DeValue::String(s) => out.push((s.as_ref(), v.span())),
+                other => self.push(
+                    Problem::new(
+                        format!("expected {item} in `{key}`"),
+                        v.span(),
+                        &format!("found {}", a_type(other)),
+                    )
+                    .help(format!("`{key}` takes {expected}")),
+                ),
+            }
+        }
+        out
+    }
+
+    /// Drops (and reports) repeated entries of a list.
+    fn dedup<'a>(
+        &mut self,
+        key: &str,
+        items: Vec<(&'a str, Range<usize>)>,
+    ) -> Vec<(&'a str, Range<usize>)> {
+        let mut first: HashMap<&str, Range<usize>> = HashMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for (s, span) in items {
+            if let Some(prev) = first.get(s) {
+                self.push(
+                    Problem::new(
+                        format!("`{s}` is listed twice in `{key}`"),
+                        span,
+                        "listed again here",
+                    )
+                    .label(prev.clone(), "first listed here")
+                    .help(format!("remove one of the two `{s}`")),
+                );
+            } else {
+                first.insert(s, span.clone());
+                out.push((s, span));
+            }
+        }
+        out
+    }
+
+    /// A list of ids: each valid, none twice.
+    fn ids<T>(&mut self, key: &str, val: &Val<'_>, noun: Noun) -> Vec<Ref<T>>
+    where
+        T: TryFrom<String, Error = InvalidId>,
+    {
+        let n = noun.name();
+        let items = self.strings(
+            key,
+            val,
+            &format!("an array of {n} ids"),
+            &format!("a {n} id (a string)"),
+        );
+        let items = self.dedup(key, items);
+        items
+            .into_iter()
+            .filter_map(|(s, span)| self.id(s, span, noun))
+            .collect()
+    }
+
+    fn id<T>(&mut self, text: &str, span: Range<usize>, noun: Noun) -> Option<Ref<T>>
+    where
+        T: TryFrom<String, Error = InvalidId>,
+    {
+        match T::try_from(text.to_owned()) {
+            Ok(id) => Some(Ref { id, span }),
+            Err(_) => {
+                self.push(
+                    Problem::new(
+                        format!("invalid {} id `{text}`", noun.name()),
+                        span,
+                        "not a valid id",
+                    )
+                    .help(ID_HELP),
+                );
+                None
+            }
+        }
+    }
+
+    fn id_from_key<T>(&mut self, key: &Key<'_>, noun: Noun) -> Option<Ref<T>>
+    where
+        T: TryFrom<String, Error = InvalidId>,
+    {
+        self.id(key.get_ref().as_ref(), key.span(), noun)
+    }
+
+    fn env_names(&mut self, key: &str, val: &Val<'_>) -> Vec<String> {
+        let items = self.strings(
+            key,
+            val,
+            "an array of environment variable names",
+            "a variable name (a string)",
+        );
+        let items = self.dedup(key, items);
+        let mut out = Vec::with_capacity(items.len());
+        for (name, span) in items {
+            if is_env_name(name) {
+                out.push(name.to_owned());
+            } else {
+                self.push(
+                    Problem::new(
+                        format!("invalid environment variable name `{name}` in `{key}`"),
+                        span,
+                        "not a variable name",
+                    )
+                    .help(ENV_HELP),
+                );
+            }
+        }
+        out
+    }
+
+    fn duration(&mut self, key: &str, val: &Val<'_>) -> Option<Duration> {
+        let DeValue::String(text) = val.get_ref() else {
+            self.push(
+                Problem::new(
+                    format!("expected a duration for `{key}`"),
+                    val.span(),
+                    &format!("found {}", a_type(val.get_ref())),
+                )
+                .help(format!("{DURATION_HELP}, as a string: `{key} = \"10m\"`")),
+            );
+            return None;
+        };
+        match humantime::parse_duration(text) {
+            Ok(d) if d.is_zero() => {
+                self.push(
+                    Problem::new(
+                        format!("`{key}` must be longer than zero"),
+                        val.span(),
+                        "zero",
+                    )
+                    .help(DURATION_HELP),
+                );
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                // humantime's own messages carry byte offsets, which mean nothing here.
+                let label = match e {
+                    humantime::DurationError::UnknownUnit { unit, .. } => {
+                        format!("unknown unit `{unit}`")
+                    }
+                    humantime::DurationError::NumberOverflow => "too long".to_owned(),
+                    humantime::DurationError::Empty => "empty".to_owned(),
+                    _ => "not a duration".to_owned(),
+                };
+                self.push(
+                    Problem::new(
+                        format!("invalid duration `{text}` for `{key}`"),
+                        val.span(),
+                        &label,
+                    )
+                    .help(DURATION_HELP),
+                );
+                None
+            }
+        }
+    }
+
+    /// A whole number; `what` names what it counts, for the help.
+    fn integer(&mut self, key: &str, val: &Val<'_>, what: &str) -> Option<i128> {
+        match val.get_ref() {
+            DeValue::Integer(i) => {
+                let n = integer(i);
+                if n.is_none() {
+                    self.push(
+                        Problem::new(format!("`{key}` is too large"), val.span(), "too large")
+                            .help(what.to_owned()),
+                    );
+                }
+                n
+            }
+            other => {
+                self.push(
+                    Problem::new(
+                        format!("expected a whole number for `{key}`"),
+                        val.span(),
+                        &format!("found {}", a_type(other)),
+                    )
+                    .help(what.to_owned()),
+                );
+                None
+            }
+        }
+    }
+
+    fn version(&mut self, val: &Val<'_>) {
+        let help = "this phasegate reads roadmap format version 1";
+        if let Some(v) = self.integer("version", val, help)
+            && v != i128::from(VERSION)
+        {
+            self.push(
+                Problem::new(
+                    format!("unsupported roadmap format version {v}"),
+                    val.span(),
+                    "unsupported version",
+                )
+                .help(format!(
+                    "{help}; set `version = 1` or use a newer phasegate"
+                )),
+            );
+        }
+    }
+
+    fn table<'a, 'i>(
+        &mut self,
+        key: &str,
+        val: &'a Val<'i>,
+        help: impl FnOnce() -> String,
+    ) -> Option<&'a DeTable<'i>> {
+        match val.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                self.push(
+                    Problem::new(
+                        format!("expected a table for `{key}`"),
+                        val.span(),
+                        &format!("found {}", a_type(other)),
+                    )
+                    .help(help()),
+                );
+                None
+            }
+        }
+    }
+
+    fn project(&mut self, val: &Val<'_>) -> ProjectDraft {
+        let mut p = ProjectDraft::default();
+        let Some(table) = self.table("project", val, || {
+            "write `[project]` followed by `name = \"...\"`".to_owned()
+        }) else {
+            return p;
+        };
+        for (key, val) in in_file_order(table) {
+            match key.get_ref().as_ref() {
+                "name" => p.name = self.string("name", val).map(str::to_owned),
+                "base_gates" => p.base_gates = self.ids("base_gates", val, Noun::Gate),
+                "secret_env" => p.secret_env = self.env_names("secret_env", val),
+                "markdown" => p.markdown = self.string("markdown", val).map(str::to_owned),
+                _ => {
+                    self.unknown_key(key, PROJECT_KEYS, "in `[project]`", None);
+                }
+            }
+        }
+        p
+    }
+
+    fn services(&mut self, val: &Val<'_>) -> Vec<ServiceDraft> {
+        let Some(table) = self.table("services", val, || {
+            "define each service as a `[services.<id>]` section".to_owned()
+        }) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, val) in in_file_order(table) {
+            let id = self.id_from_key::<ServiceId>(key, Noun::Service);
+            let name = key.get_ref().as_ref();
+            let Some(body) = self.table(&format!("services.{name}"), val, || {
+                format!("write `[services.{name}]` followed by `run = \"...\"`")
+            }) else {
+                continue;
+            };
+            let mut run = None;
+            for (k, v) in in_file_order(body) {
+                match k.get_ref().as_ref() {
+                    "run" => run = self.non_empty("run", v, "./target/release/api --port {port}"),
+                    // Accepted as they are: a later version starts services and reads them.
+                    "ready" | "env" | "stop" | "cwd" | "within" => {}
+                    _ => {
+                        self.unknown_key(k, SERVICE_KEYS, &format!("in service `{name}`"), None);
+                    }
+                }
+            }
+            if find(body, "run").is_none() {
+                self.push(
+                    Problem::new(
+                        format!("service `{name}` has no `run`"),
+                        key.span(),
+                        "this service",
+                    )
+                    .help("add `run = \"...\"`: the command that starts the service"),
+                );
+            }
+            if let Some(id) = id {
+                out.push(ServiceDraft { id, run });
+            }
+        }
+        out
+    }
+
+    fn gates(&mut self, val: &Val<'_>) -> Vec<GateDraft> {
+        let Some(table) = self.table("gates", val, || {
+            "define each gate as a `[gates.<id>]` section".to_owned()
+        }) else {
+            return Vec::new();
+        };
+        in_file_order(table)
+            .into_iter()
+            .filter_map(|(key, val)| self.gate(key, val))
+            .collect()
+    }
+
+    fn gate(&mut self, key: &Key<'_>, val: &Val<'_>) -> Option<GateDraft> {
+        let id = self.id_from_key::<GateId>(key, Noun::Gate);
+        let name = key.get_ref().as_ref();
+        let body = self.table(&format!("gates.{name}"), val, || {
+            format!("write `[gates.{name}]` followed by `run = \"...\"`")
+        })?;
+        let place = format!("in gate `{name}`");
+        let mut g = GateBody::default();
+        let mut kinds = Vec::new();
+        let mut others = Vec::new();
+        let mut service_key = None;
+        let mut services_key = None;
+        for (k, v) in in_file_order(body) {
+            let kname = k.get_ref().as_ref();
+            match kname {
+                "run" | "probe" | "signoff" => kinds.push((k, v)),
+                "title" => g.title = self.string("title", v).map(str::to_owned),
+                "needs" => g.needs = self.ids("needs", v, Noun::Gate),
+                "inputs" => {
+                    let items = self.strings("inputs", v, "an array of globs", "a glob (a string)");
+                    g.inputs = self
+                        .dedup("inputs", items)
+                        .into_iter()
+                        .map(|(s, _)| s.to_owned())
+                        .collect();
+                }
+                "timeout" => g.timeout = self.duration("timeout", v),
+                "retries" => g.retries = self.retries(v),
+                "fresh_for" => g.fresh_for = self.duration("fresh_for", v),
+                "service" => {
+                    service_key = Some(k.span());
+                    if let Some(s) = self.string("service", v) {
+                        g.services.extend(self.id(s, v.span(), Noun::Service));
+                    }
+                }
+                "services" => {
+                    services_key = Some(k.span());
+                    g.services = self.ids("services", v, Noun::Service);
+                }
+                "blocking" => g.blocking = self.boolean("blocking", v),
+                "env" => g.env = self.env_table(v),
+                "cwd" => g.cwd = self.string("cwd", v).map(str::to_owned),
+                "secret_env" => g.secret_env = self.env_names("secret_env", v),
+                _ => others.push((k, v)),
+            }
+        }
+        if let (Some(one), Some(many)) = (service_key, services_key) {
+            self.push(
+                Problem::new(
+                    format!("gate `{name}` has both `service` and `services`"),
+                    many,
+                    "and `services`",
+                )
+                .label(one, "`service`")
+                .help("use one: `services = [\"a\", \"b\"]` lists them all"),
+            );
+        }
+        g.kind = self.kind(key, &kinds, &others, &place);
+        Some(GateDraft { id: id?, body: g })
+    }
+
+    /// Resolves the gate's kind from its kind keys, and judges its other keys by it.
+    fn kind(
+        &mut self,
+        gate: &Key<'_>,
+        kinds: &[(&Key<'_>, &Val<'_>)],
+        others: &[(&Key<'_>, &Val<'_>)],
+        place: &str,
+    ) -> Option<GateKind> {
+        let name = gate.get_ref().as_ref();
+        let all: Vec<&str> = GATE_KEYS.iter().chain(KIND_KEYS).copied().collect();
+        match kinds {
+            [] => {
+                let mut typo_of_kind = false;
+                for (k, _) in others {
+                    let s = self.unknown_key(k, &all, place, None);
+                    typo_of_kind |= s.is_some_and(|s| KIND_KEYS.contains(&s));
+                }
+                // A misspelt `run` is already reported; "no kind" would be the same mistake.
+                if !typo_of_kind {
+                    self.push(
+                        Problem::new(format!("gate `{name}` has no kind"), gate.span(), "this gate")
+                            .help("add `run = \"...\"`, `probe = \"...\"` or `signoff = { roles = [...] }`"),
+                    );
+                }
+                None
+            }
+            [(k, v)] => match k.get_ref().as_ref() {
+                "run" => {
+                    for (k, _) in others {
+                        self.unknown_key(k, &all, place, None);
+                    }
+                    let command = self.non_empty("run", v, "cargo test")?;
+                    Some(GateKind::Run { command })
+                }
+                "probe" => {
+                    let params = self.probe_params(others, place);
+                    let probe = self.non_empty("probe", v, "headers")?;
+                    Some(GateKind::Probe {
+                        probe,
+                        params: params?,
+                    })
+                }
+                _ => {
+                    for (k, _) in others {
+                        self.unknown_key(k, &all, place, None);
+                    }
+                    self.signoff(v)
+                }
+            },
+            [(first, _), rest @ ..] => {
+                let names: Vec<&str> = kinds.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
+                let mut p = Problem::new(
+                    format!(
+                        "gate `{name}` has {} kinds: {}",
+                        kinds.len(),
+                        quoted_list(&names, "and")
+                    ),
+                    first.span(),
+                    "one kind",
+                );
+                for (k, _) in rest {
+                    p = p.label(k.span(), "another kind");
+                }
+                self.push(p.help("a gate is exactly one of `run`, `probe` or `signoff`: split it into separate gates"));
+                if names.contains(&"probe") {
+                    self.probe_params(others, place);
+                } else {
+                    for (k, _) in others {
+                        self.unknown_key(k, &all, place, None);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Every key of a probe gate that is not a gate key is a parameter for the probe, unless
+    /// it looks like a misspelt gate key: `timout = "1m"` silently becoming a parameter would
+    /// leave the gate with the default timeout.
+    fn probe_params(
+        &mut self,
+        others: &[(&Key<'_>, &Val<'_>)],
+        place: &str,
+    ) -> Option<BTreeMap<String, serde_json::Value>> {
+        let mut params = BTreeMap::new();
+        let mut ok = true;
+        for (k, v) in others {
+            let kname = k.get_ref().as_ref();
+            if let Some(meant) = typo_of(kname, GATE_KEYS.iter().copied()) {
+                self.push(
+                    Problem::new(format!("unknown key `{kname}` {place}"), k.span(), "unknown key")
+                        .help(format!(
+                            "did you mean `{meant}`? (other keys of a probe gate are parameters of the probe, but this one looks like a misspelt gate key)"
+                        )),
+                );
+                ok = false;
+            } else if let Some(json) = self.json(kname, v) {
+                params.insert(kname.to_owned(), json);
+            } else {
+                ok = false;
+            }
+        }
+        ok.then_some(params)
+    }
+
+    /// A probe parameter as JSON, the form probes validate.
+    fn json(&mut self, key: &str, val: &Val<'_>) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        Some(match val.get_ref() {
+            DeValue::String(s) => Value::String(s.to_string()),
+            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::Datetime(d) => Value::String(d.to_string()),
+            DeValue::Integer(i) => {
+                let n = integer(i);
+                if let Some(n) = n.and_then(|n| i64::try_from(n).ok()) {
+                    Value::from(n)
+                } else if let Some(n) = n.and_then(|n| u64::try_from(n).ok()) {
+                    Value::from(n)
+                } else {
+                    self.push(
+                        Problem::new(format!("`{key}` is too large"), val.span(), "too large")
+                            .help("probe parameters are at most 64-bit integers"),
+                    );
+                    return None;
+                }
+            }
+            DeValue::Float(f) => {
+                let number = f
+                    .as_str()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64);
+                let Some(number) = number else {
+                    self.push(
+                        Problem::new(
+                            format!("`{key}` is not a finite number"),
+                            val.span(),
+                            "not finite",
+                        )
+                        .help("probe parameters cannot be `inf` or `nan`"),
+                    );
+                    return None;
+                };
+                Value::Number(number)
+            }
+            DeValue::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    out.push(self.json(key, item)?);
+                }
+                Value::Array(out)
+            }
+            DeValue::Table(t) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in in_file_order(t) {
+                    let kname = k.get_ref().as_ref();
+                    out.insert(kname.to_owned(), self.json(&format!("{key}.{kname}"), v)?);
+                }
+                Value::Object(out)
+            }
+        })
+    }
+
+    fn retries(&mut self, val: &Val<'_>) -> Option<u32> {
+        let what = "`retries` counts extra attempts after a failed one: 0 (the default), 1, 2, ...";
+        let n = self.integer("retries", val, what)?;
+        if n < 0 {
+            self.push(
+                Problem::new("`retries` cannot be negative", val.span(), "negative").help(what),
+            );
+            return None;
+        }
+        match u32::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.push(
+                    Problem::new("`retries` is too large", val.span(), "too large").help(what),
+                );
+                None
+            }
+        }
+    }
+
+    fn env_table(&mut self, val: &Val<'_>) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        let Some(table) = self.table("env", val, || {
+            "write `env = { NAME = \"value\" }`".to_owned()
+        }) else {
+            return env;
+        };
+        for (k, v) in in_file_order(table) {
+            let name = k.get_ref().as_ref();
+            if !is_env_name(name) {
+                self.push(
+                    Problem::new(
+                        format!("invalid environment variable name `{name}`"),
+                        k.span(),
+                        "not a variable name",
+                    )
+                    .help(ENV_HELP),
+                );
+            }
+            match v.get_ref() {
+                DeValue::String(s) => {
+                    env.insert(name.to_owned(), s.to_string());
+                }
+                other => {
+                    let text = self.text(v.span()).to_owned();
+                    self.push(
+                        Problem::new(
+                            format!("expected a string for `env.{name}`"),
+                            v.span(),
+                            &format!("found {}", a_type(other)),
+                        )
+                        .help(format!(
+                            "environment values are strings: quote it, `{name} = \"{}\"`",
+                            text.replace('"', "\\\"")
+                        )),
+                    );
+                }
+            }
+        }
+        env
+    }
+
+    fn signoff(&mut self, val: &Val<'_>) -> Option<GateKind> {
+        let table = self.table("signoff", val, || {
+            "write `signoff = { roles = [\"sre\"], approvals = 1 }`".to_owned()
+        })?;
+        let mut roles = None;
+        let mut approvals = None;
+        let mut ok = true;
+        for (k, v) in in_file_order(table) {
+            match k.get_ref().as_ref() {
+                "roles" => {
+                    let items = self.strings(
+                        "signoff.roles",
+                        v,
+                        "an array of role names",
+                        "a role name (a string)",
+                    );
+                    let items = self.dedup("signoff.roles", items);
+                    for (role, span) in &items {
+                        if role.trim().is_empty() {
+                            self.push(
+                                Problem::new("a role name cannot be empty", span.clone(), "empty")
+                                    .help("name the role that may approve, e.g. `\"sre\"`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                    if items.is_empty() && matches!(v.get_ref(), DeValue::Array(a) if a.is_empty())
+                    {
+                        self.push(
+                            Problem::new("`signoff.roles` is empty", v.span(), "no roles").help(
+                                "name at least one role that may approve, e.g. `roles = [\"sre\"]`",
+                            ),
+                        );
+                        ok = false;
+                    }
+                    roles = Some(
+                        items
+                            .iter()
+                            .map(|(r, _)| (*r).to_owned())
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                "approvals" => {
+                    approvals = self
+                        .integer(
+                            "signoff.approvals",
+                            v,
+                            "the number of distinct approvers needed",
+                        )
+                        .map(|n| (n, v.span()));
+                    ok &= approvals.is_some();
+                }
+                _ => {
+                    self.unknown_key(k, SIGNOFF_KEYS, "in `signoff`", None);
+                    ok = false;
+                }
+            }
+        }
+        let Some(roles) = roles else {
+            self.push(
+                Problem::new("`signoff` has no `roles`", val.span(), "no roles")
+                    .help("add `roles = [\"...\"]`: the roles that may approve"),
+            );
+            return None;
+        };
+        let most = roles.len().max(1);
+        let approvals = match approvals {
+            None => 1,
+            Some((n, span)) => match u32::try_from(n) {
+                Ok(n) if n >= 1 && n as usize <= most => n,
+                _ => {
+                    self.push(
+                        Problem::new(
+                            format!("`signoff.approvals` must be between 1 and {most}"),
+                            span,
+                            &format!("{n} approvals"),
+                        )
+                        .help(format!(
+                            "approvals counts distinct approvers, each holding one of the {} listed role{}",
+                            roles.len(),
+                            if roles.len() == 1 { "" } else { "s" }
+                        )),
+                    );
+                    return None;
+                }
+            },
+        };
+        ok.then_some(GateKind::Signoff { roles, approvals })
+    }
+
+    /// `None` when `phase` is not an array.
+    fn phases(&mut self, val: &Val<'_>) -> Option<Vec<PhaseDraft>> {
+        let items = match val.get_ref() {
+            DeValue::Array(items) => items,
+            other => {
+                self.push(
+                    Problem::new(
+                        "expected an array of tables for `phase`",
+                        val.span(),
+                        &format!("found {}", a_type(other)),
+                    )
+                    .help("write each phase as a `[[phase]]` section (double brackets)"),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let Some(table) = self.table("phase", item, || {
+                "write each phase as a `[[phase]]` section".to_owned()
+            }) else {
+                continue;
+            };
+            let id_val = find(table, "id");
+            let id_text = id_val.and_then(|v| match v.get_ref() {
+                DeValue::String(s) => Some(s.as_ref()),
+                _ => None,
+            });
+            let place = match id_text {
+                Some(id) => format!("in phase `{id}`"),
+                None => "in `[[phase]]`".to_owned(),
+            };
+            let mut p = PhaseDraft {
+                id: None,
+                title: None,
+                after: Vec::new(),
+                gates: Vec::new(),
+            };
+            for (k, v) in in_file_order(table) {
+                match k.get_ref().as_ref() {
+                    "id" => {
+                        if let Some(s) = self.string("id", v) {
+                            p.id = self.id(s, v.span(), Noun::Phase);
+                        }
+                    }
+                    "title" => p.title = self.string("title", v).map(str::to_owned),
+                    "after" => p.after = self.ids("after", v, Noun::Phase),
+                    "gates" => p.gates = self.ids("gates", v, Noun::Gate),
+                    _ => {
+                        self.unknown_key(k, PHASE_KEYS, &place, None);
+                    }
+                }
+            }
+            if id_val.is_none() {
+                self.push(
+                    Problem::new("phase has no `id`", item.span(), "this phase")
+                        .help("add `id = \"...\"`, e.g. `id = \"baseline\"`"),
+                );
+            }
+            out.push(p);
+        }
+        Some(out)
+    }
+
+    fn no_phases(&mut self, span: Range<usize>) {
+        self.push(
+            Problem::new("the roadmap has no phases", span, "no `[[phase]]` here").help(
+                "add at least one phase, e.g.\n\n[[phase]]\nid = \"baseline\"\ntitle = \"Baseline\"\ngates = [\"test\"]",
+            ),
+        );
+    }
+
+    /// Every reference resolves; ids are unique; `needs` and `after` have no cycle.
+    fn references(
+        &mut self,
+        project: &ProjectDraft,
+        services: &[ServiceDraft],
+        gates: &[GateDraft],
+        phases: &[PhaseDraft],
+    ) {
+        let service_ids: Vec<&str> = services.iter().map(|s| s.id.id.as_str()).collect();
+        let gate_ids: Vec<&str> = gates.iter().map(|g| g.id.id.as_str()).collect();
+
+        // Duplicate phase ids; later graphs use the first definition.
+        let mut phase_index: HashMap<&str, (usize, Range<usize>)> = HashMap::new();
+        let mut phase_ids: Vec<&str> = Vec::new();
+        let mut phase_of_draft: Vec<Option<usize>> = Vec::new();
+        for p in phases {
+            let Some(id) = &p.id else {
+                phase_of_draft.push(None);
+                continue;
+            };
+            if let Some((_, first)) = phase_index.get(id.id.as_str()) {
+                self.push(
+                    Problem::new(
+                        format!("duplicate phase id `{}`", id.id),
+                        id.span.clone(),
+                        "defined again here",
+                    )
+                    .label(first.clone(), "first defined here")
+                    .help("give each phase its own id"),
+                );
+                phase_of_draft.push(None);
+            } else {
+                phase_index.insert(id.id.as_str(), (phase_ids.len(), id.span.clone()));
+                phase_of_draft.push(Some(phase_ids.len()));
+                phase_ids.push(id.id.as_str());
+            }
+        }
+
+        self.resolve("base_gates", &project.base_gates, &gate_ids, Noun::Gate);
+        for g in gates {
+            self.resolve("needs", &g.body.needs, &gate_ids, Noun::Gate);
+            self.resolve("services", &g.body.services, &service_ids, Noun::Service);
+        }
+        for p in phases {
+            self.resolve("gates", &p.gates, &gate_ids, Noun::Gate);
+            self.resolve("after", &p.after, &phase_ids, Noun::Phase);
+        }
+
+        let gate_index: HashMap<&str, usize> =
+            gate_ids.iter().enumerate().map(|(i, g)| (*g, i)).collect();
+        let needs: Vec<Vec<Edge>> = gates
+            .iter()
+            .map(|g| edges(&g.body.needs, |id| gate_index.get(id.as_str()).copied()))
+            .collect();
+        for cycle in graph::cycles(&needs) {
+            self.cycle("needs", &cycle, &gate_ids, "needs");
+        }
+
+        let mut after: Vec<Vec<Edge>> = vec![Vec::new(); phase_ids.len()];
+        for (p, node) in phases.iter().zip(&phase_of_draft) {
+            if let Some(node) = node {
+                after[*node] = edges(&p.after, |id| phase_index.get(id.as_str()).map(|(i, _)| *i));
+            }
+        }
+        for cycle in graph::cycles(&after) {
+            self.cycle("after", &cycle, &phase_ids, "comes after");
+        }
+    }
+
+    fn resolve<T: std::fmt::Display>(
+        &mut self,
+        key: &str,
+        refs: &[Ref<T>],
+        defined: &[&str],
+        noun: Noun,
+    ) {
+        for r in refs {
+            let id = r.id.to_string();
+            if defined.contains(&id.as_str()) {
+                continue;
+            }
+            let help = suggest::help(did_you_mean(&id, defined.iter().copied()))
+                .unwrap_or_else(|| noun.how_to_define(&id));
+            self.push(
+                Problem::new(
+                    format!("undefined {} `{id}` in `{key}`", noun.name()),
+                    r.span.clone(),
+                    &format!("no {} `{id}` in this file", noun.name()),
+                )
+                .help(help),
+            );
+        }
+    }
+
+    fn cycle(&mut self, key: &str, cycle: &[(usize, Edge)], names: &[&str], verb: &str) {
+        let mut path: Vec<&str> = cycle.iter().map(|(from, _)| names[*from]).collect();
+        path.extend(cycle.first().map(|(from, _)| names[*from]));
+        let message = format!("cycle in `{key}`: {}", path.join(" → "));
+        let mut labels = cycle.iter().map(|(from, e)| {
+            (
+                e.span.clone(),
+                format!("`{}` {verb} `{}`", names[*from], names[e.to]),
+            )
+        });
+        let Some((span, label)) = labels.next() else {
+            return;
+        };
+        let mut p = Problem::new(message, span, &label);
+        for (span, label) in labels {
+            p = p.label(span, label);
+        }
+        let help = if cycle.len() == 1 {
+            format!("remove `{}` from its own `{key}`", names[cycle[0].0])
+        } else {
+            format!("`{key}` must not loop back: remove one of these references")
+        };
+        self.push(p.help(help));
+    }
+}
+
+/// Edges for the references that resolve (the others are reported already).
+fn edges<T>(refs: &[Ref<T>], index: impl Fn(&T) -> Option<usize>) -> Vec<Edge> {
+    refs.iter()
+        .filter_map(|r| {
+            index(&r.id).map(|to| Edge {
+                to,
+                span: r.span.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Turns checked drafts into the model. Only called when no problem was found, so every
+/// draft is complete; incomplete ones are skipped rather than trusted.
+fn build(
+    project: ProjectDraft,
+    services: Vec<ServiceDraft>,
+    gates: Vec<GateDraft>,
+    phases: Vec<PhaseDraft>,
+) -> Roadmap {
+    Roadmap {
+        project: Project {
+            name: project.name.unwrap_or_else(|| "project".to_owned()),
+            base_gates: project.base_gates.into_iter().map(|r| r.id).collect(),
+            secret_env: project.secret_env,
+            markdown: project.markdown,
+        },
+        services: services
+            .into_iter()
+            .filter_map(|s| {
+                let run = s.run?;
+                Some((s.id.id.clone(), Service { id: s.id.id, run }))
+            })
+            .collect(),
+        gates: gates
+            .into_iter()
+            .filter_map(|GateDraft { id, body: g }| {
+                Some(Gate {
+                    id: id.id,
+                    title: g.title,
+                    kind: g.kind?,
+                    needs: g.needs.into_iter().map(|r| r.id).collect(),
+                    inputs: g.inputs,
+                    timeout: g.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                    retries: g.retries.unwrap_or(0),
+                    fresh_for: g.fresh_for,
+                    services: g.services.into_iter().map(|r| r.id).collect(),
+                    blocking: g.blocking.unwrap_or(true),
+                    env: g.env,
+                    cwd: g.cwd,
+                    secret_env: g.secret_env,
+                })
+            })
+            .collect(),
+        phases: phases
+            .into_iter()
+            .filter_map(|p| {
+                let id = p.id?.id;
+                Some(Phase {
+                    title: p.title.unwrap_or_else(|| id.to_string()),
+                    id,
+                    after: p.after.into_iter().map(|r| r.id).collect(),
+                    gates: p.gates.into_iter().map(|r| r.id).collect(),
+                })
+            })
+            .collect(),
+    }
+}
