@@ -80,9 +80,6 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
             short_duration(r.rule.timeout_ms)
         ));
     }
-    if let Some(reason) = &r.reason {
-        observed.push(reason.clone());
-    }
     for (k, v) in &r.measurements {
         observed.push(format!("{k} = {v:.1}"));
     }

@@ -101,18 +101,14 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
         .stdout(Stdio::from(writer.0))
         .stderr(Stdio::from(writer.1))
         .process_group(0);
-    let spawned = cmd.spawn();
+    let spawned = tree::spawn(&mut cmd);
     // The parent's copies of the write end must close, or the reader never sees EOF.
     drop(cmd);
-    let mut child = match spawned {
+    let (mut child, guard) = match spawned {
         Ok(c) => c,
         Err(e) => return not_started(format!("cannot start `sh`: {e}")),
     };
-    let pid = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .expect("a just-spawned child has a pid");
-    let guard = tree::Spawned::register(pid);
+    let pid = guard.pid();
 
     let (log_path, secrets) = (spec.log.clone(), spec.secrets.clone());
     let (out_tx, out_rx) = tokio::sync::oneshot::channel();

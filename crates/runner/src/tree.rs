@@ -162,14 +162,28 @@ static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 /// Guards one spawned gate leader: registered while tokio may still wait for it.
 pub struct Spawned(i32);
 
+/// Spawns `cmd` and registers its pid in one step under the lock [`reap_orphans`] holds,
+/// so a gate that exits at once is never mistaken for an orphan and reaped behind tokio's
+/// back.
+pub fn spawn(
+    cmd: &mut tokio::process::Command,
+) -> std::io::Result<(tokio::process::Child, Spawned)> {
+    let mut spawned = SPAWNED
+        .lock()
+        .expect("never poisoned: no panics while held");
+    let child = cmd.spawn()?;
+    let pid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .expect("a just-spawned child has a pid");
+    spawned.insert(pid);
+    Ok((child, Spawned(pid)))
+}
+
 impl Spawned {
-    /// Registers `pid` as a child tokio will wait for.
-    pub fn register(pid: i32) -> Self {
-        SPAWNED
-            .lock()
-            .expect("never poisoned: no panics while held")
-            .insert(pid);
-        Spawned(pid)
+    /// The leader's pid (also its process group id).
+    pub fn pid(&self) -> i32 {
+        self.0
     }
 }
 

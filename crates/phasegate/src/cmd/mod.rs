@@ -1,0 +1,32 @@
+//! One module per subcommand; each returns the exit code.
+
+mod check;
+mod evidence;
+mod init;
+mod run;
+mod status;
+
+use crate::Error;
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Init { force } => init::init(&cli.global, force),
+        Command::Check => check::check(&cli.global),
+        Command::Run(args) => run::run(&cli.global, &args),
+        Command::Status { format } => status::status(&cli.global, format),
+        Command::Why { gate } => status::why(&cli.global, &gate),
+        Command::Evidence(cmd) => evidence::evidence(&cli.global, cmd),
+    }
+}
+
+/// The terminal width for tables, when stdout is a terminal.
+fn width() -> Option<u16> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        // Files and pipes get a stable, generous width so output does not depend on them.
+        return Some(120);
+    }
+    None
+}

@@ -1,0 +1,62 @@
+use jiff::Timestamp;
+use phasegate_model::{Scorecard, evaluate};
+
+use crate::cli::{Format, Global};
+use crate::error::suggest;
+use crate::project::Project;
+use crate::{Error, exit};
+
+/// How many past records `why` reads for a gate's history.
+const WHY_HISTORY: usize = 20;
+
+fn scorecard(project: &Project) -> Result<Scorecard, Error> {
+    let records = project.ledger()?.latest_per_gate()?;
+    Ok(evaluate(
+        &project.loaded.roadmap,
+        &records,
+        Timestamp::now(),
+    ))
+}
+
+pub fn status(global: &Global, format: Format) -> Result<u8, Error> {
+    let project = Project::load(global)?;
+    let card = scorecard(&project)?;
+    match format {
+        Format::Table => print!("{}", phasegate_report::status_table(&card, super::width())),
+        Format::Json => print!("{}", phasegate_report::status_json(&card)),
+    }
+    Ok(if card.go { exit::OK } else { exit::FAILED })
+}
+
+pub fn why(global: &Global, gate: &str) -> Result<u8, Error> {
+    let project = Project::load(global)?;
+    let roadmap = &project.loaded.roadmap;
+    let Some(g) = roadmap.gate(gate) else {
+        return Err(Error::usage(
+            format!("no gate named `{gate}`"),
+            suggest(gate, roadmap.gates.iter().map(|g| g.id.as_str())),
+        ));
+    };
+    let card = scorecard(&project)?;
+    let status = card
+        .gate(gate)
+        .expect("every roadmap gate is on the scorecard");
+    let history: Vec<_> = project
+        .ledger()?
+        .history(gate, WHY_HISTORY)?
+        .into_iter()
+        .filter_map(|e| match e.entry {
+            phasegate_ledger::Entry::Record(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    print!(
+        "{}",
+        phasegate_report::why(g, status, &history, card.evaluated_at)
+    );
+    Ok(if status.state == phasegate_model::GateState::Pass {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}

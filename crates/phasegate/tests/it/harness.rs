@@ -1,0 +1,114 @@
+//! A temporary project and a way to run the real binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_phasegate");
+
+/// A temporary directory holding a `phasegate.toml`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a command did.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl From<Output> for Ran {
+    fn from(o: Output) -> Self {
+        Ran {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Project {
+    pub fn new(roadmap: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("phasegate.toml"), roadmap).unwrap();
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary, in the project directory, isolated from the caller's environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .current_dir(self.path())
+            .env_remove("PHASEGATE_SIGNING_KEY")
+            .env_remove("PHASEGATE_CONFIG")
+            .env_remove("PHASEGATE_LEDGER")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Ran {
+        self.cmd(args).output().unwrap().into()
+    }
+
+    pub fn ledger_db(&self) -> PathBuf {
+        self.file(".phasegate/ledger.sqlite")
+    }
+}
+
+/// A roadmap with one phase `p` holding the given gate tables (TOML text).
+pub fn one_phase(gates: &[(&str, &str)]) -> String {
+    let mut s = String::from("[project]\nname = \"t\"\n\n");
+    for (id, body) in gates {
+        s.push_str(&format!("[gates.{id}]\n{body}\n\n"));
+    }
+    let ids: Vec<String> = gates.iter().map(|(id, _)| format!("\"{id}\"")).collect();
+    s.push_str(&format!(
+        "[[phase]]\nid = \"p\"\ngates = [{}]\n",
+        ids.join(", ")
+    ));
+    s
+}
+
+/// Whether a process is alive (a zombie counts as dead: it runs nothing).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap();
+            state != 'Z' && state != 'X'
+        }
+        Err(_) => false,
+    }
+}
+
+/// Pids written one per line to a file by a gate.
+pub fn pids_in(path: &Path) -> Vec<i32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}

@@ -1,0 +1,216 @@
+//! The ledger under attack: tampering, SIGKILL at any moment, concurrent runs.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Project, one_phase, pids_in};
+
+fn db(p: &Project) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(p.ledger_db()).unwrap();
+    c.busy_timeout(Duration::from_secs(30)).unwrap();
+    c
+}
+
+fn count_records(p: &Project) -> i64 {
+    if !p.ledger_db().exists() {
+        return 0;
+    }
+    db(p)
+        .query_row(
+            "SELECT count(*) FROM entries WHERE kind = 'record'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+}
+
+fn quick_gates(n: usize) -> String {
+    let gates: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("g{i:02}"), "run = \"true\"".to_owned()))
+        .collect();
+    let refs: Vec<(&str, &str)> = gates
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    one_phase(&refs)
+}
+
+#[test]
+fn changing_one_byte_of_one_stored_record_is_detected_and_named() {
+    let p = Project::new(&one_phase(&[
+        ("a", "run = \"true\""),
+        ("b", "run = \"echo hello\""),
+        ("c", "run = \"true\""),
+    ]));
+    assert_eq!(p.run(&["run", "--jobs", "1"]).code, 0);
+    let ok = p.run(&["evidence", "verify"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let conn = db(&p);
+    let (seq, body): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, body FROM entries WHERE gate = 'b' AND kind = 'record'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Flip the exit code's digit: 0 -> 1, one byte.
+    let at = find(&body, b"\"exit_code\":0").unwrap() + 12;
+    let mut tampered = body.clone();
+    tampered[at] = b'1';
+    conn.execute(
+        "UPDATE entries SET body = ?1 WHERE seq = ?2",
+        rusqlite::params![tampered, seq],
+    )
+    .unwrap();
+    drop(conn);
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("entry {seq}")),
+        "names the entry: {r:?}"
+    );
+    assert!(r.stdout.contains("`b`"), "names the gate: {r:?}");
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn sigkill_during_a_run_leaves_a_verifiable_ledger_with_the_run_incomplete() {
+    let p = Project::new(&one_phase(&[
+        ("fast", "run = \"true\""),
+        ("slow", "run = \"echo $$ > slow.pid; exec sleep 60\""),
+    ]));
+    let mut child = p
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (count_records(&p) < 1 || !p.file("slow.pid").exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The gate's process outlives a SIGKILLed phasegate (nothing can prevent that); end it.
+    for pid in pids_in(&p.file("slow.pid")) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("incomplete"), "{r:?}");
+    // The ledger stays usable: the next run closes and verifies.
+    std::fs::write(
+        p.file("phasegate.toml"),
+        one_phase(&[("fast", "run = \"true\"")]),
+    )
+    .unwrap();
+    assert_eq!(p.run(&["run"]).code, 0);
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn sigkill_at_any_moment_never_breaks_the_chain_or_loses_a_closed_run() {
+    let p = Project::new(&quick_gates(8));
+    assert_eq!(p.run(&["run"]).code, 0, "one closed run first");
+    let closed_heads = |p: &Project| -> i64 {
+        db(p)
+            .query_row(
+                "SELECT count(*) FROM entries WHERE kind = 'head'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let mut heads = closed_heads(&p);
+    for delay_ms in [0u64, 3, 7, 12, 20, 30, 45, 60, 90, 130, 200] {
+        let mut child = p
+            .cmd(&["run"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let r = p.run(&["evidence", "verify"]);
+        assert_eq!(r.code, 0, "after SIGKILL at {delay_ms} ms: {r:?}");
+        let now = closed_heads(&p);
+        assert!(
+            now >= heads,
+            "a closed run was lost after SIGKILL at {delay_ms} ms"
+        );
+        if status.success() {
+            assert_eq!(now, heads + 1, "a run that exited normally has its head");
+        }
+        heads = now;
+    }
+}
+
+#[test]
+fn two_concurrent_runs_on_one_ledger_both_finish_in_one_valid_chain() {
+    let p = Project::new(&quick_gates(20));
+    // Create the ledger and key first so both runs share them.
+    assert_eq!(p.run(&["evidence", "key"]).code, 0);
+    let a = p
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = p
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        count_records(&p),
+        40,
+        "every record of both runs is present"
+    );
+    let heads: i64 = db(&p)
+        .query_row(
+            "SELECT count(*) FROM entries WHERE kind = 'head'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(heads, 2);
+}
+
+#[test]
+fn the_signing_key_file_is_private_and_stable() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new(&quick_gates(1));
+    let first = p.run(&["evidence", "key"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let mode = std::fs::metadata(p.file(".phasegate/signing.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(p.run(&["evidence", "key"]).stdout, first.stdout);
+    let seed = "11".repeat(32);
+    let from_env: crate::harness::Ran = p
+        .cmd(&["evidence", "key"])
+        .env("PHASEGATE_SIGNING_KEY", &seed)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(from_env.code, 0, "{from_env:?}");
+    assert_ne!(
+        from_env.stdout, first.stdout,
+        "the environment's key takes precedence"
+    );
+}
