@@ -108,6 +108,37 @@ fn members(leader: Option<i32>, marker: Option<&str>) -> BTreeSet<i32> {
     found
 }
 
+/// The common case, answered without scanning every process: the gate's group is empty and
+/// no process has been reparented to phasegate. Every process a gate started is either still
+/// in its group, or a descendant of one that is, or (once its parent died) a child of
+/// phasegate as subreaper; so when both are empty, nothing of the gate is left.
+fn nothing_left(leader: Option<i32>) -> bool {
+    let group_empty = leader
+        .and_then(Pid::from_raw)
+        .is_none_or(|pgid| rustix::process::test_kill_process_group(pgid).is_err());
+    group_empty
+        && direct_children().is_some_and(|children| {
+            let spawned = SPAWNED
+                .lock()
+                .expect("never poisoned: no panics while held");
+            children.iter().all(|c| spawned.contains(c))
+        })
+}
+
+/// phasegate's direct children from `/proc/self/task/*/children` (a few small files, one per
+/// thread), or `None` when the kernel does not provide them.
+fn direct_children() -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    for task in fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let text = fs::read_to_string(task.path().join("children")).ok()?;
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    Some(out)
+}
+
 fn signal_all(leader: Option<i32>, pids: &BTreeSet<i32>, sig: Signal) {
     if let Some(pgid) = leader.and_then(Pid::from_raw) {
         let _ = rustix::process::kill_process_group(pgid, sig);
@@ -130,6 +161,9 @@ pub async fn sweep(grace: Duration) -> usize {
 }
 
 async fn end_all(leader: Option<i32>, marker: Option<&str>, grace: Duration) -> usize {
+    if nothing_left(leader) {
+        return 0;
+    }
     let first = members(leader, marker);
     if first.is_empty() {
         return 0;
@@ -198,18 +232,25 @@ impl Drop for Spawned {
 
 /// Waits for (reaps) zombies that were reparented to phasegate as subreaper.
 pub fn reap_orphans() {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
+    // Held throughout: a gate spawned between the listing and the waits would otherwise be
+    // reaped here, behind tokio's back.
     let keep = SPAWNED
         .lock()
-        .expect("never poisoned: no panics while held")
-        .clone();
-    for p in all_procs() {
-        if p.ppid == me
-            && p.zombie
-            && !keep.contains(&p.pid)
-            && let Some(pid) = Pid::from_raw(p.pid)
-        {
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
-        }
+        .expect("never poisoned: no panics while held");
+    let children = direct_children().unwrap_or_else(|| {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        all_procs()
+            .into_iter()
+            .filter(|p| p.ppid == me)
+            .map(|p| p.pid)
+            .collect()
+    });
+    for pid in children
+        .into_iter()
+        .filter(|c| !keep.contains(c))
+        .filter_map(Pid::from_raw)
+    {
+        // NOHANG: reaps the ones that have exited, leaves the living alone.
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
     }
 }

@@ -219,29 +219,58 @@ fn the_signing_key_file_is_private_and_stable() {
 fn ctrl_c_ends_running_gates_records_what_finished_and_closes_the_run_as_interrupted() {
     let p = Project::new(&one_phase(&[
         ("quick", "run = \"true\""),
-        ("slow", "run = \"echo $$ >> slow.pid; sleep 60 & echo $! >> slow.pid; wait\""),
+        (
+            "slow",
+            "run = \"echo $$ >> slow.pid; sleep 60 & echo $! >> slow.pid; wait\"",
+        ),
         ("later", "run = \"touch later-ran\"\nneeds = [\"slow\"]"),
     ]));
-    let child = p.cmd(&["run", "--jobs", "2"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = p
+        .cmd(&["run", "--jobs", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while (count_records(&p) < 1 || pids_in(&p.file("slow.pid")).len() < 2) && Instant::now() < deadline {
+    while (count_records(&p) < 1 || pids_in(&p.file("slow.pid")).len() < 2)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(sent.success());
     let out: crate::harness::Ran = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 130, "{out:?}");
     assert!(out.stdout.contains("interrupted"), "{out:?}");
     for pid in pids_in(&p.file("slow.pid")) {
-        assert!(!crate::harness::alive(pid), "gate process {pid} survived Ctrl-C");
+        assert!(
+            !crate::harness::alive(pid),
+            "gate process {pid} survived Ctrl-C"
+        );
     }
     assert!(!p.file("later-ran").exists(), "nothing starts after Ctrl-C");
     let verify = p.run(&["evidence", "verify"]);
     assert_eq!(verify.code, 0, "{verify:?}");
-    assert!(!verify.stdout.contains("incomplete"), "the interrupted run is closed: {verify:?}");
+    assert!(
+        !verify.stdout.contains("incomplete"),
+        "the interrupted run is closed: {verify:?}"
+    );
     let export = p.run(&["evidence", "export"]).stdout;
     assert!(export.contains("\"status\":\"interrupted\""), "{export}");
-    let slow = export.lines().find(|l| l.contains("\"gate\":\"slow\"")).unwrap();
-    assert!(slow.contains("\"verdict\":\"error\"") && slow.contains("interrupted"), "{slow}");
-    assert!(export.lines().any(|l| l.contains("\"gate\":\"quick\"") && l.contains("\"verdict\":\"pass\"")));
+    let slow = export
+        .lines()
+        .find(|l| l.contains("\"gate\":\"slow\""))
+        .unwrap();
+    assert!(
+        slow.contains("\"verdict\":\"error\"") && slow.contains("interrupted"),
+        "{slow}"
+    );
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains("\"gate\":\"quick\"") && l.contains("\"verdict\":\"pass\""))
+    );
 }
