@@ -62,16 +62,16 @@ impl Error {
 }
 
 /// `did you mean `x`?` for a name among `known`, or a list of what exists.
-pub fn suggest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    let known: Vec<&str> = known.into_iter().collect();
-    let best = known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(name, k), *k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, k)) => format!("did you mean `{k}`?"),
-        None if known.is_empty() => "the roadmap defines none".to_owned(),
-        None => format!("defined: {}", known.join(", ")),
+pub fn suggest<'a>(name: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    match phasegate_roadmap::did_you_mean(name, known.clone()) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => {
+            let all: Vec<&str> = known.into_iter().collect();
+            if all.is_empty() {
+                "the roadmap defines none".to_owned()
+            } else {
+                format!("defined: {}", all.join(", "))
+            }
+        }
     }
 }

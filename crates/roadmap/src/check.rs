@@ -30,7 +30,7 @@ const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase"];
 const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
 const SERVICE_KEYS: &[&str] = &["run", "ready", "env", "stop", "cwd", "within"];
 /// Keys every kind of gate accepts.
-const GATE_KEYS: &[&str] = &[
+pub(crate) const GATE_KEYS: &[&str] = &[
     "title",
     "needs",
     "inputs",

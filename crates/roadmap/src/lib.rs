@@ -22,6 +22,7 @@ use phasegate_model::{Roadmap, sha256_hex};
 
 pub use check::VERSION;
 pub use error::{LoadError, Problem, RoadmapError};
+pub use suggest::did_you_mean;
 
 /// The roadmap's file name.
 pub const FILE_NAME: &str = "phasegate.toml";

@@ -4,7 +4,7 @@
 const SUGGEST: f64 = 0.8;
 
 /// The candidate most similar to `word`, when it is similar enough to be what was meant.
-pub(crate) fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -58,20 +58,7 @@ pub(crate) fn help(suggestion: Option<&str>) -> Option<String> {
 mod tests {
     use super::*;
 
-    const GATE_KEYS: &[&str] = &[
-        "title",
-        "needs",
-        "inputs",
-        "timeout",
-        "retries",
-        "fresh_for",
-        "service",
-        "services",
-        "blocking",
-        "env",
-        "cwd",
-        "secret_env",
-    ];
+    use crate::check::GATE_KEYS;
 
     #[test]
     fn suggests_close_words_only() {

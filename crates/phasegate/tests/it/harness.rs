@@ -112,3 +112,11 @@ pub fn pids_in(path: &Path) -> Vec<i32> {
         .map(|p| p.parse().unwrap())
         .collect()
 }
+
+/// Polls `done` until it holds or `limit` has passed.
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

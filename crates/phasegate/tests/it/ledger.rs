@@ -1,9 +1,9 @@
 //! The ledger under attack: tampering, SIGKILL at any moment, concurrent runs.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{Project, one_phase, pids_in};
+use crate::harness::{Project, one_phase, pids_in, wait_until};
 
 fn db(p: &Project) -> rusqlite::Connection {
     let c = rusqlite::Connection::open(p.ledger_db()).unwrap();
@@ -88,10 +88,9 @@ fn sigkill_during_a_run_leaves_a_verifiable_ledger_with_the_run_incomplete() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while (count_records(&p) < 1 || !p.file("slow.pid").exists()) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(30), || {
+        count_records(&p) >= 1 && p.file("slow.pid").exists()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     // The gate's process outlives a SIGKILLed phasegate (nothing can prevent that); end it.
@@ -231,12 +230,9 @@ fn ctrl_c_ends_running_gates_records_what_finished_and_closes_the_run_as_interru
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while (count_records(&p) < 1 || pids_in(&p.file("slow.pid")).len() < 2)
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(30), || {
+        count_records(&p) >= 1 && pids_in(&p.file("slow.pid")).len() >= 2
+    });
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -1,8 +1,8 @@
 //! No process a gate started survives it; output of any size keeps memory bounded.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{Project, alive, one_phase, pids_in};
+use crate::harness::{Project, alive, one_phase, pids_in, wait_until};
 
 #[test]
 fn timeout_ends_a_gate_that_traps_sigterm_forks_children_and_escapes_with_setsid() {
@@ -28,10 +28,7 @@ sleep 300
     let pids = pids_in(&p.file("pids"));
     assert_eq!(pids.len(), 6, "every process started: {pids:?}");
     // Orphans end up with init once phasegate has exited; give it a moment to reap them.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(5), || !pids.iter().any(|p| alive(*p)));
     let survivors: Vec<i32> = pids.into_iter().filter(|p| alive(*p)).collect();
     assert!(
         survivors.is_empty(),
