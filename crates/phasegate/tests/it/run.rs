@@ -180,3 +180,33 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn probe_gates_are_errors_until_probes_exist_and_signoff_gates_are_not_run() {
+    let p = Project::new(&one_phase(&[
+        ("headers", "probe = \"headers\"\npath = \"/\""),
+        ("go-live", "signoff = { roles = [\"sre\"] }"),
+        ("unit", "run = \"true\""),
+    ]));
+    let r = p.run(&["run"]);
+    assert_eq!(r.code, 1, "a probe that cannot run is never a pass: {r:?}");
+    assert!(
+        r.stdout.contains("probe `headers` cannot be executed"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("`go-live` is a sign-off gate"), "{r:?}");
+    let status = p.run(&["status", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let state = |id: &str| {
+        doc["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state("headers"), "fail");
+    assert_eq!(state("go-live"), "missing");
+    assert_eq!(state("unit"), "pass");
+}
