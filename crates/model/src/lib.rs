@@ -15,6 +15,6 @@ mod verdict;
 pub use digest::{Sha256Hex, sha256_hex};
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use record::{Finding, GitInfo, OutputEvidence, RECORD_VERSION, Record, Rule};
-pub use roadmap::{Gate, GateKind, Phase, Project, Roadmap, Service};
+pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service};
 pub use status::{GateState, GateStatus, PhaseState, PhaseStatus, Scorecard, evaluate};
 pub use verdict::Verdict;

@@ -32,13 +32,37 @@ pub struct Project {
     pub markdown: Option<String>,
 }
 
-/// A process a gate needs running (executed by a later version; validated now).
+/// A process gates need running: started before the first gate that needs it, shared by
+/// every gate of the run, stopped at the end of the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
     /// Its id.
     pub id: ServiceId,
-    /// The command that starts it.
+    /// The command that starts it (`sh -c`); `{port}` is replaced by a free loopback port.
     pub run: String,
+    /// Extra environment (`{port}` replaced too).
+    pub env: BTreeMap<String, String>,
+    /// Working directory relative to the roadmap's directory.
+    pub cwd: Option<String>,
+    /// How to tell it is ready; without it, the service counts as ready once started.
+    pub ready: Option<Ready>,
+    /// How long it may take to become ready.
+    #[serde(rename = "ready_within_ms", serialize_with = "ser_ms")]
+    pub ready_within: Duration,
+    /// A command that stops it; by default SIGTERM to its process group, then SIGKILL.
+    pub stop: Option<String>,
+    /// Its base URL as handed to the gates (`{port}` replaced).
+    pub url: String,
+}
+
+/// A readiness check of a [`Service`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ready {
+    /// This URL answers 2xx (`{port}` replaced).
+    Http(String),
+    /// This loopback port accepts connections (`{port}` replaced).
+    Tcp(String),
 }
 
 /// One checkable thing.
@@ -64,6 +88,8 @@ pub struct Gate {
     pub fresh_for: Option<Duration>,
     /// Services that must be up.
     pub services: Vec<ServiceId>,
+    /// Base URL a probe targets when it names no service (an external deployment).
+    pub base_url: Option<String>,
     /// `false` makes the gate advisory: reported, never blocking a phase.
     pub blocking: bool,
     /// Extra environment for the gate's process.

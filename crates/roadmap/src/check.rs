@@ -11,12 +11,15 @@ use std::ops::Range;
 use std::time::Duration;
 
 use phasegate_model::{
-    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, Service, ServiceId,
+    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, ServiceId,
 };
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
+use crate::ProbeValidator;
 use crate::error::Problem;
+
+mod service;
 use crate::graph::{self, Edge};
 use crate::suggest::{self, did_you_mean, typo_of};
 
@@ -28,7 +31,6 @@ pub const VERSION: i64 = 1;
 
 const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase"];
 const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
-const SERVICE_KEYS: &[&str] = &["run", "ready", "env", "stop", "cwd", "within"];
 /// Keys every kind of gate accepts.
 pub(crate) const GATE_KEYS: &[&str] = &[
     "title",
@@ -43,6 +45,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "env",
     "cwd",
     "secret_env",
+    "base_url",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
@@ -56,7 +59,10 @@ const DURATION_HELP: &str = "expected a number with a unit, e.g. `30s`, `10m`, `
 const ENV_HELP: &str = "environment variable names contain only ASCII letters, digits and `_`, and do not start with a digit";
 
 /// Checks `source` and builds the roadmap, or returns every problem found.
-pub(crate) fn check(source: &str) -> Result<Roadmap, Vec<Problem>> {
+pub(crate) fn check<'s>(
+    source: &'s str,
+    validate_probe: Option<ProbeValidator<'s>>,
+) -> Result<Roadmap, Vec<Problem>> {
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         // Nothing after a syntax error can be trusted, so it is the only problem reported.
@@ -65,6 +71,7 @@ pub(crate) fn check(source: &str) -> Result<Roadmap, Vec<Problem>> {
     let mut c = Checker {
         src: source,
         problems: Vec::new(),
+        validate_probe,
     };
     let mut project = ProjectDraft::default();
     let mut services = Vec::new();
@@ -130,10 +137,7 @@ struct ProjectDraft {
     markdown: Option<String>,
 }
 
-struct ServiceDraft {
-    id: Ref<ServiceId>,
-    run: Option<String>,
-}
+use service::ServiceDraft;
 
 struct GateDraft {
     id: Ref<GateId>,
@@ -154,6 +158,7 @@ struct GateBody {
     env: BTreeMap<String, String>,
     cwd: Option<String>,
     secret_env: Vec<String>,
+    base_url: Option<String>,
 }
 
 struct PhaseDraft {
@@ -193,6 +198,8 @@ impl Noun {
 struct Checker<'s> {
     src: &'s str,
     problems: Vec<Problem>,
+    /// Judges probe parameters (the probes crate's own rules); `None` accepts any.
+    validate_probe: Option<ProbeValidator<'s>>,
 }
 
 /// Table entries sorted by position: `DeTable` iterates in key order, and both problems and
@@ -586,49 +593,6 @@ impl Checker<'_> {
         p
     }
 
-    fn services(&mut self, val: &Val<'_>) -> Vec<ServiceDraft> {
-        let Some(table) = self.table("services", val, || {
-            "define each service as a `[services.<id>]` section".to_owned()
-        }) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (key, val) in in_file_order(table) {
-            let id = self.id_from_key::<ServiceId>(key, Noun::Service);
-            let name = key.get_ref().as_ref();
-            let Some(body) = self.table(&format!("services.{name}"), val, || {
-                format!("write `[services.{name}]` followed by `run = \"...\"`")
-            }) else {
-                continue;
-            };
-            let mut run = None;
-            for (k, v) in in_file_order(body) {
-                match k.get_ref().as_ref() {
-                    "run" => run = self.non_empty("run", v, "./target/release/api --port {port}"),
-                    // Accepted as they are: a later version starts services and reads them.
-                    "ready" | "env" | "stop" | "cwd" | "within" => {}
-                    _ => {
-                        self.unknown_key(k, SERVICE_KEYS, &format!("in service `{name}`"), None);
-                    }
-                }
-            }
-            if find(body, "run").is_none() {
-                self.push(
-                    Problem::new(
-                        format!("service `{name}` has no `run`"),
-                        key.span(),
-                        "this service",
-                    )
-                    .help("add `run = \"...\"`: the command that starts the service"),
-                );
-            }
-            if let Some(id) = id {
-                out.push(ServiceDraft { id, run });
-            }
-        }
-        out
-    }
-
     fn gates(&mut self, val: &Val<'_>) -> Vec<GateDraft> {
         let Some(table) = self.table("gates", val, || {
             "define each gate as a `[gates.<id>]` section".to_owned()
@@ -684,6 +648,7 @@ impl Checker<'_> {
                 "env" => g.env = self.env_table(v),
                 "cwd" => g.cwd = self.string("cwd", v).map(str::to_owned),
                 "secret_env" => g.secret_env = self.env_names("secret_env", v),
+                "base_url" => g.base_url = self.string("base_url", v).map(str::to_owned),
                 _ => others.push((k, v)),
             }
         }
@@ -699,6 +664,15 @@ impl Checker<'_> {
             );
         }
         g.kind = self.kind(key, &kinds, &others, &place);
+        if matches!(g.kind, Some(GateKind::Probe { .. }))
+            && g.services.is_empty()
+            && g.base_url.is_none()
+        {
+            self.push(
+                Problem::new(format!("probe gate `{name}` has no target"), key.span(), "this gate")
+                    .help("add `service = \"<id>\"` (a service the run starts) or `base_url = \"https://...\"` (a running deployment)"),
+            );
+        }
         Some(GateDraft { id: id?, body: g })
     }
 
@@ -739,10 +713,9 @@ impl Checker<'_> {
                 "probe" => {
                     let params = self.probe_params(others, place);
                     let probe = self.non_empty("probe", v, "headers")?;
-                    Some(GateKind::Probe {
-                        probe,
-                        params: params?,
-                    })
+                    let params = params?;
+                    self.judge_probe(&probe, &params, v, others);
+                    Some(GateKind::Probe { probe, params })
                 }
                 _ => {
                     for (k, _) in others {
@@ -775,6 +748,41 @@ impl Checker<'_> {
                 }
                 None
             }
+        }
+    }
+
+    /// Reports what the probe itself finds wrong with its parameters, at the parameter's key
+    /// when the probe names one, else at the probe's name.
+    fn judge_probe(
+        &mut self,
+        probe: &str,
+        params: &BTreeMap<String, serde_json::Value>,
+        probe_val: &Val<'_>,
+        others: &[(&Key<'_>, &Val<'_>)],
+    ) {
+        let Some(validate) = self.validate_probe else {
+            return;
+        };
+        for (key, message) in validate(probe, params) {
+            let at = key
+                .as_deref()
+                .and_then(|k| others.iter().find(|(o, _)| o.get_ref().as_ref() == k));
+            let problem = match at {
+                Some((k, v)) => Problem::new(
+                    format!(
+                        "invalid parameter `{}` for probe `{probe}`",
+                        k.get_ref().as_ref()
+                    ),
+                    k.span().start..v.span().end,
+                    &message,
+                ),
+                None => Problem::new(
+                    format!("invalid parameters for probe `{probe}`"),
+                    probe_val.span(),
+                    &message,
+                ),
+            };
+            self.push(problem);
         }
     }
 
@@ -1238,10 +1246,8 @@ fn build(
         },
         services: services
             .into_iter()
-            .filter_map(|s| {
-                let run = s.run?;
-                Some((s.id.id.clone(), Service { id: s.id.id, run }))
-            })
+            .filter_map(ServiceDraft::build)
+            .map(|s| (s.id.clone(), s))
             .collect(),
         gates: gates
             .into_iter()
@@ -1256,6 +1262,7 @@ fn build(
                     retries: g.retries.unwrap_or(0),
                     fresh_for: g.fresh_for,
                     services: g.services.into_iter().map(|r| r.id).collect(),
+                    base_url: g.base_url,
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
                     cwd: g.cwd,

@@ -52,8 +52,23 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Judges a probe's parameters: `(probe, params)` to `(parameter key, what is wrong)` for
+/// each problem. The probes crate provides it; the roadmap crate does not know the probes.
+pub type ProbeValidator<'a> = &'a dyn Fn(
+    &str,
+    &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<(Option<String>, String)>;
+
 /// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    load_with(path, None)
+}
+
+/// [`load`], with probe parameters judged by `validate_probe`.
+pub fn load_with(
+    path: &Path,
+    validate_probe: Option<ProbeValidator<'_>>,
+) -> Result<Loaded, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -66,7 +81,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
             format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
         ))
     })?;
-    let roadmap = parse(&source, &path.display().to_string())?;
+    let roadmap = parse_with(&source, &path.display().to_string(), validate_probe)?;
     Ok(Loaded {
         roadmap,
         path: path.to_path_buf(),
@@ -77,7 +92,17 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 
 /// Validates roadmap text; `name` is the file name shown in diagnostics.
 pub fn parse(source: &str, name: &str) -> Result<Roadmap, RoadmapError> {
-    check::check(source).map_err(|problems| RoadmapError::new(name, source, problems))
+    parse_with(source, name, None)
+}
+
+/// [`parse`], with probe parameters judged by `validate_probe`.
+pub fn parse_with(
+    source: &str,
+    name: &str,
+    validate_probe: Option<ProbeValidator<'_>>,
+) -> Result<Roadmap, RoadmapError> {
+    check::check(source, validate_probe)
+        .map_err(|problems| RoadmapError::new(name, source, problems))
 }
 
 /// Renders a diagnostic the way miette's terminal handler does, without colour and at a

@@ -17,6 +17,7 @@ fn gate(id: &str) -> Gate {
         retries: 0,
         fresh_for: None,
         services: vec![],
+        base_url: None,
         blocking: true,
         env: BTreeMap::new(),
         cwd: None,

@@ -677,3 +677,104 @@ fn the_quickstart_roadmap_parses() {
         panic!("{}", phasegate_roadmap::render_plain(&e));
     }
 }
+
+#[test]
+fn services_carry_readiness_environment_and_url() {
+    let r = parse(
+        r#"[services.api]
+run = "./api --port {port}"
+env = { MODE = "test" }
+ready = { http = "http://127.0.0.1:{port}/ready", within = "5s" }
+stop = "./api-stop"
+
+[services.db]
+run = "postgres -p {port}"
+ready = { tcp = "{port}" }
+url = "postgres://127.0.0.1:{port}/app"
+
+[gates.smoke]
+probe = "http"
+service = "api"
+
+[gates.staging]
+probe = "headers"
+base_url = "https://staging.example.com"
+
+[[phase]]
+id = "p"
+gates = ["smoke", "staging"]
+"#,
+        "x",
+    )
+    .unwrap();
+    let api = &r.services.values().next().unwrap();
+    assert_eq!(
+        api.ready,
+        Some(phasegate_model::Ready::Http(
+            "http://127.0.0.1:{port}/ready".into()
+        ))
+    );
+    assert_eq!(api.ready_within, Duration::from_secs(5));
+    assert_eq!(api.env["MODE"], "test");
+    assert_eq!(api.stop.as_deref(), Some("./api-stop"));
+    assert_eq!(api.url, "http://127.0.0.1:{port}");
+    let db = r.services.values().nth(1).unwrap();
+    assert_eq!(db.ready, Some(phasegate_model::Ready::Tcp("{port}".into())));
+    assert_eq!(db.ready_within, Duration::from_secs(30));
+    assert_eq!(db.url, "postgres://127.0.0.1:{port}/app");
+    assert_eq!(
+        r.gate("staging").unwrap().base_url.as_deref(),
+        Some("https://staging.example.com")
+    );
+}
+
+#[test]
+fn readiness_mistakes_are_reported() {
+    let f = one(&with_phase(
+        "[services.api]\nrun = \"x\"\nready = { htp = \"http://x\" }\n",
+    ));
+    assert!(f.message.contains("unknown key `htp`"), "{f:#?}");
+    let all = problems(&with_phase(
+        "[services.api]\nrun = \"x\"\nready = { http = \"http://x\", tcp = 1, within = \"soon\" }\n",
+    ));
+    let messages: Vec<&str> = all.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("both `http` and `tcp`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("invalid duration `soon`")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_probe_gate_needs_a_target() {
+    let f = one(&with_phase("[gates.h]\nprobe = \"headers\"\n"));
+    assert_eq!(f.message, "probe gate `h` has no target");
+    assert!(help(&f).contains("base_url"));
+}
+
+#[test]
+fn the_probe_validator_reports_at_the_parameter() {
+    let src = with_phase("[gates.h]\nprobe = \"headers\"\nbase_url = \"http://x\"\npaths = 3\n");
+    let validate = |_: &str, params: &std::collections::BTreeMap<String, serde_json::Value>| {
+        params
+            .get("paths")
+            .filter(|v| !v.is_array())
+            .map(|_| {
+                (
+                    Some("paths".to_owned()),
+                    "expected an array of paths".to_owned(),
+                )
+            })
+            .into_iter()
+            .collect()
+    };
+    let err = phasegate_roadmap::parse_with(&src, "x", Some(&validate)).unwrap_err();
+    let f = found(&src, err.iter().next().unwrap());
+    assert_eq!(f.message, "invalid parameter `paths` for probe `headers`");
+    assert_eq!(f.labelled, ["paths = 3"]);
+}
