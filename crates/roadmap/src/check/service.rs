@@ -132,6 +132,7 @@ impl Checker<'_> {
                 }
                 "within" => within = self.duration("within", v),
                 _ => {
+                    unknown = true;
                     self.unknown_key(
                         k,
                         READY_KEYS,
