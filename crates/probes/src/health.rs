@@ -1,0 +1,262 @@
+//! `health`: liveness and readiness, and readiness that follows its dependencies.
+//!
+//! ```toml
+//! [gates.readiness]
+//! probe = "health"
+//! live = "/health/live"            # default
+//! ready = "/health/ready"          # default
+//! fault = "docker stop db"         # optional: takes a dependency down
+//! restore = "docker start db"      # required with `fault`
+//! within = "10s"                   # default: limit on each hook and each wait
+//! poll = "200ms"                   # default: interval between polls
+//! ```
+//!
+//! Live and ready must answer 2xx first (`live-not-ok`, `ready-not-ok`). With a fault hook:
+//! the hook runs (`sh -c` in the context's working directory with its environment, bounded by
+//! `within`); ready must turn non-2xx within `within` (`ready-ignores-dependency`) while live
+//! stays 2xx at every poll (`live-fails-during-fault`). Then the restore hook **always** runs,
+//! even when the check already failed or the fault hook did, and ready must answer 2xx again
+//! within `within` (`ready-not-restored`). A hook that fails makes the verdict an error quoting
+//! its output. During the fault a ready request that times out or is refused counts as
+//! not ready, as an orchestrator's readiness probe would count it.
+//!
+//! Budget: 2, plus with a fault hook 2 per poll while waiting for the fault and 1 per poll
+//! while waiting for the restore (`ceil(within / poll) + 1` polls each).
+//! Measurements: `ready_down_after_ms`, `ready_back_after_ms`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::net::{Http, ProbeError, Request, Response};
+use crate::params::{self, Dur, err};
+use crate::report::{Report, ms};
+use crate::{Context, ParamError, Params, hook};
+
+/// The `health` probe's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    #[serde(default = "live")]
+    live: String,
+    #[serde(default = "ready")]
+    ready: String,
+    fault: Option<String>,
+    restore: Option<String>,
+    #[serde(default = "within")]
+    within: Dur,
+    #[serde(default = "poll")]
+    poll: Dur,
+}
+
+fn live() -> String {
+    "/health/live".to_string()
+}
+
+fn ready() -> String {
+    "/health/ready".to_string()
+}
+
+fn within() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+
+fn poll() -> Dur {
+    Dur(Duration::from_millis(200))
+}
+
+/// Parses and checks the `health` parameters.
+pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
+    let cfg: Config = params::from_params(raw)?;
+    let mut errors = Vec::new();
+    params::check_path("live", &cfg.live, &mut errors);
+    params::check_path("ready", &cfg.ready, &mut errors);
+    match (&cfg.fault, &cfg.restore) {
+        (Some(_), None) => errors.push(err(
+            "restore",
+            "expected a restore command next to `fault` (the service must be left as it was found)",
+        )),
+        (None, Some(_)) => errors.push(err("fault", "expected a fault command next to `restore`")),
+        _ => {}
+    }
+    for (key, cmd) in [("fault", &cfg.fault), ("restore", &cfg.restore)] {
+        if cmd.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            errors.push(err(key, "expected a shell command, saw an empty string"));
+        }
+    }
+    if cfg.within.0.is_zero() {
+        errors.push(err("within", "expected a duration above zero"));
+    }
+    if cfg.poll.0.is_zero() || cfg.poll.0 > cfg.within.0 {
+        errors.push(err(
+            "poll",
+            "expected a duration above zero and not above `within`",
+        ));
+    }
+    params::finish(cfg, errors)
+}
+
+fn polls(cfg: &Config) -> u32 {
+    let n = cfg
+        .within
+        .0
+        .as_nanos()
+        .div_ceil(cfg.poll.0.as_nanos().max(1))
+        + 1;
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Checks live and ready, and with a fault hook the fault and the recovery.
+pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
+    let mut report = Report::default();
+    let budget = if cfg.fault.is_some() {
+        2u32.saturating_add(polls(cfg).saturating_mul(3))
+    } else {
+        2
+    };
+    let mut http = match Http::new(ctx, budget) {
+        Ok(h) => h,
+        Err(e) => return report.finish(0, Err(e)),
+    };
+    let result = probe(cfg, ctx, &mut http, &mut report).await;
+    report.finish(http.sent(), result)
+}
+
+async fn probe(
+    cfg: &Config,
+    ctx: &Context,
+    http: &mut Http,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let live = http.send(&Request::get(&cfg.live)).await?;
+    let ready = http.send(&Request::get(&cfg.ready)).await?;
+    for (code, what, resp) in [
+        ("live-not-ok", "liveness", &live),
+        ("ready-not-ok", "readiness", &ready),
+    ] {
+        if !resp.is_success() {
+            report.finding(
+                code,
+                format!("expected {what} to answer 2xx, saw {}", resp.status),
+                resp.location.as_str(),
+            );
+        }
+    }
+    let (Some(fault), Some(restore)) = (&cfg.fault, &cfg.restore) else {
+        return Ok(());
+    };
+    if !report.findings.is_empty() {
+        // Breaking a dependency of a service that is not healthy to begin with proves nothing.
+        return Ok(());
+    }
+    let faulted = match hook::run("fault", fault, ctx, cfg.within.0).await {
+        Ok(()) => during_fault(cfg, http, report).await,
+        Err(e) => Err(e),
+    };
+    // The restore runs whatever happened above, so the service is left as it was found.
+    let restored = match hook::run("restore", restore, ctx, cfg.within.0).await {
+        Ok(()) if faulted.is_ok() => after_restore(cfg, http, report).await,
+        Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    };
+    faulted.and(restored)
+}
+
+/// Polls until ready turns non-2xx, checking live at every poll.
+async fn during_fault(
+    cfg: &Config,
+    http: &mut Http,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let started = Instant::now();
+    let deadline = started + cfg.within.0;
+    let mut live_reported = false;
+    loop {
+        let at = Instant::now();
+        let ready = http
+            .send(&Request::get(&cfg.ready).note("after fault hook"))
+            .await;
+        let live = http
+            .send(&Request::get(&cfg.live).note("after fault hook"))
+            .await;
+        if !live_reported {
+            let problem = match &live {
+                Ok(r) if r.is_success() => None,
+                Ok(r) => Some((format!("status {}", r.status), r.location.clone())),
+                Err(e) => Some((
+                    e.to_string(),
+                    format!("GET {} (after fault hook)", cfg.live),
+                )),
+            };
+            if let Some((seen, location)) = problem {
+                live_reported = true;
+                report.finding(
+                    "live-fails-during-fault",
+                    format!("expected liveness to stay 2xx while a dependency is down, saw {seen}"),
+                    location,
+                );
+            }
+        }
+        let down = match &ready {
+            Ok(r) => !r.is_success(),
+            Err(ProbeError::Transport { .. }) => true,
+            Err(_) => return ready.map(drop),
+        };
+        if down {
+            report.measure("ready_down_after_ms", ms(started.elapsed()));
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let last: Option<&Response> = ready.as_ref().ok();
+            report.finding(
+                "ready-ignores-dependency",
+                format!(
+                    "expected readiness to turn non-2xx within {} of the fault hook, saw {} throughout",
+                    humantime::format_duration(cfg.within.0),
+                    last.map_or("2xx".to_string(), |r| r.status.to_string())
+                ),
+                format!("GET {} (after fault hook)", cfg.ready),
+            );
+            return Ok(());
+        }
+        tokio::time::sleep_until((at + cfg.poll.0).min(deadline)).await;
+    }
+}
+
+/// Polls until ready answers 2xx again.
+async fn after_restore(
+    cfg: &Config,
+    http: &mut Http,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let started = Instant::now();
+    let deadline = started + cfg.within.0;
+    loop {
+        let at = Instant::now();
+        let seen = match http
+            .send(&Request::get(&cfg.ready).note("after restore hook"))
+            .await
+        {
+            Ok(r) if r.is_success() => {
+                report.measure("ready_back_after_ms", ms(started.elapsed()));
+                return Ok(());
+            }
+            Ok(r) => format!("status {}", r.status),
+            Err(e @ ProbeError::Transport { .. }) => e.to_string(),
+            Err(e) => return Err(e),
+        };
+        if Instant::now() >= deadline {
+            report.finding(
+                "ready-not-restored",
+                format!(
+                    "expected readiness to answer 2xx within {} of the restore hook, saw {seen}",
+                    humantime::format_duration(cfg.within.0)
+                ),
+                format!("GET {} (after restore hook)", cfg.ready),
+            );
+            return Ok(());
+        }
+        tokio::time::sleep_until((at + cfg.poll.0).min(deadline)).await;
+    }
+}

@@ -1,0 +1,75 @@
+//! Shell hooks (`health`'s fault and restore): `sh -c` in the context's working directory,
+//! bounded in time, in their own process group so that a timeout leaves nothing behind.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::Context;
+use crate::net::ProbeError;
+
+/// How much of a failed hook's output the error quotes.
+const EXCERPT: usize = 400;
+
+/// Runs `command`; an exit status other than 0, a spawn failure or a timeout is an error that
+/// quotes the end of the hook's output.
+pub(crate) async fn run(
+    what: &str,
+    command: &str,
+    ctx: &Context,
+    limit: Duration,
+) -> Result<(), ProbeError> {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(&ctx.workdir)
+        .envs(&ctx.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .map_err(|e| ProbeError::Other(format!("{what} hook `{command}` could not start: {e}")))?;
+    let pid = child.id();
+    match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            Err(ProbeError::Other(format!(
+                "{what} hook `{command}` failed ({}): {}",
+                out.status,
+                tail(&text)
+            )))
+        }
+        Ok(Err(e)) => Err(ProbeError::Other(format!(
+            "{what} hook `{command}` could not be waited for: {e}"
+        ))),
+        Err(_) => {
+            // The shell's children share its group; kill them all, not only the shell.
+            if let Some(pid) = pid
+                .and_then(|p| i32::try_from(p).ok())
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
+            Err(ProbeError::Other(format!(
+                "{what} hook `{command}` did not finish within {}",
+                humantime::format_duration(limit)
+            )))
+        }
+    }
+}
+
+fn tail(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return "no output".to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let start = chars.len().saturating_sub(EXCERPT);
+    let cut: String = chars[start..].iter().collect();
+    let cut = cut.replace('\n', " | ");
+    if start > 0 { format!("...{cut}") } else { cut }
+}

@@ -1,0 +1,173 @@
+//! phasegate's built-in probes: checks of a **running** HTTP service.
+//!
+//! A probe is named by its kind (one of [`KINDS`]) and configured by typed parameters taken
+//! from the roadmap's gate table ([`Params`]). [`validate`] checks those parameters without
+//! sending anything (`phasegate check`); [`run`] executes the probe against
+//! [`Context::base_url`] and returns an [`Outcome`]: a verdict, the findings that explain it,
+//! measurements and the number of requests sent.
+//!
+//! What this crate is not: it knows nothing of the ledger, of gates or of caching, and it never
+//! prints. It talks only to `base_url` (redirects are not followed, proxies from the
+//! environment are ignored) plus the shell hooks a probe declares (`health`'s fault and restore).
+//! Every probe has a request budget computed from its parameters before the first request, and
+//! every wait is bounded by a parameter.
+//!
+//! Verdicts: [`Verdict::Fail`](phasegate_model::Verdict::Fail) means the service answered and
+//! broke a rule (one [`Finding`] per broken rule and place);
+//! [`Verdict::Error`](phasegate_model::Verdict::Error) means the check could not run (bad
+//! parameters, connection refused, a hook that failed, no samples gathered). Never a pass.
+//!
+//! Probes, one module each: `http` (requests with assertions and captures), `headers`
+//! (security headers and cookies on every route, including 404 and 405 responses), `cors`
+//! (allow-list with look-alike origins), `request-id`, `health` (live/ready with a fault hook),
+//! `metrics` (Prometheus text format) and `rate-limit`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use phasegate_model::{Finding, Verdict};
+
+mod cors;
+mod exposition;
+mod headers;
+mod health;
+mod hook;
+mod http;
+mod metrics;
+mod net;
+mod params;
+mod rate_limit;
+mod report;
+mod request_id;
+
+/// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
+/// values; durations are humantime strings such as `"10s"`).
+pub type Params = BTreeMap<String, serde_json::Value>;
+
+/// The probe kinds this crate implements, as written in `probe = "..."`.
+pub const KINDS: &[&str] = &[
+    "http",
+    "headers",
+    "cors",
+    "request-id",
+    "health",
+    "metrics",
+    "rate-limit",
+];
+
+/// One problem with a probe's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter concerned, as a dotted path (`expect.status`, `requests[1].path`); `None`
+    /// when the problem is not about one parameter (an unknown probe kind).
+    pub key: Option<String>,
+    /// What was expected (and what was seen).
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "`{key}`: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Checks a probe's parameters without sending anything. An unknown kind, an unknown or
+/// mistyped parameter, or a value out of range is an error; all problems found are returned.
+pub fn validate(kind: &str, params: &Params) -> Result<(), Vec<ParamError>> {
+    match kind {
+        "http" => http::parse(params).map(drop),
+        "headers" => headers::parse(params).map(drop),
+        "cors" => cors::parse(params).map(drop),
+        "request-id" => request_id::parse(params).map(drop),
+        "health" => health::parse(params).map(drop),
+        "metrics" => metrics::parse(params).map(drop),
+        "rate-limit" => rate_limit::parse(params).map(drop),
+        other => Err(vec![unknown_kind(other)]),
+    }
+}
+
+fn unknown_kind(kind: &str) -> ParamError {
+    ParamError {
+        key: None,
+        message: format!(
+            "unknown probe `{kind}`, expected one of: {}",
+            KINDS.join(", ")
+        ),
+    }
+}
+
+/// Where and how a probe runs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The service under test; every request goes to this scheme, host and port, and request
+    /// paths are appended to its path.
+    pub base_url: url::Url,
+    /// Limit on each request (connect plus response).
+    pub timeout: Duration,
+    /// Working directory of hook commands.
+    pub workdir: PathBuf,
+    /// Extra environment of hook commands (on top of the inherited one).
+    pub env: BTreeMap<String, String>,
+}
+
+/// What a probe run found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// [`Verdict::Pass`], [`Verdict::Fail`] or [`Verdict::Error`]; never `Skipped`.
+    pub verdict: Verdict,
+    /// One line saying why, when the verdict is not a pass.
+    pub reason: Option<String>,
+    /// Every broken rule, with what was expected, what was seen and which request showed it.
+    pub findings: Vec<Finding>,
+    /// Named measurements (`latency_max_ms`, `requests_before_429`, ...).
+    pub measurements: BTreeMap<String, f64>,
+    /// Requests sent to the service.
+    pub requests: u32,
+}
+
+/// Runs the probe `kind` against `ctx.base_url`. Never panics on a misbehaving service and never
+/// returns a pass it did not observe: invalid parameters, an unreachable service or a failed
+/// hook give [`Verdict::Error`].
+pub async fn run(kind: &str, params: &Params, ctx: &Context) -> Outcome {
+    // reqwest is built without a default crypto provider; the process needs exactly one, and
+    // another part of the program may have installed it already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let report = match kind {
+        "http" => match http::parse(params) {
+            Ok(cfg) => http::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "headers" => match headers::parse(params) {
+            Ok(cfg) => headers::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "cors" => match cors::parse(params) {
+            Ok(cfg) => cors::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "request-id" => match request_id::parse(params) {
+            Ok(cfg) => request_id::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "health" => match health::parse(params) {
+            Ok(cfg) => health::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "metrics" => match metrics::parse(params) {
+            Ok(cfg) => metrics::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        "rate-limit" => match rate_limit::parse(params) {
+            Ok(cfg) => rate_limit::check(&cfg, ctx).await,
+            Err(errors) => report::Report::invalid(&errors),
+        },
+        other => report::Report::invalid(&[unknown_kind(other)]),
+    };
+    report.into_outcome()
+}

@@ -1,0 +1,98 @@
+//! Turning raw [`Params`] into a probe's typed configuration, with errors that name the key.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use crate::{ParamError, Params};
+
+/// Deserializes `params` into `T`. serde stops at the first problem; the key is recovered from
+/// the error path so the message can point at the parameter (`requests[0].expect.status`).
+pub(crate) fn from_params<T: DeserializeOwned>(params: &Params) -> Result<T, Vec<ParamError>> {
+    let value =
+        serde_json::Value::Object(params.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde reports unknown and missing fields against the enclosing map; name the field.
+        let field = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
+            .and_then(|rest| rest.split('`').next());
+        let parent = if path == "." { None } else { Some(path) };
+        let key = match (parent, field) {
+            (Some(p), Some(f)) => Some(format!("{p}.{f}")),
+            (None, Some(f)) => Some(f.to_string()),
+            (p, None) => p,
+        };
+        vec![ParamError { key, message }]
+    })
+}
+
+/// Shorthand for a [`ParamError`] about `key`.
+pub(crate) fn err(key: impl Into<String>, message: impl Into<String>) -> ParamError {
+    ParamError {
+        key: Some(key.into()),
+        message: message.into(),
+    }
+}
+
+/// Collects semantic problems; `Ok(value)` only when there are none.
+pub(crate) fn finish<T>(value: T, errors: Vec<ParamError>) -> Result<T, Vec<ParamError>> {
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A duration written as a humantime string (`"10s"`, `"300ms"`, `"365d"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        match &value {
+            serde_json::Value::String(s) => humantime::parse_duration(s).map(Dur).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "expected a duration like \"10s\" or \"300ms\", saw {s:?} ({e})"
+                ))
+            }),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a duration string like \"10s\", saw {other}"
+            ))),
+        }
+    }
+}
+
+/// Checks that a request path is absolute (`/x`), so that it can only address the base URL.
+pub(crate) fn check_path(key: &str, path: &str, errors: &mut Vec<ParamError>) {
+    if !path.starts_with('/') || path.starts_with("//") {
+        errors.push(err(
+            key,
+            format!("expected a path starting with a single `/`, saw {path:?}"),
+        ));
+    } else if path.chars().any(|c| c.is_control() || c == ' ') {
+        errors.push(err(
+            key,
+            format!("expected a path without spaces or control characters, saw {path:?}"),
+        ));
+    }
+}
+
+/// Checks an HTTP method token.
+pub(crate) fn check_method(key: &str, method: &str, errors: &mut Vec<ParamError>) {
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        errors.push(err(
+            key,
+            format!("expected an HTTP method such as \"GET\", saw {method:?}"),
+        ));
+    }
+}
+
+/// Default `true` for `#[serde(default = ...)]`.
+pub(crate) fn yes() -> bool {
+    true
+}
