@@ -1,0 +1,123 @@
+//! The switchable flaws: each one turns exactly one hardening off.
+//!
+//! The list lives in one macro invocation so that adding a flaw is one line here plus one
+//! `if config.has(Flaw::X)` at the place the hardening is enforced.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! flaws {
+    ($( $(#[$meta:meta])* $variant:ident => $name:literal, $description:literal; )+) => {
+        /// A hardening that can be switched off with `--flaw NAME`.
+        ///
+        /// The clean service has none; each flaw exists so that one phasegate probe can be
+        /// shown to catch it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Flaw {
+            $( $(#[$meta])* $variant, )+
+        }
+
+        impl Flaw {
+            /// Every flaw, in the order `--list-flaws` prints them.
+            pub fn all() -> &'static [Flaw] {
+                &[$( Flaw::$variant, )+]
+            }
+
+            /// The kebab-case name used on the command line.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Flaw::$variant => $name, )+
+                }
+            }
+
+            /// One line saying which hardening the flaw switches off.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $( Flaw::$variant => $description, )+
+                }
+            }
+        }
+    };
+}
+
+flaws! {
+    /// `Strict-Transport-Security` is not sent.
+    NoHsts => "no-hsts", "Strict-Transport-Security header is not sent";
+    /// The CSP allows inline scripts.
+    CspUnsafeInline => "csp-unsafe-inline", "Content-Security-Policy script-src allows 'unsafe-inline'";
+    /// The framework is advertised in `X-Powered-By`.
+    XPoweredBy => "x-powered-by", "responses advertise X-Powered-By: Express/4.17.1";
+    /// The session cookie is readable from JavaScript.
+    CookieNotHttponly => "cookie-not-httponly", "the sid session cookie is set without HttpOnly";
+    /// Any origin is reflected with credentials allowed.
+    CorsAnyOrigin => "cors-any-origin", "CORS reflects any Origin with Allow-Credentials: true and no Vary";
+    /// No request id is echoed or generated.
+    NoRequestId => "no-request-id", "X-Request-Id is neither echoed nor generated";
+    /// Readiness does not look at the database.
+    ReadyIgnoresDb => "ready-ignores-db", "/health/ready answers 200 without checking the database";
+    /// The metrics endpoint is gone.
+    MetricsMissing => "metrics-missing", "/metrics answers 404";
+    /// Sign-in and the payment callback are never throttled.
+    NoRateLimit => "no-rate-limit", "sign-in and the payment callback are never rate limited (no 429)";
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A flaw name that is not in [`Flaw::all`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown flaw `{name}`; valid flaws: {}", valid_names())]
+pub struct UnknownFlaw {
+    /// The name as given.
+    pub name: String,
+}
+
+fn valid_names() -> String {
+    Flaw::all()
+        .iter()
+        .map(|flaw| flaw.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for Flaw {
+    type Err = UnknownFlaw;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Flaw::all()
+            .iter()
+            .copied()
+            .find(|flaw| flaw.name() == name)
+            .ok_or_else(|| UnknownFlaw {
+                name: name.to_owned(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &flaw in Flaw::all() {
+            assert_eq!(flaw.name().parse::<Flaw>().unwrap(), flaw);
+            assert!(seen.insert(flaw.name()), "duplicate name {flaw}");
+            assert!(!flaw.description().is_empty());
+        }
+        assert_eq!(Flaw::all().len(), 9);
+    }
+
+    #[test]
+    fn unknown_name_lists_the_valid_ones() {
+        let err = "no-such".parse::<Flaw>().unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("`no-such`"), "{message}");
+        assert!(message.contains("no-hsts, csp-unsafe-inline"), "{message}");
+    }
+}

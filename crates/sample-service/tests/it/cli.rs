@@ -1,0 +1,156 @@
+//! The real binary: flags, exit codes, the startup line, SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use phasegate_sample_service::Flaw;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sample-service");
+
+#[test]
+fn list_flaws_prints_every_name_and_description() {
+    let output = std::process::Command::new(BIN)
+        .arg("--list-flaws")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let expected = [
+        "no-hsts",
+        "csp-unsafe-inline",
+        "x-powered-by",
+        "cookie-not-httponly",
+        "cors-any-origin",
+        "no-request-id",
+        "ready-ignores-db",
+        "metrics-missing",
+        "no-rate-limit",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{stdout}");
+    assert_eq!(Flaw::all().len(), expected.len());
+    for (line, name) in lines.iter().zip(expected) {
+        let (got, description) = line.split_once('\t').unwrap();
+        assert_eq!(got, name);
+        assert!(!description.is_empty());
+    }
+}
+
+#[test]
+fn an_unknown_flaw_is_a_usage_error_naming_the_valid_ones() {
+    let output = std::process::Command::new(BIN)
+        .args(["--port", "0", "--flaw", "no-such-flaw"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("no-such-flaw"), "{stderr}");
+    assert!(
+        stderr.contains("no-hsts") && stderr.contains("no-rate-limit"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn port_is_required() {
+    let output = std::process::Command::new(BIN).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("membership.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--flaw",
+            "no-hsts",
+            "--flaw",
+            "x-powered-by",
+            "--db",
+        ])
+        .arg(&db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let rest = line
+        .strip_prefix("sample-service listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
+    let (port, flaws) = rest.split_once(' ').unwrap();
+    assert_eq!(flaws, "(flaws: no-hsts, x-powered-by)");
+    let base = format!("http://127.0.0.1:{port}");
+
+    let client = crate::support::client();
+    let live = client
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    assert_eq!(live.headers()["x-powered-by"], "Express/4.17.1");
+    assert!(db.exists(), "the database was created");
+
+    let slow = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/api/v1/slow?ms=1200");
+        async move { client.get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let pid = child.id().unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+
+    let response = slow.await.unwrap().expect("in-flight request completes");
+    assert_eq!(response.status(), 200);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_default_clean_start_says_flaws_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(line.ends_with("(flaws: none)"), "{line}");
+    // The default database path is ./membership.db.
+    for _ in 0..100 {
+        if dir.path().join("membership.db").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(dir.path().join("membership.db").exists());
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}

@@ -1,0 +1,159 @@
+//! Each flaw switches exactly its hardening off; the clean behaviour is asserted in the other
+//! modules, here the difference.
+
+use phasegate_sample_service::{CSP, Flaw, HSTS, SEED_PASSWORD};
+
+use crate::support::{MEMBER, Service, header};
+
+#[tokio::test]
+async fn no_hsts_drops_only_hsts() {
+    let service = Service::with_flaw(Flaw::NoHsts).await;
+    let response = service.get("/health/live").await;
+    assert!(header(&response, "strict-transport-security").is_none());
+    assert_eq!(header(&response, "content-security-policy"), Some(CSP));
+
+    let clean = Service::start().await;
+    let response = clean.get("/health/live").await;
+    assert_eq!(header(&response, "strict-transport-security"), Some(HSTS));
+}
+
+#[tokio::test]
+async fn csp_unsafe_inline_allows_inline_scripts() {
+    let service = Service::with_flaw(Flaw::CspUnsafeInline).await;
+    let response = service.get("/").await;
+    let csp = header(&response, "content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(header(&response, "strict-transport-security"), Some(HSTS));
+}
+
+#[tokio::test]
+async fn x_powered_by_advertises_the_framework() {
+    let service = Service::with_flaw(Flaw::XPoweredBy).await;
+    for path in ["/health/live", "/nope"] {
+        let response = service.get(path).await;
+        assert_eq!(header(&response, "x-powered-by"), Some("Express/4.17.1"));
+        assert_eq!(header(&response, "server"), Some("membership"));
+    }
+}
+
+#[tokio::test]
+async fn cookie_not_httponly_drops_only_httponly() {
+    let service = Service::with_flaw(Flaw::CookieNotHttponly).await;
+    let response = service.sign_in_response(MEMBER, SEED_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let cookie = header(&response, "set-cookie").unwrap();
+    assert!(!cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn cors_any_origin_reflects_any_origin_with_credentials() {
+    let service = Service::with_flaw(Flaw::CorsAnyOrigin).await;
+    for origin in [
+        "https://evil.test",
+        "null",
+        "https://app.example.com.evil.test",
+    ] {
+        let response = service
+            .client
+            .get(service.url("/health/live"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(origin)
+        );
+        assert_eq!(
+            header(&response, "access-control-allow-credentials"),
+            Some("true")
+        );
+        assert!(header(&response, "vary").is_none(), "Vary dropped too");
+    }
+    let preflight = service
+        .client
+        .request(reqwest::Method::OPTIONS, service.url("/api/v1/admin/users"))
+        .header("origin", "https://evil.test")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin"),
+        Some("https://evil.test")
+    );
+}
+
+#[tokio::test]
+async fn no_request_id_neither_echoes_nor_generates() {
+    let service = Service::with_flaw(Flaw::NoRequestId).await;
+    let response = service
+        .client
+        .get(service.url("/health/live"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&response, "x-request-id").is_none());
+    let response = service.get("/health/live").await;
+    assert!(header(&response, "x-request-id").is_none());
+}
+
+#[tokio::test]
+async fn ready_ignores_db_stays_ready_without_a_database() {
+    let service = Service::with_flaw(Flaw::ReadyIgnoresDb).await;
+    let away = service.db.with_extension("db.away");
+    std::fs::rename(&service.db, &away).unwrap();
+    let response = service.get("/health/ready").await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the flaw: ready although the db is gone"
+    );
+    std::fs::rename(&away, &service.db).unwrap();
+}
+
+#[tokio::test]
+async fn metrics_missing_answers_404() {
+    let service = Service::with_flaw(Flaw::MetricsMissing).await;
+    let response = service.get("/metrics").await;
+    assert_eq!(response.status(), 404);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("http_requests_total"));
+}
+
+#[tokio::test]
+async fn no_rate_limit_never_answers_429() {
+    let service = Service::start_with(|config| {
+        config.rate_limit = 2;
+        config.flaws.insert(Flaw::NoRateLimit);
+    })
+    .await;
+    for attempt in 0..12 {
+        let response = service.sign_in_response(MEMBER, "wrong").await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+    }
+    for attempt in 0..6 {
+        let response = service.callback_raw(b"{}".to_vec(), 0, "00").await;
+        assert_eq!(response.status(), 401, "callback attempt {attempt}");
+    }
+}
+
+#[tokio::test]
+async fn flaws_combine() {
+    let service = Service::start_with(|config| {
+        config.flaws.insert(Flaw::NoHsts);
+        config.flaws.insert(Flaw::XPoweredBy);
+    })
+    .await;
+    let response = service.get("/health/live").await;
+    assert!(header(&response, "strict-transport-security").is_none());
+    assert_eq!(header(&response, "x-powered-by"), Some("Express/4.17.1"));
+    assert!(header(&response, "x-request-id").is_some());
+}
