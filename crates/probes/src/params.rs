@@ -22,6 +22,8 @@ pub(crate) fn from_params<T: DeserializeOwned>(params: &Params) -> Result<T, Vec
             .and_then(|rest| rest.split('`').next());
         let parent = if path == "." { None } else { Some(path) };
         let key = match (parent, field) {
+            // Unknown fields are already in the path; missing ones are not.
+            (Some(p), Some(f)) if p == f || p.ends_with(&format!(".{f}")) => Some(p),
             (Some(p), Some(f)) => Some(format!("{p}.{f}")),
             (None, Some(f)) => Some(f.to_string()),
             (p, None) => p,

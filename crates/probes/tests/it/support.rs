@@ -1,0 +1,63 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use phasegate_model::Verdict;
+use phasegate_probes::{Context, Outcome, Params};
+
+/// Serves `app` on a fresh loopback port for the rest of the test.
+pub async fn serve(app: axum::Router) -> url::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url::Url::parse(&format!("http://{addr}/")).unwrap()
+}
+
+pub fn ctx(url: &url::Url) -> Context {
+    ctx_in(url, Path::new("."))
+}
+
+pub fn ctx_in(url: &url::Url, workdir: &Path) -> Context {
+    Context {
+        base_url: url.clone(),
+        timeout: Duration::from_secs(5),
+        workdir: workdir.to_path_buf(),
+        env: BTreeMap::new(),
+    }
+}
+
+pub fn params(v: serde_json::Value) -> Params {
+    v.as_object().unwrap().clone().into_iter().collect()
+}
+
+pub async fn run(kind: &str, url: &url::Url, p: serde_json::Value) -> Outcome {
+    phasegate_probes::run(kind, &params(p), &ctx(url)).await
+}
+
+pub fn codes(o: &Outcome) -> Vec<&str> {
+    o.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+#[track_caller]
+pub fn assert_pass(o: &Outcome) {
+    assert_eq!(o.verdict, Verdict::Pass, "expected a pass, got {o:#?}");
+    assert!(o.requests > 0);
+}
+
+/// The outcome failed, and `code` is among its findings.
+#[track_caller]
+pub fn assert_fails_with(o: &Outcome, code: &str) {
+    assert_eq!(o.verdict, Verdict::Fail, "expected a fail, got {o:#?}");
+    assert!(
+        codes(o).contains(&code),
+        "expected finding {code}, got {o:#?}"
+    );
+}
+
+/// A URL where nothing listens.
+pub async fn dead_url() -> url::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    url::Url::parse(&format!("http://{addr}/")).unwrap()
+}
