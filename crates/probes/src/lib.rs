@@ -12,9 +12,9 @@
 //! Every probe has a request budget computed from its parameters before the first request, and
 //! every wait is bounded by a parameter.
 //!
-//! Verdicts: [`Verdict::Fail`](phasegate_model::Verdict::Fail) means the service answered and
+//! Verdicts: [`Verdict::Fail`] means the service answered and
 //! broke a rule (one [`Finding`] per broken rule and place);
-//! [`Verdict::Error`](phasegate_model::Verdict::Error) means the check could not run (bad
+//! [`Verdict::Error`] means the check could not run (bad
 //! parameters, connection refused, a hook that failed, no samples gathered). Never a pass.
 //!
 //! Probes, one module each: `http` (requests with assertions and captures), `headers`
@@ -103,7 +103,7 @@ fn unknown_kind(kind: &str) -> ParamError {
 }
 
 /// Where and how a probe runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     /// The service under test; every request goes to this scheme, host and port, and request
     /// paths are appended to its path.
@@ -114,6 +114,18 @@ pub struct Context {
     pub workdir: PathBuf,
     /// Extra environment of hook commands (on top of the inherited one).
     pub env: BTreeMap<String, String>,
+}
+
+// Hook environments carry secrets (database passwords), so Debug shows only their names.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .field("workdir", &self.workdir)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// What a probe run found.
