@@ -73,6 +73,58 @@ pub enum Command {
     /// Inspect, verify and export the evidence ledger
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Run one probe ad hoc against a URL and print its findings
+    ///
+    /// The quickest way to try phasegate on your own service, e.g.
+    /// `phasegate probe headers https://staging.example.com -p paths='["/", "/login"]'`.
+    /// Exit 0 when the probe passes, 1 when it finds problems, 2 for bad parameters, 3 when it
+    /// could not run (service unreachable, hook failed).
+    Probe(ProbeArgs),
+    /// Run the bundled membership roadmap against the bundled sample service
+    ///
+    /// Starts the sample service as a service, runs every gate of
+    /// examples/membership/phasegate.toml, and prints the scorecard. With --flaw, the same
+    /// service runs with hardenings switched off and the scorecard says which gates caught
+    /// them. The roadmap copy, the service's database and the evidence stay in the directory
+    /// it prints.
+    Demo(DemoArgs),
+    /// The bundled sample service (used by `phasegate demo`; see `--help` of this command)
+    #[command(hide = true, disable_help_flag = true)]
+    SampleService {
+        /// Arguments of the sample service
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Probe: http, headers, cors, request-id, health, metrics, rate-limit
+    pub kind: String,
+    /// Base URL of the service, e.g. http://127.0.0.1:8080
+    pub url: String,
+    /// A parameter of the probe, KEY=VALUE; VALUE is read as TOML (`limit=5`,
+    /// `allowed=["https://app.example.com"]`) and as a plain string when it is not TOML
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Limit on each request
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime_duration)]
+    pub timeout: std::time::Duration,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Switch one hardening of the sample service off (repeatable); `phasegate sample-service
+    /// --list-flaws` lists them
+    #[arg(long = "flaw", value_name = "NAME")]
+    pub flaws: Vec<String>,
+    /// Where the roadmap copy, the database and the evidence go [default: a new directory
+    /// under the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

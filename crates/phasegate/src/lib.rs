@@ -16,6 +16,8 @@ pub use error::Error;
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
+    // One TLS crypto provider for every HTTP client of the process (probes, readiness).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     match cmd::dispatch(cli) {
         Ok(code) => ExitCode::from(code),

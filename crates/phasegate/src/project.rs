@@ -25,8 +25,13 @@ impl Project {
     /// Finds and loads the roadmap named by `--config` or discovered from the current
     /// directory.
     pub fn load(global: &Global) -> Result<Self, Error> {
-        let path = roadmap_path(global)?;
-        let loaded = phasegate_roadmap::load(&path)?;
+        Self::load_from(&roadmap_path(global)?, global)
+    }
+
+    /// Loads the roadmap at `path` (the ledger still follows `--ledger`).
+    pub fn load_from(path: &Path, global: &Global) -> Result<Self, Error> {
+        let path = path.to_path_buf();
+        let loaded = phasegate_roadmap::load_with(&path, Some(&validate_probe))?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());
         let root = absolute(parent.unwrap_or(Path::new(".")));
         let ledger_dir = match &global.ledger {
@@ -57,6 +62,14 @@ impl Project {
             }),
             Err(_) => Ok(Key::load_or_create(&self.ledger_dir.join("signing.key"))?),
         }
+    }
+}
+
+/// The probes' own judgement of their parameters, for the roadmap's diagnostics.
+fn validate_probe(kind: &str, params: &phasegate_probes::Params) -> Vec<(Option<String>, String)> {
+    match phasegate_probes::validate(kind, params) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| (e.key, e.message)).collect(),
     }
 }
 

@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use jiff::Timestamp;
-use phasegate_model::{Gate, GateState, GateStatus, Record};
+use phasegate_model::{Gate, GateKind, GateState, GateStatus, Record};
 
 use crate::{age, short_duration};
 
@@ -13,13 +13,19 @@ const EXCERPT_LINES: usize = 40;
 pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "gate `{}`: {}", gate.id, status.state);
-    let _ = writeln!(o, "  reason:   {}", status.reason);
-    let mut rule = format!(
-        "{} `{}`, timeout {}",
-        gate.kind.name(),
-        gate.kind.describe(),
-        humantime::format_duration(gate.timeout)
+    let _ = writeln!(
+        o,
+        "  reason:   {}",
+        status.reason.replace('\n', "\n            ")
     );
+    let timeout = humantime::format_duration(gate.timeout);
+    let mut rule = match &gate.kind {
+        GateKind::Probe { probe, params } => {
+            let params = serde_json::to_string(params).expect("JSON values always serialize");
+            format!("probe `{probe}` with {params}, timeout {timeout}")
+        }
+        kind => format!("{} `{}`, timeout {timeout}", kind.name(), kind.describe()),
+    };
     if gate.retries > 0 {
         let _ = write!(rule, ", retries {}", gate.retries);
     }
@@ -81,9 +87,11 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
         ));
     }
     for (k, v) in &r.measurements {
-        observed.push(format!("{k} = {v:.1}"));
+        observed.push(format!("{k} = {}", number(*v)));
     }
-    let _ = writeln!(o, "  observed: {}", observed.join("; "));
+    if !observed.is_empty() {
+        let _ = writeln!(o, "  observed: {}", observed.join("; "));
+    }
     let source = match &r.git {
         Some(g) => format!(
             "commit {} on {}{}",
@@ -138,4 +146,13 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
         let _ = writeln!(o, "  history:  {}", past.join(", "));
     }
     o
+}
+
+/// `28` for whole numbers, `29.9` otherwise.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }

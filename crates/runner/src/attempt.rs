@@ -11,7 +11,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::capture::{REDACTED, redact_str};
 use crate::process::{self, Ending, Execution, Spec};
-use crate::{Event, RunContext};
+use crate::service::Services;
+use crate::{Event, RunContext, probe};
 
 /// Exit statuses `sh` uses when the command could not be run at all.
 const SH_NOT_EXECUTABLE: i32 = 126;
@@ -25,32 +26,66 @@ pub(crate) struct GateJob {
     pub secrets: Vec<String>,
 }
 
+/// What the gate's services give it: environment for commands, a base URL for probes.
+#[derive(Default)]
+struct ServiceAccess {
+    env: BTreeMap<String, String>,
+    base_url: Option<String>,
+}
+
+/// Starts (or joins) the gate's services.
+async fn access(job: &GateJob, services: &Services) -> Result<ServiceAccess, String> {
+    let mut access = ServiceAccess::default();
+    for id in &job.gate.services {
+        let running = services.ensure(id).await?;
+        let var = id.as_str().to_ascii_uppercase().replace(['-', '.'], "_");
+        access
+            .env
+            .insert(format!("PHASEGATE_SERVICE_{var}_URL"), running.url.clone());
+        access.env.insert(
+            format!("PHASEGATE_SERVICE_{var}_PORT"),
+            running.port.to_string(),
+        );
+        if access.base_url.is_none() {
+            access
+                .env
+                .insert("PHASEGATE_SERVICE_URL".into(), running.url.clone());
+            access.base_url = Some(running.url);
+        }
+    }
+    if access.base_url.is_none() {
+        access.base_url.clone_from(&job.gate.base_url);
+    }
+    Ok(access)
+}
+
 /// Runs all attempts of one gate; returns its final record.
 pub(crate) async fn run_gate(
     job: GateJob,
     ctx: Arc<RunContext>,
+    services: Arc<Services>,
     events: mpsc::UnboundedSender<Event>,
     mut cancel: watch::Receiver<bool>,
 ) -> Record {
     let max_attempts = job.gate.retries.saturating_add(1);
-    let command = match &job.gate.kind {
-        GateKind::Run { command } => command.clone(),
-        GateKind::Probe { probe, .. } => {
-            // Honest about what this version can do: an error never counts as a pass.
-            let why = format!(
-                "probe `{probe}` cannot be executed by phasegate {}",
-                ctx.tool_version
-            );
+    if matches!(job.gate.kind, GateKind::Signoff { .. }) {
+        let why = "sign-off gates are approved by people, not run".to_owned();
+        return emit(
+            &events,
+            base_record(&job, &ctx, 1, 1, Verdict::Skipped, Some(why)),
+        );
+    }
+    let access = tokio::select! {
+        a = access(&job, &services) => a,
+        () = process::cancelled(&mut cancel) => Err("interrupted: the run was stopped".to_owned()),
+    };
+    let access = match access {
+        Ok(a) => a,
+        Err(why) => {
+            let why = redact_str(&why, &job.secrets);
             return emit(
                 &events,
-                base_record(&job, &ctx, 1, 1, Verdict::Error, Some(why)),
-            );
-        }
-        GateKind::Signoff { .. } => {
-            let why = "sign-off gates are approved by people, not run".to_owned();
-            return emit(
-                &events,
-                base_record(&job, &ctx, 1, 1, Verdict::Skipped, Some(why)),
+                base_record(&job, &ctx, 1, max_attempts, Verdict::Error, Some(why)),
             );
         }
     };
@@ -61,37 +96,77 @@ pub(crate) async fn run_gate(
             attempt,
             max_attempts,
         });
-        let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id, job.gate.id);
-        let spec = Spec {
-            script: command.clone(),
-            cwd: match &job.gate.cwd {
-                Some(c) => ctx.root.join(c),
-                None => ctx.root.clone(),
-            },
-            env: job.gate.env.clone(),
-            timeout: job.gate.timeout,
-            grace: ctx.grace,
-            log: ctx.ledger_dir.join(&log_rel),
-            secrets: job.secrets.clone(),
-            marker: format!("{}/{}/{attempt}", ctx.run_id, job.gate.id),
+        let record = match &job.gate.kind {
+            GateKind::Run { command } => {
+                run_attempt(
+                    &job,
+                    &ctx,
+                    command,
+                    &access,
+                    attempt,
+                    max_attempts,
+                    &mut cancel,
+                )
+                .await
+            }
+            GateKind::Probe { probe, params } => {
+                probe::attempt(
+                    &job,
+                    &ctx,
+                    probe,
+                    params,
+                    access.base_url.as_deref(),
+                    &access.env,
+                    attempt,
+                    max_attempts,
+                    &mut cancel,
+                )
+                .await
+            }
+            GateKind::Signoff { .. } => unreachable!("sign-off gates returned above"),
         };
-        let started_at = Timestamp::now();
-        let exec = process::execute(&spec, &mut cancel).await;
-        let record = attempt_record(
-            &job,
-            &ctx,
-            attempt,
-            max_attempts,
-            started_at,
-            &exec,
-            log_rel,
-        );
         let retry = attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
         let record = emit(&events, record);
         if !retry {
             return record;
         }
         attempt += 1;
+    }
+}
+
+async fn run_attempt(
+    job: &GateJob,
+    ctx: &RunContext,
+    command: &str,
+    access: &ServiceAccess,
+    attempt: u32,
+    max_attempts: u32,
+    cancel: &mut watch::Receiver<bool>,
+) -> Record {
+    let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id, job.gate.id);
+    let mut env = ctx.env.clone();
+    env.extend(access.env.clone());
+    env.extend(job.gate.env.clone());
+    let spec = Spec {
+        script: command.to_owned(),
+        cwd: gate_cwd(job, ctx),
+        env,
+        timeout: job.gate.timeout,
+        grace: ctx.grace,
+        log: ctx.ledger_dir.join(&log_rel),
+        secrets: job.secrets.clone(),
+        marker: format!("{}/{}/{attempt}", ctx.run_id, job.gate.id),
+    };
+    let started_at = Timestamp::now();
+    let exec = process::execute(&spec, cancel).await;
+    attempt_record(job, ctx, attempt, max_attempts, started_at, &exec, log_rel)
+}
+
+/// The gate's working directory.
+pub(crate) fn gate_cwd(job: &GateJob, ctx: &RunContext) -> std::path::PathBuf {
+    match &job.gate.cwd {
+        Some(c) => ctx.root.join(c),
+        None => ctx.root.clone(),
     }
 }
 
@@ -197,7 +272,7 @@ fn attempt_record(
     r
 }
 
-fn base_record(
+pub(crate) fn base_record(
     job: &GateJob,
     ctx: &RunContext,
     attempt: u32,

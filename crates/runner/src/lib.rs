@@ -8,8 +8,10 @@
 mod attempt;
 pub mod capture;
 mod facts;
+mod probe;
 pub mod process;
 mod schedule;
+pub mod service;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -44,6 +46,8 @@ pub struct RunContext {
     pub host: String,
     /// phasegate's version.
     pub tool_version: String,
+    /// Environment given to every gate and service (e.g. `PHASEGATE_EXE`).
+    pub env: BTreeMap<String, String>,
     /// Values of the declared secret variables, as the caller's environment has them
     /// (the library does not read the environment itself).
     pub secret_values: BTreeMap<String, String>,

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::attempt::{self, GateJob};
+use crate::service::Services;
 use crate::{Event, RunContext, tree};
 
 /// How a run ended.
@@ -57,6 +58,14 @@ pub async fn run(
             .collect(),
     };
 
+    let services = Arc::new(Services::new(
+        roadmap.services.clone(),
+        ctx.root.clone(),
+        ctx.ledger_dir.join("logs").join(&ctx.run_id),
+        ctx.run_id.clone(),
+        ctx.env.clone(),
+        ctx.grace,
+    ));
     let jobs = ctx.jobs.max(1);
     let mut records = Vec::with_capacity(gates.len());
     let mut running = JoinSet::new();
@@ -66,6 +75,7 @@ pub async fn run(
             running.spawn(attempt::run_gate(
                 job(g),
                 ctx.clone(),
+                services.clone(),
                 events.clone(),
                 cancel.clone(),
             ));
@@ -107,6 +117,8 @@ pub async fn run(
         }
     }
     // Anything reparented to us that no gate accounted for must not outlive the run.
+    // Services go at the end of the run, whatever happened: failure, timeout or Ctrl-C.
+    services.stop_all().await;
     tree::sweep(ctx.grace).await;
     RunOutcome {
         records,

@@ -194,6 +194,7 @@ async fn end_all(leader: Option<i32>, marker: Option<&str>, grace: Duration) -> 
 static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
 /// Guards one spawned gate leader: registered while tokio may still wait for it.
+#[derive(Debug)]
 pub struct Spawned(i32);
 
 /// Spawns `cmd` and registers its pid in one step under the lock [`reap_orphans`] holds,

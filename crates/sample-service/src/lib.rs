@@ -19,6 +19,7 @@
 mod admin;
 mod api_error;
 mod auth;
+pub mod cli;
 mod config;
 mod content;
 mod cors;

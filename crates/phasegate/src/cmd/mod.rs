@@ -1,10 +1,12 @@
 //! One module per subcommand; each returns the exit code.
 
 mod check;
+mod demo;
 mod evidence;
 mod init;
-mod run;
-mod status;
+mod probe;
+pub(crate) mod run;
+pub(crate) mod status;
 
 use crate::Error;
 use crate::cli::{Cli, Command};
@@ -18,6 +20,9 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Status { format } => status::status(&cli.global, format),
         Command::Why { gate } => status::why(&cli.global, &gate),
         Command::Evidence(cmd) => evidence::evidence(&cli.global, cmd),
+        Command::Probe(args) => probe::probe(&args),
+        Command::Demo(args) => demo::demo(&cli.global, &args),
+        Command::SampleService { args } => Ok(phasegate_sample_service::cli::main(args)),
     }
 }
 

@@ -14,7 +14,16 @@ use crate::project::Project;
 use crate::{Error, exit};
 
 pub fn run(global: &Global, args: &RunArgs) -> Result<u8, Error> {
-    let project = Project::load(global)?;
+    execute(&Project::load(global)?, args, BTreeMap::new())
+}
+
+/// Runs the selected gates of `project`; `env` goes to every gate and service on top of
+/// `PHASEGATE_EXE` (this binary, so roadmaps can call phasegate itself).
+pub fn execute(
+    project: &Project,
+    args: &RunArgs,
+    mut env: BTreeMap<String, String>,
+) -> Result<u8, Error> {
     let roadmap = &project.loaded.roadmap;
     let selected = roadmap.select(&args.names).map_err(|unknown| {
         let known = roadmap
@@ -71,6 +80,12 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<u8, Error> {
         git,
         host,
         tool_version,
+        env: {
+            let exe = std::env::current_exe()
+                .map_err(Error::io("cannot find phasegate's own executable"))?;
+            env.insert("PHASEGATE_EXE".into(), exe.display().to_string());
+            env
+        },
         secret_values: secret_values(roadmap),
     };
 
@@ -138,7 +153,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<u8, Error> {
         head.key_id,
         project.ledger_dir.display()
     );
-    summary_line(&ledger, &project)?;
+    summary_line(&ledger, project)?;
     Ok(if interrupted {
         exit::INTERRUPTED
     } else if records

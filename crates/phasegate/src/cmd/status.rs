@@ -19,8 +19,12 @@ fn scorecard(project: &Project) -> Result<Scorecard, Error> {
 }
 
 pub fn status(global: &Global, format: Format) -> Result<u8, Error> {
-    let project = Project::load(global)?;
-    let card = scorecard(&project)?;
+    show(&Project::load(global)?, format)
+}
+
+/// Prints the scorecard of `project`; the exit code says go or no-go.
+pub fn show(project: &Project, format: Format) -> Result<u8, Error> {
+    let card = scorecard(project)?;
     match format {
         Format::Table => print!("{}", phasegate_report::status_table(&card, super::width())),
         Format::Json => print!("{}", phasegate_report::status_json(&card)),

@@ -1,8 +1,10 @@
 //! Integration tests: the real `phasegate` binary on temporary roadmaps.
 
 mod config;
+mod flaws;
 mod harness;
 mod ledger;
 mod process;
 mod run;
+mod services;
 mod status;

@@ -182,18 +182,19 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn probe_gates_are_errors_until_probes_exist_and_signoff_gates_are_not_run() {
+fn an_unreachable_probe_target_is_an_error_and_signoff_gates_are_not_run() {
     let p = Project::new(&one_phase(&[
-        ("headers", "probe = \"headers\"\npath = \"/\""),
+        // Port 1 on loopback: nothing listens there.
+        (
+            "headers",
+            "probe = \"headers\"\nbase_url = \"http://127.0.0.1:1\"",
+        ),
         ("go-live", "signoff = { roles = [\"sre\"] }"),
         ("unit", "run = \"true\""),
     ]));
     let r = p.run(&["run"]);
     assert_eq!(r.code, 1, "a probe that cannot run is never a pass: {r:?}");
-    assert!(
-        r.stdout.contains("probe `headers` cannot be executed"),
-        "{r:?}"
-    );
+    assert!(r.stdout.contains("‼ error"), "{r:?}");
     assert!(r.stderr.contains("`go-live` is a sign-off gate"), "{r:?}");
     let status = p.run(&["status", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();

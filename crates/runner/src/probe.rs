@@ -1,0 +1,93 @@
+//! One attempt of a `probe` gate: the built-in probe against the gate's service (or its
+//! `base_url`), bounded by the gate's timeout, ended early by an interruption.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use phasegate_model::{Record, Verdict};
+use tokio::sync::watch;
+
+use crate::attempt::{GateJob, base_record, gate_cwd};
+use crate::capture::redact_str;
+use crate::{RunContext, process};
+
+/// Limit on a single request of a probe; the gate's timeout bounds the whole probe.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+pub(crate) async fn attempt(
+    job: &GateJob,
+    ctx: &RunContext,
+    probe: &str,
+    params: &phasegate_probes::Params,
+    base_url: Option<&str>,
+    service_env: &BTreeMap<String, String>,
+    attempt: u32,
+    max_attempts: u32,
+    cancel: &mut watch::Receiver<bool>,
+) -> Record {
+    let started_at = Timestamp::now();
+    let started = Instant::now();
+    let error = |why: String| {
+        let mut r = base_record(job, ctx, attempt, max_attempts, Verdict::Error, Some(why));
+        r.started_at = started_at;
+        r
+    };
+    let Some(base) = base_url else {
+        return error(format!(
+            "probe `{probe}` has no target: give the gate `service = \"...\"` or `base_url = \"...\"`"
+        ));
+    };
+    let base_url = match url::Url::parse(base) {
+        Ok(u) => u,
+        Err(e) => return error(format!("invalid base URL `{base}`: {e}")),
+    };
+    let mut env = ctx.env.clone();
+    env.extend(service_env.clone());
+    env.extend(job.gate.env.clone());
+    let pctx = phasegate_probes::Context {
+        base_url,
+        timeout: REQUEST_TIMEOUT.min(job.gate.timeout),
+        workdir: gate_cwd(job, ctx),
+        env,
+    };
+    let outcome = tokio::select! {
+        o = tokio::time::timeout(job.gate.timeout, phasegate_probes::run(probe, params, &pctx)) => o,
+        () = process::cancelled(cancel) => return error("interrupted: the run was stopped".to_owned()),
+    };
+    let timeout = humantime::format_duration(job.gate.timeout);
+    let mut r = match outcome {
+        Ok(o) => {
+            let reason = o.reason.map(|r| redact_str(&r, &job.secrets));
+            let mut r = base_record(job, ctx, attempt, max_attempts, o.verdict, reason);
+            r.findings = o.findings;
+            r.measurements = o.measurements;
+            r.measurements
+                .insert("requests".into(), f64::from(o.requests));
+            r
+        }
+        Err(_) => {
+            let mut r = base_record(
+                job,
+                ctx,
+                attempt,
+                max_attempts,
+                Verdict::Fail,
+                Some(format!("timed out after {timeout}")),
+            );
+            r.timed_out = true;
+            r
+        }
+    };
+    r.started_at = started_at;
+    r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    r.measurements.insert(
+        "duration_ms".into(),
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
+    r
+}
