@@ -4,6 +4,7 @@ mod config;
 mod flaws;
 mod harness;
 mod ledger;
+mod probe;
 mod process;
 mod run;
 mod services;
