@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{wait_until, Project, Ran, BIN};
+use crate::harness::{BIN, Project, Ran, wait_until};
 
 /// The bundled sample service on a free port, ended on drop.
 struct Sample {
@@ -16,16 +16,28 @@ struct Sample {
 impl Sample {
     fn start(flaws: &[&str]) -> Sample {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut c = Command::new(BIN);
-        c.args(["sample-service", "--port", &port.to_string(), "--db"]).arg(dir.path().join("m.db")).stderr(Stdio::null());
+        c.args(["sample-service", "--port", &port.to_string(), "--db"])
+            .arg(dir.path().join("m.db"))
+            .stderr(Stdio::null());
         for f in flaws {
             c.args(["--flaw", f]);
         }
         let child = c.spawn().unwrap();
         let url = format!("http://127.0.0.1:{port}");
-        wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-        Sample { child, url, _dir: dir }
+        wait_until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Sample {
+            child,
+            url,
+            _dir: dir,
+        }
     }
 }
 
@@ -37,14 +49,28 @@ impl Drop for Sample {
 }
 
 fn probe(args: &[&str]) -> Ran {
-    Command::new(BIN).arg("probe").args(args).output().unwrap().into()
+    Command::new(BIN)
+        .arg("probe")
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
 }
 
 #[test]
 fn probe_passes_on_the_clean_service_and_names_the_flaw_otherwise() {
     let clean = Sample::start(&[]);
     let login = "login={ path = \"/api/v1/auth/sign-in\", json = { email = \"member@example.com\", password = \"correct-horse\" } }";
-    let r = probe(&["headers", &clean.url, "-p", "https=\"yes\"", "-p", "session_cookies=[\"sid\"]", "-p", login]);
+    let r = probe(&[
+        "headers",
+        &clean.url,
+        "-p",
+        "https=\"yes\"",
+        "-p",
+        "session_cookies=[\"sid\"]",
+        "-p",
+        login,
+    ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains(": pass"), "{r:?}");
 
@@ -61,16 +87,27 @@ fn probe_passes_on_the_clean_service_and_names_the_flaw_otherwise() {
 fn probe_errors_are_distinct_from_findings() {
     let unreachable = probe(&["request-id", "http://127.0.0.1:1"]);
     assert_eq!(unreachable.code, 3, "could not run: {unreachable:?}");
-    let bad = probe(&["cors", "http://127.0.0.1:1", "-p", "alowed=[\"https://a.example\"]"]);
+    let bad = probe(&[
+        "cors",
+        "http://127.0.0.1:1",
+        "-p",
+        "alowed=[\"https://a.example\"]",
+    ]);
     assert_eq!(bad.code, 2, "bad parameters: {bad:?}");
     assert!(bad.stderr.contains("alowed"), "{bad:?}");
 }
 
 #[test]
 fn check_reports_a_bad_probe_parameter_at_its_line_and_column() {
-    let p = Project::new("[gates.h]\nprobe = \"rate-limit\"\nbase_url = \"http://127.0.0.1:1\"\npath = \"/login\"\nlimit = \"five\"\n\n[[phase]]\nid = \"p\"\ngates = [\"h\"]\n");
+    let p = Project::new(
+        "[gates.h]\nprobe = \"rate-limit\"\nbase_url = \"http://127.0.0.1:1\"\npath = \"/login\"\nlimit = \"five\"\n\n[[phase]]\nid = \"p\"\ngates = [\"h\"]\n",
+    );
     let r = p.run(&["check"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("phasegate.toml:5:1"), "{r:?}");
-    assert!(r.stderr.contains("invalid parameter `limit` for probe `rate-limit`"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("invalid parameter `limit` for probe `rate-limit`"),
+        "{r:?}"
+    );
 }
