@@ -73,6 +73,13 @@ pub enum Command {
     /// Inspect, verify and export the evidence ledger
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Write a snapshot of a done phase: a manifest of its evidence and a readable report
+    ///
+    /// The manifest lists the phase's gates with the ledger entries (sequence numbers and
+    /// hashes) their state rests on, the git commit and the signed heads of the runs; the
+    /// report says the same for people. `phasegate run` writes one by itself when a phase
+    /// becomes done. Exit 1 when the phase is not done.
+    Close(CloseArgs),
     /// Run one probe ad hoc against a URL and print its findings
     ///
     /// The quickest way to try phasegate on your own service, e.g.
@@ -95,6 +102,15 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The phase
+    pub phase: String,
+    /// Also create an annotated git tag `phase-<id>-<timestamp>` (refused on a dirty tree)
+    #[arg(long)]
+    pub tag: bool,
 }
 
 #[derive(Debug, Args)]

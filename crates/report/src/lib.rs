@@ -4,12 +4,14 @@
 mod check;
 mod json;
 mod run;
+mod snapshot;
 mod status;
 mod why;
 
 pub use check::check_summary;
 pub use json::{STATUS_JSON_VERSION, status_json};
 pub use run::run_table;
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotGate, SnapshotHead};
 pub use status::status_table;
 pub use why::why;
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the exit code.
 
 mod check;
+mod close;
 mod demo;
 mod evidence;
 mod init;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Status { format } => status::status(&cli.global, format),
         Command::Why { gate } => status::why(&cli.global, &gate),
         Command::Evidence(cmd) => evidence::evidence(&cli.global, cmd),
+        Command::Close(args) => close::close(&cli.global, &args),
         Command::Probe(args) => probe::probe(&args),
         Command::Demo(args) => demo::demo(&cli.global, &args),
         Command::SampleService { args } => Ok(phasegate_sample_service::cli::main(args)),

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use phasegate_ledger::{Ledger, RunOpened, RunStatus};
+use phasegate_ledger::{RunOpened, RunStatus};
 use phasegate_model::{GateKind, Record};
 use phasegate_runner::{Event, RunContext};
 use tokio::signal::unix::{SignalKind, signal};
@@ -53,6 +53,8 @@ pub fn execute(
 
     let mut ledger = project.ledger()?;
     let key = project.signing_key()?;
+    // To tell which phases this run completes, for their snapshots.
+    let before = super::status::scorecard(project)?;
     let run_id = new_run_id()?;
     let tool_version = env!("CARGO_PKG_VERSION").to_owned();
     let git = phasegate_runner::git_info(&project.root);
@@ -153,7 +155,11 @@ pub fn execute(
         head.key_id,
         project.ledger_dir.display()
     );
-    summary_line(&ledger, project)?;
+    let after = super::status::scorecard(project)?;
+    summary_line(&after);
+    if !interrupted {
+        super::close::snapshot_newly_done(project, &before, &after)?;
+    }
     Ok(if interrupted {
         exit::INTERRUPTED
     } else if records
@@ -172,9 +178,7 @@ fn interrupt(cancel: &watch::Sender<bool>) {
     }
 }
 
-fn summary_line(ledger: &Ledger, project: &Project) -> Result<(), Error> {
-    let records = ledger.latest_per_gate()?;
-    let card = phasegate_model::evaluate(&project.loaded.roadmap, &records, Timestamp::now());
+fn summary_line(card: &phasegate_model::Scorecard) {
     if card.go {
         println!("scorecard: GO");
     } else {
@@ -183,7 +187,6 @@ fn summary_line(ledger: &Ledger, project: &Project) -> Result<(), Error> {
             card.reasons.join("; ")
         );
     }
-    Ok(())
 }
 
 /// Values of every declared secret variable present in phasegate's environment.

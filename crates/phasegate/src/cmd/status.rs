@@ -9,7 +9,7 @@ use crate::{Error, exit};
 /// How many past records `why` reads for a gate's history.
 const WHY_HISTORY: usize = 20;
 
-fn scorecard(project: &Project) -> Result<Scorecard, Error> {
+pub(crate) fn scorecard(project: &Project) -> Result<Scorecard, Error> {
     let records = project.ledger()?.latest_per_gate()?;
     Ok(evaluate(
         &project.loaded.roadmap,
