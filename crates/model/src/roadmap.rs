@@ -98,6 +98,11 @@ pub struct Gate {
     pub cwd: Option<String>,
     /// Environment variables (in addition to the project's) whose values are secret.
     pub secret_env: Vec<String>,
+    /// The markdown item this gate is linked to: its text, exactly as in the document.
+    // Left out of the serialized form when absent, so that the digest of a gate without a
+    // link (and the evidence produced under it) stays what it was before links existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
 }
 
 /// The kinds of gate.

@@ -46,6 +46,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "cwd",
     "secret_env",
     "base_url",
+    "item",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
@@ -159,6 +160,7 @@ struct GateBody {
     cwd: Option<String>,
     secret_env: Vec<String>,
     base_url: Option<String>,
+    item: Option<String>,
 }
 
 struct PhaseDraft {
@@ -649,6 +651,7 @@ impl Checker<'_> {
                 "cwd" => g.cwd = self.string("cwd", v).map(str::to_owned),
                 "secret_env" => g.secret_env = self.env_names("secret_env", v),
                 "base_url" => g.base_url = self.string("base_url", v).map(str::to_owned),
+                "item" => g.item = self.string("item", v).map(str::to_owned),
                 _ => others.push((k, v)),
             }
         }
@@ -1267,6 +1270,7 @@ fn build(
                     env: g.env,
                     cwd: g.cwd,
                     secret_env: g.secret_env,
+                    item: g.item,
                 })
             })
             .collect(),

@@ -12,6 +12,7 @@
 mod check;
 mod error;
 mod graph;
+pub mod markdown;
 pub mod starter;
 mod suggest;
 

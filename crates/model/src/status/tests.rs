@@ -22,6 +22,7 @@ fn gate(id: &str) -> Gate {
         env: BTreeMap::new(),
         cwd: None,
         secret_env: vec![],
+        item: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod diagnostics;
 mod load;
+mod markdown;
 mod roundtrip;
 mod rules;
 mod starter;
