@@ -73,6 +73,21 @@ pub enum Command {
     /// Inspect, verify and export the evidence ledger
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Turn a markdown roadmap into a phasegate.toml draft
+    ///
+    /// Each phase or milestone heading becomes a phase, each checkbox item and each
+    /// acceptance / exit criterion a gate linked back to its text (`item = "..."`):
+    /// backticked commands become `run` gates, items naming a known check (headers, CORS,
+    /// readiness, rate limit, ...) the matching probe with parameters to fill in, everything
+    /// else a `signoff` gate, so nothing is dropped. The same document gives the same file.
+    Import(ImportArgs),
+    /// Tick the markdown roadmap's checkboxes from the evidence
+    ///
+    /// Rewrites only the boxes of items linked to gates: `[x]` when the gate passes on fresh
+    /// evidence, `[ ]` otherwise (a box ticked by hand with nothing behind it is un-ticked and
+    /// reported); every other byte stays as it was. With --check nothing is written and the
+    /// exit code is 1 when the document disagrees with the evidence.
+    Sync(SyncArgs),
     /// Write a snapshot of a done phase: a manifest of its evidence and a readable report
     ///
     /// The manifest lists the phase's gates with the ledger entries (sequence numbers and
@@ -102,6 +117,27 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The markdown roadmap
+    pub markdown: PathBuf,
+    /// Where to write the draft
+    #[arg(short, long, value_name = "PATH", default_value = "phasegate.toml")]
+    pub output: PathBuf,
+    /// Replace an existing file
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The markdown roadmap [default: `[project] markdown` of the roadmap]
+    pub markdown: Option<PathBuf>,
+    /// Change nothing; exit 1 when the document disagrees with the evidence
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod close;
 mod demo;
 mod evidence;
 mod init;
+mod markdown;
 mod probe;
 pub(crate) mod run;
 pub(crate) mod status;
@@ -21,6 +22,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Status { format } => status::status(&cli.global, format),
         Command::Why { gate } => status::why(&cli.global, &gate),
         Command::Evidence(cmd) => evidence::evidence(&cli.global, cmd),
+        Command::Import(args) => markdown::import(&args),
+        Command::Sync(args) => markdown::sync(&cli.global, &args),
         Command::Close(args) => close::close(&cli.global, &args),
         Command::Probe(args) => probe::probe(&args),
         Command::Demo(args) => demo::demo(&cli.global, &args),

@@ -5,6 +5,7 @@ mod config;
 mod flaws;
 mod harness;
 mod ledger;
+mod markdown;
 mod probe;
 mod process;
 mod run;
