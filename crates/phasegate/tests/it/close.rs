@@ -2,20 +2,6 @@
 
 use crate::harness::{Project, one_phase};
 
-fn git(p: &Project, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn snapshots(p: &Project) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(p.file(".phasegate/snapshots"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
@@ -76,20 +62,7 @@ fn close_refuses_a_phase_that_is_not_done_and_tags_only_a_clean_tree() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains("not done"), "{r:?}");
 
-    git(&p, &["init", "-q"]);
-    git(&p, &["add", "phasegate.toml"]);
-    git(
-        &p,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qm",
-            "roadmap",
-        ],
-    );
+    p.commit_all("roadmap");
     assert_eq!(p.run(&["run"]).code, 0);
     std::fs::write(
         p.file("phasegate.toml"),
@@ -102,20 +75,9 @@ fn close_refuses_a_phase_that_is_not_done_and_tags_only_a_clean_tree() {
     let dirty = p.run(&["close", "p", "--tag"]);
     assert_eq!(dirty.code, 2, "{dirty:?}");
     assert!(dirty.stderr.contains("uncommitted changes"), "{dirty:?}");
-    assert!(git(&p, &["tag"]).is_empty(), "no tag on a dirty tree");
+    assert!(p.git(&["tag"]).is_empty(), "no tag on a dirty tree");
 
-    git(
-        &p,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qam",
-            "edit",
-        ],
-    );
+    p.commit_all("edit");
     let r: crate::harness::Ran = p
         .cmd(&["close", "p", "--tag"])
         .env("GIT_COMMITTER_NAME", "t")
@@ -124,8 +86,8 @@ fn close_refuses_a_phase_that_is_not_done_and_tags_only_a_clean_tree() {
         .unwrap()
         .into();
     assert_eq!(r.code, 0, "{r:?}");
-    let tags = git(&p, &["tag"]);
+    let tags = p.git(&["tag"]);
     assert!(tags.starts_with("phase-p-"), "{tags}");
-    let message = git(&p, &["tag", "-n99", tags.trim()]);
+    let message = p.git(&["tag", "-n99", tags.trim()]);
     assert!(message.contains("phase p closed"), "{message}");
 }

@@ -120,3 +120,33 @@ pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+impl Project {
+    /// Runs git in the project with a fixed identity; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A git repository holding everything in the project, committed.
+    pub fn commit_all(&self, message: &str) {
+        if !self.file(".git").exists() {
+            self.git(&["init", "-q"]);
+            std::fs::write(self.file(".gitignore"), ".phasegate/\n").unwrap();
+        }
+        self.git(&["add", "."]);
+        self.git(&["commit", "-qm", message]);
+    }
+}

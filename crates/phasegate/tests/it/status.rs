@@ -94,20 +94,7 @@ fn why_explains_a_failure_from_the_evidence() {
         "lint",
         "run = \"echo 'src/lib.rs:3: unused import'; exit 2\"",
     )]));
-    git(&p, &["init", "-q"]);
-    git(&p, &["add", "."]);
-    git(
-        &p,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qm",
-            "init",
-        ],
-    );
+    p.commit_all("init");
     p.run(&["run"]);
     let why = p.run(&["why", "lint"]);
     assert_eq!(why.code, 1, "{why:?}");
@@ -134,15 +121,4 @@ fn why_explains_a_failure_from_the_evidence() {
     );
     let typo = never.run(&["why", "y"]);
     assert_eq!(typo.code, 2, "{typo:?}");
-}
-
-fn git(p: &Project, args: &[&str]) {
-    assert!(
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(p.path())
-            .status()
-            .unwrap()
-            .success()
-    );
 }
