@@ -56,16 +56,28 @@ pub fn sync(global: &Global, args: &SyncArgs) -> Result<u8, Error> {
     let card = super::status::scorecard(&project)?;
     let synced = markdown::sync(&text, &project.loaded.roadmap, &card);
     let file = path.display();
+    // A phase's status line is decided by its phase, an item by its gate.
+    let who = |c: &markdown::Change, gate: &str| {
+        c.phase
+            .as_ref()
+            .map_or_else(|| format!("{gate}`{}`", c.gate), |p| format!("phase `{p}`"))
+    };
     for c in &synced.changes {
         println!(
-            "{file}:{}: [{}] → [{}] `{}`: {}",
-            c.line, c.from, c.to, c.gate, c.reason
+            "{file}:{}: [{}] → [{}] {}: {}",
+            c.line,
+            c.from,
+            c.to,
+            who(c, ""),
+            c.reason
         );
     }
     for c in &synced.unticked_without_evidence {
         eprintln!(
-            "warning: {file}:{}: \"{}\" was ticked by hand with no passing evidence behind it (gate `{}`)",
-            c.line, c.item, c.gate
+            "warning: {file}:{}: \"{}\" was ticked by hand with no passing evidence behind it ({})",
+            c.line,
+            c.item,
+            who(c, "gate ")
         );
     }
     for g in &synced.not_found {

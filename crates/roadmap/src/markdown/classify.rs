@@ -461,6 +461,17 @@ pub(crate) fn starts_with_owner(text: &str) -> bool {
     OWNER_LABELS.iter().any(|l| lower.starts_with(l))
 }
 
+/// Labels that open a phase's status line ("- [~] Owner: Data  Target: ...").
+const STATUS_LABELS: &[&str] = &["owner:", "owners:", "status:", "مالک:", "وضعیت:"];
+
+/// Whether an item's text (after its box) opens with a status label, case-insensitively:
+/// `Owner:`, `Owners:`, `Status:`, `مالک:` or `وضعیت:` (bold or italic markers before it
+/// allowed). Such a boxed item directly under a phase heading is the phase's status line.
+pub(crate) fn starts_with_status(text: &str) -> bool {
+    let folded = fold(text.trim_start_matches(|c: char| "*_".contains(c) || c.is_whitespace()));
+    STATUS_LABELS.iter().any(|l| folded.starts_with(l))
+}
+
 /// The roles an "Owner: Backend + QA" mention names, as slugs; empty when the text names
 /// no owner (or only in a script that has no ASCII slug).
 pub(crate) fn owner_roles(text: &str) -> Vec<String> {
@@ -628,6 +639,30 @@ mod tests {
         );
         assert!(owner_roles("no owner here").is_empty());
         assert!(owner_roles("مالک: تیم زیرساخت").is_empty());
+    }
+
+    #[test]
+    fn status_labels() {
+        for yes in [
+            "Owner: Data  Target: 2026-02-13",
+            "owners: QA + Platform",
+            "STATUS: on track",
+            "**Owner:** Platform",
+            "مالک: تیم زیرساخت",
+            "وضعیت: در حال انجام",
+            "مالك: تیم",
+        ] {
+            assert!(starts_with_status(yes), "{yes}");
+        }
+        for no in [
+            "Owner Platform",
+            "Runbook reviewed (Owner: SRE)",
+            "Ownership: Data",
+            "Statuses: none",
+            "Why: builds nobody babysits",
+        ] {
+            assert!(!starts_with_status(no), "{no}");
+        }
     }
 
     #[test]

@@ -24,18 +24,26 @@
 //! A single level-1 heading is the document's title (the project's name), not a section.
 //!
 //! **Gates.** Every item with a box (`[ ]`, `[x]`, `[X]` or `[~]`, at any depth) is a gate,
-//! and so is every item under a criteria heading or label (an item or a short paragraph
-//! such as "Acceptance" or "**Exit criteria:**" introducing the list), except an item that
-//! only introduces a nested list. Items under a base-gates heading or label become the
-//! project's `base_gates`. Items in a legend are skipped.
+//! except a phase's status line (below), and so is every item under a criteria heading or
+//! label (an item or a short paragraph such as "Acceptance" or "**Exit criteria:**"
+//! introducing the list), except an item that only introduces a nested list. Items under a
+//! base-gates heading or label become the project's `base_gates`. Items in a legend are
+//! skipped.
 //!
-//! **Phases.** A gate belongs to the nearest open phase heading; else to the nearest
-//! ordinary (or aside) section; else to the nearest criteria heading; else to the title
-//! (items before any heading make a phase `roadmap`). Every phase heading becomes a phase
-//! even without gates, and a phase heading whose section has no box and no criterion takes
-//! its plain leaf items (outside asides) as gates, so that a plan written as plain bullets
-//! is not dropped. Other headings become phases only when gates belong to them. Phases are
-//! in document order, each `after` the one before it.
+//! **Status lines.** A top-level item with a box directly under a phase heading (no other
+//! heading in between, not nested in another item) whose text opens with `Owner:`,
+//! `Owners:`, `Status:`, `مالک:` or `وضعیت:` (case-insensitive, after the box) is the
+//! phase's status line (`- [~] Owner: Data  Target: ...`), not a gate: its owner is the
+//! phase's owner (the default role of its `signoff` gates), and [`sync`] sets its box from
+//! the phase's state.
+//!
+//! **Phases.** A gate belongs to the nearest open phase heading; else to the nearest ordinary
+//! (or aside) section; else to the nearest criteria heading; else to the title (items before
+//! any heading make a phase `roadmap`). Every phase heading becomes a phase even without gates,
+//! and a phase heading whose section has no box (a status line aside) and no criterion takes
+//! its plain leaf items (outside asides) as gates, so that a plan written as plain bullets is
+//! not dropped. Other headings become phases only when gates belong to them. Phases are in
+//! document order, each `after` the one before it.
 //!
 //! **Kinds.** An item whose backticked code is plainly a command (a known program with
 //! arguments, `npm run test:security`, `pnpm -w smoke:x`, `cargo test`, `make lint`, or a
@@ -62,6 +70,14 @@
 //! elsewhere and moves of the item. Items linked to several gates are ticked when all pass.
 //! A second box inside an item's text (`...; [x] also this`) is part of the text, not a box
 //! of its own.
+//!
+//! A phase's status line is linked to its phase by the heading it is directly under: the
+//! heading whose text (whitespace collapsed) equals the phase's `title`, as [`import`]
+//! writes it (when several headings have one text, the phases with that title take them in
+//! document order). [`sync`] sets it to `[x]` when the phase is done; `[~]` when it is in
+//! progress or failing; `[ ]` when it is blocked, or when none of its gates has any
+//! evidence (a `[~]` set by hand is set back). An item that a gate's `item` links is that
+//! gate's, never a status line (a roadmap drafted before status lines existed keeps working).
 
 mod classify;
 mod import;

@@ -118,6 +118,12 @@ pub(crate) fn outline(src: &str) -> Outline {
                 if classify::starts_with_owner(&item.text) {
                     note_owner(&mut owners, key, &item.text);
                 }
+                if is_status_line(item, &headings) {
+                    // The phase's status line: its owner is the phase's, its box is set
+                    // from the phase's state by `sync`; it is no gate.
+                    note_owner(&mut owners, key, &item.text);
+                    continue;
+                }
                 if item.text.is_empty() || context(SectionKind::Legend) {
                     continue;
                 }
@@ -183,6 +189,17 @@ pub(crate) fn outline(src: &str) -> Outline {
         base,
         phases,
     }
+}
+
+/// Whether `item` is the status line of a phase: a top-level item with a box directly under
+/// a phase heading (no other heading in between), its text opening with a status label.
+fn is_status_line(item: &Item, headings: &[(u8, usize, SectionKind)]) -> bool {
+    item.parent.is_none()
+        && item.checkbox.is_some()
+        && headings
+            .last()
+            .is_some_and(|(_, _, kind)| *kind == SectionKind::Phase)
+        && classify::starts_with_status(&item.text)
 }
 
 fn headings_kind(blocks: &[Block], index: usize, title_index: Option<usize>) -> SectionKind {

@@ -1,20 +1,23 @@
 //! Ticking a markdown roadmap's boxes from the evidence, one byte per box.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use phasegate_model::{GateId, GateState, Roadmap, Scorecard};
+use phasegate_model::{GateId, GateState, PhaseId, PhaseState, PhaseStatus, Roadmap, Scorecard};
 
-use super::scan::{Block, normalize, scan};
+use super::classify::starts_with_status;
+use super::scan::{Block, Checkbox, normalize, scan};
 
 /// A markdown roadmap with its boxes set from the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synced {
     /// The document: the input with only the changed boxes' one character replaced.
     pub text: String,
-    /// Every box changed, in document order.
+    /// Every box changed (items linked to gates and phases' status lines), in document
+    /// order.
     pub changes: Vec<Change>,
     /// The boxes found ticked with no passing evidence behind them (un-ticked, so they are
-    /// in `changes` too).
+    /// in `changes` too): an item whose gates do not all pass, or a status line whose phase
+    /// is not done.
     pub unticked_without_evidence: Vec<Change>,
     /// Gates with an `item` no longer found in the document, in roadmap order.
     pub not_found: Vec<GateId>,
@@ -27,7 +30,7 @@ impl Synced {
     }
 }
 
-/// One box changed.
+/// One box changed: an item linked to gates, or a phase's status line (`phase` is set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     /// 1-based line of the box.
@@ -35,7 +38,10 @@ pub struct Change {
     /// The item's text as in the document.
     pub item: String,
     /// The gate that decided (the first one that does not pass, when several are linked).
+    /// For a status line, which no gate decides, the phase's id (see `phase`).
     pub gate: GateId,
+    /// For a phase's status line: the phase whose state decided. `None` for an item.
+    pub phase: Option<PhaseId>,
     /// The box before: `' '`, `'x'` (or `'X'`), `'~'`.
     pub from: char,
     /// The box after.
@@ -46,7 +52,15 @@ pub struct Change {
 
 /// Sets the boxes of the items linked to gates (by the gates' `item` text, whitespace
 /// normalized) from the scorecard: `[x]` when every linked gate passes, `[ ]` otherwise,
-/// a `[~]` left as it is while its gates do not all pass. Every other byte is unchanged.
+/// a `[~]` left as it is while its gates do not all pass.
+///
+/// Sets the box of each phase's status line (a top-level item with a box directly under
+/// the heading whose text is the phase's `title`, opening with `Owner:`, `Status:`...,
+/// and linked to no gate) from the phase's state: `[x]` when done; `[ ]` when blocked or
+/// when none of its gates has any evidence (a `[~]` set by hand included); `[~]` when in
+/// progress or failing.
+///
+/// Every other byte is unchanged.
 pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
     // Several gates may be linked to one item (a run and a probe checking the same
     // criterion): the box is ticked only when all of them pass.
@@ -56,58 +70,57 @@ pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
             linked.entry(normalize(item)).or_default().push(&gate.id);
         }
     }
+    let blocks = scan(markdown);
+    let phases = phase_headings(&blocks, roadmap, card);
     let mut bytes = markdown.as_bytes().to_vec();
     let mut found: BTreeSet<&str> = BTreeSet::new();
     let mut changes = Vec::new();
     let mut unticked = Vec::new();
-    for block in scan(markdown) {
-        let Block::Item(item) = block else { continue };
-        let key = normalize(&item.text);
-        let Some(gates) = linked.get(&key) else {
-            continue;
+    // The heading the blocks are directly under (the last one seen).
+    let mut heading: Option<usize> = None;
+    for (index, block) in blocks.into_iter().enumerate() {
+        let item = match block {
+            Block::Heading(_) => {
+                heading = Some(index);
+                continue;
+            }
+            Block::Paragraph(_) => continue,
+            Block::Item(item) => item,
         };
-        found.insert(linked.get_key_value(&key).map_or("", |(k, _)| k.as_str()));
+        let key = normalize(&item.text);
         let Some(checkbox) = item.checkbox.filter(|c| c.mark.is_ascii()) else {
             // A criterion without a box: linked, but there is nothing to tick.
+            if let Some((k, _)) = linked.get_key_value(&key) {
+                found.insert(k.as_str());
+            }
             continue;
         };
-        let failing = gates
-            .iter()
-            .find(|g| card.gate(g.as_str()).map(|s| s.state) != Some(GateState::Pass));
-        let from = char::from(checkbox.mark);
-        let (to, gate, reason) = match failing {
-            None => {
-                let gate = gates[0];
-                (b'x', gate, format!("gate `{gate}` passes"))
-            }
-            Some(gate) => {
-                let why = card.gate(gate.as_str()).map_or_else(
-                    || "not on the scorecard".to_owned(),
-                    |s| format!("{}: {}", s.state, s.reason),
-                );
-                let to = if checkbox.mark == b'~' { b'~' } else { b' ' };
-                (to, *gate, format!("gate `{gate}` is {why}"))
-            }
-        };
-        let agrees = if to == b'x' {
-            checkbox.is_ticked()
+        let decision = if let Some((k, gates)) = linked.get_key_value(&key) {
+            found.insert(k.as_str());
+            gate_decision(gates, card, checkbox.mark)
+        } else if let Some(phase) = heading.and_then(|h| phases.get(&h))
+            && item.parent.is_none()
+            && starts_with_status(&item.text)
+        {
+            phase_decision(phase, card)
         } else {
-            checkbox.mark == to
+            continue;
         };
-        if agrees {
+        if agrees(checkbox, decision.to) {
             continue;
         }
-        bytes[checkbox.offset] = to;
+        bytes[checkbox.offset] = decision.to;
         let change = Change {
             line: item.line,
             item: item.text,
-            gate: gate.clone(),
-            from,
-            to: char::from(to),
+            gate: decision.gate,
+            phase: decision.phase,
+            from: char::from(checkbox.mark),
+            to: char::from(decision.to),
             reason: if checkbox.is_ticked() {
-                format!("ticked without passing evidence: {reason}")
+                format!("ticked without passing evidence: {}", decision.reason)
             } else {
-                reason
+                decision.reason
             },
         };
         if checkbox.is_ticked() {
@@ -131,5 +144,115 @@ pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
         changes,
         unticked_without_evidence: unticked,
         not_found,
+    }
+}
+
+/// What a box should be, and who decided.
+struct Decision {
+    /// The mark: `x`, ` ` or `~` (a mark the box keeps when it already has it).
+    to: u8,
+    gate: GateId,
+    phase: Option<PhaseId>,
+    reason: String,
+}
+
+/// Whether a box already says what it should: any tick (`x` or `X`) for `x`.
+fn agrees(checkbox: Checkbox, to: u8) -> bool {
+    if to == b'x' {
+        checkbox.is_ticked()
+    } else {
+        checkbox.mark == to
+    }
+}
+
+/// An item linked to `gates`: ticked when all pass; otherwise unticked, a `[~]` kept.
+fn gate_decision(gates: &[&GateId], card: &Scorecard, mark: u8) -> Decision {
+    let failing = gates
+        .iter()
+        .find(|g| card.gate(g.as_str()).map(|s| s.state) != Some(GateState::Pass));
+    match failing {
+        None => {
+            let gate = gates[0];
+            Decision {
+                to: b'x',
+                gate: gate.clone(),
+                phase: None,
+                reason: format!("gate `{gate}` passes"),
+            }
+        }
+        Some(gate) => {
+            let why = card.gate(gate.as_str()).map_or_else(
+                || "not on the scorecard".to_owned(),
+                |s| format!("{}: {}", s.state, s.reason),
+            );
+            Decision {
+                // `[~]` says work has started: the evidence cannot say otherwise, so it stays.
+                to: if mark == b'~' { b'~' } else { b' ' },
+                gate: (*gate).clone(),
+                phase: None,
+                reason: format!("gate `{gate}` is {why}"),
+            }
+        }
+    }
+}
+
+/// The phases whose status line may be under each heading, by the heading's block index: a
+/// heading whose text (whitespace normalized) is a phase's `title`. When several headings
+/// have one text, the phases with that title take them in document order.
+fn phase_headings<'c>(
+    blocks: &[Block],
+    roadmap: &Roadmap,
+    card: &'c Scorecard,
+) -> BTreeMap<usize, &'c PhaseStatus> {
+    let mut by_text: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
+    for (index, block) in blocks.iter().enumerate() {
+        if let Block::Heading(h) = block {
+            by_text
+                .entry(normalize(&h.text))
+                .or_default()
+                .push_back(index);
+        }
+    }
+    let mut phases = BTreeMap::new();
+    for phase in &roadmap.phases {
+        let heading = by_text
+            .get_mut(&normalize(&phase.title))
+            .and_then(VecDeque::pop_front);
+        let status = card.phases.iter().find(|p| p.id == phase.id);
+        if let (Some(heading), Some(status)) = (heading, status) {
+            phases.insert(heading, status);
+        }
+    }
+    phases
+}
+
+/// A phase's status line: `[x]` when done; `[ ]` when blocked or when none of its gates has
+/// any evidence; `[~]` when in progress or failing.
+fn phase_decision(phase: &PhaseStatus, card: &Scorecard) -> Decision {
+    let id = &phase.id;
+    let no_evidence = phase.gates.iter().all(|g| {
+        card.gate(g.as_str())
+            .is_none_or(|s| s.state == GateState::Missing)
+    });
+    let first_reason = || phase.reasons.first().map_or("", String::as_str);
+    let (to, reason) = match phase.state {
+        PhaseState::Done => (b'x', format!("phase `{id}` is done")),
+        PhaseState::Blocked => (b' ', format!("phase `{id}` is blocked: {}", first_reason())),
+        _ if no_evidence => (b' ', format!("phase `{id}` has no evidence yet")),
+        PhaseState::InProgress | PhaseState::Failing => (
+            b'~',
+            format!(
+                "phase `{id}` is {}: {}",
+                phase.state.as_str().replace('_', " "),
+                first_reason()
+            ),
+        ),
+    };
+    Decision {
+        to,
+        // Phase and gate ids share one syntax.
+        gate: GateId::new(id.as_str()).expect("a phase id is a valid gate id"),
+        phase: Some(id.clone()),
+        reason,
     }
 }

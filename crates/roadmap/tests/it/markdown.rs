@@ -99,6 +99,26 @@ fn patched(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
+/// `text` (a fixture in the milestones style) with the boxes of its phases' status lines
+/// (top-level `- [?] Owner: ...` lines, in order) set to `marks`: an oracle written
+/// independently of `sync`.
+fn with_status(text: &str, marks: &[char]) -> String {
+    let mut marks = marks.iter();
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("- [") && line.get(6..).is_some_and(|t| t.starts_with("Owner:")) {
+            let mark = marks.next().expect("a mark for every status line");
+            out.push_str("- [");
+            out.push(*mark);
+            out.push_str(&line[4..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    assert!(marks.next().is_none(), "more marks than status lines");
+    out
+}
+
 fn snapshot(name: &str, md: &str) {
     let imported = import(md, &format!("docs/{name}.md"));
     roadmap_of(md);
@@ -248,11 +268,29 @@ fn sync_changes_only_the_boxes_the_evidence_decides() {
     let mut expected = patched(MILESTONES, "[ ] CORS: only", "[x] CORS: only");
     expected = patched(&expected, "[ ] Restore drill", "[x] Restore drill");
     expected = patched(&expected, "[~] Split", "[x] Split");
+    // M0 is in progress (ticked by hand), the others wait for it.
+    expected = with_status(&expected, &['~', ' ', ' ', ' ']);
     assert_eq!(synced.text, expected);
-    assert_eq!(synced.changes.len(), 3);
-    assert!(synced.unticked_without_evidence.is_empty());
+    assert_eq!(synced.changes.len(), 5);
+    let phases: Vec<_> = synced.changes.iter().map(|c| c.phase.as_ref()).collect();
+    assert_eq!(
+        phases,
+        [
+            Some(&rm.phases[0].id),
+            None,
+            Some(&rm.phases[1].id),
+            None,
+            None
+        ]
+    );
+    let unticked: Vec<_> = synced
+        .unticked_without_evidence
+        .iter()
+        .map(|c| (c.phase.as_ref(), c.from, c.to))
+        .collect();
+    assert_eq!(unticked, [(Some(&rm.phases[0].id), 'x', '~')]);
     assert!(synced.not_found.is_empty());
-    let first = &synced.changes[0];
+    let first = &synced.changes[1];
     assert_eq!(
         (first.from, first.to, first.gate.clone()),
         ('~', 'x', split)
@@ -288,6 +326,8 @@ fn a_box_ticked_by_hand_without_evidence_is_unticked_and_reported() {
     let synced = sync(MILESTONES, &rm, &card);
     let mut expected = patched(MILESTONES, "[x] Pin the toolchain", "[ ] Pin the toolchain");
     expected = patched(&expected, "[x] Strict security", "[ ] Strict security");
+    // M0 has some evidence but is not done; M1 waits for it.
+    expected = with_status(&expected, &['~', ' ', ' ', ' ']);
     assert_eq!(synced.text, expected);
     let reported: Vec<(&str, char, char)> = synced
         .unticked_without_evidence
@@ -296,23 +336,33 @@ fn a_box_ticked_by_hand_without_evidence_is_unticked_and_reported() {
         .collect();
     assert_eq!(
         reported,
-        [(pinned.as_str(), 'x', ' '), (headers.as_str(), 'x', ' ')]
+        [
+            (rm.phases[0].id.as_str(), 'x', '~'),
+            (pinned.as_str(), 'x', ' '),
+            (headers.as_str(), 'x', ' ')
+        ]
     );
-    assert_eq!(synced.changes, synced.unticked_without_evidence);
+    let unticked = &synced.unticked_without_evidence;
+    assert_eq!(unticked[0].phase.as_ref(), Some(&rm.phases[0].id));
     assert!(
-        synced.changes[0].reason.contains("missing"),
+        unticked[0].reason.contains("in progress"),
         "{:?}",
-        synced.changes[0]
+        unticked[0]
     );
-    assert!(
-        synced.changes[1].reason.contains("fail"),
-        "{:?}",
-        synced.changes[1]
+    assert!(unticked[1].reason.contains("missing"), "{:?}", unticked[1]);
+    assert!(unticked[2].reason.contains("fail"), "{:?}", unticked[2]);
+    // The fourth change: M1's `[~]`, set back as the phase waits for M0.
+    assert_eq!(synced.changes.len(), 4);
+    let blocked = &synced.changes[2];
+    assert_eq!(
+        (blocked.phase.as_ref(), blocked.from, blocked.to),
+        (Some(&rm.phases[1].id), '~', ' ')
     );
+    assert!(blocked.reason.contains("blocked"), "{blocked:?}");
 }
 
 #[test]
-fn without_any_evidence_every_tick_goes_and_in_progress_stays() {
+fn without_any_evidence_every_tick_goes_and_in_progress_items_stay() {
     let rm = roadmap_of(MILESTONES);
     let synced = sync(MILESTONES, &rm, &card(&rm, |_| false, None));
     // A `[x]` inside an item's text is part of the text, not a box of its own.
@@ -322,11 +372,12 @@ fn without_any_evidence_every_tick_goes_and_in_progress_stays() {
         .count();
     assert_eq!(synced.unticked_without_evidence.len(), own_boxes);
     assert!(!synced.text.contains("- [x]"));
+    // An item's `[~]` stays; a phase's `[~]` goes when the phase has no evidence at all.
     assert_eq!(
-        synced.text.matches("[~]").count(),
-        MILESTONES.matches("[~]").count()
+        synced.text,
+        with_status(&MILESTONES.replace("- [x]", "- [ ]"), &[' ', ' ', ' ', ' '])
     );
-    assert_eq!(synced.text.len(), MILESTONES.len());
+    assert!(synced.text.contains("- [~] Split"));
 }
 
 #[test]
@@ -374,7 +425,7 @@ fn a_deleted_item_is_reported_as_not_found() {
     );
     let synced = sync(&edited, &rm, &card(&rm, ticked(MILESTONES), None));
     assert_eq!(synced.not_found, [oncall]);
-    assert_eq!(synced.text, edited);
+    assert_eq!(synced.text, with_status(&edited, &['~', ' ', ' ', ' ']));
 }
 
 #[test]
@@ -398,9 +449,12 @@ fn the_link_survives_edits_elsewhere_and_moves() {
     assert!(synced.not_found.is_empty(), "{:?}", synced.not_found);
     assert_eq!(
         synced.text,
-        patched(&edited, "- [ ]   CORS", "- [x]   CORS")
+        with_status(
+            &patched(&edited, "- [ ]   CORS", "- [x]   CORS"),
+            &['~', ' ', ' ', ' ']
+        )
     );
-    assert_eq!(synced.changes.len(), 1);
+    assert_eq!(synced.changes.len(), 3);
 }
 
 #[test]
@@ -511,6 +565,8 @@ fn doc_piece() -> impl Strategy<Value = &'static str> {
         "| a |",
         "فاز ۱",
         "Acceptance",
+        "Owner: a",
+        "Status: ",
         "\\",
         "\"",
         "    ",
@@ -575,4 +631,233 @@ fn sync_with_no_linked_gates_changes_nothing() {
         card_with(&rm, &["g"]).gate("g").map(|g| g.state),
         Some(GateState::Pass)
     );
+}
+
+/// Four phases, each with a status line whose box disagrees with the evidence given in
+/// `status_lines_follow_their_phase`, and items whose boxes already agree.
+const STATUS_DOC: &str = "# Plan\n\n## M1 Build\n- [ ] Owner: Platform  Target: 2026-03-01\n- [x] Build passes: `cargo build --all`\n- [ ] Docs written.\n- Tasks\n  - [ ] Owner: nested, so a gate\n\n## M2 Ship\n- [~] Status: shipped\n- [x] Release notes published.\n\n### Checklist\n- [ ] Owner: under a sub-heading, so a gate\n\n## M3 Operate\n- [~] **Owners:** SRE\n- [ ] Runbook reviewed.\n\n## M4 Scale\n- [x] status: done, supposedly\n- [ ] Load test: `k6 run load.js`\n";
+
+#[test]
+fn status_lines_are_not_gates_and_name_the_owner() {
+    let rm = roadmap_of(STATUS_DOC);
+    let items: Vec<&str> = rm.gates.iter().filter_map(|g| g.item.as_deref()).collect();
+    assert_eq!(
+        items,
+        [
+            "Build passes: `cargo build --all`",
+            "Docs written.",
+            "Owner: nested, so a gate",
+            "Release notes published.",
+            "Owner: under a sub-heading, so a gate",
+            "Runbook reviewed.",
+            "Load test: `k6 run load.js`",
+        ]
+    );
+    let roles = |starts: &str| match &item(&rm, starts).kind {
+        GateKind::Signoff { roles, .. } => roles.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(roles("Docs written"), ["platform"]);
+    assert_eq!(roles("Runbook"), ["sre"]);
+    let persian = roadmap_of(PERSIAN);
+    assert!(
+        persian
+            .gates
+            .iter()
+            .all(|g| !g.item.as_deref().unwrap_or("").starts_with("مالک")),
+        "the Persian status line is no gate"
+    );
+}
+
+/// `rm` with its `signoff` gates checked by a command instead, so that the evidence of
+/// `card` alone decides them (what a sign-off needs is not what these tests are about).
+fn signoffs_as_runs(mut rm: Roadmap) -> Roadmap {
+    for gate in &mut rm.gates {
+        if matches!(gate.kind, GateKind::Signoff { .. }) {
+            gate.kind = GateKind::Run {
+                command: "true".into(),
+            };
+        }
+    }
+    rm
+}
+
+/// The byte offsets where `a` and `b` differ (same length).
+fn diff(a: &str, b: &str) -> Vec<usize> {
+    assert_eq!(a.len(), b.len());
+    (0..a.len())
+        .filter(|&i| a.as_bytes()[i] != b.as_bytes()[i])
+        .collect()
+}
+
+#[test]
+fn status_lines_follow_their_phase() {
+    let mut rm = signoffs_as_runs(roadmap_of(STATUS_DOC));
+    // Independent phases, so that none is blocked.
+    for phase in &mut rm.phases {
+        phase.after.clear();
+    }
+    let build = item(&rm, "Build passes").id.clone();
+    let notes = item(&rm, "Release notes").id.clone();
+    let load = item(&rm, "Load test").id.clone();
+    let card = card(&rm, |g| g.id == build || g.id == notes, Some(load.as_str()));
+    let states: Vec<&str> = card.phases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(
+        states,
+        ["in_progress", "in_progress", "in_progress", "failing"]
+    );
+    // M2 is in progress only by the gate under its sub-heading: done without it.
+    let sub = item(&rm, "Owner: under a sub-heading").id.clone();
+    let card = self::card(
+        &rm,
+        |g| g.id == build || g.id == notes || g.id == sub,
+        Some(load.as_str()),
+    );
+    let states: Vec<&str> = card.phases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(states, ["in_progress", "done", "in_progress", "failing"]);
+
+    let synced = sync(STATUS_DOC, &rm, &card);
+    let mut expected = patched(STATUS_DOC, "[ ] Owner: Platform", "[~] Owner: Platform");
+    expected = patched(&expected, "[~] Status: shipped", "[x] Status: shipped");
+    expected = patched(&expected, "[~] **Owners:**", "[ ] **Owners:**");
+    expected = patched(&expected, "[x] status: done", "[~] status: done");
+    expected = patched(&expected, "[ ] Owner: under", "[x] Owner: under");
+    assert_eq!(synced.text, expected);
+    // Only the boxes' one byte, each just after a `[`.
+    let changed = diff(STATUS_DOC, &synced.text);
+    assert_eq!(changed.len(), 5);
+    assert!(
+        changed
+            .iter()
+            .all(|&i| STATUS_DOC.as_bytes()[i - 1] == b'[')
+    );
+
+    let got: Vec<(Option<&str>, &str, char, char)> = synced
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.phase.as_ref().map(|p| p.as_str()),
+                c.gate.as_str(),
+                c.from,
+                c.to,
+            )
+        })
+        .collect();
+    let id = |n: usize| rm.phases[n].id.as_str();
+    assert_eq!(
+        got,
+        [
+            (Some(id(0)), id(0), ' ', '~'),
+            (Some(id(1)), id(1), '~', 'x'),
+            (None, sub.as_str(), ' ', 'x'),
+            (Some(id(2)), id(2), '~', ' '),
+            (Some(id(3)), id(3), 'x', '~'),
+        ]
+    );
+    assert_eq!(
+        synced.changes[0].item,
+        "Owner: Platform  Target: 2026-03-01"
+    );
+    assert_eq!(synced.changes[0].line, 4);
+    assert!(synced.changes[0].reason.contains("in progress"));
+    assert!(synced.changes[1].reason.contains("done"));
+    assert!(synced.changes[3].reason.contains("no evidence"));
+    assert!(synced.changes[4].reason.contains("failing"));
+    assert_eq!(
+        synced.unticked_without_evidence,
+        [synced.changes[4].clone()],
+        "a status line ticked while its phase fails"
+    );
+    assert!(synced.not_found.is_empty());
+
+    // Deterministic, and a second sync agrees.
+    assert_eq!(sync(STATUS_DOC, &rm, &card), synced);
+    let again = sync(&synced.text, &rm, &card);
+    assert!(again.is_unchanged(), "{:?}", again.changes);
+    assert_eq!(again.text, synced.text);
+
+    // CRLF line endings: the same bytes change.
+    let crlf = STATUS_DOC.replace('\n', "\r\n");
+    assert_eq!(sync(&crlf, &rm, &card).text, expected.replace('\n', "\r\n"));
+}
+
+#[test]
+fn a_waiting_phase_status_is_unset_whatever_its_evidence() {
+    let rm = signoffs_as_runs(roadmap_of(STATUS_DOC));
+    // Every gate of M2 to M4 passes, but M1 is not done: they wait for it.
+    let docs = item(&rm, "Docs written").id.clone();
+    let card = card(&rm, |g| g.id != docs, None);
+    let states: Vec<&str> = card.phases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(states, ["in_progress", "blocked", "blocked", "blocked"]);
+    let synced = sync(STATUS_DOC, &rm, &card);
+    let mut expected = patched(STATUS_DOC, "[ ] Owner: Platform", "[~] Owner: Platform");
+    expected = patched(&expected, "[~] Status: shipped", "[ ] Status: shipped");
+    expected = patched(&expected, "[~] **Owners:**", "[ ] **Owners:**");
+    expected = patched(&expected, "[x] status: done", "[ ] status: done");
+    expected = patched(&expected, "[ ] Owner: nested", "[x] Owner: nested");
+    expected = patched(&expected, "[ ] Owner: under", "[x] Owner: under");
+    expected = patched(&expected, "[ ] Runbook", "[x] Runbook");
+    expected = patched(&expected, "[ ] Load test", "[x] Load test");
+    assert_eq!(synced.text, expected);
+    assert!(
+        synced
+            .changes
+            .iter()
+            .filter(|c| c.phase.is_some() && c.to == ' ')
+            .all(|c| c.reason.contains("blocked")),
+        "{:?}",
+        synced.changes
+    );
+
+    // Everything passes: every status line is ticked.
+    let all = self::card(&rm, |_| true, None);
+    let synced = sync(STATUS_DOC, &rm, &all);
+    for status in [
+        "[x] Owner: Platform",
+        "[x] Status: shipped",
+        "[x] **Owners:**",
+        "[x] status: done",
+    ] {
+        assert!(synced.text.contains(status), "{status}: {}", synced.text);
+    }
+}
+
+#[test]
+fn a_persian_phase_status_line_follows_its_phase() {
+    let rm = signoffs_as_runs(roadmap_of(PERSIAN));
+    // Phase 0 done, phase 1 started.
+    let started = item(&rm, "اجرای `pnpm -w smoke:payments`").id.clone();
+    let first: Vec<_> = card(&rm, |_| false, None).phases[0].gates.clone();
+    let card = card(&rm, |g| first.contains(&g.id) || g.id == started, None);
+    let states: Vec<&str> = card.phases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(states, ["done", "in_progress", "blocked"]);
+    let synced = sync(PERSIAN, &rm, &card);
+    let mut expected = patched(PERSIAN, "[ ] مالک:", "[~] مالک:");
+    expected = patched(&expected, "[ ] سیاست CORS", "[x] سیاست CORS");
+    expected = patched(&expected, "[ ] اجرای", "[x] اجرای");
+    assert_eq!(synced.text, expected);
+    let phases: Vec<_> = synced
+        .changes
+        .iter()
+        .filter_map(|c| c.phase.clone())
+        .collect();
+    assert_eq!(phases, [rm.phases[1].id.clone()]);
+}
+
+#[test]
+fn a_status_line_linked_to_a_gate_stays_that_gates() {
+    // A roadmap drafted before status lines existed: the owner line is a gate's item.
+    let toml = "[gates.owner]\nrun = \"true\"\nitem = \"Owner: Platform  Target: 2026-03-01\"\n[gates.build]\nrun = \"true\"\n[[phase]]\nid = \"m1\"\ntitle = \"M1 Build\"\ngates = [\"owner\", \"build\"]\n";
+    let rm = parse(toml, "t.toml").unwrap();
+    let card = card_with(&rm, &["owner"]);
+    assert_eq!(card.phases[0].state.as_str(), "in_progress");
+    let synced = sync(STATUS_DOC, &rm, &card);
+    assert_eq!(
+        synced.text,
+        patched(STATUS_DOC, "[ ] Owner: Platform", "[x] Owner: Platform")
+    );
+    assert_eq!(synced.changes.len(), 1);
+    assert_eq!(synced.changes[0].phase, None);
+    assert_eq!(synced.changes[0].gate.as_str(), "owner");
 }
