@@ -183,5 +183,7 @@ fn sample(run_id: &str, gates: &[GateId], i: u64) -> Record {
         git: Some(git()),
         host: "bench-host".to_owned(),
         tool_version: "0.1.0".to_owned(),
+        approval: None,
+        waiver: None,
     }
 }

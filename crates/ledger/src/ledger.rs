@@ -232,17 +232,68 @@ impl Ledger {
     /// For each gate, its latest decisive (pass, fail, error) record, and its latest skipped
     /// record when that is later; in seq order. Uses the indexes, not a scan.
     pub fn latest_per_gate(&self) -> Result<Vec<Record>, LedgerError> {
+        self.latest_per_gate_stored()?
+            .into_iter()
+            .map(into_record)
+            .collect()
+    }
+
+    /// [`Ledger::latest_per_gate`] with each record's position and hashes: an approval
+    /// covers the entry hashes of the evidence it approves.
+    pub fn latest_per_gate_stored(&self) -> Result<Vec<StoredEntry>, LedgerError> {
         self.store
             .latest_per_gate()?
             .iter()
-            .map(|row| match decode_row(row)?.entry {
-                Entry::Record(r) => Ok(r),
-                other => Err(LedgerError::Corrupt {
-                    seq: row.seq,
-                    reason: format!("indexed as a record but holds a {} entry", other.kind()),
-                }),
-            })
+            .map(decode_record_row)
             .collect()
+    }
+
+    /// Every record of `gate`, in seq order. Meant for `signoff` gates, whose records are
+    /// few (one per approval or waiver), not for gates that run.
+    pub fn records_of(&self, gate: &str) -> Result<Vec<StoredEntry>, LedgerError> {
+        let mut rows = self.store.history(gate, usize::MAX)?;
+        rows.reverse();
+        rows.iter().map(decode_record_row).collect()
+    }
+
+    /// The latest waiver of `gate` (a skipped record with a `waiver`), expired or not.
+    pub fn latest_waiver(&self, gate: &str) -> Result<Option<StoredEntry>, LedgerError> {
+        // Waivers are skipped records; walk the gate's skips newest first, in growing
+        // pages, so the usual case (the latest skip, or none) costs one small query.
+        let mut limit = 16;
+        loop {
+            let rows = self.store.history_with_verdict(gate, "skipped", limit)?;
+            for row in &rows {
+                let stored = decode_record_row(row)?;
+                if matches!(&stored.entry, Entry::Record(r) if r.waiver.is_some()) {
+                    return Ok(Some(stored));
+                }
+            }
+            if rows.len() < limit {
+                return Ok(None);
+            }
+            limit = limit.saturating_mul(8);
+        }
+    }
+
+    /// Everything status evaluation reads, each entry once, in seq order: the latest
+    /// records per gate, every record of `signoff_gates` (approvals count k of n, so all
+    /// are needed) and the latest waiver of each of `gates`.
+    pub fn status_evidence(
+        &self,
+        gates: &[&str],
+        signoff_gates: &[&str],
+    ) -> Result<Vec<StoredEntry>, LedgerError> {
+        let mut out = self.latest_per_gate_stored()?;
+        for g in signoff_gates {
+            out.extend(self.records_of(g)?);
+        }
+        for g in gates {
+            out.extend(self.latest_waiver(g)?);
+        }
+        out.sort_by_key(|e| e.seq);
+        out.dedup_by_key(|e| e.seq);
+        Ok(out)
     }
 
     /// The latest `limit` records of `gate`, newest first.
@@ -411,6 +462,28 @@ fn encode_row(entry: &Entry) -> Result<Row, LedgerError> {
         prev_hash: Vec::new(),
         hash: Vec::new(),
     })
+}
+
+/// Decodes a row the indexes say is a record, and checks that it is one.
+fn decode_record_row(row: &Row) -> Result<StoredEntry, LedgerError> {
+    let stored = decode_row(row)?;
+    match &stored.entry {
+        Entry::Record(_) => Ok(stored),
+        other => Err(LedgerError::Corrupt {
+            seq: row.seq,
+            reason: format!("indexed as a record but holds a {} entry", other.kind()),
+        }),
+    }
+}
+
+fn into_record(stored: StoredEntry) -> Result<Record, LedgerError> {
+    match stored.entry {
+        Entry::Record(r) => Ok(r),
+        other => Err(LedgerError::Corrupt {
+            seq: stored.seq,
+            reason: format!("indexed as a record but holds a {} entry", other.kind()),
+        }),
+    }
 }
 
 fn decode_row(row: &Row) -> Result<StoredEntry, LedgerError> {

@@ -304,6 +304,22 @@ impl Store for SqliteStore {
         )
     }
 
+    fn history_with_verdict(
+        &self,
+        gate: &str,
+        verdict: &str,
+        limit: usize,
+    ) -> Result<Vec<Row>, LedgerError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            &format!(
+                "SELECT {COLUMNS} FROM entries WHERE gate = ?1 AND verdict = ?2
+                 ORDER BY seq DESC LIMIT ?3"
+            ),
+            params![gate, verdict, limit],
+        )
+    }
+
     fn run_markers(&self, run_id: &str) -> Result<Vec<Row>, LedgerError> {
         self.rows(
             &format!(

@@ -75,6 +75,15 @@ pub trait Store {
     /// The gate's latest `limit` records, newest first.
     fn history(&self, gate: &str, limit: usize) -> Result<Vec<Row>, LedgerError>;
 
+    /// The gate's latest `limit` records with this verdict (`pass`, `skipped`...), newest
+    /// first.
+    fn history_with_verdict(
+        &self,
+        gate: &str,
+        verdict: &str,
+        limit: usize,
+    ) -> Result<Vec<Row>, LedgerError>;
+
     /// The `run_opened` and `head` rows of `run_id`, in `seq` order.
     fn run_markers(&self, run_id: &str) -> Result<Vec<Row>, LedgerError>;
 

@@ -14,7 +14,12 @@ mod verdict;
 
 pub use digest::{Sha256Hex, sha256_hex};
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
-pub use record::{Finding, GitInfo, OutputEvidence, RECORD_VERSION, Record, Rule};
+pub use record::{
+    Approval, Finding, GitInfo, OutputEvidence, RECORD_VERSION, Record, Rule, Waiver,
+};
 pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service};
-pub use status::{GateState, GateStatus, PhaseState, PhaseStatus, Scorecard, evaluate};
+pub use status::{
+    ApprovalStatus, Evidence, GateState, GateStatus, PhaseState, PhaseStatus, Scorecard, evaluate,
+    evaluate_evidence, phase_evidence_digest,
+};
 pub use verdict::Verdict;

@@ -58,6 +58,44 @@ pub struct Record {
     pub host: String,
     /// phasegate's version.
     pub tool_version: String,
+    /// The approval this record is, for a record of a `signoff` gate made by
+    /// `phasegate signoff`.
+    // Optional and left out when absent, like `waiver`: records written before sign-offs
+    // existed keep their exact encoding (and so their hashes), and still decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// The exception this record is, for a record made by `phasegate waive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
+}
+
+/// A person's approval of a `signoff` gate, and what exactly it approves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Who approved (an email or user name).
+    pub by: String,
+    /// The role they approved in; one of the gate's `roles` at the time.
+    pub role: String,
+    /// What they said, if anything.
+    pub note: Option<String>,
+    /// The phases requiring the gate when it was approved.
+    pub phases: Vec<PhaseId>,
+    /// The evidence approved: [`crate::phase_evidence_digest`] at the time. The approval
+    /// counts only while the digest of the current evidence is the same.
+    pub covers_sha256: Sha256Hex,
+}
+
+/// A recorded, expiring exception for a gate: shown as waived, never as a pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// Who granted it.
+    pub by: String,
+    /// The role they granted it in.
+    pub role: String,
+    /// Why the gate may be waived.
+    pub reason: String,
+    /// When it stops counting.
+    pub until: Timestamp,
 }
 
 /// The rule a gate was checked against, as it was when it ran.

@@ -7,7 +7,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::{Gate, GateId, PhaseId, Record, Roadmap, Verdict};
+use crate::{
+    Gate, GateId, GateKind, PhaseId, Record, Roadmap, Sha256Hex, Verdict, Waiver, sha256_hex,
+};
 
 /// The state of one gate on the scorecard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,8 +21,11 @@ pub enum GateState {
     Fail,
     /// Latest evidence passed, but is older than `fresh_for` or the rule changed since.
     Stale,
-    /// No evidence.
+    /// No evidence (for a sign-off: fewer current approvals than it needs).
     Missing,
+    /// Not passing, but an unexpired waiver stands in for it: it does not block its
+    /// phase, and it is never shown as a pass.
+    Waived,
 }
 
 /// The state of one phase on the scorecard.
@@ -52,7 +57,7 @@ macro_rules! display_as_serde_name {
         }
     };
 }
-display_as_serde_name!(GateState { Pass => "pass", Fail => "fail", Stale => "stale", Missing => "missing" });
+display_as_serde_name!(GateState { Pass => "pass", Fail => "fail", Stale => "stale", Missing => "missing", Waived => "waived" });
 display_as_serde_name!(PhaseState { Done => "done", Failing => "failing", InProgress => "in_progress", Blocked => "blocked" });
 
 /// One gate on the scorecard.
@@ -72,6 +77,41 @@ pub struct GateStatus {
     pub reason: String,
     /// Whether the gate can block a phase.
     pub blocking: bool,
+    /// For a `signoff` gate: the latest approval of each approver, and whether it counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalStatus>,
+    /// The unexpired waiver standing in for the gate, when its state is `waived`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
+}
+
+/// One approver's approval of a `signoff` gate, as judged now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApprovalStatus {
+    /// Who approved.
+    pub by: String,
+    /// In which role.
+    pub role: String,
+    /// What they said.
+    pub note: Option<String>,
+    /// When.
+    pub at: Timestamp,
+    /// The run (of one record) holding the approval.
+    pub run_id: String,
+    /// Whether it counts towards the gate's approvals now.
+    pub counts: bool,
+    /// `current` when it counts, otherwise why not.
+    pub reason: String,
+}
+
+/// A record as the ledger holds it: the record and the hash of the entry holding it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence<'r> {
+    /// The record.
+    pub record: &'r Record,
+    /// The ledger's chain hash of the entry; `None` when the caller does not know it, in
+    /// which case no approval can match the evidence (approvals cover entry hashes).
+    pub entry_hash: Option<&'r str>,
 }
 
 /// One phase on the scorecard.
@@ -111,34 +151,56 @@ impl Scorecard {
     }
 }
 
-/// Evaluates the roadmap against evidence. `records` may hold any records of any gates in
-/// ledger order; for each gate the last decisive (pass/fail/error) record counts, and a later
-/// skip is reported as the reason when there is no decisive one.
+/// Evaluates the roadmap against records whose ledger hashes are unknown: like
+/// [`evaluate_evidence`], except that no approval of a `signoff` gate can count (approvals
+/// cover entry hashes). `records` may hold any records of any gates in ledger order.
 pub fn evaluate<'r>(
     roadmap: &Roadmap,
     records: impl IntoIterator<Item = &'r Record>,
     now: Timestamp,
 ) -> Scorecard {
-    let mut decisive: BTreeMap<&str, &Record> = BTreeMap::new();
-    let mut skipped: BTreeMap<&str, &Record> = BTreeMap::new();
-    for r in records {
-        let slot = if r.verdict.is_decisive() {
-            &mut decisive
-        } else {
-            &mut skipped
-        };
-        slot.insert(r.gate.as_str(), r);
-    }
+    evaluate_evidence(
+        roadmap,
+        records.into_iter().map(|record| Evidence {
+            record,
+            entry_hash: None,
+        }),
+        now,
+    )
+}
+
+/// Evaluates the roadmap against evidence. `evidence` may hold any records of any gates in
+/// ledger order. For each gate the last decisive (pass/fail/error) record counts, and a
+/// later skip is reported as the reason when there is no decisive one. Approvals and
+/// waivers are told apart from attempts by their `approval` and `waiver` fields:
+///
+/// - a `signoff` gate passes when enough distinct approvers, in allowed roles, approved
+///   the current evidence of its phases ([`phase_evidence_digest`]) within `fresh_for`;
+///   records of it without an approval never count;
+/// - the latest waiver of a gate, while unexpired, makes a gate that does not pass
+///   `waived`, which does not block its phase. A pass on current evidence wins over it.
+pub fn evaluate_evidence<'r>(
+    roadmap: &Roadmap,
+    evidence: impl IntoIterator<Item = Evidence<'r>>,
+    now: Timestamp,
+) -> Scorecard {
+    let sorted = Sorted::from(evidence);
     let gates: Vec<GateStatus> = roadmap
         .gates
         .iter()
         .map(|g| {
-            gate_status(
-                g,
-                decisive.get(g.id.as_str()),
-                skipped.get(g.id.as_str()),
-                now,
-            )
+            let status = match &g.kind {
+                GateKind::Signoff { roles, approvals } => {
+                    signoff_status(roadmap, g, roles, *approvals, &sorted, now)
+                }
+                _ => gate_status(
+                    g,
+                    sorted.decisive.get(g.id.as_str()).map(|e| e.record),
+                    sorted.skipped.get(g.id.as_str()).copied(),
+                    now,
+                ),
+            };
+            apply_waiver(status, sorted.waivers.get(g.id.as_str()).copied(), now)
         })
         .collect();
     let by_id: BTreeMap<&str, &GateStatus> = gates.iter().map(|g| (g.id.as_str(), g)).collect();
@@ -160,7 +222,7 @@ pub fn evaluate<'r>(
             let Some(g) = by_id.get(id.as_str()) else {
                 continue;
             };
-            if !g.blocking || g.state == GateState::Pass {
+            if !g.blocking || matches!(g.state, GateState::Pass | GateState::Waived) {
                 continue;
             }
             failing |= g.state == GateState::Fail;
@@ -203,10 +265,282 @@ pub fn evaluate<'r>(
     }
 }
 
+/// The records of each gate that status reads, told apart by what they are.
+#[derive(Default)]
+struct Sorted<'r> {
+    /// The latest attempt with a decisive verdict.
+    decisive: BTreeMap<&'r str, Evidence<'r>>,
+    /// The latest skipped attempt.
+    skipped: BTreeMap<&'r str, &'r Record>,
+    /// Every approval, in ledger order.
+    approvals: BTreeMap<&'r str, Vec<&'r Record>>,
+    /// The latest waiver.
+    waivers: BTreeMap<&'r str, &'r Record>,
+}
+
+impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
+    fn from(evidence: I) -> Self {
+        let mut s = Sorted::default();
+        for e in evidence {
+            let r = e.record;
+            let gate = r.gate.as_str();
+            // Approvals and waivers are people's statements about a gate, not attempts at
+            // it: they must never stand in for its latest attempt (nor hide one).
+            if r.approval.is_some() {
+                s.approvals.entry(gate).or_default().push(r);
+            } else if r.waiver.is_some() {
+                s.waivers.insert(gate, r);
+            } else if r.verdict.is_decisive() {
+                s.decisive.insert(gate, e);
+            } else {
+                s.skipped.insert(gate, r);
+            }
+        }
+        s
+    }
+}
+
+/// SHA-256 of the evidence an approval of the `signoff` gate `gate` approves: over the
+/// sorted `(gate id, entry hash)` pairs of the latest decisive records of the other gates
+/// of the phases requiring `gate` (base gates included). `evidence` is as for
+/// [`evaluate_evidence`].
+///
+/// Sign-off gates are left out, so that approving one sign-off never undoes another. A
+/// gate without decisive evidence adds nothing, so its first evidence changes the digest.
+pub fn phase_evidence_digest<'r>(
+    roadmap: &Roadmap,
+    gate: &GateId,
+    evidence: impl IntoIterator<Item = Evidence<'r>>,
+) -> Sha256Hex {
+    digest_of(&covered(roadmap, gate), &Sorted::from(evidence).decisive)
+}
+
+/// The gates whose evidence an approval of `gate` covers, sorted by id, each once.
+fn covered<'a>(roadmap: &'a Roadmap, gate: &GateId) -> Vec<&'a Gate> {
+    let mut ids: Vec<GateId> = roadmap
+        .phases_of(gate)
+        .iter()
+        .filter_map(|p| roadmap.phase(p.as_str()))
+        .flat_map(|p| roadmap.phase_gates(p))
+        .filter(|id| id != gate)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.iter()
+        .filter_map(|id| roadmap.gate(id.as_str()))
+        .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
+        .collect()
+}
+
+fn digest_of(covered: &[&Gate], decisive: &BTreeMap<&str, Evidence<'_>>) -> Sha256Hex {
+    let mut text = String::new();
+    for g in covered {
+        if let Some(e) = decisive.get(g.id.as_str()) {
+            // Ids are slugs and hashes hex, so tab and newline cannot occur inside them.
+            // An unknown hash gives a digest no real approval can have.
+            text.push_str(&format!(
+                "{}\t{}\n",
+                g.id,
+                e.entry_hash.unwrap_or("unknown")
+            ));
+        }
+    }
+    sha256_hex(text.as_bytes())
+}
+
+/// When a record's attempt ended: the ledger holds it from about then on.
+fn ended_at(r: &Record) -> Timestamp {
+    let took = jiff::SignedDuration::from_millis(i64::try_from(r.duration_ms).unwrap_or(i64::MAX));
+    r.started_at.checked_add(took).unwrap_or(r.started_at)
+}
+
+fn signoff_status(
+    roadmap: &Roadmap,
+    gate: &Gate,
+    roles: &[String],
+    needed: u32,
+    sorted: &Sorted<'_>,
+    now: Timestamp,
+) -> GateStatus {
+    let covered = covered(roadmap, &gate.id);
+    let current = digest_of(&covered, &sorted.decisive);
+    let all = sorted
+        .approvals
+        .get(gate.id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+
+    // Why an approval does not count now, or `None` when it does.
+    let judge = |r: &Record| -> Option<String> {
+        let a = r.approval.as_ref().expect("only approvals are sorted here");
+        if !roles.contains(&a.role) {
+            return Some(format!("role `{}` may not approve this gate", a.role));
+        }
+        let age = now.duration_since(r.started_at).unsigned_abs();
+        if let Some(fresh) = gate.fresh_for.filter(|f| age > *f) {
+            return Some(format!(
+                "approval older than fresh_for {} (approved {} ago)",
+                humantime::format_duration(fresh),
+                humantime::format_duration(round_secs(age))
+            ));
+        }
+        if r.gate_sha256 != gate.digest() {
+            return Some("approved under a different definition of the gate".to_owned());
+        }
+        if a.covers_sha256 != current {
+            let changed: Vec<&str> = covered
+                .iter()
+                .filter(|g| {
+                    sorted
+                        .decisive
+                        .get(g.id.as_str())
+                        .is_some_and(|e| ended_at(e.record) > r.started_at)
+                })
+                .map(|g| g.id.as_str())
+                .collect();
+            return Some(match changed.as_slice() {
+                [] => "approved evidence changed since".to_owned(),
+                [one] => format!("approved evidence changed since: gate `{one}` re-ran"),
+                many => format!(
+                    "approved evidence changed since: gates `{}` re-ran",
+                    many.join("`, `")
+                ),
+            });
+        }
+        None
+    };
+
+    // One entry per approver (told apart regardless of case): their latest approval that
+    // counts, else their latest. Approving twice never makes two approvers.
+    let mut per_approver: BTreeMap<String, (&Record, Option<String>)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for r in all {
+        let a = r.approval.as_ref().expect("only approvals are sorted here");
+        let key = a.by.trim().to_lowercase();
+        let verdict = judge(r);
+        match per_approver.get(&key) {
+            Some((_, None)) if verdict.is_some() => {}
+            Some(_) => {
+                per_approver.insert(key, (r, verdict));
+            }
+            None => {
+                order.push(key.clone());
+                per_approver.insert(key, (r, verdict));
+            }
+        }
+    }
+    let approvals: Vec<(&Record, ApprovalStatus)> = order
+        .iter()
+        .map(|k| {
+            let (r, why_not) = &per_approver[k];
+            let a = r.approval.as_ref().expect("only approvals are sorted here");
+            let status = ApprovalStatus {
+                by: a.by.clone(),
+                role: a.role.clone(),
+                note: a.note.clone(),
+                at: r.started_at,
+                run_id: r.run_id.clone(),
+                counts: why_not.is_none(),
+                reason: why_not.clone().unwrap_or_else(|| "current".to_owned()),
+            };
+            (*r, status)
+        })
+        .collect();
+
+    let counting: Vec<&(&Record, ApprovalStatus)> =
+        approvals.iter().filter(|(_, a)| a.counts).collect();
+    let named = |list: &[&(&Record, ApprovalStatus)]| {
+        list.iter()
+            .map(|(_, a)| format!("{} ({})", a.by, a.role))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let has = u32::try_from(counting.len()).unwrap_or(u32::MAX);
+    let needs = format!(
+        "needs {needed} approval{} by {}",
+        if needed == 1 { "" } else { "s" },
+        roles.join(", ")
+    );
+    // A role that is no longer allowed is not stale evidence: it never will count.
+    let stale: Vec<&(&Record, ApprovalStatus)> = approvals
+        .iter()
+        .filter(|(_, a)| !a.counts && roles.contains(&a.role))
+        .collect();
+    let (state, reason, shown) = if has >= needed {
+        let last = counting
+            .iter()
+            .map(|(r, _)| *r)
+            .max_by_key(|r| r.started_at);
+        (
+            GateState::Pass,
+            format!("approved by {}", named(&counting)),
+            last,
+        )
+    } else {
+        let mut reason = format!("{needs}; has {has}");
+        if has > 0 {
+            reason.push_str(&format!(": {}", named(&counting)));
+        }
+        for (_, a) in &stale {
+            reason.push_str(&format!(
+                "; approval by {} ({}) does not count: {}",
+                a.by, a.role, a.reason
+            ));
+        }
+        let state = if stale.is_empty() {
+            GateState::Missing
+        } else {
+            GateState::Stale
+        };
+        let last = approvals
+            .iter()
+            .filter(|(_, a)| a.counts || roles.contains(&a.role))
+            .map(|(r, _)| *r)
+            .max_by_key(|r| r.started_at);
+        (state, reason, last)
+    };
+    GateStatus {
+        id: gate.id.clone(),
+        state,
+        last_run: shown.map(|r| r.started_at),
+        verdict: shown.map(|r| r.verdict),
+        run_id: shown.map(|r| r.run_id.clone()),
+        reason,
+        blocking: gate.blocking,
+        approvals: approvals.into_iter().map(|(_, a)| a).collect(),
+        waiver: None,
+    }
+}
+
+/// A gate that does not pass is `waived` while its latest waiver has not expired; an
+/// expired waiver is only mentioned.
+fn apply_waiver(mut status: GateStatus, waiver: Option<&Record>, now: Timestamp) -> GateStatus {
+    let Some(w) = waiver.and_then(|r| r.waiver.as_ref()) else {
+        return status;
+    };
+    if status.state == GateState::Pass {
+        return status;
+    }
+    if w.until > now {
+        status.reason = format!(
+            "waived by {} ({}) until {}: {}; otherwise {}: {}",
+            w.by, w.role, w.until, w.reason, status.state, status.reason
+        );
+        status.state = GateState::Waived;
+        status.waiver = Some(w.clone());
+    } else {
+        status.reason = format!(
+            "{}; waiver by {} ({}) expired at {}",
+            status.reason, w.by, w.role, w.until
+        );
+    }
+    status
+}
+
 fn gate_status(
     gate: &Gate,
-    decisive: Option<&&Record>,
-    skipped: Option<&&Record>,
+    decisive: Option<&Record>,
+    skipped: Option<&Record>,
     now: Timestamp,
 ) -> GateStatus {
     let base = |state, reason: String, r: Option<&Record>| GateStatus {
@@ -217,8 +551,10 @@ fn gate_status(
         run_id: r.map(|r| r.run_id.clone()),
         reason,
         blocking: gate.blocking,
+        approvals: Vec::new(),
+        waiver: None,
     };
-    let Some(r) = decisive.copied() else {
+    let Some(r) = decisive else {
         let reason = match skipped {
             Some(s) => format!(
                 "never ran; last skipped: {}",

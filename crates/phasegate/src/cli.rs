@@ -95,6 +95,21 @@ pub enum Command {
     /// report says the same for people. `phasegate run` writes one by itself when a phase
     /// becomes done. Exit 1 when the phase is not done.
     Close(CloseArgs),
+    /// Approve a `signoff` gate, as one of its roles (recorded and signed in the ledger)
+    ///
+    /// The approval covers the phases requiring the gate and the evidence of their other
+    /// gates as it is now (a digest of their latest records): when any of them re-runs, or
+    /// the approval is older than the gate's `fresh_for`, it no longer counts. A gate
+    /// needing k approvals passes with k distinct approvers. The approver is `--by`, else
+    /// `git config user.email` in the roadmap's directory, else $USER.
+    Signoff(SignoffArgs),
+    /// Record a signed, expiring exception for a gate: shown as waived, never as a pass
+    ///
+    /// While the waiver lasts, the gate does not block its phase (unless it passes, the
+    /// scorecard shows it as `waived` with who, why and until when). The latest waiver of a
+    /// gate is the one that counts. The granter is `--by`, else `git config user.email`
+    /// in the roadmap's directory, else $USER.
+    Waive(WaiveArgs),
     /// Run one probe ad hoc against a URL and print its findings
     ///
     /// The quickest way to try phasegate on your own service, e.g.
@@ -147,6 +162,40 @@ pub struct CloseArgs {
     /// Also create an annotated git tag `phase-<id>-<timestamp>` (refused on a dirty tree)
     #[arg(long)]
     pub tag: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignoffArgs {
+    /// The `signoff` gate
+    pub gate: String,
+    /// The role you approve in (one of the gate's `roles`)
+    #[arg(long = "as", value_name = "ROLE")]
+    pub role: String,
+    /// A note kept with the approval
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Who approves [default: `git config user.email`, else $USER]
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaiveArgs {
+    /// The gate
+    pub gate: String,
+    /// Why the gate may be waived
+    #[arg(long)]
+    pub reason: String,
+    /// When the waiver ends: a date (`2026-12-31`, until the end of that day UTC) or an
+    /// RFC 3339 time (`2026-12-31T12:00:00Z`); must be in the future
+    #[arg(long, value_name = "DATE")]
+    pub until: String,
+    /// The role you grant the waiver in
+    #[arg(long = "as", value_name = "ROLE")]
+    pub role: String,
+    /// Who grants it [default: `git config user.email`, else $USER]
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Args)]

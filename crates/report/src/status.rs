@@ -17,6 +17,7 @@ fn gate_mark(s: GateState) -> &'static str {
         GateState::Fail => "✘ fail",
         GateState::Stale => "⟲ stale",
         GateState::Missing => "· missing",
+        GateState::Waived => "⚑ waived",
     }
 }
 
@@ -24,18 +25,23 @@ fn gate_mark(s: GateState) -> &'static str {
 pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
     let mut phases = table(&["phase", "state", "gates"], width);
     for p in &card.phases {
-        let passing = p
-            .gates
-            .iter()
-            .filter(|g| {
-                card.gate(g.as_str())
-                    .is_some_and(|s| s.state == GateState::Pass)
-            })
-            .count();
+        let count = |state| {
+            p.gates
+                .iter()
+                .filter(|g| card.gate(g.as_str()).is_some_and(|s| s.state == state))
+                .count()
+        };
+        let passing = count(GateState::Pass);
+        let mut gates = format!("{passing}/{} passing", p.gates.len());
+        // A waived gate lets the phase be done without passing: say so beside the count.
+        let waived = count(GateState::Waived);
+        if waived > 0 {
+            gates.push_str(&format!(", {waived} waived"));
+        }
         phases.add_row(vec![
             format!("{}\n{}", p.id, p.title),
             phase_mark(p.state).to_owned(),
-            format!("{passing}/{} passing", p.gates.len()),
+            gates,
         ]);
     }
     let mut gates = table(&["gate", "state", "last run", "why"], width);

@@ -40,6 +40,16 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
         rule.push_str(", advisory");
     }
     let _ = writeln!(o, "  rule:     {rule}");
+    if let Some(w) = &status.waiver {
+        let _ = writeln!(
+            o,
+            "  waiver:   by {} ({}) until {}: {}",
+            w.by, w.role, w.until, w.reason
+        );
+    }
+    if let GateKind::Signoff { .. } = gate.kind {
+        return signoff(o, gate, status, now);
+    }
 
     let shown = match status.run_id.as_deref() {
         Some(run) => history
@@ -144,6 +154,36 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
             .map(|h| format!("{} {}", h.verdict, age(h.started_at, now)))
             .collect();
         let _ = writeln!(o, "  history:  {}", past.join(", "));
+    }
+    o
+}
+
+/// The rest of `why` for a sign-off gate: its approvals, not an attempt's output.
+fn signoff(mut o: String, gate: &Gate, status: &GateStatus, now: Timestamp) -> String {
+    if status.approvals.is_empty() {
+        let _ = writeln!(
+            o,
+            "  approvals: none; approve it with `phasegate signoff {} --as ROLE`",
+            gate.id
+        );
+        return o;
+    }
+    let _ = writeln!(o, "  approvals:");
+    for a in &status.approvals {
+        let _ = writeln!(
+            o,
+            "    {} {} ({}) at {} ({}), run {}: {}",
+            if a.counts { "✔" } else { "✘" },
+            a.by,
+            a.role,
+            a.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            age(a.at, now),
+            a.run_id,
+            if a.counts { "counts" } else { &a.reason }
+        );
+        if let Some(note) = &a.note {
+            let _ = writeln!(o, "      note: {note}");
+        }
     }
     o
 }

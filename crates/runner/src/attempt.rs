@@ -324,5 +324,7 @@ pub(crate) fn base_record(
         git: ctx.git.clone(),
         host: ctx.host.clone(),
         tool_version: ctx.tool_version.clone(),
+        approval: None,
+        waiver: None,
     }
 }

@@ -129,6 +129,8 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             git,
             host,
             tool_version: "0.1.0".to_owned(),
+            approval: None,
+            waiver: None,
         },
     )
 }

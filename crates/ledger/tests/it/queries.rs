@@ -151,3 +151,49 @@ fn new_files_use_wal_and_large_pages() {
         ("wal", 16_384, SCHEMA_VERSION)
     );
 }
+
+#[test]
+fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record() {
+    let mut f = Fixture::new();
+    f.ledger.open_run(&run("r1")).unwrap();
+    let waiver = |mut r: phasegate_model::Record, until: i64| {
+        r.waiver = Some(phasegate_model::Waiver {
+            by: "wendy".into(),
+            role: "cto".into(),
+            reason: "outage".into(),
+            until: crate::support::at(until),
+        });
+        r
+    };
+    f.ledger
+        .append_record(&waiver(record("r1", "smoke", Verdict::Skipped, 0), 100))
+        .unwrap();
+    // More skips than the first page of the waiver search.
+    for i in 1..=40 {
+        f.ledger
+            .append_record(&record("r1", "smoke", Verdict::Skipped, i))
+            .unwrap();
+    }
+    f.ledger
+        .append_record(&record("r1", "smoke", Verdict::Pass, 41))
+        .unwrap();
+    for i in 42..45 {
+        f.ledger
+            .append_record(&record("r1", "release", Verdict::Pass, i))
+            .unwrap();
+    }
+    let w = f.ledger.latest_waiver("smoke").unwrap().unwrap();
+    assert_eq!(w.seq, 2, "the run marker is entry 1");
+    assert!(f.ledger.latest_waiver("release").unwrap().is_none());
+    assert_eq!(f.ledger.records_of("release").unwrap().len(), 3);
+
+    let all = f
+        .ledger
+        .status_evidence(&["smoke", "release"], &["release"])
+        .unwrap();
+    let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    // The waiver, smoke's pass (its skips came before it), every release record, each once.
+    assert_eq!(seqs, [2, 43, 44, 45, 46]);
+    let stored = f.ledger.latest_per_gate_stored().unwrap();
+    assert!(stored.iter().all(|e| e.hash.len() == 64));
+}

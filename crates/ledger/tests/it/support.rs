@@ -71,6 +71,8 @@ pub fn record(run_id: &str, gate: &str, verdict: Verdict, i: i64) -> Record {
         git: None,
         host: "builder".to_owned(),
         tool_version: "0.1.0".to_owned(),
+        approval: None,
+        waiver: None,
     }
 }
 

@@ -80,6 +80,8 @@ fn record(g: &Gate, verdict: Verdict, at: Timestamp) -> Record {
         git: None,
         host: "h".into(),
         tool_version: "0".into(),
+        approval: None,
+        waiver: None,
     }
 }
 
@@ -172,4 +174,402 @@ fn phase_after_an_unfinished_phase_is_blocked_and_advisory_gates_do_not_block() 
         now(),
     );
     assert!(s.go, "{:?}", s.reasons);
+}
+
+// Sign-offs and waivers.
+
+fn signoff(id: &str, roles: &[&str], approvals: u32) -> Gate {
+    let mut g = gate(id);
+    g.kind = GateKind::Signoff {
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        approvals,
+    };
+    g
+}
+
+/// A roadmap with run gates `build` and `smoke` and the sign-off `release` (2 of sre,
+/// security) in phase `launch`.
+fn launch(fresh_for: Option<Duration>) -> (Roadmap, Gate, Gate, Gate) {
+    let (build, smoke) = (gate("build"), gate("smoke"));
+    let mut release = signoff("release", &["sre", "security"], 2);
+    release.fresh_for = fresh_for;
+    let rm = roadmap(
+        vec![build.clone(), smoke.clone(), release.clone()],
+        vec![phase("launch", &[], &["build", "smoke", "release"])],
+    );
+    (rm, build, smoke, release)
+}
+
+/// Records as the ledger would hand them over, each with a made-up entry hash.
+struct Ledger(Vec<(Record, String)>);
+
+impl Ledger {
+    fn new() -> Self {
+        Ledger(Vec::new())
+    }
+
+    fn push(&mut self, r: Record) {
+        let hash = format!("{:064x}", self.0.len() + 1);
+        self.0.push((r, hash));
+    }
+
+    fn evidence(&self) -> Vec<Evidence<'_>> {
+        self.0
+            .iter()
+            .map(|(record, h)| Evidence {
+                record,
+                entry_hash: Some(h),
+            })
+            .collect()
+    }
+
+    fn card(&self, rm: &Roadmap, at: Timestamp) -> Scorecard {
+        evaluate_evidence(rm, self.evidence(), at)
+    }
+
+    /// An approval of `g` by `by` as `role`, over the evidence as it is now.
+    fn approve(&mut self, rm: &Roadmap, g: &Gate, by: &str, role: &str, at: Timestamp) {
+        let covers = phase_evidence_digest(rm, &g.id, self.evidence());
+        let mut r = record(g, Verdict::Pass, at);
+        r.approval = Some(crate::Approval {
+            by: by.into(),
+            role: role.into(),
+            note: None,
+            phases: rm.phases_of(&g.id),
+            covers_sha256: covers,
+        });
+        self.push(r);
+    }
+
+    fn waive(&mut self, g: &Gate, until: Timestamp, at: Timestamp) {
+        let mut r = record(g, Verdict::Skipped, at);
+        r.waiver = Some(Waiver {
+            by: "wendy".into(),
+            role: "cto".into(),
+            reason: "vendor outage".into(),
+            until,
+        });
+        self.push(r);
+    }
+}
+
+fn minutes(m: i64) -> Timestamp {
+    now()
+        .checked_add(jiff::SignedDuration::from_mins(m))
+        .unwrap()
+}
+
+#[test]
+fn signoff_needs_k_distinct_approvers() {
+    let (rm, build, smoke, release) = launch(None);
+    let mut l = Ledger::new();
+    l.push(record(&build, Verdict::Pass, minutes(-10)));
+    l.push(record(&smoke, Verdict::Pass, minutes(-9)));
+    let s = l.card(&rm, now());
+    let g = s.gate("release").unwrap();
+    assert_eq!(g.state, GateState::Missing);
+    assert_eq!(g.reason, "needs 2 approvals by sre, security; has 0");
+    assert_eq!(g.last_run, None);
+
+    l.approve(&rm, &release, "alice@example.com", "sre", minutes(-5));
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    assert_eq!(
+        g.reason,
+        "needs 2 approvals by sre, security; has 1: alice@example.com (sre)"
+    );
+    assert_eq!(g.last_run, Some(minutes(-5)));
+
+    // The same person again, in the other role and spelled differently: still one approver.
+    l.approve(&rm, &release, "Alice@Example.com", "security", minutes(-4));
+    let s = l.card(&rm, now());
+    let g = s.gate("release").unwrap();
+    assert_eq!(g.state, GateState::Missing, "{}", g.reason);
+    assert!(g.reason.contains("has 1"), "{}", g.reason);
+    assert_eq!(g.approvals.len(), 1);
+    assert!(!s.go);
+
+    l.approve(&rm, &release, "bob@example.com", "security", minutes(-3));
+    let s = l.card(&rm, now());
+    let g = s.gate("release").unwrap();
+    assert_eq!(g.state, GateState::Pass, "{}", g.reason);
+    assert_eq!(
+        g.reason,
+        "approved by Alice@Example.com (security), bob@example.com (security)"
+    );
+    assert_eq!(g.verdict, Some(Verdict::Pass));
+    assert_eq!(g.last_run, Some(minutes(-3)));
+    assert!(
+        g.approvals
+            .iter()
+            .all(|a| a.counts && a.reason == "current")
+    );
+    assert!(s.go, "{:?}", s.reasons);
+}
+
+#[test]
+fn an_approval_in_a_role_the_gate_does_not_allow_never_counts() {
+    let (rm, _, _, release) = launch(None);
+    let mut l = Ledger::new();
+    l.approve(&rm, &release, "alice", "sre", minutes(-2));
+    l.approve(&rm, &release, "mallory", "intern", minutes(-1));
+    let s = l.card(&rm, now());
+    let g = s.gate("release").unwrap();
+    assert_eq!(
+        g.state,
+        GateState::Missing,
+        "not stale: it never will count"
+    );
+    assert!(g.reason.contains("has 1"), "{}", g.reason);
+    let m = g.approvals.iter().find(|a| a.by == "mallory").unwrap();
+    assert!(!m.counts);
+    assert_eq!(m.reason, "role `intern` may not approve this gate");
+}
+
+#[test]
+fn an_approval_stops_counting_when_the_evidence_of_its_phase_changes() {
+    let (rm, build, smoke, release) = launch(None);
+    let mut l = Ledger::new();
+    l.push(record(&build, Verdict::Pass, minutes(-10)));
+    l.push(record(&smoke, Verdict::Pass, minutes(-9)));
+    l.approve(&rm, &release, "alice", "sre", minutes(-5));
+    l.approve(&rm, &release, "bob", "security", minutes(-4));
+    assert!(l.card(&rm, now()).go);
+
+    l.push(record(&smoke, Verdict::Fail, minutes(-1)));
+    let s = l.card(&rm, now());
+    let g = s.gate("release").unwrap();
+    assert_eq!(g.state, GateState::Stale);
+    assert!(g.reason.starts_with("needs 2 approvals by sre, security; has 0; approval by alice (sre) does not count: approved evidence changed since: gate `smoke` re-ran"), "{}", g.reason);
+    assert!(g.approvals.iter().all(|a| !a.counts));
+
+    // Approving the new evidence makes them count again.
+    l.approve(&rm, &release, "alice", "sre", now());
+    l.approve(&rm, &release, "bob", "security", now());
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Pass, "{}", g.reason);
+}
+
+#[test]
+fn a_gate_first_getting_evidence_changes_what_was_approved() {
+    let (rm, build, _, release) = launch(None);
+    let mut l = Ledger::new();
+    l.approve(&rm, &release, "alice", "sre", minutes(-5));
+    l.approve(&rm, &release, "bob", "security", minutes(-5));
+    assert_eq!(
+        l.card(&rm, now()).gate("release").unwrap().state,
+        GateState::Pass
+    );
+    l.push(record(&build, Verdict::Pass, minutes(-1)));
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Stale);
+    assert!(g.reason.contains("gate `build` re-ran"), "{}", g.reason);
+}
+
+#[test]
+fn an_approval_expires_with_fresh_for() {
+    let (rm, _, _, release) = launch(Some(Duration::from_secs(3600)));
+    let mut l = Ledger::new();
+    l.approve(&rm, &release, "alice", "sre", minutes(-70));
+    l.approve(&rm, &release, "bob", "security", minutes(-30));
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Stale);
+    assert!(
+        g.reason
+            .contains("approval by alice (sre) does not count: approval older than fresh_for 1h"),
+        "{}",
+        g.reason
+    );
+    assert!(g.reason.contains("has 1: bob (security)"), "{}", g.reason);
+    // Fresh at an earlier time.
+    let g = l.card(&rm, minutes(-15)).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Pass, "{}", g.reason);
+}
+
+#[test]
+fn an_approval_under_another_definition_of_the_gate_is_stale() {
+    let (rm, _, _, release) = launch(None);
+    let mut l = Ledger::new();
+    l.approve(&rm, &release, "alice", "sre", minutes(-2));
+    let mut changed = rm.clone();
+    changed.gates[2].title = Some("Release approval".into());
+    let g = l.card(&changed, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Stale);
+    assert!(
+        g.reason
+            .contains("approved under a different definition of the gate"),
+        "{}",
+        g.reason
+    );
+}
+
+#[test]
+fn only_approvals_count_for_a_signoff_gate_and_approvals_never_count_for_others() {
+    let (rm, build, _, release) = launch(None);
+    let mut l = Ledger::new();
+    // A plain pass record of a sign-off gate (a hand-made or foreign record).
+    l.push(record(&release, Verdict::Pass, minutes(-1)));
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    // An approval record of a run gate is not an attempt at it.
+    let mut r = record(&build, Verdict::Pass, minutes(-1));
+    r.approval = Some(crate::Approval {
+        by: "alice".into(),
+        role: "sre".into(),
+        note: None,
+        phases: vec![],
+        covers_sha256: "x".into(),
+    });
+    l.push(r);
+    let g = l.card(&rm, now()).gate("build").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+}
+
+#[test]
+fn without_entry_hashes_no_approval_can_count() {
+    let (rm, build, smoke, release) = launch(None);
+    let mut l = Ledger::new();
+    l.push(record(&build, Verdict::Pass, minutes(-10)));
+    l.push(record(&smoke, Verdict::Pass, minutes(-10)));
+    l.approve(&rm, &release, "alice", "sre", minutes(-5));
+    l.approve(&rm, &release, "bob", "security", minutes(-4));
+    assert!(l.card(&rm, now()).go);
+    let records: Vec<Record> = l.0.iter().map(|(r, _)| r.clone()).collect();
+    let s = evaluate(&rm, &records, now());
+    assert_eq!(s.gate("release").unwrap().state, GateState::Stale);
+}
+
+#[test]
+fn phase_evidence_digest_covers_the_other_non_signoff_gates_of_the_phases() {
+    let (build, smoke, other) = (gate("build"), gate("smoke"), gate("other"));
+    let (release, security) = (
+        signoff("release", &["sre"], 1),
+        signoff("security", &["sec"], 1),
+    );
+    let mut rm = roadmap(
+        vec![
+            build.clone(),
+            smoke.clone(),
+            other.clone(),
+            release.clone(),
+            security.clone(),
+        ],
+        vec![
+            phase("launch", &[], &["smoke", "release", "security"]),
+            phase("later", &[], &["other"]),
+        ],
+    );
+    rm.project.base_gates = vec![build.id.clone()];
+    let mut l = Ledger::new();
+    let empty = phase_evidence_digest(&rm, &release.id, l.evidence());
+    assert_eq!(empty, crate::sha256_hex(b""));
+    l.push(record(&build, Verdict::Pass, now()));
+    l.push(record(&smoke, Verdict::Pass, now()));
+    let d = phase_evidence_digest(&rm, &release.id, l.evidence());
+    assert_eq!(
+        d,
+        crate::sha256_hex(format!("build\t{:064x}\nsmoke\t{:064x}\n", 1, 2).as_bytes()),
+        "base gates included, sorted by gate id"
+    );
+    // A gate of another phase, another sign-off, skips and waivers change nothing.
+    l.push(record(&other, Verdict::Fail, now()));
+    l.approve(&rm, &security, "sam", "sec", now());
+    l.push(record(&smoke, Verdict::Skipped, now()));
+    l.waive(&build, minutes(60), now());
+    assert_eq!(phase_evidence_digest(&rm, &release.id, l.evidence()), d);
+    // Another attempt of a covered gate does, whatever its verdict.
+    l.push(record(&smoke, Verdict::Pass, now()));
+    assert_ne!(phase_evidence_digest(&rm, &release.id, l.evidence()), d);
+}
+
+#[test]
+fn an_unexpired_waiver_shows_waived_and_does_not_block_its_phase() {
+    let (a, b) = (gate("a"), gate("b"));
+    let rm = roadmap(
+        vec![a.clone(), b.clone()],
+        vec![phase("p", &[], &["a", "b"]), phase("q", &["p"], &[])],
+    );
+    let mut l = Ledger::new();
+    l.push(record(&a, Verdict::Pass, minutes(-10)));
+    l.push(record(&b, Verdict::Fail, minutes(-10)));
+    l.waive(&b, minutes(60), minutes(-5));
+    let s = l.card(&rm, now());
+    let g = s.gate("b").unwrap();
+    assert_eq!(g.state, GateState::Waived);
+    assert_eq!(
+        g.reason,
+        format!(
+            "waived by wendy (cto) until {}: vendor outage; otherwise fail: it said fail",
+            minutes(60)
+        )
+    );
+    assert_eq!(g.waiver.as_ref().unwrap().reason, "vendor outage");
+    assert_eq!(
+        g.verdict,
+        Some(Verdict::Fail),
+        "the evidence is still shown"
+    );
+    assert_eq!(s.phases[0].state, PhaseState::Done);
+    assert_eq!(s.phases[1].state, PhaseState::Done);
+    assert!(s.go);
+}
+
+#[test]
+fn an_expired_waiver_no_longer_counts() {
+    let b = gate("b");
+    let rm = roadmap(vec![b.clone()], vec![phase("p", &[], &["b"])]);
+    let mut l = Ledger::new();
+    l.waive(&b, minutes(60), minutes(-5));
+    assert!(l.card(&rm, minutes(59)).go);
+    let s = l.card(&rm, minutes(60));
+    let g = s.gate("b").unwrap();
+    assert_eq!(g.state, GateState::Missing);
+    assert_eq!(g.waiver, None);
+    assert_eq!(
+        g.reason,
+        format!(
+            "no evidence yet; waiver by wendy (cto) expired at {}",
+            minutes(60)
+        )
+    );
+    assert!(!s.go);
+}
+
+#[test]
+fn the_latest_waiver_counts_and_attempts_neither_hide_it_nor_are_hidden() {
+    let b = gate("b");
+    let rm = roadmap(vec![b.clone()], vec![phase("p", &[], &["b"])]);
+    let mut l = Ledger::new();
+    l.waive(&b, minutes(600), minutes(-20));
+    // A later waiver replaces it, even a shorter one.
+    l.waive(&b, minutes(10), minutes(-10));
+    // A later skip (a need failed) does not hide the waiver.
+    l.push(record(&b, Verdict::Skipped, minutes(-5)));
+    let g = l.card(&rm, now()).gate("b").unwrap().clone();
+    assert_eq!(g.state, GateState::Waived);
+    assert!(g.reason.contains("never ran; last skipped"), "{}", g.reason);
+    assert_eq!(
+        l.card(&rm, minutes(11)).gate("b").unwrap().state,
+        GateState::Missing
+    );
+    // A pass on current evidence wins: a waiver is never needed to pass.
+    l.push(record(&b, Verdict::Pass, minutes(-1)));
+    let g = l.card(&rm, now()).gate("b").unwrap().clone();
+    assert_eq!(g.state, GateState::Pass);
+    assert_eq!(g.reason, "passed");
+}
+
+#[test]
+fn a_signoff_gate_may_be_waived() {
+    let (rm, _, _, release) = launch(None);
+    let mut l = Ledger::new();
+    l.waive(&release, minutes(60), minutes(-1));
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Waived);
+    assert!(
+        g.reason
+            .ends_with("otherwise missing: needs 2 approvals by sre, security; has 0"),
+        "{}",
+        g.reason
+    );
 }

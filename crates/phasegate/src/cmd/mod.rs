@@ -8,6 +8,7 @@ mod init;
 mod markdown;
 mod probe;
 pub(crate) mod run;
+mod signoff;
 pub(crate) mod status;
 
 use crate::Error;
@@ -25,6 +26,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Import(args) => markdown::import(&args),
         Command::Sync(args) => markdown::sync(&cli.global, &args),
         Command::Close(args) => close::close(&cli.global, &args),
+        Command::Signoff(args) => signoff::signoff(&cli.global, &args),
+        Command::Waive(args) => signoff::waive(&cli.global, &args),
         Command::Probe(args) => probe::probe(&args),
         Command::Demo(args) => demo::demo(&cli.global, &args),
         Command::SampleService { args } => Ok(phasegate_sample_service::cli::main(args)),

@@ -200,7 +200,7 @@ fn secret_values(roadmap: &phasegate_model::Roadmap) -> BTreeMap<String, String>
 }
 
 /// Sortable and unique: UTC time to the second, then 8 random hex digits.
-fn new_run_id() -> Result<String, Error> {
+pub(crate) fn new_run_id() -> Result<String, Error> {
     let mut rand = [0u8; 4];
     getrandom::fill(&mut rand).map_err(|e| Error::Io {
         what: "cannot read random bytes".into(),

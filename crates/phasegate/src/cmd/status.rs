@@ -1,5 +1,6 @@
 use jiff::Timestamp;
-use phasegate_model::{Scorecard, evaluate};
+use phasegate_ledger::{Entry, Ledger, StoredEntry};
+use phasegate_model::{Evidence, GateKind, Roadmap, Scorecard, evaluate_evidence};
 
 use crate::cli::{Format, Global};
 use crate::error::suggest;
@@ -10,12 +11,36 @@ use crate::{Error, exit};
 const WHY_HISTORY: usize = 20;
 
 pub(crate) fn scorecard(project: &Project) -> Result<Scorecard, Error> {
-    let records = project.ledger()?.latest_per_gate()?;
-    Ok(evaluate(
+    let entries = evidence(&project.ledger()?, &project.loaded.roadmap)?;
+    Ok(evaluate_evidence(
         &project.loaded.roadmap,
-        &records,
+        as_evidence(&entries),
         Timestamp::now(),
     ))
+}
+
+/// The ledger entries the scorecard of `roadmap` is evaluated on: the latest records, the
+/// approvals of its `signoff` gates and the latest waiver of each gate.
+pub(crate) fn evidence(ledger: &Ledger, roadmap: &Roadmap) -> Result<Vec<StoredEntry>, Error> {
+    let gates: Vec<&str> = roadmap.gates.iter().map(|g| g.id.as_str()).collect();
+    let signoffs: Vec<&str> = roadmap
+        .gates
+        .iter()
+        .filter(|g| matches!(g.kind, GateKind::Signoff { .. }))
+        .map(|g| g.id.as_str())
+        .collect();
+    Ok(ledger.status_evidence(&gates, &signoffs)?)
+}
+
+/// The records of `entries` with their entry hashes, as the model evaluates them.
+pub(crate) fn as_evidence(entries: &[StoredEntry]) -> impl Iterator<Item = Evidence<'_>> {
+    entries.iter().filter_map(|e| match &e.entry {
+        Entry::Record(record) => Some(Evidence {
+            record,
+            entry_hash: Some(&e.hash),
+        }),
+        _ => None,
+    })
 }
 
 pub fn status(global: &Global, format: Format) -> Result<u8, Error> {

@@ -10,4 +10,5 @@ mod probe;
 mod process;
 mod run;
 mod services;
+mod signoff;
 mod status;
