@@ -15,7 +15,7 @@ mod verdict;
 pub use digest::{Sha256Hex, sha256_hex};
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use record::{
-    Approval, Finding, GitInfo, OutputEvidence, RECORD_VERSION, Record, Rule, Waiver,
+    Approval, Finding, GitInfo, OutputEvidence, Provenance, RECORD_VERSION, Record, Rule, Waiver,
 };
 pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service};
 pub use status::{

@@ -149,3 +149,59 @@ pub struct GitInfo {
     /// Whether there were uncommitted changes.
     pub dirty: bool,
 }
+
+/// The facts every record of a run shares: which run, under which roadmap, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The run.
+    pub run_id: String,
+    /// SHA-256 of the roadmap file.
+    pub roadmap_sha256: Sha256Hex,
+    /// The repository state.
+    pub git: Option<GitInfo>,
+    /// Host name.
+    pub host: String,
+    /// phasegate's version.
+    pub tool_version: String,
+}
+
+impl Record {
+    /// A record of `gate` with nothing observed yet (no process, no output, no findings):
+    /// the caller fills in what it saw.
+    pub fn new(
+        gate: &crate::Gate,
+        phases: Vec<PhaseId>,
+        rule: Rule,
+        verdict: Verdict,
+        reason: Option<String>,
+        provenance: &Provenance,
+    ) -> Record {
+        Record {
+            v: RECORD_VERSION,
+            run_id: provenance.run_id.clone(),
+            gate: gate.id.clone(),
+            phases,
+            attempt: 1,
+            max_attempts: 1,
+            verdict,
+            reason,
+            rule,
+            started_at: Timestamp::now(),
+            duration_ms: 0,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            measurements: BTreeMap::new(),
+            findings: Vec::new(),
+            output: None,
+            inputs_sha256: None,
+            roadmap_sha256: provenance.roadmap_sha256.clone(),
+            gate_sha256: gate.digest(),
+            git: provenance.git.clone(),
+            host: provenance.host.clone(),
+            tool_version: provenance.tool_version.clone(),
+            approval: None,
+            waiver: None,
+        }
+    }
+}

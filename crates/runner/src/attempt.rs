@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use phasegate_model::{
-    Finding, Gate, GateKind, OutputEvidence, PhaseId, RECORD_VERSION, Record, Rule, Verdict,
-};
+use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Rule, Verdict};
 use tokio::sync::{mpsc, watch};
 
 use crate::capture::{REDACTED, redact_str};
@@ -294,37 +292,22 @@ pub(crate) fn base_record(
             (k.clone(), v)
         })
         .collect();
-    Record {
-        v: RECORD_VERSION,
-        run_id: ctx.run_id.clone(),
-        gate: gate.id.clone(),
-        phases: job.phases.clone(),
-        attempt,
-        max_attempts,
+    let rule = Rule {
+        kind: gate.kind.name().to_owned(),
+        text: redact_str(&gate.kind.describe(), &job.secrets),
+        timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
+        cwd: gate.cwd.clone(),
+        env,
+    };
+    let mut r = Record::new(
+        gate,
+        job.phases.clone(),
+        rule,
         verdict,
         reason,
-        rule: Rule {
-            kind: gate.kind.name().to_owned(),
-            text: redact_str(&gate.kind.describe(), &job.secrets),
-            timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
-            cwd: gate.cwd.clone(),
-            env,
-        },
-        started_at: Timestamp::now(),
-        duration_ms: 0,
-        exit_code: None,
-        signal: None,
-        timed_out: false,
-        measurements: BTreeMap::new(),
-        findings: Vec::new(),
-        output: None,
-        inputs_sha256: None,
-        roadmap_sha256: ctx.roadmap_sha256.clone(),
-        gate_sha256: gate.digest(),
-        git: ctx.git.clone(),
-        host: ctx.host.clone(),
-        tool_version: ctx.tool_version.clone(),
-        approval: None,
-        waiver: None,
-    }
+        &ctx.provenance(),
+    );
+    r.attempt = attempt;
+    r.max_attempts = max_attempts;
+    r
 }

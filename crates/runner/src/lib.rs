@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use phasegate_model::{GateId, GitInfo, Project, Record};
+use phasegate_model::{GateId, GitInfo, Project, Provenance, Record};
 
 pub use facts::{git_info, host_name};
 pub use schedule::{RunOutcome, run};
@@ -51,6 +51,19 @@ pub struct RunContext {
     /// Values of the declared secret variables, as the caller's environment has them
     /// (the library does not read the environment itself).
     pub secret_values: BTreeMap<String, String>,
+}
+
+impl RunContext {
+    /// The facts every record of this run carries.
+    pub fn provenance(&self) -> Provenance {
+        Provenance {
+            run_id: self.run_id.clone(),
+            roadmap_sha256: self.roadmap_sha256.clone(),
+            git: self.git.clone(),
+            host: self.host.clone(),
+            tool_version: self.tool_version.clone(),
+        }
+    }
 }
 
 /// Progress of a run, in the order it happens.

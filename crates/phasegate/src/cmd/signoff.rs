@@ -8,7 +8,7 @@ use std::process::Command;
 use jiff::Timestamp;
 use phasegate_ledger::{Head, RUN_OPENED_VERSION, RunOpened, RunStatus};
 use phasegate_model::{
-    Approval, Gate, GateKind, RECORD_VERSION, Record, Rule, Verdict, Waiver, phase_evidence_digest,
+    Approval, Gate, GateKind, Provenance, Record, Rule, Verdict, Waiver, phase_evidence_digest,
 };
 
 use super::status::{as_evidence, evidence, scorecard};
@@ -196,48 +196,33 @@ fn statement(
     reason: Option<String>,
 ) -> Result<Record, Error> {
     let roadmap = &project.loaded.roadmap;
-    let mut text = gate.kind.describe();
     // As the runner does: a secret value never reaches the ledger, even inside a command.
-    for name in gate.secret_names(&roadmap.project) {
-        if let Ok(value) = std::env::var(name)
-            && !value.is_empty()
-        {
-            text = text.replace(&value, "[REDACTED]");
-        }
-    }
-    Ok(Record {
-        v: RECORD_VERSION,
+    let secrets: Vec<String> = gate
+        .secret_names(&roadmap.project)
+        .filter_map(|n| std::env::var(n).ok())
+        .collect();
+    let rule = Rule {
+        kind: gate.kind.name().to_owned(),
+        text: phasegate_runner::capture::redact_str(&gate.kind.describe(), &secrets),
+        timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
+        cwd: gate.cwd.clone(),
+        env: BTreeMap::new(),
+    };
+    let provenance = Provenance {
         run_id: super::run::new_run_id()?,
-        gate: gate.id.clone(),
-        phases: roadmap.phases_of(&gate.id),
-        attempt: 1,
-        max_attempts: 1,
-        verdict,
-        reason,
-        rule: Rule {
-            kind: gate.kind.name().to_owned(),
-            text,
-            timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
-            cwd: gate.cwd.clone(),
-            env: BTreeMap::new(),
-        },
-        started_at: Timestamp::now(),
-        duration_ms: 0,
-        exit_code: None,
-        signal: None,
-        timed_out: false,
-        measurements: BTreeMap::new(),
-        findings: Vec::new(),
-        output: None,
-        inputs_sha256: None,
         roadmap_sha256: project.loaded.sha256.clone(),
-        gate_sha256: gate.digest(),
         git: phasegate_runner::git_info(&project.root),
         host: phasegate_runner::host_name(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        approval: None,
-        waiver: None,
-    })
+    };
+    Ok(Record::new(
+        gate,
+        roadmap.phases_of(&gate.id),
+        rule,
+        verdict,
+        reason,
+        &provenance,
+    ))
 }
 
 /// Appends `record` in a run of its own and closes the run, so its head signs the record.
