@@ -103,6 +103,10 @@ pub struct Gate {
     // link (and the evidence produced under it) stays what it was before links existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
+    /// Runs alone: no other gate of the run runs at the same time (a burst of load, a
+    /// dependency taken down). Left out of the digest when false, like `item`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exclusive: bool,
 }
 
 /// The kinds of gate.

@@ -46,6 +46,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "cwd",
     "secret_env",
     "base_url",
+    "exclusive",
     "item",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
@@ -160,6 +161,7 @@ struct GateBody {
     cwd: Option<String>,
     secret_env: Vec<String>,
     base_url: Option<String>,
+    exclusive: Option<bool>,
     item: Option<String>,
 }
 
@@ -651,6 +653,7 @@ impl Checker<'_> {
                 "cwd" => g.cwd = self.string("cwd", v).map(str::to_owned),
                 "secret_env" => g.secret_env = self.env_names("secret_env", v),
                 "base_url" => g.base_url = self.string("base_url", v).map(str::to_owned),
+                "exclusive" => g.exclusive = self.boolean("exclusive", v),
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 _ => others.push((k, v)),
             }
@@ -1266,6 +1269,7 @@ fn build(
                     fresh_for: g.fresh_for,
                     services: g.services.into_iter().map(|r| r.id).collect(),
                     base_url: g.base_url,
+                    exclusive: g.exclusive.unwrap_or(false),
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
                     cwd: g.cwd,

@@ -69,9 +69,16 @@ pub async fn run(
     let jobs = ctx.jobs.max(1);
     let mut records = Vec::with_capacity(gates.len());
     let mut running = JoinSet::new();
+    let mut alone = false;
     loop {
-        while running.len() < jobs && !*cancel.borrow() {
-            let Some(g) = ready.pop_front() else { break };
+        while running.len() < jobs && !alone && !*cancel.borrow() {
+            let Some(&g) = ready.front() else { break };
+            // An exclusive gate waits for the running ones to finish, then runs alone.
+            if g.exclusive && !running.is_empty() {
+                break;
+            }
+            ready.pop_front();
+            alone = g.exclusive;
             running.spawn(attempt::run_gate(
                 job(g),
                 ctx.clone(),
@@ -83,6 +90,8 @@ pub async fn run(
         let Some(done) = running.join_next().await else {
             break;
         };
+        // When an exclusive gate ran, it was the only one: whatever finished, it is over.
+        alone = false;
         let record = done.expect("a gate task never panics");
         let passed = record.verdict == Verdict::Pass;
         let mut finished = vec![(record.gate.clone(), passed)];

@@ -23,6 +23,7 @@ fn gate(id: &str) -> Gate {
         cwd: None,
         secret_env: vec![],
         item: None,
+        exclusive: false,
     }
 }
 

@@ -54,10 +54,10 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     let project = Project::load_from(&roadmap, global)?;
     let flags: Vec<String> = args.flaws.iter().map(|f| format!("--flaw {f}")).collect();
     let env = BTreeMap::from([("SAMPLE_SERVICE_FLAGS".to_owned(), flags.join(" "))]);
-    // One gate at a time: the readiness gate takes the database away from every gate.
+    // Default parallelism: the roadmap marks its disruptive gates `exclusive`.
     let run = RunArgs {
         names: Vec::new(),
-        jobs: Some(1),
+        jobs: None,
         grace: Duration::from_secs(5),
     };
     let code = super::run::execute(&project, &run, env)?;

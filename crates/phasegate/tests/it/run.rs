@@ -211,3 +211,26 @@ fn an_unreachable_probe_target_is_an_error_and_signoff_gates_are_not_run() {
     assert_eq!(state("go-live"), "missing");
     assert_eq!(state("unit"), "pass");
 }
+
+#[test]
+fn an_exclusive_gate_runs_alone() {
+    // Each plain gate is up for a while; the exclusive one fails if it sees any of them up.
+    let plain = |me: &str| format!("run = \"touch {me}.up; sleep 0.5; rm {me}.up\"");
+    let roadmap = one_phase(&[
+        ("a", &plain("a")),
+        (
+            "burst",
+            "run = \"sleep 0.2; ! ls *.up 2>/dev/null\"\nexclusive = true",
+        ),
+        ("b", &plain("b")),
+        ("c", &plain("c")),
+    ]);
+    let r = Project::new(&roadmap).run(&["run", "--jobs", "4"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let control = roadmap.replace("exclusive = true", "");
+    let r = Project::new(&control).run(&["run", "--jobs", "4"]);
+    assert_eq!(
+        r.code, 1,
+        "without `exclusive` it overlaps with the others: {r:?}"
+    );
+}
