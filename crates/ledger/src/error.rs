@@ -43,6 +43,45 @@ pub enum LedgerError {
         /// The cause.
         source: rusqlite::Error,
     },
+    /// The PostgreSQL ledger could not be reached or prepared.
+    #[cfg(feature = "postgres")]
+    #[error("cannot open ledger `{location}`: {source}")]
+    PostgresOpen {
+        /// The database URL, without its password.
+        location: String,
+        /// The cause.
+        source: postgres::Error,
+    },
+    /// A read or write on the PostgreSQL ledger failed.
+    #[cfg(feature = "postgres")]
+    #[error("ledger `{location}`: {source}")]
+    Postgres {
+        /// The database URL, without its password.
+        location: String,
+        /// The cause.
+        source: postgres::Error,
+    },
+    /// The PostgreSQL ledger was written by a newer phasegate.
+    #[error(
+        "ledger `{location}` has schema version {found}; this phasegate supports up to {supported}"
+    )]
+    SchemaTooNewAt {
+        /// The database URL, without its password.
+        location: String,
+        /// Its `schema_version`.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A ledger location this build cannot open: a malformed URL, a bad schema name, a
+    /// database this build has no store for, or a store whose connection thread stopped.
+    #[error("ledger `{location}`: {reason}")]
+    Location {
+        /// The location as given, without a password.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An entry could not be encoded.
     #[error("cannot encode ledger entry: {source}")]
     Encode {

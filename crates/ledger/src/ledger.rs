@@ -20,6 +20,12 @@ use crate::verify::{Verification, Verifier};
 /// The file [`Ledger::open`] uses inside the ledger directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
 
+/// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`)
+/// rather than a ledger directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
 /// The evidence ledger: one hash chain of [`Entry`]s with signed run heads.
 ///
 /// Every append is one transaction on the store that reads the chain's tip and writes
@@ -104,6 +110,29 @@ impl Ledger {
         })?;
         let store = SqliteStore::open(&dir.join(LEDGER_FILE))?;
         Ok(Ledger::with_store(Box::new(store)))
+    }
+
+    /// Opens the ledger at `location`: a `postgres://` or `postgresql://` URL opens the
+    /// PostgreSQL store (schema from its `schema=` parameter, `phasegate` by default);
+    /// anything else is a directory for [`Ledger::open`].
+    pub fn open_url(location: &str) -> Result<Ledger, LedgerError> {
+        if !is_postgres_url(location) {
+            return Ledger::open(Path::new(location));
+        }
+        #[cfg(feature = "postgres")]
+        {
+            let store = crate::postgres::PostgresStore::open(location)?;
+            Ok(Ledger::with_store(Box::new(store)))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Err(LedgerError::Location {
+            // Without the user and password, which may precede `@`.
+            location: match (location.split_once("://"), location.rsplit_once('@')) {
+                (Some((scheme, _)), Some((_, host))) => format!("{scheme}://{host}"),
+                _ => location.to_owned(),
+            },
+            reason: "this build has no PostgreSQL store (the `postgres` feature is off)".to_owned(),
+        })
     }
 
     /// A ledger over any store.

@@ -7,9 +7,10 @@
 //! a head holding an RFC 6962 Merkle root over the run's records, signed with an ed25519
 //! [`Key`]. Verify recomputes all of it and names the first entry that does not match.
 //!
-//! The entry point is [`Ledger`] ([`Ledger::open`] for the SQLite file in a directory). The
-//! raw table sits behind the [`Store`] trait ([`SqliteStore`] here) so another database can
-//! hold it; hashing, signing and verifying stay above the trait.
+//! The entry point is [`Ledger`] ([`Ledger::open`] for the SQLite file in a directory,
+//! [`Ledger::open_url`] for a directory or a `postgres://` URL). The raw table sits behind
+//! the [`Store`] trait, implemented by [`SqliteStore`] and, with the default `postgres`
+//! feature, `PostgresStore`; hashing, signing and verifying stay above the trait.
 //!
 //! This crate does not decide what a record means (that is `phasegate-model`), does not
 //! run gates, never prints and never reads the environment: the caller passes keys and
@@ -20,6 +21,8 @@ mod error;
 mod hash;
 mod key;
 mod ledger;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 mod store;
 mod verify;
@@ -30,7 +33,9 @@ pub use entry::{
 pub use error::LedgerError;
 pub use hash::{CHAIN_DOMAIN, MerkleBuilder, ZERO_HASH, entry_hash, merkle_root};
 pub use key::{Key, key_id_of};
-pub use ledger::{LEDGER_FILE, Ledger, RunSummary, StoredEntry, Summary};
+pub use ledger::{LEDGER_FILE, Ledger, RunSummary, StoredEntry, Summary, is_postgres_url};
+#[cfg(feature = "postgres")]
+pub use postgres::{DEFAULT_SCHEMA, PG_SCHEMA_VERSION, PostgresStore};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{BuildRows, Row, Store, Tip, Visit};
 pub use verify::{Broken, Verification};

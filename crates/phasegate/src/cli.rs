@@ -36,7 +36,9 @@ pub struct Global {
         env = "PHASEGATE_CONFIG"
     )]
     pub config: Option<PathBuf>,
-    /// Ledger directory [default: .phasegate/ beside the roadmap]
+    /// Ledger directory [default: .phasegate/ beside the roadmap], or a PostgreSQL URL
+    /// (`postgres://user@host/db?schema=NAME`, schema `phasegate` by default) to keep the
+    /// entries there; the signing key and logs then stay in .phasegate/
     #[arg(long, global = true, value_name = "DIR", env = "PHASEGATE_LEDGER")]
     pub ledger: Option<PathBuf>,
 }

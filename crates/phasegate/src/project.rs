@@ -17,8 +17,11 @@ pub struct Project {
     pub loaded: Loaded,
     /// The roadmap's directory.
     pub root: PathBuf,
-    /// The ledger directory.
+    /// The ledger directory; with a database URL for `--ledger`, it still holds the
+    /// signing key, logs and snapshots (`.phasegate/` beside the roadmap).
     pub ledger_dir: PathBuf,
+    /// `--ledger` when it is a PostgreSQL URL: the ledger's entries live there.
+    pub ledger_url: Option<String>,
 }
 
 impl Project {
@@ -34,20 +37,31 @@ impl Project {
         let loaded = phasegate_roadmap::load_with(&path, Some(&validate_probe))?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());
         let root = absolute(parent.unwrap_or(Path::new(".")));
+        let ledger_url = global
+            .ledger
+            .as_ref()
+            .and_then(|l| l.to_str())
+            .filter(|l| phasegate_ledger::is_postgres_url(l))
+            .map(str::to_owned);
         let ledger_dir = match &global.ledger {
-            Some(dir) => absolute(dir),
-            None => root.join(".phasegate"),
+            Some(dir) if ledger_url.is_none() => absolute(dir),
+            _ => root.join(".phasegate"),
         };
         Ok(Project {
             loaded,
             root,
             ledger_dir,
+            ledger_url,
         })
     }
 
-    /// Opens (creating when needed) the ledger.
+    /// Opens (creating when needed) the ledger: the PostgreSQL database of `--ledger URL`,
+    /// else the SQLite file in the ledger directory.
     pub fn ledger(&self) -> Result<Ledger, Error> {
-        Ok(Ledger::open(&self.ledger_dir)?)
+        Ok(match &self.ledger_url {
+            Some(url) => Ledger::open_url(url)?,
+            None => Ledger::open(&self.ledger_dir)?,
+        })
     }
 
     /// The signing key: from `PHASEGATE_SIGNING_KEY`, else the key file in the ledger

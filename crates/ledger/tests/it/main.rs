@@ -1,8 +1,9 @@
-//! Integration tests of the ledger on real SQLite files.
+//! Integration tests of the ledger: the `Store` conformance suite on SQLite and PostgreSQL,
+//! and the SQLite store's own behaviours.
 
 mod support;
 
-mod chain;
+mod conformance;
 mod encoding;
 mod keys;
 mod queries;

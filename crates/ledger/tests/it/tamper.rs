@@ -7,7 +7,7 @@ use phasegate_model::Verdict;
 use proptest::prelude::*;
 use rusqlite::params;
 
-use crate::support::{Fixture, open_run_entries, record, run, sql};
+use crate::support::{Fixture, open_run_entries, record, sql};
 
 /// Two runs, one closed and one open: 1 + 4 + 1 + 1 + 2 = 9 entries.
 fn populated() -> Fixture {
@@ -78,28 +78,6 @@ fn a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link() {
     let (at, reason) = broken_at(&f);
     assert_eq!(at, 4, "{reason}");
     assert_eq!(reason, "prev_hash does not link to entry 3");
-}
-
-#[test]
-fn an_altered_hash_column_alone_breaks_that_entry() {
-    let f = populated();
-    f.sql()
-        .execute("UPDATE entries SET hash = zeroblob(32) WHERE seq = 5", [])
-        .unwrap();
-    let (at, reason) = broken_at(&f);
-    assert_eq!(at, 5, "{reason}");
-    assert!(reason.starts_with("hash does not match"), "{reason}");
-}
-
-#[test]
-fn a_deleted_record_leaves_a_sequence_gap() {
-    let f = populated();
-    f.sql()
-        .execute("DELETE FROM entries WHERE seq = 3", [])
-        .unwrap();
-    let (at, reason) = broken_at(&f);
-    assert_eq!(at, 4);
-    assert_eq!(reason, "sequence gap: expected entry 3, found 4");
 }
 
 /// Rewrites the whole table from `entries`' bodies with a freshly computed, valid chain:
@@ -249,29 +227,4 @@ fn a_head_for_an_unknown_run_is_reported() {
     .unwrap();
     let (at, reason) = broken_at(&f);
     assert_eq!((at, reason.as_str()), (5, "head for unknown run `ghost`"));
-}
-
-#[test]
-fn a_changed_index_column_is_reported() {
-    let f = populated();
-    f.sql()
-        .execute("UPDATE entries SET verdict = 'fail' WHERE seq = 2", [])
-        .unwrap();
-    let (at, reason) = broken_at(&f);
-    assert_eq!(at, 2);
-    assert!(reason.starts_with("indexed columns"), "{reason}");
-}
-
-#[test]
-fn an_incomplete_run_does_not_hide_tampering_after_it() {
-    let mut f = populated();
-    f.ledger.open_run(&run("c")).unwrap();
-    f.sql()
-        .execute(
-            "UPDATE entries SET body = CAST(body || ' ' AS BLOB) WHERE seq = 10",
-            [],
-        )
-        .unwrap();
-    let (at, _) = broken_at(&f);
-    assert_eq!(at, 10);
 }

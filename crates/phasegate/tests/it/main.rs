@@ -6,6 +6,7 @@ mod flaws;
 mod harness;
 mod ledger;
 mod markdown;
+mod pg;
 mod probe;
 mod process;
 mod run;
