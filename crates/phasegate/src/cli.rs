@@ -39,7 +39,7 @@ pub struct Global {
     /// Ledger directory [default: .phasegate/ beside the roadmap], or a PostgreSQL URL
     /// (`postgres://user@host/db?schema=NAME`, schema `phasegate` by default) to keep the
     /// entries there; the signing key and logs then stay in .phasegate/
-    #[arg(long, global = true, value_name = "DIR", env = "PHASEGATE_LEDGER")]
+    #[arg(long, global = true, value_name = "DIR|URL", env = "PHASEGATE_LEDGER")]
     pub ledger: Option<PathBuf>,
 }
 

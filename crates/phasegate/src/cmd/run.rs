@@ -153,7 +153,7 @@ pub fn execute(
         if interrupted { "interrupted" } else { "closed" },
         head.records,
         head.key_id,
-        project.ledger_dir.display()
+        ledger.location()
     );
     let after = super::status::scorecard(project)?;
     summary_line(&after);

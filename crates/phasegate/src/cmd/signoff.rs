@@ -255,7 +255,7 @@ fn report(project: &Project, record: &Record, head: &Head) -> Result<u8, Error> 
         "recorded in run {}, head signed by key {} in {}",
         record.run_id,
         head.key_id,
-        project.ledger_dir.display()
+        project.ledger()?.location()
     );
     let card = scorecard(project)?;
     let status = card
