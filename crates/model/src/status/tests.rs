@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::{GateKind, Phase, Project, RECORD_VERSION, Rule};
+use crate::{GateKind, Phase, Project, Provenance, Rule};
 
 fn gate(id: &str) -> Gate {
     Gate {
@@ -51,39 +51,25 @@ fn roadmap(gates: Vec<Gate>, phases: Vec<Phase>) -> Roadmap {
 }
 
 fn record(g: &Gate, verdict: Verdict, at: Timestamp) -> Record {
-    Record {
-        v: RECORD_VERSION,
+    let provenance = Provenance {
         run_id: "r1".into(),
-        gate: g.id.clone(),
-        phases: vec![],
-        attempt: 1,
-        max_attempts: 1,
-        verdict,
-        reason: (verdict != Verdict::Pass).then(|| format!("it said {verdict}")),
-        rule: Rule {
-            kind: "run".into(),
-            text: "x".into(),
-            timeout_ms: 1,
-            cwd: None,
-            env: BTreeMap::new(),
-        },
-        started_at: at,
-        duration_ms: 1,
-        exit_code: Some(0),
-        signal: None,
-        timed_out: false,
-        measurements: BTreeMap::new(),
-        findings: vec![],
-        output: None,
-        inputs_sha256: None,
         roadmap_sha256: "r".into(),
-        gate_sha256: g.digest(),
         git: None,
         host: "h".into(),
         tool_version: "0".into(),
-        approval: None,
-        waiver: None,
-    }
+    };
+    let rule = Rule {
+        kind: "run".into(),
+        text: "x".into(),
+        timeout_ms: 1,
+        cwd: None,
+        env: BTreeMap::new(),
+    };
+    let reason = (verdict != Verdict::Pass).then(|| format!("it said {verdict}"));
+    let mut r = Record::new(g, vec![], rule, verdict, reason, &provenance);
+    r.started_at = at;
+    r.exit_code = Some(0);
+    r
 }
 
 fn now() -> Timestamp {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use phasegate_model::{
-    Approval, Evidence, Gate, GateKind, GateState, RECORD_VERSION, Record, Roadmap, Rule,
-    Scorecard, Verdict, evaluate_evidence, phase_evidence_digest,
+    Approval, Evidence, Gate, GateKind, GateState, Provenance, Record, Roadmap, Rule, Scorecard,
+    Verdict, evaluate_evidence, phase_evidence_digest,
 };
 use phasegate_roadmap::markdown::{Synced, import, sync};
 use phasegate_roadmap::{parse, render_plain};
@@ -36,39 +36,23 @@ fn roadmap_of(md: &str) -> Roadmap {
 }
 
 fn record(gate: &Gate, verdict: Verdict) -> Record {
-    Record {
-        v: RECORD_VERSION,
+    let provenance = Provenance {
         run_id: "r1".into(),
-        gate: gate.id.clone(),
-        phases: vec![],
-        attempt: 1,
-        max_attempts: 1,
-        verdict,
-        reason: None,
-        rule: Rule {
-            kind: "run".into(),
-            text: "x".into(),
-            timeout_ms: 1,
-            cwd: None,
-            env: BTreeMap::new(),
-        },
-        started_at: serde_json::from_str("\"2026-11-22T00:00:00Z\"").unwrap(),
-        duration_ms: 1,
-        exit_code: Some(0),
-        signal: None,
-        timed_out: false,
-        measurements: BTreeMap::new(),
-        findings: vec![],
-        output: None,
-        inputs_sha256: None,
         roadmap_sha256: "r".into(),
-        gate_sha256: gate.digest(),
         git: None,
         host: "h".into(),
         tool_version: "0".into(),
-        approval: None,
-        waiver: None,
-    }
+    };
+    let rule = Rule {
+        kind: "run".into(),
+        text: "x".into(),
+        timeout_ms: 1,
+        cwd: None,
+        env: BTreeMap::new(),
+    };
+    let mut r = Record::new(gate, vec![], rule, verdict, None, &provenance);
+    r.started_at = serde_json::from_str("\"2026-11-22T00:00:00Z\"").unwrap();
+    r
 }
 
 /// The scorecard when the gates for which `passes` holds have passing evidence, one gate
