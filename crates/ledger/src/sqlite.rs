@@ -62,15 +62,20 @@ impl SqliteStore {
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        // Bodies are ~1-2 KiB: with SQLite's default 4 KiB pages only two fit per page and
-        // a third of the file is slack. Only takes effect on a new, empty file.
-        conn.pragma_update(None, "page_size", PAGE_SIZE)
-            .map_err(open_error)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            .map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_error)?;
-        migrate(&mut conn, path)?;
+        // Switching a new file to WAL takes an exclusive lock and SQLite answers BUSY at once
+        // there, without its busy handler: two processes creating the ledger together (two
+        // `phasegate run` on a fresh project) would fail. So the setup retries on BUSY.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match setup(&mut conn, path) {
+                Err(LedgerError::Open { source, .. })
+                    if is_busy(&source) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        }
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),
@@ -98,6 +103,30 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         Ok(rows)
     }
+}
+
+/// Page size, WAL, durability and schema: everything `open` sets up.
+fn setup(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
+    let open_error = |source| LedgerError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    // Bodies are ~1-2 KiB: with SQLite's default 4 KiB pages only two fit per page and
+    // a third of the file is slack. Only takes effect on a new, empty file.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .map_err(open_error)?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        .map_err(open_error)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_error)?;
+    migrate(conn, path)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {

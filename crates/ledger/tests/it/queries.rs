@@ -57,3 +57,25 @@ fn open_url_takes_a_path_as_a_sqlite_directory() {
     assert!(phasegate_ledger::is_postgres_url("postgresql://h/db"));
     assert!(!phasegate_ledger::is_postgres_url("./postgres"));
 }
+
+/// Regression: two `phasegate run` on a fresh project create the ledger together; switching
+/// the new file to WAL made one of them fail at once with "database is locked".
+#[test]
+fn many_openers_of_a_new_ledger_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let (dir, barrier) = (dir.path(), &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut ledger =
+                        Ledger::open(dir).unwrap_or_else(|e| panic!("opener {i}: {e}"));
+                    ledger.open_run(&run(&format!("r{i}"))).unwrap();
+                });
+            }
+        });
+        assert!(Ledger::open(dir.path()).unwrap().verify().unwrap().is_ok());
+    }
+}
