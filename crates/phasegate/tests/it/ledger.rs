@@ -154,7 +154,7 @@ fn sigkill_at_any_moment_never_breaks_the_chain_or_loses_a_closed_run() {
 #[test]
 fn two_concurrent_runs_on_one_ledger_both_finish_in_one_valid_chain() {
     let p = Project::new(&quick_gates(20));
-    // Create the ledger and key first so both runs share them.
+    // The key exists first; the ledger does not: both runs create it at the same moment.
     assert_eq!(p.run(&["evidence", "key"]).code, 0);
     let a = p
         .cmd(&["run"])
