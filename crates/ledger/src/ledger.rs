@@ -354,6 +354,18 @@ impl Ledger {
         self.store.get(seq)?.as_ref().map(decode_row).transpose()
     }
 
+    /// The signed head that closed `run_id`, if it was closed (an indexed lookup).
+    pub fn head(&self, run_id: &str) -> Result<Option<Head>, LedgerError> {
+        for row in self.store.run_markers(run_id)? {
+            if row.kind == EntryKind::Head.as_str()
+                && let Entry::Head(head) = decode_row(&row)?.entry
+            {
+                return Ok(Some(head));
+            }
+        }
+        Ok(None)
+    }
+
     /// Every run, in the order they were opened.
     pub fn runs(&self) -> Result<Vec<RunSummary>, LedgerError> {
         let counts: HashMap<String, u64> = self.store.record_counts()?.into_iter().collect();

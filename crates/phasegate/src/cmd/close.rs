@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use jiff::Timestamp;
-use phasegate_ledger::{Entry, EntryKind, Ledger};
+use phasegate_ledger::{Entry, Ledger};
 use phasegate_model::{PhaseState, Scorecard};
 use phasegate_report::{SNAPSHOT_VERSION, Snapshot, SnapshotGate, SnapshotHead};
 
@@ -163,12 +163,8 @@ fn build(project: &Project, card: &Scorecard, phase_id: &str) -> Result<Snapshot
 
 fn heads(ledger: &Ledger, runs: &BTreeSet<String>) -> Result<Vec<SnapshotHead>, Error> {
     let mut out = Vec::new();
-    for s in ledger
-        .list(None)?
-        .into_iter()
-        .filter(|s| s.kind == EntryKind::Head && runs.contains(&s.run_id))
-    {
-        if let Some(Entry::Head(h)) = ledger.get(s.seq)?.map(|e| e.entry) {
+    for run in runs {
+        if let Some(h) = ledger.head(run)? {
             out.push(SnapshotHead {
                 run_id: h.run_id,
                 root: h.root,

@@ -70,6 +70,24 @@ impl Project {
         c
     }
 
+    /// Starts the binary, waits until `ready` holds, sends SIGINT (Ctrl-C) and returns what
+    /// the command did.
+    pub fn interrupt(&self, args: &[&str], ready: impl FnMut() -> bool) -> Ran {
+        let child = self
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until(std::time::Duration::from_secs(30), ready);
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        child.wait_with_output().unwrap().into()
+    }
+
     pub fn run(&self, args: &[&str]) -> Ran {
         self.cmd(args).output().unwrap().into()
     }

@@ -224,21 +224,9 @@ fn ctrl_c_ends_running_gates_records_what_finished_and_closes_the_run_as_interru
         ),
         ("later", "run = \"touch later-ran\"\nneeds = [\"slow\"]"),
     ]));
-    let child = p
-        .cmd(&["run", "--jobs", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(Duration::from_secs(30), || {
+    let out = p.interrupt(&["run", "--jobs", "2"], || {
         count_records(&p) >= 1 && pids_in(&p.file("slow.pid")).len() >= 2
     });
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out: crate::harness::Ran = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 130, "{out:?}");
     assert!(out.stdout.contains("interrupted"), "{out:?}");
     for pid in pids_in(&p.file("slow.pid")) {

@@ -1,6 +1,5 @@
 //! Services: started once for the gates that need them, stopped whatever happens.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::harness::{Project, alive, pids_in, wait_until};
@@ -97,19 +96,7 @@ fn services_are_stopped_when_a_gate_times_out_and_on_ctrl_c() {
             "run = \"touch started; sleep 60\"\nservice = \"web\"",
         )],
     ));
-    let child = p
-        .cmd(&["run"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(Duration::from_secs(30), || p.file("started").exists());
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out: crate::harness::Ran = child.wait_with_output().unwrap().into();
+    let out = p.interrupt(&["run"], || p.file("started").exists());
     assert_eq!(out.code, 130, "{out:?}");
     assert_all_dead(&pids_in(&p.file("service.pid")));
 }
