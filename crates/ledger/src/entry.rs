@@ -1,7 +1,7 @@
 //! The entries of the chain and their canonical encoding.
 
 use jiff::Timestamp;
-use phasegate_model::{GitInfo, Record, Sha256Hex};
+use phasegate_model::{GitInfo, Provenance, Record, Sha256Hex};
 use serde::{Deserialize, Serialize};
 
 use crate::LedgerError;
@@ -84,6 +84,22 @@ pub struct RunOpened {
     pub host: String,
     /// phasegate's version.
     pub tool_version: String,
+}
+
+impl RunOpened {
+    /// The opening of a run made under `provenance`, asked to run `selection`.
+    pub fn new(provenance: &Provenance, started_at: Timestamp, selection: Vec<String>) -> Self {
+        RunOpened {
+            v: RUN_OPENED_VERSION,
+            run_id: provenance.run_id.clone(),
+            started_at,
+            roadmap_sha256: provenance.roadmap_sha256.clone(),
+            selection,
+            git: provenance.git.clone(),
+            host: provenance.host.clone(),
+            tool_version: provenance.tool_version.clone(),
+        }
+    }
 }
 
 /// How a run ended.

@@ -166,6 +166,17 @@ pub struct Provenance {
 }
 
 impl Record {
+    /// The facts of where and under what the record was made.
+    pub fn provenance(&self) -> Provenance {
+        Provenance {
+            run_id: self.run_id.clone(),
+            roadmap_sha256: self.roadmap_sha256.clone(),
+            git: self.git.clone(),
+            host: self.host.clone(),
+            tool_version: self.tool_version.clone(),
+        }
+    }
+
     /// A record of `gate` with nothing observed yet (no process, no output, no findings):
     /// the caller fills in what it saw.
     pub fn new(

@@ -121,13 +121,15 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Run the bundled membership roadmap against the bundled sample service
     ///
-    /// Starts the sample service as a service, runs every gate of
-    /// examples/membership/phasegate.toml, and prints the scorecard. With --flaw, the same
+    /// Starts the sample service as a service, runs every gate of the bundled membership
+    /// roadmap (crates/phasegate/demo/membership.toml), and prints the scorecard. With --flaw, the same
     /// service runs with hardenings switched off and the scorecard says which gates caught
     /// them. The roadmap copy, the service's database and the evidence stay in the directory
     /// it prints.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// The bundled sample service (used by `phasegate demo`; see `--help` of this command)
+    #[cfg(feature = "demo")]
     #[command(hide = true, disable_help_flag = true)]
     SampleService {
         /// Arguments of the sample service
@@ -218,6 +220,7 @@ pub struct ProbeArgs {
     pub format: Format,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Switch one hardening of the sample service off (repeatable); `phasegate sample-service

@@ -1,5 +1,7 @@
 //! phasegate's exit codes: documented, stable (see README "Exit codes").
 
+use phasegate_engine::Error;
+
 /// Everything run passed; the scorecard is go.
 pub const OK: u8 = 0;
 /// A gate failed; the scorecard is no-go; the document disagrees with the evidence.
@@ -12,3 +14,13 @@ pub const RUNTIME: u8 = 3;
 pub const VERIFY: u8 = 4;
 /// Interrupted (Ctrl-C / SIGTERM).
 pub const INTERRUPTED: u8 = 130;
+
+/// The exit code an error ends the process with.
+pub fn of_error(e: &Error) -> u8 {
+    if e.is_usage() { CONFIG } else { RUNTIME }
+}
+
+/// Exit code of a yes/no answer: [`OK`] or [`FAILED`].
+pub fn ok_if(yes: bool) -> u8 {
+    if yes { OK } else { FAILED }
+}

@@ -1,18 +1,15 @@
-//! The `phasegate` binary: argument parsing, wiring of the library crates, terminal output
-//! and exit codes. No domain logic lives here; each subcommand calls into a library crate.
+//! The `phasegate` binary: argument parsing, wiring to [`phasegate_engine`], terminal output
+//! and exit codes. No domain logic lives here; each subcommand is a call into the engine
+//! whose result is rendered by `phasegate_report`.
 
 mod cli;
 mod cmd;
-mod error;
 pub mod exit;
 mod progress;
-mod project;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-
-pub use error::Error;
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
@@ -22,7 +19,7 @@ pub fn main() -> ExitCode {
     match cmd::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = e.exit_code();
+            let code = exit::of_error(&e);
             eprintln!("{:?}", miette::Report::new(e));
             ExitCode::from(code)
         }

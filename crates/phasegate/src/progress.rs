@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use phasegate_engine::Event;
 use phasegate_model::{Record, Verdict};
 
 /// Shows what is running and what finished.
@@ -26,8 +27,20 @@ impl Progress {
         }
     }
 
+    /// Shows one event of a run.
+    pub fn event(&mut self, ev: &Event) {
+        match ev {
+            Event::Started {
+                gate,
+                attempt,
+                max_attempts,
+            } => self.started(gate.as_str(), *attempt, *max_attempts),
+            Event::Finished(record) => self.finished(record),
+        }
+    }
+
     /// An attempt started.
-    pub fn started(&mut self, gate: &str, attempt: u32, max_attempts: u32) {
+    fn started(&mut self, gate: &str, attempt: u32, max_attempts: u32) {
         let Some(multi) = &self.multi else { return };
         let label = if attempt > 1 {
             format!("{gate} (attempt {attempt}/{max_attempts})")
@@ -48,7 +61,7 @@ impl Progress {
     }
 
     /// An attempt ended (or a gate was skipped).
-    pub fn finished(&mut self, r: &Record) {
+    fn finished(&mut self, r: &Record) {
         let mark = match r.verdict {
             Verdict::Pass => "✔",
             Verdict::Fail => "✘",

@@ -2,14 +2,18 @@
 //! They never read files or the ledger and never print; the binary writes what they return.
 
 mod check;
+mod evidence;
 mod json;
+mod probe;
 mod run;
 mod snapshot;
 mod status;
 mod why;
 
 pub use check::check_summary;
+pub use evidence::{EntryRow, VerifySummary, entry_list, verification};
 pub use json::{STATUS_JSON_VERSION, status_json};
+pub use probe::{ProbeView, probe_json, probe_text};
 pub use run::run_table;
 pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotGate, SnapshotHead};
 pub use status::status_table;

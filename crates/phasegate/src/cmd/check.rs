@@ -1,13 +1,11 @@
+use phasegate_engine::Error;
+
 use crate::cli::Global;
-use crate::project::Project;
-use crate::{Error, exit};
+use crate::exit;
 
 pub fn check(global: &Global) -> Result<u8, Error> {
-    let project = Project::load(global)?;
-    let name = project.loaded.path.display().to_string();
-    print!(
-        "{}",
-        phasegate_report::check_summary(&project.loaded.roadmap, &name)
-    );
+    let session = super::open(global)?;
+    let name = session.loaded.path.display().to_string();
+    print!("{}", phasegate_report::check_summary(session.roadmap(), &name));
     Ok(exit::OK)
 }

@@ -1,16 +1,26 @@
+//! `phasegate demo`: the bundled membership roadmap against the bundled sample service.
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use phasegate_engine::{Error, Options, Session};
 use phasegate_sample_service::Flaw;
 
 use crate::cli::{DemoArgs, Format, Global, RunArgs};
-use crate::project::Project;
-use crate::{Error, exit};
+use crate::exit;
 
 /// The bundled roadmap, so `phasegate demo` works from any directory.
-const ROADMAP: &str = include_str!("../../../../examples/membership/phasegate.toml");
+const ROADMAP: &str = include_str!("../../demo/membership.toml");
+
+/// Files of the sample service's database: removed so each demo starts afresh, also after
+/// a previous demo was interrupted mid-fault.
+const STALE: [&str; 4] = [
+    "membership.db",
+    "membership.db.away",
+    "membership.db-wal",
+    "membership.db-shm",
+];
 
 pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     for f in &args.flaws {
@@ -29,20 +39,7 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
             jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S")
         )),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(Error::io(format!("cannot create `{}`", dir.display())))?;
-    let roadmap = dir.join("phasegate.toml");
-    std::fs::write(&roadmap, ROADMAP)
-        .map_err(Error::io(format!("cannot write `{}`", roadmap.display())))?;
-    // A fresh database each time, also when a previous demo was interrupted mid-fault.
-    for stale in [
-        "membership.db",
-        "membership.db.away",
-        "membership.db-wal",
-        "membership.db-shm",
-    ] {
-        let _ = std::fs::remove_file(dir.join(stale));
-    }
+    let roadmap = phasegate_engine::write_roadmap(&dir, ROADMAP, &STALE)?;
     let flaws = if args.flaws.is_empty() {
         "none".to_owned()
     } else {
@@ -51,7 +48,10 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     eprintln!("phasegate demo: membership roadmap against the sample service (flaws: {flaws})");
     eprintln!("roadmap, database and evidence in {}", dir.display());
 
-    let project = Project::load_from(&roadmap, global)?;
+    let session = Session::open(Options {
+        config: Some(roadmap.clone()),
+        ..super::options(global)?
+    })?;
     let flags: Vec<String> = args.flaws.iter().map(|f| format!("--flaw {f}")).collect();
     let env = BTreeMap::from([("SAMPLE_SERVICE_FLAGS".to_owned(), flags.join(" "))]);
     // Default parallelism: the roadmap marks its disruptive gates `exclusive`.
@@ -60,19 +60,17 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
         jobs: None,
         grace: Duration::from_secs(5),
     };
-    let code = super::run::execute(&project, &run, env)?;
+    let code = super::run::execute(&session, &run, env)?;
     if code == exit::INTERRUPTED {
         return Ok(code);
     }
     println!();
-    let code = super::status::show(&project, Format::Table)?;
+    let code = super::status::show(&session, Format::Table)?;
     println!(
         "\nexplain any gate: phasegate -c {} why GATE",
-        project_path(&roadmap).display()
+        std::path::absolute(&roadmap)
+            .unwrap_or(roadmap)
+            .display()
     );
     Ok(code)
-}
-
-fn project_path(p: &std::path::Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

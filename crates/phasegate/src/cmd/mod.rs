@@ -1,18 +1,21 @@
-//! One module per subcommand; each returns the exit code.
+//! One module per subcommand; each calls the engine, renders its result and returns the
+//! exit code.
 
 mod check;
 mod close;
+#[cfg(feature = "demo")]
 mod demo;
 mod evidence;
 mod init;
 mod markdown;
 mod probe;
-pub(crate) mod run;
+mod run;
 mod signoff;
-pub(crate) mod status;
+mod status;
 
-use crate::Error;
-use crate::cli::{Cli, Command};
+use phasegate_engine::{Error, Options, SIGNING_KEY_VAR, Session};
+
+use crate::cli::{Cli, Command, Global};
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<u8, Error> {
@@ -29,9 +32,43 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Signoff(args) => signoff::signoff(&cli.global, &args),
         Command::Waive(args) => signoff::waive(&cli.global, &args),
         Command::Probe(args) => probe::probe(&args),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::demo(&cli.global, &args),
+        #[cfg(feature = "demo")]
         Command::SampleService { args } => Ok(phasegate_sample_service::cli::main(args)),
     }
+}
+
+/// The session's options from the global flags and this process's environment.
+fn options(global: &Global) -> Result<Options, Error> {
+    let cwd = match &global.config {
+        // Only discovery needs the current directory.
+        Some(_) => std::env::current_dir().unwrap_or_default(),
+        None => std::env::current_dir().map_err(Error::io("cannot read the current directory"))?,
+    };
+    Ok(Options {
+        config: global.config.clone(),
+        cwd,
+        ledger: global.ledger.clone(),
+        signing_key_hex: std::env::var(SIGNING_KEY_VAR).ok(),
+        vars: std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect(),
+        user: std::env::var("USER").ok(),
+    })
+}
+
+/// Opens the session the global flags name.
+fn open(global: &Global) -> Result<Session, Error> {
+    Session::open(options(global)?)
+}
+
+/// A multi-threaded runtime for the commands that do network or process I/O.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::io("cannot start the async runtime"))
 }
 
 /// The terminal width for tables, when stdout is a terminal.

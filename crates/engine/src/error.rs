@@ -1,9 +1,11 @@
+//! Why the engine could not do what it was asked.
+
 use std::path::PathBuf;
 
-use crate::exit;
-
-/// Why a command could not do its job, mapped to an exit code.
+/// Why a session operation could not do its job. An expected failure (a failing gate, a
+/// broken chain, a phase that is not done) is an outcome, never an `Error`.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
 pub enum Error {
     /// The roadmap could not be read or is invalid.
     #[error(transparent)]
@@ -13,7 +15,7 @@ pub enum Error {
     #[error("no {} in `{}` or any of its parents", phasegate_roadmap::FILE_NAME, .0.display())]
     #[diagnostic(help("create one with `phasegate init`, or name one with `--config PATH`"))]
     NoRoadmap(PathBuf),
-    /// The command line names something that does not exist.
+    /// The request names something that does not exist or is not allowed.
     #[error("{message}")]
     #[diagnostic(help("{help}"))]
     Usage {
@@ -36,13 +38,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit code this error ends the process with.
-    pub fn exit_code(&self) -> u8 {
+    /// Whether the error is the user's to fix (a roadmap or request problem) rather than a
+    /// failure of the machine (I/O, storage).
+    pub fn is_usage(&self) -> bool {
         match self {
             Error::Roadmap(phasegate_roadmap::LoadError::Io { .. })
             | Error::Ledger(_)
-            | Error::Io { .. } => exit::RUNTIME,
-            Error::Roadmap(_) | Error::NoRoadmap(_) | Error::Usage { .. } => exit::CONFIG,
+            | Error::Io { .. } => false,
+            Error::Roadmap(_) | Error::NoRoadmap(_) | Error::Usage { .. } => true,
         }
     }
 
@@ -58,6 +61,15 @@ impl Error {
     pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let what = what.into();
         move |source| Error::Io { what, source }
+    }
+
+    /// "no phase / gate named `x`" with a did-you-mean among `known`.
+    pub(crate) fn unknown<'a>(
+        what: &str,
+        name: &str,
+        known: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Self {
+        Error::usage(format!("no {what} named `{name}`"), suggest(name, known))
     }
 }
 

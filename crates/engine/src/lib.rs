@@ -1,0 +1,44 @@
+//! phasegate's engine: one project session that every front end (the command line, a
+//! daemon, a server, the tests) calls instead of spawning the CLI.
+//!
+//! [`Session::open`] reads and validates the roadmap and works out where its evidence lives;
+//! the session then runs a selection ([`Session::plan`], [`Session::run`]), evaluates the
+//! scorecard ([`Session::scorecard`]), explains a gate ([`Session::why`]), records approvals
+//! and waivers ([`Session::signoff`], [`Session::waive`]), closes a phase
+//! ([`Session::close`]), syncs the markdown roadmap ([`Session::sync`]) and reads or verifies
+//! the ledger. Free functions cover what needs no roadmap: [`init`], [`import`], [`probe`].
+//!
+//! Typed requests in, typed results out: the engine never prints, never exits and never
+//! reads the environment (what it needs of it comes in [`Options`]). Progress of a run is
+//! reported as [`Event`]s the caller renders. An expected failure (a failing gate, a phase
+//! that is not done, a broken chain) is a result, not an [`Error`].
+//!
+//! What it asks of the process: a run ends every process its gates started through their
+//! process groups; to also catch descendants that left the group and were orphaned, the
+//! process holds a [`phasegate_runner::Supervisor`] while running (the binary does).
+//! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
+
+mod close;
+mod error;
+mod fsutil;
+mod init;
+mod inspect;
+mod markdown;
+mod probe;
+mod run;
+mod session;
+mod signoff;
+
+pub use close::Closed;
+pub use error::{Error, suggest};
+pub use init::{init, write_roadmap};
+pub use inspect::Why;
+pub use markdown::{SyncReport, import};
+pub use probe::{ProbeRequest, parse_params, probe};
+pub use run::{Plan, RunOptions, RunReport};
+pub use phasegate_runner::{Event, Supervisor};
+pub use session::{Options, SIGNING_KEY_VAR, Session};
+pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
+
+/// phasegate's version, recorded with every piece of evidence.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

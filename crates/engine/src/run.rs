@@ -1,0 +1,212 @@
+//! Running a selection of gates: the run opened in the ledger, every record stored as it
+//! happens, the run closed with a signed head, and snapshots of the phases it completed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use phasegate_ledger::{Head, Ledger, RunOpened, RunStatus};
+use phasegate_model::{Gate, GateId, GateKind, PhaseId, Record, Scorecard, Verdict};
+use phasegate_runner::{Event, RunContext};
+use tokio::sync::{mpsc, watch};
+
+use crate::{Error, Session};
+
+/// What a run will do, resolved from the names asked for.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The phases and gates named (empty: every phase).
+    pub names: Vec<String>,
+    /// The gates to run, with everything they need.
+    pub gates: Vec<GateId>,
+    /// Sign-off gates of the selection: approved by people, never run.
+    pub signoffs: Vec<GateId>,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Gates running at once; `None` is the number of cores.
+    pub jobs: Option<usize>,
+    /// Time a gate gets between SIGTERM and SIGKILL when it is ended.
+    pub grace: Duration,
+    /// Environment given to every gate and service (e.g. `PHASEGATE_EXE`).
+    pub env: BTreeMap<String, String>,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The run's id.
+    pub run_id: String,
+    /// The final record of every gate that ran or was skipped, in completion order.
+    pub records: Vec<Record>,
+    /// Whether the run was stopped early.
+    pub interrupted: bool,
+    /// The signed head that closed the run.
+    pub head: Head,
+    /// Where the ledger is.
+    pub location: String,
+    /// The scorecard after the run.
+    pub scorecard: Scorecard,
+    /// Phases the run completed, with the directory of their snapshot.
+    pub snapshots: Vec<(PhaseId, PathBuf)>,
+}
+
+impl RunReport {
+    /// Whether every gate that ran passed (and the run was not interrupted).
+    pub fn all_passed(&self) -> bool {
+        !self.interrupted && self.records.iter().all(|r| r.verdict == Verdict::Pass)
+    }
+}
+
+impl Session {
+    /// Resolves `names` (phases or gates; none: every phase) into what a run does.
+    pub fn plan(&self, names: &[String]) -> Result<Plan, Error> {
+        let roadmap = self.roadmap();
+        let selected = roadmap.select(names).map_err(|unknown| {
+            let known = roadmap
+                .phases
+                .iter()
+                .map(|p| p.id.as_str())
+                .chain(roadmap.gates.iter().map(|g| g.id.as_str()));
+            Error::usage(
+                format!("no phase or gate named `{}`", unknown.join("`, `")),
+                crate::error::suggest(&unknown[0], known),
+            )
+        })?;
+        // Sign-off gates are approved by people; the runner never executes or records them.
+        let (signoffs, gates): (Vec<&Gate>, Vec<&Gate>) = selected
+            .into_iter()
+            .partition(|g| matches!(g.kind, GateKind::Signoff { .. }));
+        Ok(Plan {
+            names: names.to_vec(),
+            gates: gates.into_iter().map(|g| g.id.clone()).collect(),
+            signoffs: signoffs.into_iter().map(|g| g.id.clone()).collect(),
+        })
+    }
+
+    /// Runs the gates of `plan`, storing each record as it arrives and reporting progress to
+    /// `observe`; `cancel` turning true ends the running gates (as on timeout) and closes
+    /// the run as interrupted. Evidence that cannot be stored stops the run too, and is
+    /// returned as the error once the run is closed.
+    ///
+    /// The process should hold a [`phasegate_runner::Supervisor`] while this runs, so that
+    /// descendants of gates that escaped their process group are found and ended.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        mut observe: impl FnMut(&Event),
+        cancel: watch::Receiver<bool>,
+    ) -> Result<RunReport, Error> {
+        let mut ledger = self.ledger()?;
+        let key = self.signing_key()?;
+        // To tell which phases this run completes, for their snapshots.
+        let before = self.scorecard()?;
+        let provenance = self.provenance()?;
+        let run_id = provenance.run_id.clone();
+        ledger.open_run(&RunOpened::new(
+            &provenance,
+            Timestamp::now(),
+            plan.names.clone(),
+        ))?;
+        let ctx = self.run_context(provenance, options);
+        let (records, interrupted, store_error) =
+            execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
+        let status = if interrupted {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Completed
+        };
+        let head = ledger.close_run(&run_id, status, &key)?;
+        if let Some(e) = store_error {
+            return Err(e);
+        }
+        let (scorecard, entries) = self.evaluate()?;
+        let snapshots = if interrupted {
+            Vec::new()
+        } else {
+            self.snapshot_newly_done(&before, &scorecard, &entries)?
+        };
+        Ok(RunReport {
+            run_id,
+            records,
+            interrupted,
+            head,
+            location: ledger.location(),
+            scorecard,
+            snapshots,
+        })
+    }
+
+    fn run_context(&self, provenance: phasegate_model::Provenance, options: &RunOptions) -> RunContext {
+        RunContext {
+            run_id: provenance.run_id,
+            root: self.root.clone(),
+            ledger_dir: self.ledger_dir.clone(),
+            jobs: options
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            grace: options.grace,
+            project: self.roadmap().project.clone(),
+            roadmap_sha256: provenance.roadmap_sha256,
+            git: provenance.git,
+            host: provenance.host,
+            tool_version: provenance.tool_version,
+            env: options.env.clone(),
+            secret_values: self.secret_values(),
+        }
+    }
+}
+
+/// Drives the runner: forwards its events to `observe`, appends every record to the
+/// ledger, and cancels the run when asked to or when a record cannot be stored.
+async fn execute(
+    session: &Session,
+    plan: &Plan,
+    ctx: RunContext,
+    ledger: &mut Ledger,
+    observe: &mut impl FnMut(&Event),
+    mut cancel: watch::Receiver<bool>,
+) -> (Vec<Record>, bool, Option<Error>) {
+    let roadmap = session.roadmap();
+    let gates: Vec<&Gate> = plan
+        .gates
+        .iter()
+        .filter_map(|id| roadmap.gate(id.as_str()))
+        .collect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = watch::channel(*cancel.borrow());
+    let mut store_error = None;
+    let mut handle = |ev: Event, store_error: &mut Option<Error>| {
+        observe(&ev);
+        if let Event::Finished(record) = &ev
+            && let Err(e) = ledger.append_record(record)
+        {
+            store_error.get_or_insert(Error::from(e));
+            // Evidence that cannot be stored must not be produced: stop the run.
+            stop_tx.send_replace(true);
+        }
+    };
+    let run = phasegate_runner::run(roadmap, &gates, ctx, tx, stop_rx);
+    tokio::pin!(run);
+    let mut caller_gone = false;
+    let outcome = loop {
+        tokio::select! {
+            Some(ev) = rx.recv() => handle(ev, &mut store_error),
+            changed = cancel.changed(), if !caller_gone => match changed {
+                Ok(()) if *cancel.borrow() => { stop_tx.send_replace(true); }
+                Ok(()) => {}
+                // The caller dropped its sender: nobody can cancel any more.
+                Err(_) => caller_gone = true,
+            },
+            outcome = &mut run => break outcome,
+        }
+    };
+    while let Ok(ev) = rx.try_recv() {
+        handle(ev, &mut store_error);
+    }
+    (outcome.records, outcome.interrupted, store_error)
+}

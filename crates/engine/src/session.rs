@@ -1,0 +1,210 @@
+//! One project session: the roadmap, where its evidence lives and the key that signs it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use phasegate_ledger::{Entry, Key, Ledger, StoredEntry};
+use phasegate_model::{Evidence, GateKind, Provenance, Scorecard, evaluate_evidence};
+use phasegate_roadmap::Loaded;
+
+use crate::Error;
+use crate::fsutil::absolute;
+
+/// Environment variable a front end reads the signing key's seed (hex) from, instead of
+/// the key file.
+pub const SIGNING_KEY_VAR: &str = "PHASEGATE_SIGNING_KEY";
+
+/// How to open a session. The engine never reads the environment itself: what it needs of
+/// it (the signing key, declared secrets, the user's name) comes in here.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// The roadmap file (a relative path is taken from the process's current directory);
+    /// `None` finds `phasegate.toml` in `cwd` or its parents.
+    pub config: Option<PathBuf>,
+    /// Where the roadmap is looked for when `config` is `None`.
+    pub cwd: PathBuf,
+    /// The ledger directory, or a PostgreSQL URL (`postgres://...`); `None` is
+    /// `.phasegate/` beside the roadmap.
+    pub ledger: Option<PathBuf>,
+    /// The signing key's seed as hex ([`SIGNING_KEY_VAR`]); `None` uses the key file in
+    /// the ledger directory, created with 0600 permissions on first use.
+    pub signing_key_hex: Option<String>,
+    /// Environment variables the session may read declared secrets from.
+    pub vars: BTreeMap<String, String>,
+    /// The user's login name, the last resort for who makes a statement.
+    pub user: Option<String>,
+}
+
+// The environment holds secrets: Debug shows names only.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("config", &self.config)
+            .field("cwd", &self.cwd)
+            .field("ledger", &self.ledger)
+            .field("signing_key_hex", &self.signing_key_hex.as_ref().map(|_| "[REDACTED]"))
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+/// The roadmap a front end works on, and where its evidence lives.
+#[derive(Debug)]
+pub struct Session {
+    /// The roadmap as loaded and validated.
+    pub loaded: Loaded,
+    /// The roadmap's directory.
+    pub root: PathBuf,
+    /// The ledger directory; with a database URL it still holds the signing key, logs and
+    /// snapshots (`.phasegate/` beside the roadmap).
+    pub ledger_dir: PathBuf,
+    /// The ledger's PostgreSQL URL, when its entries live there.
+    pub ledger_url: Option<String>,
+    pub(crate) options: Options,
+}
+
+impl Session {
+    /// Finds, reads and validates the roadmap (every problem at once, with file:line:column)
+    /// and works out where its evidence lives. Nothing is created yet.
+    pub fn open(options: Options) -> Result<Session, Error> {
+        // A path given is used as written, so diagnostics name the file as the user did.
+        let path = match &options.config {
+            Some(p) => p.clone(),
+            None => phasegate_roadmap::discover(&options.cwd)
+                .ok_or_else(|| Error::NoRoadmap(options.cwd.clone()))?,
+        };
+        let loaded = phasegate_roadmap::load_with(&path, Some(&validate_probe))?;
+        let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());
+        let root = absolute(parent.unwrap_or(Path::new(".")));
+        let ledger_url = options
+            .ledger
+            .as_ref()
+            .and_then(|l| l.to_str())
+            .filter(|l| phasegate_ledger::is_postgres_url(l))
+            .map(str::to_owned);
+        let ledger_dir = match &options.ledger {
+            Some(dir) if ledger_url.is_none() => absolute(dir),
+            _ => root.join(".phasegate"),
+        };
+        Ok(Session {
+            loaded,
+            root,
+            ledger_dir,
+            ledger_url,
+            options,
+        })
+    }
+
+    /// The validated roadmap.
+    pub fn roadmap(&self) -> &phasegate_model::Roadmap {
+        &self.loaded.roadmap
+    }
+
+    /// Opens (creating when needed) the ledger: the PostgreSQL database of the URL, else the
+    /// SQLite file in the ledger directory.
+    pub fn ledger(&self) -> Result<Ledger, Error> {
+        Ok(match &self.ledger_url {
+            Some(url) => Ledger::open_url(url)?,
+            None => Ledger::open(&self.ledger_dir)?,
+        })
+    }
+
+    /// The signing key: the seed given in [`Options::signing_key_hex`], else the key file in
+    /// the ledger directory (created with 0600 permissions on first use).
+    pub fn signing_key(&self) -> Result<Key, Error> {
+        match &self.options.signing_key_hex {
+            Some(hex) => Key::from_hex(hex.trim()).map_err(|e| {
+                Error::usage(
+                    format!("{SIGNING_KEY_VAR} is not a valid key: {e}"),
+                    "it must hold the 32-byte ed25519 seed as 64 hex characters",
+                )
+            }),
+            None => Ok(Key::load_or_create(&self.ledger_dir.join("signing.key"))?),
+        }
+    }
+
+    /// The scorecard, evaluated now from the ledger.
+    pub fn scorecard(&self) -> Result<Scorecard, Error> {
+        Ok(self.evaluate()?.0)
+    }
+
+    /// The scorecard and the ledger entries it was evaluated on.
+    pub fn evaluate(&self) -> Result<(Scorecard, Vec<StoredEntry>), Error> {
+        let entries = self.evidence(&self.ledger()?)?;
+        let card = evaluate_evidence(self.roadmap(), as_evidence(&entries), Timestamp::now());
+        Ok((card, entries))
+    }
+
+    /// The ledger entries the scorecard is evaluated on: the latest records, the approvals
+    /// of the `signoff` gates and the latest waiver of each gate.
+    pub(crate) fn evidence(&self, ledger: &Ledger) -> Result<Vec<StoredEntry>, Error> {
+        let roadmap = self.roadmap();
+        let gates: Vec<&str> = roadmap.gates.iter().map(|g| g.id.as_str()).collect();
+        let signoffs: Vec<&str> = roadmap
+            .gates
+            .iter()
+            .filter(|g| matches!(g.kind, GateKind::Signoff { .. }))
+            .map(|g| g.id.as_str())
+            .collect();
+        Ok(ledger.status_evidence(&gates, &signoffs)?)
+    }
+
+    /// Values of every declared secret variable present in the session's environment.
+    pub(crate) fn secret_values(&self) -> BTreeMap<String, String> {
+        phasegate_runner::secret_values(self.roadmap(), |n| self.options.vars.get(n).cloned())
+    }
+
+    /// The facts every record made now carries, under a new run id.
+    pub(crate) fn provenance(&self) -> Result<Provenance, Error> {
+        Ok(Provenance {
+            run_id: new_run_id()?,
+            roadmap_sha256: self.loaded.sha256.clone(),
+            git: phasegate_runner::git_info(&self.root),
+            host: phasegate_runner::host_name(),
+            tool_version: crate::VERSION.to_owned(),
+        })
+    }
+
+    /// The gate named `name`, or a usage error with a did-you-mean.
+    pub(crate) fn gate(&self, name: &str) -> Result<&phasegate_model::Gate, Error> {
+        let roadmap = self.roadmap();
+        roadmap.gate(name).ok_or_else(|| {
+            Error::unknown("gate", name, roadmap.gates.iter().map(|g| g.id.as_str()))
+        })
+    }
+}
+
+/// The records of `entries` with their entry hashes, as the model evaluates them.
+pub(crate) fn as_evidence(entries: &[StoredEntry]) -> impl Iterator<Item = Evidence<'_>> {
+    entries.iter().filter_map(|e| match &e.entry {
+        Entry::Record(record) => Some(Evidence {
+            record,
+            entry_hash: Some(&e.hash),
+        }),
+        _ => None,
+    })
+}
+
+/// The probes' own judgement of their parameters, for the roadmap's diagnostics.
+fn validate_probe(kind: &str, params: &phasegate_probes::Params) -> Vec<(Option<String>, String)> {
+    match phasegate_probes::validate(kind, params) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| (e.key, e.message)).collect(),
+    }
+}
+
+/// Sortable and unique: UTC time to the second, then 8 random hex digits.
+pub(crate) fn new_run_id() -> Result<String, Error> {
+    let mut rand = [0u8; 4];
+    getrandom::fill(&mut rand).map_err(|e| Error::Io {
+        what: "cannot read random bytes".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(format!(
+        "{}-{}",
+        Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),
+        hex::encode(rand)
+    ))
+}
