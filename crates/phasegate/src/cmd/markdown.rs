@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use phasegate_roadmap::markdown;
+use phasegate_markdown as markdown;
 
 use crate::cli::{Global, ImportArgs, SyncArgs};
 use crate::project::Project;
