@@ -8,11 +8,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(md) = std::str::from_utf8(data) else {
         return;
     };
-    let imported = phasegate_roadmap::markdown::import(md, "ROADMAP.md");
+    let imported = phasegate_markdown::import(md, "ROADMAP.md");
     let roadmap = phasegate_roadmap::parse(&imported.toml, "draft.toml")
         .expect("an imported draft always parses");
     let card = phasegate_model::evaluate(&roadmap, [], jiff::Timestamp::UNIX_EPOCH);
-    let synced = phasegate_roadmap::markdown::sync(md, &roadmap, &card);
+    let synced = phasegate_markdown::sync(md, &roadmap, &card);
     assert_eq!(synced.text.len(), md.len());
     for (i, (a, b)) in md.bytes().zip(synced.text.bytes()).enumerate() {
         if a != b {

@@ -12,7 +12,6 @@
 mod check;
 mod error;
 mod graph;
-pub mod markdown;
 pub mod starter;
 mod suggest;
 

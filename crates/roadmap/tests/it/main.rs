@@ -2,7 +2,6 @@
 
 mod diagnostics;
 mod load;
-mod markdown;
 mod roundtrip;
 mod rules;
 mod starter;

@@ -1,11 +1,11 @@
 //! Blocks to an outline: which headings are phases, which items are gates and where each
 //! gate belongs (a phase or the base gates). The rules are in the module docs of
-//! [`crate::markdown`].
+//! [`crate`].
 
 use std::collections::BTreeMap;
 
-use super::classify::{self, Kind, SectionKind, label_kind, section_kind};
-use super::scan::{Block, Item, scan};
+use crate::classify::{self, Kind, SectionKind, label_kind, section_kind};
+use crate::scan::{Block, Item, scan};
 
 /// A markdown roadmap's phases and gates, in document order.
 #[derive(Debug, Default)]

@@ -1,7 +1,7 @@
 //! What a heading, a label or an item of a markdown roadmap is: keyword rules, in English
 //! and Persian, on text folded for comparison.
 
-use super::slug;
+use crate::slug;
 
 /// What a heading says its section is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

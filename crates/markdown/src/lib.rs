@@ -1,7 +1,16 @@
-//! Markdown roadmaps: [`import`] drafts a `phasegate.toml` from the document people read,
-//! and [`sync`] keeps that document's checkboxes true to the evidence.
+//! Markdown roadmaps: the document people read, next to the `phasegate.toml` phasegate
+//! checks.
 //!
-//! Both are pure (text in, text out): reading and writing files is the caller's job.
+//! Entry points: [`import`] drafts a `phasegate.toml` from a markdown roadmap (the draft is
+//! text for a person to review, parsed and validated by `phasegate-roadmap` like any other
+//! roadmap file), and [`sync`] keeps that document's checkboxes true to the evidence of a
+//! [`phasegate_model::Scorecard`], reporting every box it changed as a [`Change`].
+//!
+//! What it is not: a markdown renderer, a roadmap validator or an evaluator. It never reads
+//! or writes files, prints or looks at the ledger; both entry points are pure (text in,
+//! text out), and reading and writing files is the caller's job. Its only dependency within
+//! phasegate is `phasegate-model`.
+//!
 //! Neither re-renders the document: it is parsed with pulldown-cmark for byte offsets, and
 //! [`sync`] replaces only the one character inside a box, so that line endings, spacing,
 //! tables and right-to-left text stay exactly as written.

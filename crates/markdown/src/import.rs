@@ -2,9 +2,9 @@
 
 use std::fmt::{self, Write as _};
 
-use super::classify::Kind;
-use super::outline::{Entry, Outline, PhaseDraft, outline};
-use super::slug::{self, Ids};
+use crate::classify::Kind;
+use crate::outline::{Entry, Outline, PhaseDraft, outline};
+use crate::slug::{self, Ids};
 
 /// A `phasegate.toml` drafted from a markdown roadmap.
 #[derive(Debug, Clone, PartialEq, Eq)]

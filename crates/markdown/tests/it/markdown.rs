@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use phasegate_markdown::{Synced, import, sync};
 use phasegate_model::{
     Approval, Evidence, Gate, GateKind, GateState, Provenance, Record, Roadmap, Rule, Scorecard,
     Verdict, evaluate_evidence, phase_evidence_digest,
 };
-use phasegate_roadmap::markdown::{Synced, import, sync};
 use phasegate_roadmap::{parse, render_plain};
 use proptest::prelude::*;
 

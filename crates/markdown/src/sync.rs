@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use phasegate_model::{GateId, GateState, PhaseId, PhaseState, PhaseStatus, Roadmap, Scorecard};
 
-use super::classify::starts_with_status;
-use super::scan::{Block, Checkbox, normalize, scan};
+use crate::classify::starts_with_status;
+use crate::scan::{Block, Checkbox, normalize, scan};
 
 /// A markdown roadmap with its boxes set from the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
