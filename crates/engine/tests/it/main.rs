@@ -1,0 +1,12 @@
+//! The engine's integration tests: sessions on temporary projects, real processes, a real
+//! ledger, real sockets on 127.0.0.1.
+
+mod architecture;
+mod close;
+mod inspect;
+mod markdown;
+mod probe;
+mod run;
+mod session;
+mod statements;
+mod support;

@@ -1,0 +1,79 @@
+//! A temporary project and a session on it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use phasegate_engine::{Event, Options, Plan, RunOptions, RunReport, Session};
+use tokio::sync::watch;
+
+/// A fixed signing key, so tests never write a key file they do not mean to.
+pub const KEY_HEX: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+/// A temporary directory holding a `phasegate.toml`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(roadmap: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("phasegate.toml"), roadmap).unwrap();
+        Project { dir }
+    }
+
+    pub fn options(&self) -> Options {
+        Options {
+            config: None,
+            cwd: self.dir.path().to_path_buf(),
+            ledger: None,
+            signing_key_hex: Some(KEY_HEX.to_owned()),
+            vars: BTreeMap::new(),
+            user: Some("tester".to_owned()),
+        }
+    }
+
+    pub fn session(&self) -> Session {
+        Session::open(self.options()).unwrap()
+    }
+}
+
+/// A roadmap with one phase `p` holding the given gate tables (TOML text).
+pub fn one_phase(gates: &[(&str, &str)]) -> String {
+    let mut s = String::from("[project]\nname = \"t\"\n\n");
+    for (id, body) in gates {
+        s.push_str(&format!("[gates.{id}]\n{body}\n\n"));
+    }
+    let ids: Vec<String> = gates.iter().map(|(id, _)| format!("\"{id}\"")).collect();
+    s.push_str(&format!(
+        "[[phase]]\nid = \"p\"\ngates = [{}]\n",
+        ids.join(", ")
+    ));
+    s
+}
+
+pub fn options() -> RunOptions {
+    RunOptions {
+        jobs: Some(2),
+        grace: Duration::from_secs(2),
+        env: BTreeMap::new(),
+    }
+}
+
+/// Runs `names` of the session to the end, collecting the events.
+pub fn run(session: &Session, names: &[&str]) -> (Plan, RunReport, Vec<Event>) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let plan = session.plan(&names).unwrap();
+    let (_cancel, cancel_rx) = watch::channel(false);
+    let mut events = Vec::new();
+    let report = runtime()
+        .block_on(session.run(&plan, &options(), |e| events.push(e.clone()), cancel_rx))
+        .unwrap();
+    (plan, report, events)
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
