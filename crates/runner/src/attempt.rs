@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Rule, Verdict};
+use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Verdict};
 use tokio::sync::{mpsc, watch};
 
-use crate::capture::{REDACTED, redact_str};
+use crate::capture::redact_str;
 use crate::process::{self, Ending, Execution, Spec};
 use crate::service::Services;
-use crate::{Event, RunContext, probe};
+use crate::{Event, RunContext, probe, rule};
 
 /// Exit statuses `sh` uses when the command could not be run at all.
 const SH_NOT_EXECUTABLE: i32 = 126;
@@ -168,7 +168,8 @@ pub(crate) fn gate_cwd(job: &GateJob, ctx: &RunContext) -> std::path::PathBuf {
     }
 }
 
-fn emit(events: &mpsc::UnboundedSender<Event>, record: Record) -> Record {
+/// Sends `record` as [`Event::Finished`] and returns it.
+pub(crate) fn emit(events: &mpsc::UnboundedSender<Event>, record: Record) -> Record {
     let _ = events.send(Event::Finished(Box::new(record.clone())));
     record
 }
@@ -278,31 +279,10 @@ pub(crate) fn base_record(
     verdict: Verdict,
     reason: Option<String>,
 ) -> Record {
-    let gate = &job.gate;
-    let secret_names: Vec<&str> = gate.secret_names(&ctx.project).collect();
-    let env = gate
-        .env
-        .iter()
-        .map(|(k, v)| {
-            let v = if secret_names.contains(&k.as_str()) {
-                REDACTED.to_owned()
-            } else {
-                redact_str(v, &job.secrets)
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let rule = Rule {
-        kind: gate.kind.name().to_owned(),
-        text: redact_str(&gate.kind.describe(), &job.secrets),
-        timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
-        cwd: gate.cwd.clone(),
-        env,
-    };
     let mut r = Record::new(
-        gate,
+        &job.gate,
         job.phases.clone(),
-        rule,
+        rule(&job.gate, &ctx.project, &job.secrets),
         verdict,
         reason,
         &ctx.provenance(),

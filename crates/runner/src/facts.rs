@@ -8,26 +8,41 @@ use phasegate_model::GitInfo;
 /// The git state of the work tree containing `dir`, or `None` outside a git work tree
 /// (or without git).
 pub fn git_info(dir: &Path) -> Option<GitInfo> {
-    let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
+    let git = |args: &[&str]| git(dir, args).ok().map(|out| out.trim().to_owned());
     let commit = git(&["rev-parse", "HEAD"])?;
     let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "HEAD".into());
-    // Untracked files (phasegate's own ledger directory among them) do not make a tree dirty.
-    let dirty =
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_none_or(|s| !s.is_empty());
+    let dirty = git_status(dir).map_or(true, |s| !s.trim().is_empty());
     Some(GitInfo {
         commit,
         branch,
         dirty,
+    })
+}
+
+/// The changes to tracked files in the work tree containing `dir`, as
+/// `git status --porcelain --untracked-files=no` lists them (empty when clean), or why git
+/// could not tell. Untracked files (phasegate's own ledger directory among them) are not
+/// changes.
+pub fn git_status(dir: &Path) -> Result<String, String> {
+    git(dir, &["status", "--porcelain", "--untracked-files=no"])
+}
+
+/// `git -C dir args…`: its standard output, or its standard error (or why it could not run).
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    Err(if stderr.is_empty() {
+        format!("`git {}` failed ({})", args.join(" "), out.status)
+    } else {
+        stderr
     })
 }
 

@@ -7,10 +7,12 @@
 
 mod attempt;
 pub mod capture;
+mod dag;
 mod facts;
 mod probe;
 pub mod process;
 mod schedule;
+mod secrets;
 pub mod service;
 pub mod tree;
 
@@ -20,8 +22,9 @@ use std::time::Duration;
 
 use phasegate_model::{GateId, GitInfo, Project, Provenance, Record};
 
-pub use facts::{git_info, host_name};
+pub use facts::{git_info, git_status, host_name};
 pub use schedule::{RunOutcome, run};
+pub use secrets::{gate_secrets, rule, secret_values};
 
 /// Everything a run needs besides the roadmap.
 #[derive(Debug, Clone)]

@@ -1,0 +1,61 @@
+//! Secret variables: their values, and a gate's rule as records store it, without them.
+
+use std::collections::BTreeMap;
+
+use phasegate_model::{Gate, Project, Roadmap, Rule};
+
+use crate::capture::{REDACTED, redact_str};
+
+/// Every secret variable any gate of `roadmap` declares (its own or the project's), mapped to
+/// its value from `lookup`; names `lookup` has no value for are left out. The library never
+/// reads the environment: a program passes `|name| std::env::var(name).ok()`.
+pub fn secret_values(
+    roadmap: &Roadmap,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
+    roadmap
+        .gates
+        .iter()
+        .flat_map(|g| g.secret_names(&roadmap.project))
+        .filter_map(|name| Some((name.to_owned(), lookup(name)?)))
+        .collect()
+}
+
+/// The values to redact from everything `gate` leaves behind: for each of its secret
+/// variables, the gate's own `env` value if it sets one (that is what its processes see),
+/// else the value in `values` (see [`secret_values`]).
+pub fn gate_secrets(
+    gate: &Gate,
+    project: &Project,
+    values: &BTreeMap<String, String>,
+) -> Vec<String> {
+    gate.secret_names(project)
+        .filter_map(|n| gate.env.get(n).or_else(|| values.get(n)).cloned())
+        .collect()
+}
+
+/// The gate's rule as a record stores it: the `env` value of every secret variable is
+/// replaced by `[REDACTED]`, and `secrets` (see [`gate_secrets`]) are redacted from the other
+/// values and from the rule's text.
+pub fn rule(gate: &Gate, project: &Project, secrets: &[String]) -> Rule {
+    let secret_names: Vec<&str> = gate.secret_names(project).collect();
+    let env = gate
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let v = if secret_names.contains(&k.as_str()) {
+                REDACTED.to_owned()
+            } else {
+                redact_str(v, secrets)
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Rule {
+        kind: gate.kind.name().to_owned(),
+        text: redact_str(&gate.kind.describe(), secrets),
+        timeout_ms: u64::try_from(gate.timeout.as_millis()).unwrap_or(u64::MAX),
+        cwd: gate.cwd.clone(),
+        env,
+    }
+}
