@@ -60,9 +60,8 @@ impl Session {
         let Some(e) = self.ledger()?.get(seq)? else {
             return Ok(None);
         };
-        let body: serde_json::Value =
-            serde_json::from_slice(&phasegate_ledger::encode(&e.entry)?)
-                .expect("the canonical encoding is JSON");
+        let body: serde_json::Value = serde_json::from_slice(&phasegate_ledger::encode(&e.entry)?)
+            .expect("the canonical encoding is JSON");
         Ok(Some(serde_json::json!({
             "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash, "entry": body
         })))

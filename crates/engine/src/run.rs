@@ -141,7 +141,11 @@ impl Session {
         })
     }
 
-    fn run_context(&self, provenance: phasegate_model::Provenance, options: &RunOptions) -> RunContext {
+    fn run_context(
+        &self,
+        provenance: phasegate_model::Provenance,
+        options: &RunOptions,
+    ) -> RunContext {
         RunContext {
             run_id: provenance.run_id,
             root: self.root.clone(),

@@ -43,7 +43,10 @@ impl std::fmt::Debug for Options {
             .field("config", &self.config)
             .field("cwd", &self.cwd)
             .field("ledger", &self.ledger)
-            .field("signing_key_hex", &self.signing_key_hex.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "signing_key_hex",
+                &self.signing_key_hex.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("user", &self.user)
             .finish()

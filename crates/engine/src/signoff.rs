@@ -91,7 +91,11 @@ impl Session {
     /// Records a signed, expiring exception for a gate.
     pub fn waive(&self, request: &WaiveRequest) -> Result<Statement, Error> {
         let gate = self.gate(&request.gate)?;
-        let role = non_empty(&request.role, "--as", "name the role you grant the waiver in, e.g. `--as cto`")?;
+        let role = non_empty(
+            &request.role,
+            "--as",
+            "name the role you grant the waiver in, e.g. `--as cto`",
+        )?;
         let reason = non_empty(
             &request.reason,
             "--reason",

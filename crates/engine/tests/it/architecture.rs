@@ -2,21 +2,43 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// Crates that do I/O: the pure crates must not reach them.
-const IO: &[&str] = &[
-    "tokio",
-    "rusqlite",
-    "postgres",
-    "reqwest",
-    "hyper",
-    "axum",
-];
+const IO: &[&str] = &["tokio", "rusqlite", "postgres", "reqwest", "hyper", "axum"];
 
-/// Every package's normal (non-dev, non-build) dependencies, by name, from `cargo metadata`.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Every package's normal (non-dev, non-build) dependencies on this platform, by name.
+fn graph() -> &'static Graph {
+    static GRAPH: OnceLock<Graph> = OnceLock::new();
+    GRAPH.get_or_init(read_graph)
+}
+
+/// The host's target triple, as rustc names it.
+fn host() -> String {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+fn read_graph() -> Graph {
+    // This platform only: the packages of others are not downloaded, and offline is enough.
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
+        .arg(host())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");
@@ -51,7 +73,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// Everything `krate` depends on, directly or not.
-fn reach(graph: &BTreeMap<String, BTreeSet<String>>, krate: &str) -> BTreeSet<String> {
+fn reach(graph: &Graph, krate: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut stack = vec![krate.to_owned()];
     while let Some(k) = stack.pop() {
@@ -73,7 +95,7 @@ fn ours(name: &str) -> String {
 }
 
 /// `krate` reaches none of `forbidden` (phasegate crates by short name, others as named).
-fn assert_free_of(graph: &BTreeMap<String, BTreeSet<String>>, krate: &str, forbidden: &[&str]) {
+fn assert_free_of(graph: &Graph, krate: &str, forbidden: &[&str]) {
     let reached = reach(graph, &ours(krate));
     let bad: Vec<&str> = forbidden
         .iter()
@@ -90,15 +112,89 @@ fn assert_free_of(graph: &BTreeMap<String, BTreeSet<String>>, krate: &str, forbi
 fn dependencies_point_one_way() {
     let g = graph();
     let front_ends = ["engine", "phasegate"];
-    assert_free_of(&g, "model", &[&front_ends[..], IO, &["roadmap", "ledger", "runner", "probes", "report", "markdown"]].concat());
-    assert_free_of(&g, "markdown", &[&front_ends[..], IO, &["runner", "ledger", "probes", "report"]].concat());
-    assert_free_of(&g, "roadmap", &[&front_ends[..], &["runner", "ledger", "probes", "report", "markdown", "pulldown-cmark"]].concat());
-    assert_free_of(&g, "probes", &[&front_ends[..], &["ledger", "runner", "report", "sample-service"]].concat());
-    assert_free_of(&g, "runner", &[&front_ends[..], &["ledger", "report"]].concat());
-    assert_free_of(&g, "ledger", &[&front_ends[..], &["runner", "probes", "report"]].concat());
-    assert_free_of(&g, "report", &[&front_ends[..], IO, &["roadmap", "markdown", "runner", "ledger", "probes"]].concat());
-    assert_free_of(&g, "engine", &["phasegate", "sample-service"]);
-    assert_free_of(&g, "sample-service", &["model", "roadmap", "markdown", "runner", "probes", "ledger", "report", "engine", "phasegate"]);
+    assert_free_of(
+        &g,
+        "model",
+        &[
+            &front_ends[..],
+            IO,
+            &[
+                "roadmap", "ledger", "runner", "probes", "report", "markdown",
+            ],
+        ]
+        .concat(),
+    );
+    assert_free_of(
+        &g,
+        "markdown",
+        &[
+            &front_ends[..],
+            IO,
+            &["runner", "ledger", "probes", "report"],
+        ]
+        .concat(),
+    );
+    assert_free_of(
+        &g,
+        "roadmap",
+        &[
+            &front_ends[..],
+            &[
+                "runner",
+                "ledger",
+                "probes",
+                "report",
+                "markdown",
+                "pulldown-cmark",
+            ],
+        ]
+        .concat(),
+    );
+    assert_free_of(
+        &g,
+        "probes",
+        &[
+            &front_ends[..],
+            &["ledger", "runner", "report", "sample-service"],
+        ]
+        .concat(),
+    );
+    assert_free_of(
+        &g,
+        "runner",
+        &[&front_ends[..], &["ledger", "report"]].concat(),
+    );
+    assert_free_of(
+        &g,
+        "ledger",
+        &[&front_ends[..], &["runner", "probes", "report"]].concat(),
+    );
+    assert_free_of(
+        &g,
+        "report",
+        &[
+            &front_ends[..],
+            IO,
+            &["roadmap", "markdown", "runner", "ledger", "probes"],
+        ]
+        .concat(),
+    );
+    assert_free_of(g, "engine", &["phasegate", "sample-service"]);
+    assert_free_of(
+        &g,
+        "sample-service",
+        &[
+            "model",
+            "roadmap",
+            "markdown",
+            "runner",
+            "probes",
+            "ledger",
+            "report",
+            "engine",
+            "phasegate",
+        ],
+    );
 }
 
 #[test]
@@ -122,7 +218,10 @@ fn only_the_ledger_writes_sql() {
             continue;
         }
         for s in sql {
-            assert!(!deps.contains(s), "`{krate}` depends on `{s}` directly: only the ledger writes SQL");
+            assert!(
+                !deps.contains(s),
+                "`{krate}` depends on `{s}` directly: only the ledger writes SQL"
+            );
         }
     }
 }
@@ -130,6 +229,6 @@ fn only_the_ledger_writes_sql() {
 #[test]
 fn the_rules_can_fail() {
     // The checks see real edges: the engine reaches the ledger and tokio.
-    let reached = reach(&graph(), "phasegate-engine");
+    let reached = reach(graph(), "phasegate-engine");
     assert!(reached.contains("phasegate-ledger") && reached.contains("tokio"));
 }

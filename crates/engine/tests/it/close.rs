@@ -15,14 +15,23 @@ fn a_phase_that_is_not_done_is_not_closed() {
     assert_eq!(state, PhaseState::InProgress);
     assert!(!reasons.is_empty());
     run(&s, &[]);
-    assert!(matches!(s.close("p", false).unwrap(), Closed::NotDone { .. }));
+    assert!(matches!(
+        s.close("p", false).unwrap(),
+        Closed::NotDone { .. }
+    ));
     let e = s.close("nope", false).unwrap_err();
-    assert!(e.is_usage() && e.to_string().contains("no phase named `nope`"), "{e}");
+    assert!(
+        e.is_usage() && e.to_string().contains("no phase named `nope`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_done_phase_snapshot_names_the_ledger_entries_its_gates_rest_on() {
-    let p = Project::new(&one_phase(&[("a", "run = \"true\""), ("b", "run = \"true\"")]));
+    let p = Project::new(&one_phase(&[
+        ("a", "run = \"true\""),
+        ("b", "run = \"true\""),
+    ]));
     let s = p.session();
     run(&s, &[]);
     let Closed::Snapshot { snapshot, dir, tag } = s.close("p", false).unwrap() else {

@@ -15,7 +15,10 @@ fn import_writes_a_draft_that_opens_and_refuses_to_overwrite() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("markdown = \"ROADMAP.md\""), "{text}");
     let e = phasegate_engine::import(&md, &out, false).unwrap_err();
-    assert!(e.is_usage() && e.to_string().contains("already exists"), "{e}");
+    assert!(
+        e.is_usage() && e.to_string().contains("already exists"),
+        "{e}"
+    );
     phasegate_engine::import(&md, &out, true).unwrap();
 }
 
@@ -41,15 +44,31 @@ fn sync_unticks_a_box_without_evidence_and_ticks_it_once_the_gate_passes() {
     let md = p.dir.path().join("ROADMAP.md");
 
     let check = s.sync(None, true).unwrap();
-    assert!(!check.written && check.synced.changes.len() == 1, "{:?}", check.synced.changes);
-    assert_eq!(std::fs::read_to_string(&md).unwrap(), MD, "--check writes nothing");
+    assert!(
+        !check.written && check.synced.changes.len() == 1,
+        "{:?}",
+        check.synced.changes
+    );
+    assert_eq!(
+        std::fs::read_to_string(&md).unwrap(),
+        MD,
+        "--check writes nothing"
+    );
     let done = s.sync(None, false).unwrap();
     assert!(done.written);
-    assert!(std::fs::read_to_string(&md).unwrap().contains("- [ ] Tests pass"));
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("- [ ] Tests pass")
+    );
 
-    run(&s, &["tests-pass"]);
+    run(&s, &["tests-pass-cargo-test"]);
     s.sync(None, false).unwrap();
-    assert!(std::fs::read_to_string(&md).unwrap().contains("- [x] Tests pass"));
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("- [x] Tests pass")
+    );
 }
 
 #[test]

@@ -41,16 +41,21 @@ fn request(url: &str, params: &[&str]) -> ProbeRequest {
     }
 }
 
-const EXPECT_200: &str = r#"requests=[{ path = "/", expect = { status = 200, json = { "/ok" = true } } }]"#;
+const EXPECT_200: &str =
+    r#"requests=[{ path = "/", expect = { status = 200, json = { "/ok" = true } } }]"#;
 
 #[test]
 fn a_probe_passes_on_a_healthy_server_and_fails_saying_why_on_a_broken_one() {
     let rt = runtime();
-    let ok = rt.block_on(probe(&request(&serve(200), &[EXPECT_200]))).unwrap();
+    let ok = rt
+        .block_on(probe(&request(&serve(200), &[EXPECT_200])))
+        .unwrap();
     assert_eq!(ok.verdict, Verdict::Pass, "{ok:?}");
     assert_eq!(ok.requests, 1);
 
-    let bad = rt.block_on(probe(&request(&serve(503), &[EXPECT_200]))).unwrap();
+    let bad = rt
+        .block_on(probe(&request(&serve(503), &[EXPECT_200])))
+        .unwrap();
     assert_eq!(bad.verdict, Verdict::Fail);
     assert!(
         bad.findings.iter().any(|f| f.message.contains("503")),
@@ -66,7 +71,9 @@ fn bad_parameters_and_urls_are_usage_errors_before_any_request() {
         .block_on(probe(&request("http://127.0.0.1:9", &["nonsense=1"])))
         .unwrap_err();
     assert!(e.is_usage() && e.to_string().contains("`nonsense`"), "{e}");
-    let e = rt.block_on(probe(&request("not a url", &[EXPECT_200]))).unwrap_err();
+    let e = rt
+        .block_on(probe(&request("not a url", &[EXPECT_200])))
+        .unwrap_err();
     assert!(e.to_string().contains("invalid URL"), "{e}");
     let e = parse_params(&["novalue".to_owned()]).unwrap_err();
     assert!(e.to_string().contains("KEY=VALUE"), "{e}");

@@ -45,7 +45,14 @@ fn a_failing_gate_skips_its_dependants_and_is_no_go() {
     let s = p.session();
     let (_, report, _) = run(&s, &[]);
     assert!(!report.all_passed());
-    let verdict = |g: &str| report.records.iter().find(|r| r.gate.as_str() == g).unwrap().verdict;
+    let verdict = |g: &str| {
+        report
+            .records
+            .iter()
+            .find(|r| r.gate.as_str() == g)
+            .unwrap()
+            .verdict
+    };
     assert_eq!(verdict("a"), Verdict::Fail);
     assert_eq!(verdict("b"), Verdict::Skipped);
     assert!(!report.scorecard.go);

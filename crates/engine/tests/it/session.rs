@@ -48,7 +48,10 @@ fn a_bad_signing_key_is_refused_before_anything_is_written() {
     })
     .unwrap();
     let e = s.signing_key().unwrap_err();
-    assert!(e.is_usage() && e.to_string().contains("PHASEGATE_SIGNING_KEY"), "{e}");
+    assert!(
+        e.is_usage() && e.to_string().contains("PHASEGATE_SIGNING_KEY"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -59,13 +62,22 @@ fn plan_separates_signoff_gates_and_names_unknown_ones() {
     ]));
     let s = p.session();
     let plan = s.plan(&[]).unwrap();
-    assert_eq!(plan.gates.iter().map(|g| g.as_str()).collect::<Vec<_>>(), ["build"]);
-    assert_eq!(plan.signoffs.iter().map(|g| g.as_str()).collect::<Vec<_>>(), ["approve"]);
+    assert_eq!(
+        plan.gates.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        ["build"]
+    );
+    assert_eq!(
+        plan.signoffs.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        ["approve"]
+    );
 
     let e = s.plan(&["biuld".to_owned()]).unwrap_err();
     assert!(e.is_usage(), "{e}");
     let Error::Usage { message, help } = e else {
         panic!("a usage error")
     };
-    assert!(message.contains("biuld") && help.contains("did you mean `build`"), "{message} / {help}");
+    assert!(
+        message.contains("biuld") && help.contains("did you mean `build`"),
+        "{message} / {help}"
+    );
 }

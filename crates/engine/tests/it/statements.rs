@@ -35,7 +35,12 @@ fn two_distinct_approvers_pass_a_two_of_n_signoff() {
     let s = p.session();
     run(&s, &[]);
     let first = s.signoff(&approve("sre", "alice")).unwrap();
-    assert_eq!(first.status.state, GateState::Missing, "{}", first.status.reason);
+    assert_eq!(
+        first.status.state,
+        GateState::Missing,
+        "{}",
+        first.status.reason
+    );
     let approval = first.record.approval.as_ref().unwrap();
     assert_eq!(approval.note.as_deref(), Some("looks good"));
     assert_eq!(approval.phases.len(), 1);
@@ -43,7 +48,12 @@ fn two_distinct_approvers_pass_a_two_of_n_signoff() {
     let again = s.signoff(&approve("security", "alice")).unwrap();
     assert_ne!(again.status.state, GateState::Pass);
     let second = s.signoff(&approve("security", "bob")).unwrap();
-    assert_eq!(second.status.state, GateState::Pass, "{}", second.status.reason);
+    assert_eq!(
+        second.status.state,
+        GateState::Pass,
+        "{}",
+        second.status.reason
+    );
     assert!(s.scorecard().unwrap().go);
     assert!(s.verify().unwrap().is_ok());
 }
@@ -53,7 +63,10 @@ fn a_wrong_role_or_a_run_gate_is_refused_and_nothing_is_recorded() {
     let p = Project::new(ROADMAP);
     let s = p.session();
     let e = s.signoff(&approve("intern", "x")).unwrap_err();
-    assert!(e.is_usage() && e.to_string().contains("may not approve"), "{e}");
+    assert!(
+        e.is_usage() && e.to_string().contains("may not approve"),
+        "{e}"
+    );
     let e = s
         .signoff(&SignoffRequest {
             gate: "build".into(),
@@ -91,7 +104,10 @@ fn a_waiver_shows_waived_and_a_past_date_is_refused() {
         by: Some("carol".into()),
     };
     let e = s.waive(&waive("2001-01-01")).unwrap_err();
-    assert!(matches!(e, Error::Usage { .. }) && e.to_string().contains("in the past"), "{e}");
+    assert!(
+        matches!(e, Error::Usage { .. }) && e.to_string().contains("in the past"),
+        "{e}"
+    );
     let e = s.waive(&waive("someday")).unwrap_err();
     assert!(e.to_string().contains("not a date"), "{e}");
     let st = s.waive(&waive("2999-12-31")).unwrap();

@@ -68,9 +68,7 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     let code = super::status::show(&session, Format::Table)?;
     println!(
         "\nexplain any gate: phasegate -c {} why GATE",
-        std::path::absolute(&roadmap)
-            .unwrap_or(roadmap)
-            .display()
+        std::path::absolute(&roadmap).unwrap_or(roadmap).display()
     );
     Ok(code)
 }

@@ -11,8 +11,7 @@ pub fn probe(args: &ProbeArgs) -> Result<u8, Error> {
         url: args.url.clone(),
         params: phasegate_engine::parse_params(&args.params)?,
         timeout: args.timeout,
-        workdir: std::env::current_dir()
-            .map_err(Error::io("cannot read the current directory"))?,
+        workdir: std::env::current_dir().map_err(Error::io("cannot read the current directory"))?,
     };
     let o = super::runtime()?.block_on(phasegate_engine::probe(&request))?;
     let view = ProbeView {
