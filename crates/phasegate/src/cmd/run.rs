@@ -91,6 +91,8 @@ pub fn execute(
         secret_values: secret_values(roadmap),
     };
 
+    // The binary owns its process: orphans of gates are reparented to it and swept.
+    let _supervisor = phasegate_runner::Supervisor::install();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
