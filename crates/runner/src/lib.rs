@@ -3,7 +3,8 @@
 //! secrets, retries, and a clean stop on interruption.
 //!
 //! The runner produces [`Record`]s and reports them as [`Event`]s as they happen; it knows
-//! nothing of the ledger: the caller stores them. Entry point: [`run`].
+//! nothing of the ledger: the caller stores them. Entry point: [`run`]. Sign-off gates are
+//! never run: people approve them.
 //!
 //! # What it needs from the process
 //!

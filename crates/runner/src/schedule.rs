@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use phasegate_model::{Gate, Record, Roadmap};
+use phasegate_model::{Gate, GateKind, Record, Roadmap};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -25,6 +25,10 @@ pub struct RunOutcome {
 /// Every record is sent on `events` as soon as it exists; `cancel` turning true ends the
 /// running gates as on timeout and starts no new one.
 ///
+/// Sign-off gates are approved by people, never run: they are left out of the run and have
+/// no record in its outcome, and a `needs` on one is no constraint on scheduling (the status
+/// evaluation requires the approvals for the gate's phases).
+///
 /// When it returns, every process its gates and services started has been ended, as far as
 /// the process group and the marker scan reach; with a [`Supervisor`](crate::Supervisor)
 /// installed, so have the orphans that escaped both.
@@ -35,6 +39,11 @@ pub async fn run(
     events: mpsc::UnboundedSender<Event>,
     cancel: watch::Receiver<bool>,
 ) -> RunOutcome {
+    let gates: Vec<&Gate> = gates
+        .iter()
+        .copied()
+        .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
+        .collect();
     let ctx = Arc::new(ctx);
     let services = Arc::new(Services::new(
         roadmap.services.clone(),
@@ -51,7 +60,7 @@ pub async fn run(
         events,
         cancel,
     };
-    let records = scheduler.drive(Dag::new(gates)).await;
+    let records = scheduler.drive(Dag::new(&gates)).await;
     // Services go at the end of the run, whatever happened: failure, timeout or Ctrl-C.
     services.stop_all().await;
     // Anything reparented to us that no gate accounted for must not outlive the run.
@@ -149,6 +158,36 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let (_cancel_tx, cancel) = watch::channel(false);
         run(&roadmap, &gates, context(root, &roadmap), tx, cancel).await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sign_off_gates_are_never_run_nor_recorded_nor_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run_all(
+            r#"
+[project]
+name = "t"
+
+[gates.approve]
+signoff = { roles = ["sre"] }
+
+[gates.build]
+run = "true"
+needs = ["approve"]
+
+[[phase]]
+id = "p"
+gates = ["approve", "build"]
+"#,
+            dir.path(),
+        )
+        .await;
+        let records: Vec<(&str, Verdict)> = outcome
+            .records
+            .iter()
+            .map(|r| (r.gate.as_str(), r.verdict))
+            .collect();
+        assert_eq!(records, [("build", Verdict::Pass)]);
     }
 
     #[test]
