@@ -12,7 +12,8 @@
 //!   is read on plain threads of its own.
 //! - Linux: processes are found through `/proc`, gates run under `sh`.
 //! - It never reads the environment (the caller passes [`RunContext::env`] and the
-//!   [`secret_values`]), never prints and never changes process-wide settings by itself.
+//!   [`secret_values`]), never prints, and changes no process-wide setting by itself beyond
+//!   what tokio's process support does (its `SIGCHLD` handler).
 //! - For the guarantee that *no* process outlives its gate, the program installs a
 //!   [`Supervisor`] for the length of the run: the process becomes the child subreaper, and
 //!   at the end of each run whatever was reparented to it and not accounted for is ended.

@@ -15,7 +15,8 @@ use crate::{Event, RunContext, gate_secrets, tree};
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// The final record of every gate that ran or was skipped, in completion order.
+    /// The final record of every gate that ran or was skipped, in completion order (never
+    /// one of a sign-off gate).
     pub records: Vec<Record>,
     /// Whether the run was interrupted (gates that had not started are not in `records`).
     pub interrupted: bool,
