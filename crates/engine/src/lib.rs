@@ -34,10 +34,9 @@ pub use error::{Error, suggest};
 pub use init::{init, write_roadmap};
 pub use inspect::Why;
 pub use markdown::{SyncReport, import};
-pub use phasegate_runner::Event;
+pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
-// SUPERVISOR-PENDING pub use phasegate_runner::Supervisor;
 pub use session::{Options, SIGNING_KEY_VAR, Session};
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 

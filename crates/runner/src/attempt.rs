@@ -66,13 +66,6 @@ pub(crate) async fn run_gate(
     mut cancel: watch::Receiver<bool>,
 ) -> Record {
     let max_attempts = job.gate.retries.saturating_add(1);
-    if matches!(job.gate.kind, GateKind::Signoff { .. }) {
-        let why = "sign-off gates are approved by people, not run".to_owned();
-        return emit(
-            &events,
-            base_record(&job, &ctx, 1, 1, Verdict::Skipped, Some(why)),
-        );
-    }
     let access = tokio::select! {
         a = access(&job, &services) => a,
         () = process::cancelled(&mut cancel) => Err("interrupted: the run was stopped".to_owned()),
@@ -121,7 +114,7 @@ pub(crate) async fn run_gate(
                 )
                 .await
             }
-            GateKind::Signoff { .. } => unreachable!("sign-off gates returned above"),
+            GateKind::Signoff { .. } => unreachable!("`run` leaves sign-off gates out"),
         };
         let retry = attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
         let record = emit(&events, record);
@@ -195,30 +188,7 @@ fn attempt_record(
     exec: &Execution,
     log: String,
 ) -> Record {
-    let timeout = humantime::format_duration(job.gate.timeout);
-    let (mut verdict, reason) = match &exec.ending {
-        Ending::Exited(0) => (Verdict::Pass, None),
-        Ending::Exited(c @ (SH_NOT_EXECUTABLE | SH_NOT_FOUND)) => (
-            Verdict::Error,
-            Some(format!(
-                "the command could not be run: sh exited with status {c} (command not found or not executable)"
-            )),
-        ),
-        Ending::Exited(c) => (Verdict::Fail, Some(format!("exited with status {c}"))),
-        Ending::Signalled(s) => (Verdict::Fail, Some(format!("killed by signal {s}"))),
-        Ending::TimedOut => (
-            Verdict::Fail,
-            Some(format!(
-                "timed out after {timeout}; its processes were ended"
-            )),
-        ),
-        Ending::Interrupted => (
-            Verdict::Error,
-            Some("interrupted: the run was stopped".to_owned()),
-        ),
-        Ending::NotStarted(why) => (Verdict::Error, Some(why.clone())),
-    };
-    let mut reason = reason;
+    let (mut verdict, mut reason) = judge(&exec.ending, job.gate.timeout);
     let output = match &exec.output {
         Ok(c) => Some(OutputEvidence {
             sha256: c.sha256.clone(),
@@ -269,6 +239,33 @@ fn attempt_record(
     r.findings = findings;
     r.measurements = measurements;
     r
+}
+
+/// The verdict on how an attempt's process ended, and why when it is not a pass.
+fn judge(ending: &Ending, timeout: std::time::Duration) -> (Verdict, Option<String>) {
+    match ending {
+        Ending::Exited(0) => (Verdict::Pass, None),
+        Ending::Exited(c @ (SH_NOT_EXECUTABLE | SH_NOT_FOUND)) => (
+            Verdict::Error,
+            Some(format!(
+                "the command could not be run: sh exited with status {c} (command not found or not executable)"
+            )),
+        ),
+        Ending::Exited(c) => (Verdict::Fail, Some(format!("exited with status {c}"))),
+        Ending::Signalled(s) => (Verdict::Fail, Some(format!("killed by signal {s}"))),
+        Ending::TimedOut => (
+            Verdict::Fail,
+            Some(format!(
+                "timed out after {}; its processes were ended",
+                humantime::format_duration(timeout)
+            )),
+        ),
+        Ending::Interrupted => (
+            Verdict::Error,
+            Some("interrupted: the run was stopped".to_owned()),
+        ),
+        Ending::NotStarted(why) => (Verdict::Error, Some(why.clone())),
+    }
 }
 
 pub(crate) fn base_record(

@@ -53,3 +53,35 @@ pub fn host_name() -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_status_lists_changes_to_tracked_files_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let why = git_status(dir.path()).unwrap_err();
+        assert!(why.contains("not a git repository"), "{why}");
+
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("a"), "1").unwrap();
+        assert_eq!(
+            git_status(dir.path()).unwrap(),
+            "",
+            "untracked is not a change"
+        );
+        git(&["add", "a"]);
+        assert_eq!(git_status(dir.path()).unwrap(), "A  a\n");
+    }
+}

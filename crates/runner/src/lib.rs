@@ -3,7 +3,24 @@
 //! secrets, retries, and a clean stop on interruption.
 //!
 //! The runner produces [`Record`]s and reports them as [`Event`]s as they happen; it knows
-//! nothing of the ledger: the caller stores them. Entry point: [`run`].
+//! nothing of the ledger: the caller stores them. Entry point: [`run`]. Sign-off gates are
+//! never run: people approve them.
+//!
+//! # What it needs from the process
+//!
+//! - A tokio runtime with the `process`, `time` and I/O drivers (`enable_all`); gate output
+//!   is read on plain threads of its own.
+//! - Linux: processes are found through `/proc`, gates run under `sh`.
+//! - It never reads the environment (the caller passes [`RunContext::env`] and the
+//!   [`secret_values`]), never prints, and changes no process-wide setting by itself beyond
+//!   what tokio's process support does (its `SIGCHLD` handler).
+//! - For the guarantee that *no* process outlives its gate, the program installs a
+//!   [`Supervisor`] for the length of the run: the process becomes the child subreaper, and
+//!   at the end of each run whatever was reparented to it and not accounted for is ended.
+//!   Without it (a library embedding the runner), every process that stays in its gate's
+//!   process group, descends from one that does, or is reparented to this process with the
+//!   gate's marker is still ended; an orphan that left the group (`setsid`, then its parent
+//!   exited) is reparented to init instead and may survive the run.
 
 mod attempt;
 pub mod capture;
@@ -14,6 +31,7 @@ pub mod process;
 mod schedule;
 mod secrets;
 pub mod service;
+mod supervisor;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -25,6 +43,7 @@ use phasegate_model::{GateId, GitInfo, Project, Provenance, Record};
 pub use facts::{git_info, git_status, host_name};
 pub use schedule::{RunOutcome, run};
 pub use secrets::{gate_secrets, rule, secret_values};
+pub use supervisor::Supervisor;
 
 /// Everything a run needs besides the roadmap.
 #[derive(Debug, Clone)]

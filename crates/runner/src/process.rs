@@ -65,61 +65,18 @@ pub struct Execution {
 /// Runs `spec` to its end (or its timeout, or `cancel` turning true).
 pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Execution {
     let started = Instant::now();
-    let not_started = |why: String| Execution {
-        ending: Ending::NotStarted(why.clone()),
-        output: Err(why),
-        duration: started.elapsed(),
-        leftovers: 0,
-    };
-    if !spec.cwd.is_dir() {
-        return not_started(format!(
-            "working directory `{}` does not exist",
-            spec.cwd.display()
-        ));
-    }
-    let log = match spec
-        .log
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| File::create(&spec.log))
-    {
-        Ok(f) => f,
-        Err(e) => return not_started(format!("cannot create log `{}`: {e}", spec.log.display())),
-    };
-    // One pipe for both streams keeps stdout and stderr interleaved as the gate wrote them.
-    let (reader, writer) = match std::io::pipe().and_then(|(r, w)| Ok((r, w.try_clone()?, w))) {
-        Ok((r, w1, w2)) => (r, (w1, w2)),
-        Err(e) => return not_started(format!("cannot create a pipe: {e}")),
-    };
-    let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(&spec.script)
-        .current_dir(&spec.cwd)
-        .envs(&spec.env)
-        .env(tree::MARKER_VAR, &spec.marker)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(writer.0))
-        .stderr(Stdio::from(writer.1))
-        .process_group(0);
-    let spawned = tree::spawn(&mut cmd);
-    // The parent's copies of the write end must close, or the reader never sees EOF.
-    drop(cmd);
-    let (mut child, guard) = match spawned {
-        Ok(c) => c,
-        Err(e) => return not_started(format!("cannot start `sh`: {e}")),
+    let (mut child, guard, out_rx) = match start(spec) {
+        Ok(s) => s,
+        Err(why) => {
+            return Execution {
+                ending: Ending::NotStarted(why.clone()),
+                output: Err(why),
+                duration: started.elapsed(),
+                leftovers: 0,
+            };
+        }
     };
     let pid = guard.pid();
-
-    let (log_path, secrets) = (spec.log.clone(), spec.secrets.clone());
-    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
-    // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
-    // the async runtime is doing, and a gate printing gigabytes never blocks on us.
-    std::thread::spawn(move || {
-        let captured = capture::capture(reader, log, &secrets)
-            .map_err(|e| format!("cannot write log `{}`: {e}", log_path.display()));
-        let _ = out_tx.send(captured);
-    });
-
     let timeout = tokio::time::sleep(spec.timeout);
     tokio::pin!(timeout);
     let ended = tokio::select! {
@@ -154,6 +111,54 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
         duration: started.elapsed(),
         leftovers,
     }
+}
+
+/// The capture of a gate's output, delivered when the pipe closes.
+type Output = tokio::sync::oneshot::Receiver<Result<Captured, String>>;
+
+/// Spawns the gate's `sh` in its own group, its output captured into its log; or why not.
+fn start(spec: &Spec) -> Result<(tokio::process::Child, tree::Spawned, Output), String> {
+    if !spec.cwd.is_dir() {
+        return Err(format!(
+            "working directory `{}` does not exist",
+            spec.cwd.display()
+        ));
+    }
+    let log = spec
+        .log
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| File::create(&spec.log))
+        .map_err(|e| format!("cannot create log `{}`: {e}", spec.log.display()))?;
+    // One pipe for both streams keeps stdout and stderr interleaved as the gate wrote them.
+    let (reader, writer) = std::io::pipe()
+        .and_then(|(r, w)| Ok((r, (w.try_clone()?, w))))
+        .map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(&spec.script)
+        .current_dir(&spec.cwd)
+        .envs(&spec.env)
+        .env(tree::MARKER_VAR, &spec.marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer.0))
+        .stderr(Stdio::from(writer.1))
+        .process_group(0);
+    let spawned = tree::spawn(&mut cmd);
+    // The parent's copies of the write end must close, or the reader never sees EOF.
+    drop(cmd);
+    let (child, guard) = spawned.map_err(|e| format!("cannot start `sh`: {e}"))?;
+
+    let (log_path, secrets) = (spec.log.clone(), spec.secrets.clone());
+    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
+    // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
+    // the async runtime is doing, and a gate printing gigabytes never blocks on us.
+    std::thread::spawn(move || {
+        let captured = capture::capture(reader, log, &secrets)
+            .map_err(|e| format!("cannot write log `{}`: {e}", log_path.display()));
+        let _ = out_tx.send(captured);
+    });
+    Ok((child, guard, out_rx))
 }
 
 fn ending_of(status: std::io::Result<std::process::ExitStatus>) -> Ending {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use phasegate_model::{Gate, Record, Roadmap};
+use phasegate_model::{Gate, GateKind, Record, Roadmap};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -15,7 +15,8 @@ use crate::{Event, RunContext, gate_secrets, tree};
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// The final record of every gate that ran or was skipped, in completion order.
+    /// The final record of every gate that ran or was skipped, in completion order (never
+    /// one of a sign-off gate).
     pub records: Vec<Record>,
     /// Whether the run was interrupted (gates that had not started are not in `records`).
     pub interrupted: bool,
@@ -24,6 +25,14 @@ pub struct RunOutcome {
 /// Runs `gates` (which must include everything they need; see [`Roadmap::select`]).
 /// Every record is sent on `events` as soon as it exists; `cancel` turning true ends the
 /// running gates as on timeout and starts no new one.
+///
+/// Sign-off gates are approved by people, never run: they are left out of the run and have
+/// no record in its outcome, and a `needs` on one is no constraint on scheduling (the status
+/// evaluation requires the approvals for the gate's phases).
+///
+/// When it returns, every process its gates and services started has been ended, as far as
+/// the process group and the marker scan reach; with a [`Supervisor`](crate::Supervisor)
+/// installed, so have the orphans that escaped both.
 pub async fn run(
     roadmap: &Roadmap,
     gates: &[&Gate],
@@ -31,7 +40,11 @@ pub async fn run(
     events: mpsc::UnboundedSender<Event>,
     cancel: watch::Receiver<bool>,
 ) -> RunOutcome {
-    tree::become_subreaper();
+    let gates: Vec<&Gate> = gates
+        .iter()
+        .copied()
+        .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
+        .collect();
     let ctx = Arc::new(ctx);
     let services = Arc::new(Services::new(
         roadmap.services.clone(),
@@ -48,7 +61,7 @@ pub async fn run(
         events,
         cancel,
     };
-    let records = scheduler.drive(Dag::new(gates)).await;
+    let records = scheduler.drive(Dag::new(&gates)).await;
     // Services go at the end of the run, whatever happened: failure, timeout or Ctrl-C.
     services.stop_all().await;
     // Anything reparented to us that no gate accounted for must not outlive the run.
@@ -111,5 +124,104 @@ impl Scheduler<'_> {
             phases: self.roadmap.phases_of(&g.id),
             secrets: gate_secrets(g, &self.roadmap.project, &self.ctx.secret_values),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use phasegate_model::Verdict;
+
+    use super::*;
+
+    fn context(root: &std::path::Path, roadmap: &Roadmap) -> RunContext {
+        RunContext {
+            run_id: "test".into(),
+            root: root.to_path_buf(),
+            ledger_dir: root.join(".phasegate"),
+            jobs: 2,
+            grace: Duration::from_millis(200),
+            project: roadmap.project.clone(),
+            roadmap_sha256: String::new(),
+            git: None,
+            host: "test".into(),
+            tool_version: "0".into(),
+            env: BTreeMap::new(),
+            secret_values: BTreeMap::new(),
+        }
+    }
+
+    async fn run_all(source: &str, root: &std::path::Path) -> RunOutcome {
+        let roadmap = phasegate_roadmap::parse(source, "phasegate.toml").unwrap();
+        let gates: Vec<&Gate> = roadmap.gates.iter().collect();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        run(&roadmap, &gates, context(root, &roadmap), tx, cancel).await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sign_off_gates_are_never_run_nor_recorded_nor_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run_all(
+            r#"
+[project]
+name = "t"
+
+[gates.approve]
+signoff = { roles = ["sre"] }
+
+[gates.build]
+run = "true"
+needs = ["approve"]
+
+[[phase]]
+id = "p"
+gates = ["approve", "build"]
+"#,
+            dir.path(),
+        )
+        .await;
+        let records: Vec<(&str, Verdict)> = outcome
+            .records
+            .iter()
+            .map(|r| (r.gate.as_str(), r.verdict))
+            .collect();
+        assert_eq!(records, [("build", Verdict::Pass)]);
+    }
+
+    #[test]
+    fn without_a_supervisor_the_embedders_children_are_left_alone() {
+        // Not a tokio test: the lock must not be held across an await.
+        let _serial = crate::supervisor::tests::PROCESS_WIDE.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut own = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let outcome = runtime.block_on(run_all(
+            r#"
+[project]
+name = "t"
+
+[gates.build]
+run = "true"
+
+[[phase]]
+id = "p"
+gates = ["build"]
+"#,
+            dir.path(),
+        ));
+        assert_eq!(outcome.records[0].verdict, Verdict::Pass);
+        let status = own.try_wait().unwrap();
+        own.kill().unwrap();
+        own.wait().unwrap();
+        assert_eq!(
+            status, None,
+            "the run ended or reaped a child it did not start"
+        );
     }
 }

@@ -59,3 +59,51 @@ pub fn rule(gate: &Gate, project: &Project, secrets: &[String]) -> Rule {
         env,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_looked_up_preferring_the_gates_own_value_and_kept_out_of_the_rule() {
+        let roadmap = phasegate_roadmap::parse(
+            r#"
+[project]
+name = "t"
+secret_env = ["API_KEY"]
+
+[gates.a]
+run = "curl -H 'key: sk-123' db://u:hunter2@h"
+secret_env = ["DB_PASS"]
+env = { DB_PASS = "hunter2", URL = "db://u:hunter2@h" }
+
+[[phase]]
+id = "p"
+gates = ["a"]
+"#,
+            "phasegate.toml",
+        )
+        .unwrap();
+        let values = secret_values(&roadmap, |name| match name {
+            "API_KEY" => Some("sk-123".into()),
+            "DB_PASS" => Some("from-the-environment".into()),
+            _ => None,
+        });
+        assert_eq!(
+            values,
+            BTreeMap::from([
+                ("API_KEY".into(), "sk-123".into()),
+                ("DB_PASS".into(), "from-the-environment".into()),
+            ])
+        );
+        let gate = &roadmap.gates[0];
+        let secrets = gate_secrets(gate, &roadmap.project, &values);
+        assert_eq!(secrets, ["sk-123", "hunter2"]);
+
+        let rule = rule(gate, &roadmap.project, &secrets);
+        assert_eq!(rule.env["DB_PASS"], REDACTED);
+        assert_eq!(rule.env["URL"], "db://u:[REDACTED]@h");
+        assert!(!rule.text.contains("sk-123") && !rule.text.contains("hunter2"));
+        assert!(rule.text.contains("[REDACTED]"), "{}", rule.text);
+    }
+}

@@ -1,11 +1,13 @@
 //! Finding and ending every process a gate started.
 //!
 //! A process group covers the usual case. Two escape routes remain: a descendant that calls
-//! `setsid` (it leaves the group) and one that is orphaned and reparented. phasegate makes
-//! itself the child subreaper, so orphans are reparented to it rather than to init, and each
-//! gate's processes carry a marker variable in their environment; a scan of `/proc` finds
-//! them by group, by ancestry or by marker. Hand-written because no maintained crate does
-//! this attribution; it is the core of "no process survives its gate".
+//! `setsid` (it leaves the group) and one that is orphaned and reparented. With a
+//! [`Supervisor`](crate::Supervisor) installed the process is the child subreaper, so orphans
+//! are reparented to it rather than to init, and each gate's processes carry a marker
+//! variable in their environment; a scan of `/proc` finds them by group, by ancestry or by
+//! marker. Without one, an orphan that also left the group is beyond reach. Hand-written
+//! because no maintained crate does this attribution; it is the core of "no process survives
+//! its gate".
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -14,18 +16,10 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 
+use crate::supervisor;
+
 /// Name of the environment variable that marks a gate's processes.
 pub const MARKER_VAR: &str = "PHASEGATE_GATE_MARK";
-
-/// Makes this process the subreaper of its descendants (Linux), so an orphaned grandchild of
-/// a gate is reparented here and can still be found and ended.
-pub fn become_subreaper() {
-    #[cfg(target_os = "linux")]
-    {
-        // Best effort: without it, group and marker scans still find most escapees.
-        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-    }
-}
 
 struct Proc {
     pid: i32,
@@ -155,8 +149,13 @@ pub async fn terminate(leader: i32, marker: &str, grace: Duration) -> usize {
 }
 
 /// Ends every process reparented to phasegate that no gate accounted for (one that cleared
-/// its environment, say). Called when a run ends.
+/// its environment, say). Called when a run ends; does nothing unless a
+/// [`Supervisor`](crate::Supervisor) is installed, as the children it would end may be the
+/// embedding program's own.
 pub async fn sweep(grace: Duration) -> usize {
+    if !supervisor::is_installed() {
+        return 0;
+    }
     end_all(None, None, grace).await
 }
 
@@ -231,8 +230,14 @@ impl Drop for Spawned {
     }
 }
 
-/// Waits for (reaps) zombies that were reparented to phasegate as subreaper.
+/// Waits for (reaps) zombies that were reparented to phasegate as subreaper. Does nothing
+/// unless a [`Supervisor`](crate::Supervisor) is installed: without the subreaper no orphan
+/// is reparented here, and the unregistered children are the embedding program's, whose exit
+/// status is theirs to collect.
 pub fn reap_orphans() {
+    if !supervisor::is_installed() {
+        return;
+    }
     // Held throughout: a gate spawned between the listing and the waits would otherwise be
     // reaped here, behind tokio's back.
     let keep = SPAWNED

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use phasegate_engine::{Error, RunOptions, RunReport, Session};
+use phasegate_engine::{Error, RunOptions, RunReport, Session, Supervisor};
 use phasegate_model::Scorecard;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -37,7 +37,7 @@ pub fn execute(
         env,
     };
     // Orphaned descendants of gates are reparented here, so that none outlives the run.
-    // SUPERVISOR-PENDING let _supervisor = Supervisor::install();
+    let _supervisor = Supervisor::install();
     let report = super::runtime()?.block_on(async {
         let (cancel_tx, cancel_rx) = watch::channel(false);
         // Registered before the first gate starts: an early Ctrl-C must not kill us.
