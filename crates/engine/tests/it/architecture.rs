@@ -113,7 +113,7 @@ fn dependencies_point_one_way() {
     let g = graph();
     let front_ends = ["engine", "phasegate"];
     assert_free_of(
-        &g,
+        g,
         "model",
         &[
             &front_ends[..],
@@ -125,7 +125,7 @@ fn dependencies_point_one_way() {
         .concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "markdown",
         &[
             &front_ends[..],
@@ -135,7 +135,7 @@ fn dependencies_point_one_way() {
         .concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "roadmap",
         &[
             &front_ends[..],
@@ -151,7 +151,7 @@ fn dependencies_point_one_way() {
         .concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "probes",
         &[
             &front_ends[..],
@@ -160,17 +160,17 @@ fn dependencies_point_one_way() {
         .concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "runner",
         &[&front_ends[..], &["ledger", "report"]].concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "ledger",
         &[&front_ends[..], &["runner", "probes", "report"]].concat(),
     );
     assert_free_of(
-        &g,
+        g,
         "report",
         &[
             &front_ends[..],
@@ -181,7 +181,7 @@ fn dependencies_point_one_way() {
     );
     assert_free_of(g, "engine", &["phasegate", "sample-service"]);
     assert_free_of(
-        &g,
+        g,
         "sample-service",
         &[
             "model",
