@@ -386,15 +386,8 @@ fn signoff_status(
     let approvals = per_approver(all, &judge);
     let (state, reason, shown) = signoff_outcome(&approvals, roles, needed);
     GateStatus {
-        id: gate.id.clone(),
-        state,
-        last_run: shown.map(|r| r.started_at),
-        verdict: shown.map(|r| r.verdict),
-        run_id: shown.map(|r| r.run_id.clone()),
-        reason,
-        blocking: gate.blocking,
         approvals: approvals.into_iter().map(|(_, a)| a).collect(),
-        waiver: None,
+        ..status_of(gate, state, reason, shown)
     }
 }
 
@@ -586,17 +579,7 @@ fn gate_status(
     skipped: Option<&Record>,
     now: Timestamp,
 ) -> GateStatus {
-    let base = |state, reason: String, r: Option<&Record>| GateStatus {
-        id: gate.id.clone(),
-        state,
-        last_run: r.map(|r| r.started_at),
-        verdict: r.map(|r| r.verdict),
-        run_id: r.map(|r| r.run_id.clone()),
-        reason,
-        blocking: gate.blocking,
-        approvals: Vec::new(),
-        waiver: None,
-    };
+    let base = |state, reason: String, r: Option<&Record>| status_of(gate, state, reason, r);
     let Some(r) = decisive else {
         let reason = match skipped {
             Some(s) => format!(
@@ -632,6 +615,21 @@ fn gate_status(
             base(GateState::Fail, reason, Some(r))
         }
         Verdict::Skipped => unreachable!("skips are never decisive"),
+    }
+}
+
+/// The status of `gate` as the record `shown` (if any) shows it: no approvals, no waiver.
+fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Record>) -> GateStatus {
+    GateStatus {
+        id: gate.id.clone(),
+        state,
+        last_run: shown.map(|r| r.started_at),
+        verdict: shown.map(|r| r.verdict),
+        run_id: shown.map(|r| r.run_id.clone()),
+        reason,
+        blocking: gate.blocking,
+        approvals: Vec::new(),
+        waiver: None,
     }
 }
 
