@@ -181,40 +181,42 @@ fn render(
     summary: &ImportSummary,
 ) -> String {
     let mut out = String::new();
+    header(&mut out, source_name, summary);
+    project(&mut out, outline, plan, source_name);
+    phases(&mut out, outline, plan);
+    out
+}
+
+/// What a reviewer of the draft needs to know, between the line naming the source and the
+/// summary.
+const ADVICE: &str = "\
+#
+# - `run` gates come from backticked commands: check each is the command you mean.
+# - `probe` gates need their parameters and a target (`service` or `base_url`);
+#   see docs/roadmap-format.md.
+# - `signoff` gates are items no command or probe checks: a person in one of the
+#   roles approves them.
+# - `item` is the text of the markdown item a gate came from: `phasegate sync` ticks
+#   that item's box from the evidence, so keep the two equal when you edit either.
+#
+";
+
+/// The comment that opens the draft.
+fn header(w: &mut String, source_name: &str, summary: &ImportSummary) {
     // Writing into a String cannot fail; `let _` keeps that out of every line below.
-    let w = &mut out;
     let _ = writeln!(
         w,
         "# Drafted by `phasegate import` from {source_name}: review it before relying on it."
     );
-    let _ = writeln!(w, "#");
-    let _ = writeln!(
-        w,
-        "# - `run` gates come from backticked commands: check each is the command you mean."
-    );
-    let _ = writeln!(
-        w,
-        "# - `probe` gates need their parameters and a target (`service` or `base_url`);"
-    );
-    let _ = writeln!(w, "#   see docs/roadmap-format.md.");
-    let _ = writeln!(
-        w,
-        "# - `signoff` gates are items no command or probe checks: a person in one of the"
-    );
-    let _ = writeln!(w, "#   roles approves them.");
-    let _ = writeln!(
-        w,
-        "# - `item` is the text of the markdown item a gate came from: `phasegate sync` ticks"
-    );
-    let _ = writeln!(
-        w,
-        "#   that item's box from the evidence, so keep the two equal when you edit either."
-    );
-    let _ = writeln!(w, "#");
+    w.push_str(ADVICE);
     for line in summary.to_string().lines() {
         let _ = writeln!(w, "# {line}");
     }
     let _ = writeln!(w);
+}
+
+/// The version, the `[project]` table and the base gates.
+fn project(w: &mut String, outline: &Outline, plan: &Plan<'_>, source_name: &str) {
     let _ = writeln!(w, "version = 1");
     let _ = writeln!(w);
     let _ = writeln!(w, "[project]");
@@ -228,14 +230,16 @@ fn render(
             "base_gates = {}",
             list(plan.base.iter().map(|g| g.id.as_str()))
         );
-    }
-    if !plan.base.is_empty() {
         let _ = writeln!(w);
         let _ = writeln!(w, "# ── base gates ──");
     }
     for gate in &plan.base {
         gate_table(w, gate);
     }
+}
+
+/// Each phase with its gates, each phase `after` the one before it.
+fn phases(w: &mut String, outline: &Outline, plan: &Plan<'_>) {
     let mut previous: Option<&str> = None;
     for phase in &plan.phases {
         let _ = writeln!(w);
@@ -262,7 +266,6 @@ fn render(
         }
         previous = Some(&phase.id);
     }
-    out
 }
 
 fn gate_table(w: &mut String, gate: &PlannedGate<'_>) {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::classify::{self, Kind, SectionKind, label_kind, section_kind};
-use crate::scan::{Block, Item, scan};
+use crate::scan::{Block, Heading, Item, scan};
 
 /// A markdown roadmap's phases and gates, in document order.
 #[derive(Debug, Default)]
@@ -58,115 +58,171 @@ struct Section {
 /// Builds the outline of `src`.
 pub(crate) fn outline(src: &str) -> Outline {
     let blocks = scan(src);
-    let level1: Vec<&str> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading(h) if h.level == 1 => Some(h.text.as_str()),
+    let title_index = title_index(&blocks);
+    let mut walk = Walk {
+        blocks: &blocks,
+        title_index,
+        sections: BTreeMap::new(),
+        base: Vec::new(),
+        owners: BTreeMap::new(),
+        headings: Vec::new(),
+        paragraph_label: None,
+    };
+    for (index, block) in blocks.iter().enumerate() {
+        match block {
+            Block::Heading(h) => walk.heading(index, h),
+            Block::Paragraph(p) => walk.paragraph(&p.text),
+            Block::Item(item) => walk.item(item),
+        }
+    }
+    let Walk {
+        sections,
+        base,
+        mut owners,
+        ..
+    } = walk;
+    Outline {
+        title: title_index.and_then(|i| match &blocks[i] {
+            Block::Heading(h) => Some(h.text.clone()),
             _ => None,
-        })
-        .collect();
-    // A single level-1 heading at the top is the document's title, not a section.
-    let title_index = match (
+        }),
+        base,
+        phases: phases(&blocks, title_index, sections, &mut owners),
+    }
+}
+
+/// The index of the document's title: a single level-1 heading at the top is the
+/// document's title, not a section.
+fn title_index(blocks: &[Block]) -> Option<usize> {
+    let level1 = blocks
+        .iter()
+        .filter(|b| matches!(b, Block::Heading(h) if h.level == 1))
+        .count();
+    match (
         blocks.iter().position(|b| matches!(b, Block::Heading(_))),
-        level1.len(),
+        level1,
     ) {
         (Some(i), 1) if matches!(&blocks[i], Block::Heading(h) if h.level == 1) => Some(i),
         _ => None,
-    };
+    }
+}
 
-    let mut sections: BTreeMap<Key, Section> = BTreeMap::new();
-    let mut base = Vec::new();
-    let mut owners: BTreeMap<Key, Vec<String>> = BTreeMap::new();
-    // Open headings: (level, block index, kind).
-    let mut headings: Vec<(u8, usize, SectionKind)> = Vec::new();
-    // The kind of list a paragraph label ("**Exit criteria:**") announced.
-    let mut paragraph_label: Option<SectionKind> = None;
+/// The blocks read so far: where each item went, and what is open at the current block.
+struct Walk<'b> {
+    blocks: &'b [Block],
+    title_index: Option<usize>,
+    sections: BTreeMap<Key, Section>,
+    base: Vec<Entry>,
+    owners: BTreeMap<Key, Vec<String>>,
+    /// Open headings: (level, block index, kind).
+    headings: Vec<(u8, usize, SectionKind)>,
+    /// The kind of list a paragraph label ("**Exit criteria:**") announced.
+    paragraph_label: Option<SectionKind>,
+}
 
-    for (index, block) in blocks.iter().enumerate() {
-        match block {
-            Block::Heading(h) => {
-                while headings.last().is_some_and(|(level, ..)| *level >= h.level) {
-                    headings.pop();
-                }
-                let kind = if Some(index) == title_index {
-                    SectionKind::Other
-                } else {
-                    section_kind(&h.text)
-                };
-                headings.push((h.level, index, kind));
-                paragraph_label = None;
-                if kind == SectionKind::Phase {
-                    sections.entry(Some(index)).or_default();
-                }
-                let key = owner(&headings, title_index);
-                note_owner(&mut owners, key, &h.text);
-            }
-            Block::Paragraph(p) => {
-                paragraph_label = label_kind(&p.text);
-                let key = owner(&headings, title_index);
-                note_owner(&mut owners, key, &p.text);
-            }
-            Block::Item(item) => {
-                let context = |kind| {
-                    headings.iter().any(|(_, _, k)| *k == kind)
-                        || paragraph_label == Some(kind)
-                        || ancestors(&blocks, item).any(|a| label_kind(&a.text) == Some(kind))
-                };
-                let key = owner(&headings, title_index);
-                // An item that is an owner line ("Owner: Data  Target: ...") names the
-                // phase's owner; an owner named in passing is that item's alone.
-                if classify::starts_with_owner(&item.text) {
-                    note_owner(&mut owners, key, &item.text);
-                }
-                if is_status_line(item, &headings) {
-                    // The phase's status line: its owner is the phase's, its box is set
-                    // from the phase's state by `sync`; it is no gate.
-                    note_owner(&mut owners, key, &item.text);
-                    continue;
-                }
-                if item.text.is_empty() || context(SectionKind::Legend) {
-                    continue;
-                }
-                let own_label = label_kind(&item.text);
-                if item.checkbox.is_none() && own_label.is_some() && item.has_children {
-                    // "- Acceptance" introducing a nested list: a label, not a gate.
-                    continue;
-                }
-                let entry = Entry {
-                    text: item.text.clone(),
-                    line: item.line,
-                    kind: classify::item_kind(&item.text, &item.code),
-                    owner: classify::owner_roles(&item.text),
-                };
-                let in_base = context(SectionKind::Base);
-                let criterion = context(SectionKind::Criteria)
-                    || (own_label == Some(SectionKind::Criteria) && item.text.contains(':'));
-                if in_base && (item.checkbox.is_some() || !item.has_children) {
-                    base.push(entry);
-                } else if item.checkbox.is_some() || criterion && !item.has_children {
-                    sections
-                        .entry(key)
-                        .or_default()
-                        .phase
-                        .get_or_insert_with(|| draft(&blocks, key))
-                        .entries
-                        .push(entry);
-                } else if !item.has_children
-                    && !headings.iter().any(|(_, _, k)| *k == SectionKind::Aside)
-                {
-                    sections.entry(key).or_default().plain.push(entry);
-                }
-            }
+impl Walk<'_> {
+    fn heading(&mut self, index: usize, h: &Heading) {
+        while self
+            .headings
+            .last()
+            .is_some_and(|(level, ..)| *level >= h.level)
+        {
+            self.headings.pop();
         }
+        let kind = if Some(index) == self.title_index {
+            SectionKind::Other
+        } else {
+            section_kind(&h.text)
+        };
+        self.headings.push((h.level, index, kind));
+        self.paragraph_label = None;
+        if kind == SectionKind::Phase {
+            self.sections.entry(Some(index)).or_default();
+        }
+        let key = owner(&self.headings, self.title_index);
+        note_owner(&mut self.owners, key, &h.text);
     }
 
+    fn paragraph(&mut self, text: &str) {
+        self.paragraph_label = label_kind(text);
+        let key = owner(&self.headings, self.title_index);
+        note_owner(&mut self.owners, key, text);
+    }
+
+    /// Whether `item` is under a heading, label or labelled item of this kind.
+    fn context(&self, item: &Item, kind: SectionKind) -> bool {
+        self.headings.iter().any(|(_, _, k)| *k == kind)
+            || self.paragraph_label == Some(kind)
+            || ancestors(self.blocks, item).any(|a| label_kind(&a.text) == Some(kind))
+    }
+
+    fn item(&mut self, item: &Item) {
+        let key = owner(&self.headings, self.title_index);
+        // An item that is an owner line ("Owner: Data  Target: ...") names the
+        // phase's owner; an owner named in passing is that item's alone.
+        if classify::starts_with_owner(&item.text) {
+            note_owner(&mut self.owners, key, &item.text);
+        }
+        if is_status_line(item, &self.headings) {
+            // The phase's status line: its owner is the phase's, its box is set
+            // from the phase's state by `sync`; it is no gate.
+            note_owner(&mut self.owners, key, &item.text);
+            return;
+        }
+        if item.text.is_empty() || self.context(item, SectionKind::Legend) {
+            return;
+        }
+        let own_label = label_kind(&item.text);
+        if item.checkbox.is_none() && own_label.is_some() && item.has_children {
+            // "- Acceptance" introducing a nested list: a label, not a gate.
+            return;
+        }
+        let entry = Entry {
+            text: item.text.clone(),
+            line: item.line,
+            kind: classify::item_kind(&item.text, &item.code),
+            owner: classify::owner_roles(&item.text),
+        };
+        let in_base = self.context(item, SectionKind::Base);
+        let criterion = self.context(item, SectionKind::Criteria)
+            || (own_label == Some(SectionKind::Criteria) && item.text.contains(':'));
+        let blocks = self.blocks;
+        if in_base && (item.checkbox.is_some() || !item.has_children) {
+            self.base.push(entry);
+        } else if item.checkbox.is_some() || criterion && !item.has_children {
+            self.sections
+                .entry(key)
+                .or_default()
+                .phase
+                .get_or_insert_with(|| draft(blocks, key))
+                .entries
+                .push(entry);
+        } else if !item.has_children
+            && !self
+                .headings
+                .iter()
+                .any(|(_, _, k)| *k == SectionKind::Aside)
+        {
+            self.sections.entry(key).or_default().plain.push(entry);
+        }
+    }
+}
+
+/// The phases of the sections, in document order, each with its owner (taken out of
+/// `owners`).
+fn phases(
+    blocks: &[Block],
+    title_index: Option<usize>,
+    sections: BTreeMap<Key, Section>,
+    owners: &mut BTreeMap<Key, Vec<String>>,
+) -> Vec<PhaseDraft> {
     let mut phases = Vec::new();
     for (key, s) in sections {
         let is_phase_heading =
-            key.is_some_and(|i| headings_kind(&blocks, i, title_index) == SectionKind::Phase);
+            key.is_some_and(|i| headings_kind(blocks, i, title_index) == SectionKind::Phase);
         let mut phase = match s.phase {
             Some(phase) => phase,
-            None if is_phase_heading => draft(&blocks, key),
+            None if is_phase_heading => draft(blocks, key),
             None => continue,
         };
         // A phase heading whose section has no box and no criterion: its plain items are
@@ -179,16 +235,9 @@ pub(crate) fn outline(src: &str) -> Outline {
     }
     if phases.is_empty() {
         // A roadmap needs a phase: a document without any gets one for the whole document.
-        phases.push(draft(&blocks, None));
+        phases.push(draft(blocks, None));
     }
-    Outline {
-        title: title_index.and_then(|i| match &blocks[i] {
-            Block::Heading(h) => Some(h.text.clone()),
-            _ => None,
-        }),
-        base,
-        phases,
-    }
+    phases
 }
 
 /// Whether `item` is the status line of a phase: a top-level item with a box directly under

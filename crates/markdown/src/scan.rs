@@ -102,104 +102,42 @@ impl Gather {
 
 /// Scans `src` into blocks.
 pub(crate) fn scan(src: &str) -> Vec<Block> {
-    let lines = LineIndex::new(src);
-    let mut blocks: Vec<Block> = Vec::new();
-    let mut gathers: Vec<Gather> = Vec::new();
-    let mut stack: Vec<Container> = Vec::new();
+    let mut scanner = Scanner {
+        src,
+        lines: LineIndex::new(src),
+        blocks: Vec::new(),
+        gathers: Vec::new(),
+        stack: Vec::new(),
+    };
     for (event, range) in Parser::new_ext(src, Options::ENABLE_TASKLISTS).into_offset_iter() {
-        let target = target_of(&stack, &gathers);
+        scanner.event(event, range);
+    }
+    scanner.finish()
+}
+
+/// One scan in progress: the blocks so far, the text gathered for each (`gathers[i]`
+/// belongs to `blocks[i]`) and the containers open at the current event.
+struct Scanner<'s> {
+    src: &'s str,
+    lines: LineIndex,
+    blocks: Vec<Block>,
+    gathers: Vec<Gather>,
+    stack: Vec<Container>,
+}
+
+impl Scanner<'_> {
+    fn event(&mut self, event: Event<'_>, range: Range<usize>) {
+        let target = target_of(&self.stack, &self.gathers);
         match event {
-            Event::Start(tag) if is_inline(&tag) => {
-                if let Some(t) = target {
-                    gathers[t].extend(&range);
-                }
-            }
-            Event::Start(tag) => {
-                // A block inside an item other than its first paragraph ends the item's text.
-                if let Some(Container::Item(i)) = stack.last().copied() {
-                    let first_paragraph =
-                        matches!(tag, Tag::Paragraph) && gathers[i].span.is_none();
-                    if !first_paragraph {
-                        gathers[i].closed = true;
-                    }
-                    if matches!(tag, Tag::List(_))
-                        && let Block::Item(item) = &mut blocks[i]
-                    {
-                        item.has_children = true;
-                    }
-                }
-                let container = match tag {
-                    Tag::Item => {
-                        let parent = stack.iter().rev().find_map(|c| match c {
-                            Container::Item(i) => Some(*i),
-                            _ => None,
-                        });
-                        blocks.push(Block::Item(Item {
-                            parent,
-                            has_children: false,
-                            text: String::new(),
-                            code: Vec::new(),
-                            checkbox: None,
-                            line: lines.line(range.start),
-                        }));
-                        Container::Item(open(&mut gathers))
-                    }
-                    Tag::Heading { level, .. } => {
-                        blocks.push(Block::Heading(Heading {
-                            level: level as u8,
-                            text: String::new(),
-                            line: lines.line(range.start),
-                        }));
-                        Container::Heading(open(&mut gathers))
-                    }
-                    Tag::Paragraph => {
-                        let in_item = stack.iter().any(|c| matches!(c, Container::Item(_)));
-                        if !in_item {
-                            blocks.push(Block::Paragraph(Paragraph {
-                                text: String::new(),
-                            }));
-                            open(&mut gathers);
-                        }
-                        Container::Paragraph
-                    }
-                    _ => Container::Other,
-                };
-                stack.push(container);
-            }
-            Event::End(end) if is_inline_end(end) => {
-                if let Some(t) = target {
-                    gathers[t].extend(&range);
-                }
-            }
-            Event::End(end) => {
-                let popped = stack.pop();
-                if let (TagEnd::Paragraph, Some(Container::Item(i))) = (end, stack.last().copied())
-                {
-                    gathers[i].closed = true;
-                }
-                if popped == Some(Container::Paragraph) {
-                    // A top-level paragraph's gather is the last one opened for it.
-                    if let Some(i) = paragraph_gather(&stack, &blocks) {
-                        gathers[i].closed = true;
-                    }
-                }
-            }
-            Event::TaskListMarker(_) => {
-                if let Some(t) = target
-                    && let Some(open) = src[range.clone()].find('[')
-                {
-                    // The range is not always exactly `[ ]` (`"*\t\t[ ]\r"` gives `"\t[ ]"`):
-                    // the character that matters is the one after the first `[`.
-                    let offset = range.start + open + 1;
-                    if let Some(&mark) = src.as_bytes().get(offset) {
-                        gathers[t].checkbox = Some(Checkbox { offset, mark });
-                    }
-                }
-            }
+            Event::Start(tag) if is_inline(&tag) => self.extend(target, &range),
+            Event::Start(tag) => self.start(&tag, &range),
+            Event::End(end) if is_inline_end(end) => self.extend(target, &range),
+            Event::End(end) => self.end(end),
+            Event::TaskListMarker(_) => self.task_marker(target, range),
             Event::Code(code) => {
                 if let Some(t) = target {
-                    gathers[t].extend(&range);
-                    gathers[t].code.push(code.into_string());
+                    self.gathers[t].extend(&range);
+                    self.gathers[t].code.push(code.into_string());
                 }
             }
             Event::Text(_)
@@ -207,44 +145,146 @@ pub(crate) fn scan(src: &str) -> Vec<Block> {
             | Event::InlineHtml(_)
             | Event::FootnoteReference(_)
             | Event::SoftBreak
-            | Event::HardBreak => {
-                if let Some(t) = target {
-                    gathers[t].extend(&range);
-                }
-            }
+            | Event::HardBreak => self.extend(target, &range),
             Event::Html(_) | Event::DisplayMath(_) | Event::Rule => {}
         }
     }
-    for (block, gather) in blocks.iter_mut().zip(gathers) {
-        let text = gather
-            .span
-            .clone()
-            .map_or("", |s| src[s].trim_matches(is_blank))
-            .to_owned();
-        match block {
-            Block::Heading(h) => h.text = text,
-            Block::Paragraph(p) => p.text = text,
-            Block::Item(item) => {
-                item.code = gather.code;
-                item.checkbox = gather.checkbox;
-                item.text = text;
-                if let Some(cb) = gather.checkbox {
-                    item.line = lines.line(cb.offset);
-                } else if let Some(rest) = tilde_box(&item.text) {
-                    // `[~]` is not a GFM task marker: pulldown-cmark sees it as text, so it
-                    // is recognised here, at the very start of the item's text.
-                    let start = gather.span.map_or(0, |s| s.start + leading_blank(&src[s]));
-                    item.checkbox = Some(Checkbox {
-                        offset: start + 1,
-                        mark: b'~',
-                    });
-                    item.line = lines.line(start);
-                    item.text = rest.to_owned();
+
+    fn extend(&mut self, target: Option<usize>, range: &Range<usize>) {
+        if let Some(t) = target {
+            self.gathers[t].extend(range);
+        }
+    }
+
+    /// A block-level tag opens.
+    fn start(&mut self, tag: &Tag<'_>, range: &Range<usize>) {
+        // A block inside an item other than its first paragraph ends the item's text.
+        if let Some(Container::Item(i)) = self.stack.last().copied() {
+            let first_paragraph = matches!(tag, Tag::Paragraph) && self.gathers[i].span.is_none();
+            if !first_paragraph {
+                self.gathers[i].closed = true;
+            }
+            if matches!(tag, Tag::List(_))
+                && let Block::Item(item) = &mut self.blocks[i]
+            {
+                item.has_children = true;
+            }
+        }
+        let container = self.container(tag, self.lines.line(range.start));
+        self.stack.push(container);
+    }
+
+    /// The container a block-level tag opens, after pushing its block (if it is one) that
+    /// starts on `line`.
+    fn container(&mut self, tag: &Tag<'_>, line: usize) -> Container {
+        match tag {
+            Tag::Item => {
+                let parent = self.stack.iter().rev().find_map(|c| match c {
+                    Container::Item(i) => Some(*i),
+                    _ => None,
+                });
+                self.blocks.push(Block::Item(Item {
+                    parent,
+                    has_children: false,
+                    text: String::new(),
+                    code: Vec::new(),
+                    checkbox: None,
+                    line,
+                }));
+                Container::Item(open(&mut self.gathers))
+            }
+            Tag::Heading { level, .. } => {
+                self.blocks.push(Block::Heading(Heading {
+                    level: *level as u8,
+                    text: String::new(),
+                    line,
+                }));
+                Container::Heading(open(&mut self.gathers))
+            }
+            Tag::Paragraph => {
+                let in_item = self.stack.iter().any(|c| matches!(c, Container::Item(_)));
+                if !in_item {
+                    self.blocks.push(Block::Paragraph(Paragraph {
+                        text: String::new(),
+                    }));
+                    open(&mut self.gathers);
                 }
+                Container::Paragraph
+            }
+            _ => Container::Other,
+        }
+    }
+
+    /// A block-level tag closes.
+    fn end(&mut self, end: TagEnd) {
+        let popped = self.stack.pop();
+        if let (TagEnd::Paragraph, Some(Container::Item(i))) = (end, self.stack.last().copied()) {
+            self.gathers[i].closed = true;
+        }
+        if popped == Some(Container::Paragraph) {
+            // A top-level paragraph's gather is the last one opened for it.
+            if let Some(i) = paragraph_gather(&self.stack, &self.blocks) {
+                self.gathers[i].closed = true;
             }
         }
     }
-    blocks
+
+    fn task_marker(&mut self, target: Option<usize>, range: Range<usize>) {
+        if let Some(t) = target
+            && let Some(open) = self.src[range.clone()].find('[')
+        {
+            // The range is not always exactly `[ ]` (`"*\t\t[ ]\r"` gives `"\t[ ]"`):
+            // the character that matters is the one after the first `[`.
+            let offset = range.start + open + 1;
+            if let Some(&mark) = self.src.as_bytes().get(offset) {
+                self.gathers[t].checkbox = Some(Checkbox { offset, mark });
+            }
+        }
+    }
+
+    /// The blocks, each with the text gathered for it.
+    fn finish(self) -> Vec<Block> {
+        let Scanner {
+            src,
+            lines,
+            mut blocks,
+            gathers,
+            ..
+        } = self;
+        for (block, gather) in blocks.iter_mut().zip(gathers) {
+            let text = gather
+                .span
+                .clone()
+                .map_or("", |s| src[s].trim_matches(is_blank))
+                .to_owned();
+            match block {
+                Block::Heading(h) => h.text = text,
+                Block::Paragraph(p) => p.text = text,
+                Block::Item(item) => finish_item(item, gather, text, src, &lines),
+            }
+        }
+        blocks
+    }
+}
+
+/// Gives `item` its gathered text, code and checkbox (a GFM task marker, or a `[~]`).
+fn finish_item(item: &mut Item, gather: Gather, text: String, src: &str, lines: &LineIndex) {
+    item.code = gather.code;
+    item.checkbox = gather.checkbox;
+    item.text = text;
+    if let Some(cb) = gather.checkbox {
+        item.line = lines.line(cb.offset);
+    } else if let Some(rest) = tilde_box(&item.text) {
+        // `[~]` is not a GFM task marker: pulldown-cmark sees it as text, so it
+        // is recognised here, at the very start of the item's text.
+        let start = gather.span.map_or(0, |s| s.start + leading_blank(&src[s]));
+        item.checkbox = Some(Checkbox {
+            offset: start + 1,
+            mark: b'~',
+        });
+        item.line = lines.line(start);
+        item.text = rest.to_owned();
+    }
 }
 
 /// Whitespace that may surround an item's text.

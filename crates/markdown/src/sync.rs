@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use phasegate_model::{GateId, GateState, PhaseId, PhaseState, PhaseStatus, Roadmap, Scorecard};
 
 use crate::classify::starts_with_status;
-use crate::scan::{Block, Checkbox, normalize, scan};
+use crate::scan::{Block, Checkbox, Item, normalize, scan};
 
 /// A markdown roadmap with its boxes set from the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,14 +62,7 @@ pub struct Change {
 ///
 /// Every other byte is unchanged.
 pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
-    // Several gates may be linked to one item (a run and a probe checking the same
-    // criterion): the box is ticked only when all of them pass.
-    let mut linked: BTreeMap<String, Vec<&GateId>> = BTreeMap::new();
-    for gate in &roadmap.gates {
-        if let Some(item) = &gate.item {
-            linked.entry(normalize(item)).or_default().push(&gate.id);
-        }
-    }
+    let linked = linked_gates(roadmap);
     let blocks = scan(markdown);
     let phases = phase_headings(&blocks, roadmap, card);
     let mut bytes = markdown.as_bytes().to_vec();
@@ -110,19 +103,7 @@ pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
             continue;
         }
         bytes[checkbox.offset] = decision.to;
-        let change = Change {
-            line: item.line,
-            item: item.text,
-            gate: decision.gate,
-            phase: decision.phase,
-            from: char::from(checkbox.mark),
-            to: char::from(decision.to),
-            reason: if checkbox.is_ticked() {
-                format!("ticked without passing evidence: {}", decision.reason)
-            } else {
-                decision.reason
-            },
-        };
+        let change = change(item, checkbox, decision);
         if checkbox.is_ticked() {
             unticked.push(change.clone());
         }
@@ -144,6 +125,36 @@ pub fn sync(markdown: &str, roadmap: &Roadmap, card: &Scorecard) -> Synced {
         changes,
         unticked_without_evidence: unticked,
         not_found,
+    }
+}
+
+/// The gates linked to each item, by the item's normalized text.
+fn linked_gates(roadmap: &Roadmap) -> BTreeMap<String, Vec<&GateId>> {
+    // Several gates may be linked to one item (a run and a probe checking the same
+    // criterion): the box is ticked only when all of them pass.
+    let mut linked: BTreeMap<String, Vec<&GateId>> = BTreeMap::new();
+    for gate in &roadmap.gates {
+        if let Some(item) = &gate.item {
+            linked.entry(normalize(item)).or_default().push(&gate.id);
+        }
+    }
+    linked
+}
+
+/// The change `decision` makes to `item`'s box.
+fn change(item: Item, checkbox: Checkbox, decision: Decision) -> Change {
+    Change {
+        line: item.line,
+        item: item.text,
+        gate: decision.gate,
+        phase: decision.phase,
+        from: char::from(checkbox.mark),
+        to: char::from(decision.to),
+        reason: if checkbox.is_ticked() {
+            format!("ticked without passing evidence: {}", decision.reason)
+        } else {
+            decision.reason
+        },
     }
 }
 

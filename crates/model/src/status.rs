@@ -203,8 +203,25 @@ pub fn evaluate_evidence<'r>(
             apply_waiver(status, sorted.waivers.get(g.id.as_str()).copied(), now)
         })
         .collect();
-    let by_id: BTreeMap<&str, &GateStatus> = gates.iter().map(|g| (g.id.as_str(), g)).collect();
+    let phases = phase_statuses(roadmap, &gates);
+    let reasons = phases
+        .iter()
+        .filter(|p| p.state != PhaseState::Done)
+        .map(|p| format!("phase `{}` is {}", p.id, p.state.as_str().replace('_', " ")))
+        .collect();
+    Scorecard {
+        go: phases.iter().all(|p| p.state == PhaseState::Done),
+        reasons,
+        phases,
+        gates,
+        evaluated_at: now,
+    }
+}
 
+/// Each phase's state in dependency order: blocked while a phase it comes `after` is not
+/// done, else failing, in progress or done by its blocking gates.
+fn phase_statuses(roadmap: &Roadmap, gates: &[GateStatus]) -> Vec<PhaseStatus> {
+    let by_id: BTreeMap<&str, &GateStatus> = gates.iter().map(|g| (g.id.as_str(), g)).collect();
     let mut phase_states: BTreeMap<&PhaseId, PhaseState> = BTreeMap::new();
     let mut phases = Vec::with_capacity(roadmap.phases.len());
     for phase in roadmap.phase_order() {
@@ -251,18 +268,7 @@ pub fn evaluate_evidence<'r>(
             reasons,
         });
     }
-    let reasons = phases
-        .iter()
-        .filter(|p| p.state != PhaseState::Done)
-        .map(|p| format!("phase `{}` is {}", p.id, p.state.as_str().replace('_', " ")))
-        .collect();
-    Scorecard {
-        go: phases.iter().all(|p| p.state == PhaseState::Done),
-        reasons,
-        phases,
-        gates,
-        evaluated_at: now,
-    }
+    phases
 }
 
 /// The records of each gate that status reads, told apart by what they are.
@@ -364,41 +370,59 @@ fn signoff_status(
 ) -> GateStatus {
     let covered = covered(roadmap, &gate.id);
     let current = digest_of(&covered, &sorted.decisive);
+    let judge = Judge {
+        gate,
+        roles,
+        covered,
+        current,
+        decisive: &sorted.decisive,
+        now,
+    };
     let all = sorted
         .approvals
         .get(gate.id.as_str())
         .map(Vec::as_slice)
         .unwrap_or_default();
+    let approvals = per_approver(all, &judge);
+    let (state, reason, shown) = signoff_outcome(&approvals, roles, needed);
+    GateStatus {
+        approvals: approvals.into_iter().map(|(_, a)| a).collect(),
+        ..status_of(gate, state, reason, shown)
+    }
+}
 
-    // Why an approval does not count now, or `None` when it does.
-    let judge = |r: &Record| -> Option<String> {
+/// What decides whether an approval of a `signoff` gate counts now.
+struct Judge<'a> {
+    gate: &'a Gate,
+    roles: &'a [String],
+    /// The gates whose evidence an approval covers ([`covered`]).
+    covered: Vec<&'a Gate>,
+    /// The digest of their evidence now.
+    current: Sha256Hex,
+    decisive: &'a BTreeMap<&'a str, Evidence<'a>>,
+    now: Timestamp,
+}
+
+impl Judge<'_> {
+    /// Why an approval does not count now, or `None` when it does.
+    fn why_not(&self, r: &Record) -> Option<String> {
         let a = r.approval.as_ref().expect("only approvals are sorted here");
-        if !roles.contains(&a.role) {
+        if !self.roles.contains(&a.role) {
             return Some(format!("role `{}` may not approve this gate", a.role));
         }
-        let age = now.duration_since(r.started_at).unsigned_abs();
-        if let Some(fresh) = gate.fresh_for.filter(|f| age > *f) {
+        let age = self.now.duration_since(r.started_at).unsigned_abs();
+        if let Some(fresh) = self.gate.fresh_for.filter(|f| age > *f) {
             return Some(format!(
                 "approval older than fresh_for {} (approved {} ago)",
                 humantime::format_duration(fresh),
                 humantime::format_duration(round_secs(age))
             ));
         }
-        if r.gate_sha256 != gate.digest() {
+        if r.gate_sha256 != self.gate.digest() {
             return Some("approved under a different definition of the gate".to_owned());
         }
-        if a.covers_sha256 != current {
-            let changed: Vec<&str> = covered
-                .iter()
-                .filter(|g| {
-                    sorted
-                        .decisive
-                        .get(g.id.as_str())
-                        .is_some_and(|e| ended_at(e.record) > r.started_at)
-                })
-                .map(|g| g.id.as_str())
-                .collect();
-            return Some(match changed.as_slice() {
+        if a.covers_sha256 != self.current {
+            return Some(match self.rerun_since(r).as_slice() {
                 [] => "approved evidence changed since".to_owned(),
                 [one] => format!("approved evidence changed since: gate `{one}` re-ran"),
                 many => format!(
@@ -408,16 +432,32 @@ fn signoff_status(
             });
         }
         None
-    };
+    }
 
-    // One entry per approver (told apart regardless of case): their latest approval that
-    // counts, else their latest. Approving twice never makes two approvers.
+    /// The covered gates whose latest decisive attempt ended after the approval `r`.
+    fn rerun_since(&self, r: &Record) -> Vec<&str> {
+        self.covered
+            .iter()
+            .filter(|g| {
+                self.decisive
+                    .get(g.id.as_str())
+                    .is_some_and(|e| ended_at(e.record) > r.started_at)
+            })
+            .map(|g| g.id.as_str())
+            .collect()
+    }
+}
+
+/// One entry per approver (told apart regardless of case), in the order of their first
+/// approval: their latest approval that counts, else their latest. Approving twice never
+/// makes two approvers.
+fn per_approver<'r>(all: &[&'r Record], judge: &Judge<'_>) -> Vec<(&'r Record, ApprovalStatus)> {
     let mut per_approver: BTreeMap<String, (&Record, Option<String>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for r in all {
         let a = r.approval.as_ref().expect("only approvals are sorted here");
         let key = a.by.trim().to_lowercase();
-        let verdict = judge(r);
+        let verdict = judge.why_not(r);
         match per_approver.get(&key) {
             Some((_, None)) if verdict.is_some() => {}
             Some(_) => {
@@ -429,7 +469,7 @@ fn signoff_status(
             }
         }
     }
-    let approvals: Vec<(&Record, ApprovalStatus)> = order
+    order
         .iter()
         .map(|k| {
             let (r, why_not) = &per_approver[k];
@@ -445,8 +485,16 @@ fn signoff_status(
             };
             (*r, status)
         })
-        .collect();
+        .collect()
+}
 
+/// A `signoff` gate's state and reason from its approvals (one per approver), and the
+/// approval its status is shown by.
+fn signoff_outcome<'r>(
+    approvals: &[(&'r Record, ApprovalStatus)],
+    roles: &[String],
+    needed: u32,
+) -> (GateState, String, Option<&'r Record>) {
     let counting: Vec<&(&Record, ApprovalStatus)> =
         approvals.iter().filter(|(_, a)| a.counts).collect();
     let named = |list: &[&(&Record, ApprovalStatus)]| {
@@ -466,50 +514,38 @@ fn signoff_status(
         .iter()
         .filter(|(_, a)| !a.counts && roles.contains(&a.role))
         .collect();
-    let (state, reason, shown) = if has >= needed {
+    if has >= needed {
         let last = counting
             .iter()
             .map(|(r, _)| *r)
             .max_by_key(|r| r.started_at);
-        (
+        return (
             GateState::Pass,
             format!("approved by {}", named(&counting)),
             last,
-        )
-    } else {
-        let mut reason = format!("{needs}; has {has}");
-        if has > 0 {
-            reason.push_str(&format!(": {}", named(&counting)));
-        }
-        for (_, a) in &stale {
-            reason.push_str(&format!(
-                "; approval by {} ({}) does not count: {}",
-                a.by, a.role, a.reason
-            ));
-        }
-        let state = if stale.is_empty() {
-            GateState::Missing
-        } else {
-            GateState::Stale
-        };
-        let last = approvals
-            .iter()
-            .filter(|(_, a)| a.counts || roles.contains(&a.role))
-            .map(|(r, _)| *r)
-            .max_by_key(|r| r.started_at);
-        (state, reason, last)
-    };
-    GateStatus {
-        id: gate.id.clone(),
-        state,
-        last_run: shown.map(|r| r.started_at),
-        verdict: shown.map(|r| r.verdict),
-        run_id: shown.map(|r| r.run_id.clone()),
-        reason,
-        blocking: gate.blocking,
-        approvals: approvals.into_iter().map(|(_, a)| a).collect(),
-        waiver: None,
+        );
     }
+    let mut reason = format!("{needs}; has {has}");
+    if has > 0 {
+        reason.push_str(&format!(": {}", named(&counting)));
+    }
+    for (_, a) in &stale {
+        reason.push_str(&format!(
+            "; approval by {} ({}) does not count: {}",
+            a.by, a.role, a.reason
+        ));
+    }
+    let state = if stale.is_empty() {
+        GateState::Missing
+    } else {
+        GateState::Stale
+    };
+    let last = approvals
+        .iter()
+        .filter(|(_, a)| a.counts || roles.contains(&a.role))
+        .map(|(r, _)| *r)
+        .max_by_key(|r| r.started_at);
+    (state, reason, last)
 }
 
 /// A gate that does not pass is `waived` while its latest waiver has not expired; an
@@ -543,17 +579,7 @@ fn gate_status(
     skipped: Option<&Record>,
     now: Timestamp,
 ) -> GateStatus {
-    let base = |state, reason: String, r: Option<&Record>| GateStatus {
-        id: gate.id.clone(),
-        state,
-        last_run: r.map(|r| r.started_at),
-        verdict: r.map(|r| r.verdict),
-        run_id: r.map(|r| r.run_id.clone()),
-        reason,
-        blocking: gate.blocking,
-        approvals: Vec::new(),
-        waiver: None,
-    };
+    let base = |state, reason: String, r: Option<&Record>| status_of(gate, state, reason, r);
     let Some(r) = decisive else {
         let reason = match skipped {
             Some(s) => format!(
@@ -589,6 +615,21 @@ fn gate_status(
             base(GateState::Fail, reason, Some(r))
         }
         Verdict::Skipped => unreachable!("skips are never decisive"),
+    }
+}
+
+/// The status of `gate` as the record `shown` (if any) shows it: no approvals, no waiver.
+fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Record>) -> GateStatus {
+    GateStatus {
+        id: gate.id.clone(),
+        state,
+        last_run: shown.map(|r| r.started_at),
+        verdict: shown.map(|r| r.verdict),
+        run_id: shown.map(|r| r.run_id.clone()),
+        reason,
+        blocking: gate.blocking,
+        approvals: Vec::new(),
+        waiver: None,
     }
 }
 

@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use jiff::Timestamp;
-use phasegate_model::{Gate, GateKind, GateState, GateStatus, Record};
+use phasegate_model::{Gate, GateKind, GateState, GateStatus, GitInfo, OutputEvidence, Record};
 
 use crate::{age, short_duration};
 
@@ -18,28 +18,7 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
         "  reason:   {}",
         status.reason.replace('\n', "\n            ")
     );
-    let timeout = humantime::format_duration(gate.timeout);
-    let mut rule = match &gate.kind {
-        GateKind::Probe { probe, params } => {
-            let params = serde_json::to_string(params).expect("JSON values always serialize");
-            format!("probe `{probe}` with {params}, timeout {timeout}")
-        }
-        kind => format!("{} `{}`, timeout {timeout}", kind.name(), kind.describe()),
-    };
-    if gate.retries > 0 {
-        let _ = write!(rule, ", retries {}", gate.retries);
-    }
-    if let Some(f) = gate.fresh_for {
-        let _ = write!(rule, ", fresh for {}", humantime::format_duration(f));
-    }
-    if !gate.needs.is_empty() {
-        let needs: Vec<&str> = gate.needs.iter().map(|n| n.as_str()).collect();
-        let _ = write!(rule, ", needs {}", needs.join(", "));
-    }
-    if !gate.blocking {
-        rule.push_str(", advisory");
-    }
-    let _ = writeln!(o, "  rule:     {rule}");
+    let _ = writeln!(o, "  rule:     {}", rule(gate));
     if let Some(w) = &status.waiver {
         let _ = writeln!(
             o,
@@ -72,6 +51,46 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
             r.rule.kind, r.rule.text
         );
     }
+    evidence(&mut o, r, now);
+    if history.len() > 1 {
+        let past: Vec<String> = history
+            .iter()
+            .take(6)
+            .map(|h| format!("{} {}", h.verdict, age(h.started_at, now)))
+            .collect();
+        let _ = writeln!(o, "  history:  {}", past.join(", "));
+    }
+    o
+}
+
+/// The gate's rule in one line: its kind, what it checks, and the settings that matter.
+fn rule(gate: &Gate) -> String {
+    let timeout = humantime::format_duration(gate.timeout);
+    let mut rule = match &gate.kind {
+        GateKind::Probe { probe, params } => {
+            let params = serde_json::to_string(params).expect("JSON values always serialize");
+            format!("probe `{probe}` with {params}, timeout {timeout}")
+        }
+        kind => format!("{} `{}`, timeout {timeout}", kind.name(), kind.describe()),
+    };
+    if gate.retries > 0 {
+        let _ = write!(rule, ", retries {}", gate.retries);
+    }
+    if let Some(f) = gate.fresh_for {
+        let _ = write!(rule, ", fresh for {}", humantime::format_duration(f));
+    }
+    if !gate.needs.is_empty() {
+        let needs: Vec<&str> = gate.needs.iter().map(|n| n.as_str()).collect();
+        let _ = write!(rule, ", needs {}", needs.join(", "));
+    }
+    if !gate.blocking {
+        rule.push_str(", advisory");
+    }
+    rule
+}
+
+/// The attempt `r`: when and how it ended, what it observed, where it ran, its output.
+fn evidence(o: &mut String, r: &Record, now: Timestamp) {
     let _ = writeln!(
         o,
         "  evidence: {} at {} ({}), attempt {}/{}, took {}",
@@ -83,6 +102,33 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
         short_duration(r.duration_ms)
     );
     let _ = writeln!(o, "  run:      {}", r.run_id);
+    let observed = observed(r);
+    if !observed.is_empty() {
+        let _ = writeln!(o, "  observed: {}", observed.join("; "));
+    }
+    let _ = writeln!(
+        o,
+        "  source:   {}, host {}, phasegate {}",
+        source(r.git.as_ref()),
+        r.host,
+        r.tool_version
+    );
+    let _ = writeln!(o, "  roadmap:  sha256 {}", r.roadmap_sha256);
+    for f in &r.findings {
+        let at = f
+            .location
+            .as_deref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  finding:  [{}] {}{at}", f.code, f.message);
+    }
+    if let Some(out) = &r.output {
+        output(o, out);
+    }
+}
+
+/// How the process ended and what the check measured.
+fn observed(r: &Record) -> Vec<String> {
     let mut observed = Vec::new();
     if let Some(c) = r.exit_code {
         observed.push(format!("exit status {c}"));
@@ -99,10 +145,12 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
     for (k, v) in &r.measurements {
         observed.push(format!("{k} = {}", number(*v)));
     }
-    if !observed.is_empty() {
-        let _ = writeln!(o, "  observed: {}", observed.join("; "));
-    }
-    let source = match &r.git {
+    observed
+}
+
+/// The repository state the attempt ran on.
+fn source(git: Option<&GitInfo>) -> String {
+    match git {
         Some(g) => format!(
             "commit {} on {}{}",
             &g.commit[..g.commit.len().min(12)],
@@ -114,48 +162,27 @@ pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp)
             }
         ),
         None => "not in a git work tree".to_owned(),
-    };
+    }
+}
+
+/// The output's digest and log, and the last [`EXCERPT_LINES`] lines of its excerpt.
+fn output(o: &mut String, out: &OutputEvidence) {
     let _ = writeln!(
         o,
-        "  source:   {source}, host {}, phasegate {}",
-        r.host, r.tool_version
+        "  output:   {} bytes, sha256 {}, log {}",
+        out.bytes, out.sha256, out.log
     );
-    let _ = writeln!(o, "  roadmap:  sha256 {}", r.roadmap_sha256);
-    for f in &r.findings {
-        let at = f
-            .location
-            .as_deref()
-            .map(|l| format!(" at {l}"))
-            .unwrap_or_default();
-        let _ = writeln!(o, "  finding:  [{}] {}{at}", f.code, f.message);
-    }
-    if let Some(out) = &r.output {
+    let lines: Vec<&str> = out.excerpt.lines().collect();
+    let skip = lines.len().saturating_sub(EXCERPT_LINES);
+    if skip > 0 {
         let _ = writeln!(
             o,
-            "  output:   {} bytes, sha256 {}, log {}",
-            out.bytes, out.sha256, out.log
+            "    │ … {skip} more lines in the excerpt (`phasegate evidence show`)"
         );
-        let lines: Vec<&str> = out.excerpt.lines().collect();
-        let skip = lines.len().saturating_sub(EXCERPT_LINES);
-        if skip > 0 {
-            let _ = writeln!(
-                o,
-                "    │ … {skip} more lines in the excerpt (`phasegate evidence show`)"
-            );
-        }
-        for l in &lines[skip..] {
-            let _ = writeln!(o, "    │ {l}");
-        }
     }
-    if history.len() > 1 {
-        let past: Vec<String> = history
-            .iter()
-            .take(6)
-            .map(|h| format!("{} {}", h.verdict, age(h.started_at, now)))
-            .collect();
-        let _ = writeln!(o, "  history:  {}", past.join(", "));
+    for l in &lines[skip..] {
+        let _ = writeln!(o, "    │ {l}");
     }
-    o
 }
 
 /// The rest of `why` for a sign-off gate: its approvals, not an attempt's output.

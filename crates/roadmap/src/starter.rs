@@ -266,18 +266,38 @@ impl Writer {
         }
         self.line(&format!("{key} = {value}"));
     }
+    /// Several lines at once, each as [`Writer::line`] writes it.
+    fn lines(&mut self, text: &str) {
+        for line in text.lines() {
+            self.line(line);
+        }
+    }
 }
+
+const TITLE_WHY: &str = "A human title for reports.";
+const TIMEOUT_WHY: &str = "The longest one attempt may take (the default is 10m).";
 
 fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
     let mut w = Writer {
         text: String::new(),
         explained: BTreeSet::new(),
     };
-    w.line("# phasegate.toml: this repository's readiness roadmap.");
-    w.line("# A phase is done only when every gate it requires has passed, on recorded evidence.");
-    w.line("# `phasegate check` validates this file, `phasegate run` runs the gates and");
-    w.line("# `phasegate status` shows what is done. The format is described in phasegate's");
-    w.line("# docs/roadmap-format.md.");
+    header(&mut w, found);
+    project(&mut w, name, proposals);
+    gates(&mut w, proposals);
+    phase(&mut w, proposals);
+    w.text
+}
+
+/// The comment that opens the file: what it is and which tools were detected.
+fn header(w: &mut Writer, found: &[&str]) {
+    w.lines(
+        "# phasegate.toml: this repository's readiness roadmap.
+# A phase is done only when every gate it requires has passed, on recorded evidence.
+# `phasegate check` validates this file, `phasegate run` runs the gates and
+# `phasegate status` shows what is done. The format is described in phasegate's
+# docs/roadmap-format.md.",
+    );
     if found.is_empty() {
         w.line(
             "# No build tool was detected (Cargo, pnpm, npm or Make): start from the example gate.",
@@ -285,10 +305,13 @@ fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
     } else {
         w.line(&format!("# Gates proposed for: {}.", found.join(", ")));
     }
+}
+
+/// The `[project]` table: every gate that is not a build is a base gate.
+fn project(w: &mut Writer, name: &str, proposals: &[Proposal]) {
     w.line("");
     w.line("[project]");
     w.key("name", &quote(name), "Shown in reports.");
-    let example = proposals.is_empty();
     let base: Vec<&str> = proposals
         .iter()
         .filter(|p| !p.is_build)
@@ -304,17 +327,18 @@ fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
         "[]",
         "Environment variables whose values are never stored or printed, e.g. [\"DEPLOY_TOKEN\"].",
     );
+}
+
+/// The proposed gates (or, when there are none, an example that fails on purpose), then a
+/// commented-out example of a later gate.
+fn gates(w: &mut Writer, proposals: &[Proposal]) {
     w.line("");
     w.line("# A gate is one checkable thing. A `run` gate passes when its shell command exits 0;");
     w.line("# it runs with `sh -c` in this file's directory.");
-    if example {
+    if proposals.is_empty() {
         w.line("");
         w.line("[gates.example]");
-        w.key(
-            "title",
-            &quote("Replace me with a real check"),
-            "A human title for reports.",
-        );
+        w.key("title", &quote("Replace me with a real check"), TITLE_WHY);
         w.key(
             "run",
             &quote(
@@ -322,54 +346,58 @@ fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
             ),
             "The command. This one fails on purpose, so that no phase is done by accident.",
         );
-        w.key(
-            "timeout",
-            &quote("10m"),
-            "The longest one attempt may take (the default is 10m).",
-        );
+        w.key("timeout", &quote("10m"), TIMEOUT_WHY);
     }
     for p in proposals {
-        w.line("");
-        w.line(&format!("[gates.{}]", p.id));
-        w.key("title", &quote(p.title), "A human title for reports.");
-        w.key(
-            "run",
-            &quote(&p.run),
-            "The shell command; the gate passes when it exits 0.",
-        );
-        if let Some(needed) = needed_id(proposals, p) {
-            w.key(
-                "needs",
-                &array(&[needed]),
-                "Gates that must pass before this one runs.",
-            );
-        }
-        if !p.inputs.is_empty() {
-            w.key(
-                "inputs",
-                &array(p.inputs),
-                "Files (globs) whose content decides whether an earlier pass still holds.",
-            );
-        }
-        if let Some(t) = p.timeout {
-            w.key(
-                "timeout",
-                &quote(t),
-                "The longest one attempt may take (the default is 10m).",
-            );
-        }
+        proposed_gate(w, proposals, p);
     }
+    w.lines(
+        "
+# A later gate, as an example: uncomment and adapt.
+# [gates.smoke]
+# title = \"The release answers\"
+# run = \"./scripts/smoke.sh\"
+# Extra attempts after a failed one, for a flaky check (all attempts are recorded).
+# retries = 1
+# Evidence older than this is stale and must be produced again.
+# fresh_for = \"7d\"
+# `false` makes the gate advisory: reported, never blocking a phase.
+# blocking = true",
+    );
+}
+
+/// The table of the proposed gate `p`.
+fn proposed_gate(w: &mut Writer, proposals: &[Proposal], p: &Proposal) {
     w.line("");
-    w.line("# A later gate, as an example: uncomment and adapt.");
-    w.line("# [gates.smoke]");
-    w.line("# title = \"The release answers\"");
-    w.line("# run = \"./scripts/smoke.sh\"");
-    w.line("# Extra attempts after a failed one, for a flaky check (all attempts are recorded).");
-    w.line("# retries = 1");
-    w.line("# Evidence older than this is stale and must be produced again.");
-    w.line("# fresh_for = \"7d\"");
-    w.line("# `false` makes the gate advisory: reported, never blocking a phase.");
-    w.line("# blocking = true");
+    w.line(&format!("[gates.{}]", p.id));
+    w.key("title", &quote(p.title), TITLE_WHY);
+    w.key(
+        "run",
+        &quote(&p.run),
+        "The shell command; the gate passes when it exits 0.",
+    );
+    if let Some(needed) = needed_id(proposals, p) {
+        w.key(
+            "needs",
+            &array(&[needed]),
+            "Gates that must pass before this one runs.",
+        );
+    }
+    if !p.inputs.is_empty() {
+        w.key(
+            "inputs",
+            &array(p.inputs),
+            "Files (globs) whose content decides whether an earlier pass still holds.",
+        );
+    }
+    if let Some(t) = p.timeout {
+        w.key("timeout", &quote(t), TIMEOUT_WHY);
+    }
+}
+
+/// The one phase, `baseline`, requiring the build gates (or the example), then a
+/// commented-out example of a later phase.
+fn phase(w: &mut Writer, proposals: &[Proposal]) {
     w.line("");
     w.line("# A phase is done when its own gates and the base gates have passed, and the phases");
     w.line("# it comes `after` are done.");
@@ -379,8 +407,8 @@ fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
         &quote("baseline"),
         "The phase's id, used by `after` and on the command line.",
     );
-    w.key("title", &quote("Baseline"), "A human title for reports.");
-    let gates: Vec<&str> = if example {
+    w.key("title", &quote("Baseline"), TITLE_WHY);
+    let gates: Vec<&str> = if proposals.is_empty() {
         vec!["example"]
     } else {
         proposals
@@ -390,13 +418,14 @@ fn render(name: &str, found: &[&str], proposals: &[Proposal]) -> String {
             .collect()
     };
     w.key("gates", &array(&gates), "The phase's own gates.");
-    w.line("");
-    w.line("# A later phase, as an example: uncomment and adapt.");
-    w.line("# [[phase]]");
-    w.line("# id = \"launch\"");
-    w.line("# title = \"Launch\"");
-    w.line("# The phases that must be done before this one can be.");
-    w.line("# after = [\"baseline\"]");
-    w.line("# gates = [\"smoke\"]");
-    w.text
+    w.lines(
+        "
+# A later phase, as an example: uncomment and adapt.
+# [[phase]]
+# id = \"launch\"
+# title = \"Launch\"
+# The phases that must be done before this one can be.
+# after = [\"baseline\"]
+# gates = [\"smoke\"]",
+    );
 }

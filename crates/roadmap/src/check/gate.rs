@@ -315,37 +315,9 @@ impl Checker<'_> {
         for (k, v) in in_file_order(table) {
             match k.get_ref().as_ref() {
                 "roles" => {
-                    let items = self.strings(
-                        "signoff.roles",
-                        v,
-                        "an array of role names",
-                        "a role name (a string)",
-                    );
-                    let items = self.dedup("signoff.roles", items);
-                    for (role, span) in &items {
-                        if role.trim().is_empty() {
-                            self.push(
-                                Problem::new("a role name cannot be empty", span.clone(), "empty")
-                                    .help("name the role that may approve, e.g. `\"sre\"`"),
-                            );
-                            ok = false;
-                        }
-                    }
-                    if items.is_empty() && matches!(v.get_ref(), DeValue::Array(a) if a.is_empty())
-                    {
-                        self.push(
-                            Problem::new("`signoff.roles` is empty", v.span(), "no roles").help(
-                                "name at least one role that may approve, e.g. `roles = [\"sre\"]`",
-                            ),
-                        );
-                        ok = false;
-                    }
-                    roles = Some(
-                        items
-                            .iter()
-                            .map(|(r, _)| (*r).to_owned())
-                            .collect::<Vec<_>>(),
-                    );
+                    let (items, valid) = self.signoff_roles(v);
+                    ok &= valid;
+                    roles = Some(items);
                 }
                 "approvals" => {
                     approvals = self
@@ -393,5 +365,35 @@ impl Checker<'_> {
             },
         };
         ok.then_some(GateKind::Signoff { roles, approvals })
+    }
+
+    /// The roles of a `signoff` table, and whether every one of them is valid.
+    fn signoff_roles(&mut self, v: &Val<'_>) -> (Vec<String>, bool) {
+        let mut valid = true;
+        let items = self.strings(
+            "signoff.roles",
+            v,
+            "an array of role names",
+            "a role name (a string)",
+        );
+        let items = self.dedup("signoff.roles", items);
+        for (role, span) in &items {
+            if role.trim().is_empty() {
+                self.push(
+                    Problem::new("a role name cannot be empty", span.clone(), "empty")
+                        .help("name the role that may approve, e.g. `\"sre\"`"),
+                );
+                valid = false;
+            }
+        }
+        if items.is_empty() && matches!(v.get_ref(), DeValue::Array(a) if a.is_empty()) {
+            self.push(
+                Problem::new("`signoff.roles` is empty", v.span(), "no roles")
+                    .help("name at least one role that may approve, e.g. `roles = [\"sre\"]`"),
+            );
+            valid = false;
+        }
+        let roles = items.iter().map(|(r, _)| (*r).to_owned()).collect();
+        (roles, valid)
     }
 }
