@@ -41,10 +41,11 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Http, ProbeError, Request, Response};
+use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err, yes};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 const YEAR_SECS: u64 = 365 * 24 * 3600;
 
@@ -127,120 +128,118 @@ impl Default for Rules {
     }
 }
 
-/// Parses and checks the `headers` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    if cfg.paths.is_empty() {
-        errors.push(err("paths", "expected at least one path"));
-    }
-    for (i, p) in cfg.paths.iter().enumerate() {
-        params::check_path(&format!("paths[{i}]"), p, &mut errors);
-    }
-    if let Some(login) = &cfg.login {
-        params::check_method("login.method", &login.method, &mut errors);
-        params::check_path("login.path", &login.path, &mut errors);
-        if login.json.is_some() && login.body.is_some() {
-            errors.push(err(
-                "login.body",
-                "expected either `body` or `json`, not both",
-            ));
-        }
-    }
-    for (i, name) in cfg.session_cookies.iter().enumerate() {
-        if name.is_empty() || name.contains(['=', ';', ' ']) {
-            errors.push(err(
-                format!("session_cookies[{i}]"),
-                format!("expected a cookie name, saw {name:?}"),
-            ));
-        }
-    }
-    params::finish(cfg, errors)
-}
+/// The `headers` probe.
+pub(crate) struct Headers;
 
-/// Probes the routes and evaluates every response.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let budget =
-        cfg.paths.len() + 2 * usize::from(cfg.error_routes) + usize::from(cfg.login.is_some());
-    let mut http = match Http::new(ctx, u32::try_from(budget).unwrap_or(u32::MAX)) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
-    let result = probe(cfg, https, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
+impl Probe for Headers {
+    const KIND: &'static str = "headers";
+    type Config = Config;
 
-async fn probe(
-    cfg: &Config,
-    https: bool,
-    http: &mut Http,
-    report: &mut Report,
-) -> Result<(), ProbeError> {
-    let mut responses = Vec::new();
-    for path in &cfg.paths {
-        responses.push(http.send(&Request::get(path)).await?);
-    }
-    if cfg.error_routes {
-        let missing = format!("/phasegate-probe-404-{}", uuid::Uuid::new_v4().simple());
-        let resp = http
-            .send(&Request::get(&missing).note("unknown path"))
-            .await?;
-        if resp.status != 404 {
-            report.finding(
-                "unknown-path-status",
-                format!("expected 404 for an unknown path, saw {}", resp.status),
-                resp.location.as_str(),
-            );
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        if cfg.paths.is_empty() {
+            errors.push(err("paths", "expected at least one path"));
         }
-        responses.push(resp);
-        let resp = http
-            .send(&Request::new("DELETE", "/").note("unknown method"))
-            .await?;
-        if resp.status != 404 && resp.status != 405 {
-            report.finding(
-                "unknown-method-status",
-                format!(
-                    "expected 404 or 405 for an unsupported method, saw {}",
-                    resp.status
-                ),
-                resp.location.as_str(),
-            );
+        for (i, p) in cfg.paths.iter().enumerate() {
+            params::check_path(&format!("paths[{i}]"), p, errors);
         }
-        responses.push(resp);
-    }
-    if let Some(login) = &cfg.login {
-        let mut req = Request::new(&login.method, &login.path).note("login");
-        for (k, v) in &login.headers {
-            req = req.header(k, v);
+        if let Some(login) = &cfg.login {
+            params::check_method("login.method", &login.method, errors);
+            params::check_path("login.path", &login.path, errors);
+            if login.json.is_some() && login.body.is_some() {
+                errors.push(err(
+                    "login.body",
+                    "expected either `body` or `json`, not both",
+                ));
+            }
         }
-        req.body = match (&login.body, &login.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        };
-        responses.push(http.send(&req).await?);
-    }
-    let mut cookies = CookieCheck::default();
-    for resp in &responses {
-        evaluate(cfg, https, resp, report);
-        if cfg.rules.cookies {
-            cookies.evaluate(cfg, https, resp, report);
-        }
-    }
-    if cfg.rules.cookies {
-        for name in &cfg.session_cookies {
-            if !cookies.seen.contains(name) {
-                report.finding(
-                    "cookie-session-not-seen",
-                    format!("expected session cookie `{name}` to be set by a probed route or the login, saw no such Set-Cookie"),
-                    "all probed routes",
-                );
+        for (i, name) in cfg.session_cookies.iter().enumerate() {
+            if name.is_empty() || name.contains(['=', ';', ' ']) {
+                errors.push(err(
+                    format!("session_cookies[{i}]"),
+                    format!("expected a cookie name, saw {name:?}"),
+                ));
             }
         }
     }
-    Ok(())
+
+    fn budget(cfg: &Config) -> u32 {
+        let budget =
+            cfg.paths.len() + 2 * usize::from(cfg.error_routes) + usize::from(cfg.login.is_some());
+        u32::try_from(budget).unwrap_or(u32::MAX)
+    }
+
+    /// Probes the routes and evaluates every response.
+    async fn check(
+        cfg: &Config,
+        ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
+        let mut responses = Vec::new();
+        for path in &cfg.paths {
+            responses.push(http.send(&Request::get(path)).await?);
+        }
+        if cfg.error_routes {
+            let missing = format!("/phasegate-probe-404-{}", uuid::Uuid::new_v4().simple());
+            let resp = http
+                .send(&Request::get(&missing).note("unknown path"))
+                .await?;
+            if resp.status != 404 {
+                report.finding(
+                    "unknown-path-status",
+                    format!("expected 404 for an unknown path, saw {}", resp.status),
+                    resp.location.as_str(),
+                );
+            }
+            responses.push(resp);
+            let resp = http
+                .send(&Request::new("DELETE", "/").note("unknown method"))
+                .await?;
+            if resp.status != 404 && resp.status != 405 {
+                report.finding(
+                    "unknown-method-status",
+                    format!(
+                        "expected 404 or 405 for an unsupported method, saw {}",
+                        resp.status
+                    ),
+                    resp.location.as_str(),
+                );
+            }
+            responses.push(resp);
+        }
+        if let Some(login) = &cfg.login {
+            let mut req = Request::new(&login.method, &login.path).note("login");
+            for (k, v) in &login.headers {
+                req = req.header(k, v);
+            }
+            req.body = match (&login.body, &login.json) {
+                (Some(text), _) => Some(Body::Text(text.clone())),
+                (None, Some(json)) => Some(Body::Json(json.clone())),
+                (None, None) => None,
+            };
+            responses.push(http.send(&req).await?);
+        }
+        let mut cookies = CookieCheck::default();
+        for resp in &responses {
+            evaluate(cfg, https, resp, report);
+            if cfg.rules.cookies {
+                cookies.evaluate(cfg, https, resp, report);
+            }
+        }
+        if cfg.rules.cookies {
+            for name in &cfg.session_cookies {
+                if !cookies.seen.contains(name) {
+                    report.finding(
+                        "cookie-session-not-seen",
+                        format!("expected session cookie `{name}` to be set by a probed route or the login, saw no such Set-Cookie"),
+                        "all probed routes",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// All header rules on one response.

@@ -40,15 +40,6 @@ pub(crate) fn err(key: impl Into<String>, message: impl Into<String>) -> ParamEr
     }
 }
 
-/// Collects semantic problems; `Ok(value)` only when there are none.
-pub(crate) fn finish<T>(value: T, errors: Vec<ParamError>) -> Result<T, Vec<ParamError>> {
-    if errors.is_empty() {
-        Ok(value)
-    } else {
-        Err(errors)
-    }
-}
-
 /// A duration written as a humantime string (`"10s"`, `"300ms"`, `"365d"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Dur(pub Duration);

@@ -26,10 +26,11 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Http, ProbeError, Request};
+use crate::net::{Body, Client, ProbeError, Request};
 use crate::params::{self, Dur, err};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 /// Added to the wait: limiters refill on their own clock, and arriving a hair early would
 /// blame the service for our timing.
@@ -67,37 +68,125 @@ fn max_wait() -> Dur {
     Dur(Duration::from_secs(10))
 }
 
-/// Parses and checks the `rate-limit` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("path", &cfg.path, &mut errors);
-    params::check_method("method", &cfg.method, &mut errors);
-    if cfg.limit == 0 {
-        errors.push(err("limit", "expected a limit of at least 1"));
-    }
-    if cfg.max_requests < cfg.limit.saturating_add(1) || cfg.max_requests > 10_000 {
-        errors.push(err(
-            "max_requests",
-            format!(
-                "expected between limit + 1 ({}) and 10000, saw {}",
-                cfg.limit.saturating_add(1),
-                cfg.max_requests
-            ),
-        ));
-    }
-    params::finish(cfg, errors)
-}
+/// The `rate-limit` probe.
+pub(crate) struct RateLimit;
 
-/// Bursts, reads Retry-After, waits and checks the limit lifted.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let mut http = match Http::new(ctx, cfg.max_requests + 1) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
+impl Probe for RateLimit {
+    const KIND: &'static str = "rate-limit";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("path", &cfg.path, errors);
+        params::check_method("method", &cfg.method, errors);
+        if cfg.limit == 0 {
+            errors.push(err("limit", "expected a limit of at least 1"));
+        }
+        if cfg.max_requests < cfg.limit.saturating_add(1) || cfg.max_requests > 10_000 {
+            errors.push(err(
+                "max_requests",
+                format!(
+                    "expected between limit + 1 ({}) and 10000, saw {}",
+                    cfg.limit.saturating_add(1),
+                    cfg.max_requests
+                ),
+            ));
+        }
+    }
+
+    fn budget(cfg: &Config) -> u32 {
+        cfg.max_requests + 1
+    }
+
+    /// Bursts, reads Retry-After, waits and checks the limit lifted.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let mut statuses: Vec<u16> = Vec::new();
+        let mut limited = None;
+        for n in 1..=cfg.max_requests {
+            let resp = http
+                .send(&request(cfg, format!("burst request {n}")))
+                .await?;
+            if resp.status == 429 {
+                limited = Some(resp);
+                break;
+            }
+            statuses.push(resp.status);
+        }
+        let through = statuses.len();
+        report.measure("requests_before_429", through as f64);
+        let by = cfg.limit as usize + 1;
+        let summary = summarize(&statuses);
+        let Some(limited) = limited else {
+            report.finding(
+                "rate-limit-not-enforced",
+                format!(
+                    "expected a 429 by request {by}, saw none in {through} requests ({summary})"
+                ),
+                format!("{} {} (burst)", cfg.method, cfg.path),
+            );
+            return Ok(());
+        };
+        if through >= by {
+            report.finding(
+                "rate-limit-not-enforced",
+                format!("expected a 429 by request {by}, saw {through} requests get through first ({summary})"),
+                limited.location.as_str(),
+            );
+        }
+        let wait = match limited.header("retry-after") {
+            None => {
+                report.finding(
+                    "retry-after-missing",
+                    "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
+                    limited.location.as_str(),
+                );
+                return Ok(());
+            }
+            Some(v) => match retry_after(v) {
+                Some(d) => d,
+                None => {
+                    report.finding(
+                        "retry-after-invalid",
+                        format!("expected Retry-After as seconds or an HTTP-date, saw {v:?}"),
+                        limited.location.as_str(),
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        report.measure("retry_after_s", wait.as_secs_f64());
+        let capped = (wait + SLACK).min(cfg.max_wait.0);
+        tokio::time::sleep(capped).await;
+        let after = http
+            .send(&request(
+                cfg,
+                format!("after waiting {}", humantime::format_duration(capped)),
+            ))
+            .await?;
+        if after.status == 429 {
+            report.finding(
+                "rate-limit-not-recovered",
+                format!(
+                    "expected no 429 after waiting Retry-After ({}s){}, saw 429",
+                    wait.as_secs(),
+                    if capped < wait + SLACK {
+                        format!(
+                            ", capped at max_wait {}",
+                            humantime::format_duration(cfg.max_wait.0)
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
+                after.location.as_str(),
+            );
+        }
+        Ok(())
+    }
 }
 
 fn request(cfg: &Config, note: String) -> Request {
@@ -117,89 +206,6 @@ fn retry_after(value: &str) -> Option<Duration> {
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
-}
-
-async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(), ProbeError> {
-    let mut statuses: Vec<u16> = Vec::new();
-    let mut limited = None;
-    for n in 1..=cfg.max_requests {
-        let resp = http
-            .send(&request(cfg, format!("burst request {n}")))
-            .await?;
-        if resp.status == 429 {
-            limited = Some(resp);
-            break;
-        }
-        statuses.push(resp.status);
-    }
-    let through = statuses.len();
-    report.measure("requests_before_429", through as f64);
-    let by = cfg.limit as usize + 1;
-    let summary = summarize(&statuses);
-    let Some(limited) = limited else {
-        report.finding(
-            "rate-limit-not-enforced",
-            format!("expected a 429 by request {by}, saw none in {through} requests ({summary})"),
-            format!("{} {} (burst)", cfg.method, cfg.path),
-        );
-        return Ok(());
-    };
-    if through >= by {
-        report.finding(
-            "rate-limit-not-enforced",
-            format!("expected a 429 by request {by}, saw {through} requests get through first ({summary})"),
-            limited.location.as_str(),
-        );
-    }
-    let wait = match limited.header("retry-after") {
-        None => {
-            report.finding(
-                "retry-after-missing",
-                "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
-                limited.location.as_str(),
-            );
-            return Ok(());
-        }
-        Some(v) => match retry_after(v) {
-            Some(d) => d,
-            None => {
-                report.finding(
-                    "retry-after-invalid",
-                    format!("expected Retry-After as seconds or an HTTP-date, saw {v:?}"),
-                    limited.location.as_str(),
-                );
-                return Ok(());
-            }
-        },
-    };
-    report.measure("retry_after_s", wait.as_secs_f64());
-    let capped = (wait + SLACK).min(cfg.max_wait.0);
-    tokio::time::sleep(capped).await;
-    let after = http
-        .send(&request(
-            cfg,
-            format!("after waiting {}", humantime::format_duration(capped)),
-        ))
-        .await?;
-    if after.status == 429 {
-        report.finding(
-            "rate-limit-not-recovered",
-            format!(
-                "expected no 429 after waiting Retry-After ({}s){}, saw 429",
-                wait.as_secs(),
-                if capped < wait + SLACK {
-                    format!(
-                        ", capped at max_wait {}",
-                        humantime::format_duration(cfg.max_wait.0)
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            after.location.as_str(),
-        );
-    }
-    Ok(())
 }
 
 /// `200×5, 500×1`.
