@@ -96,97 +96,115 @@ impl Probe for Cors {
         report: &mut Report,
     ) -> Result<(), ProbeError> {
         for origin in &cfg.allowed {
-            let responses = pair(cfg, origin, http).await?;
-            for (i, resp) in responses.iter().enumerate() {
-                let preflight = i == 1;
-                let at = resp.location.as_str();
+            let [simple, preflight] = pair(cfg, origin, http).await?;
+            for resp in [&simple, &preflight] {
                 wildcard_with_credentials(resp, report);
-                match resp.header("access-control-allow-origin") {
-                    None => report.finding(
-                        "cors-allowed-origin-refused",
-                        format!(
-                            "expected Access-Control-Allow-Origin: {origin}, saw none (status {})",
-                            resp.status
-                        ),
-                        at,
-                    ),
-                    Some(v) if v.trim() != origin => report.finding(
-                        "cors-allowed-origin-mismatch",
-                        format!("expected Access-Control-Allow-Origin: {origin}, saw {v:?}"),
-                        at,
-                    ),
-                    Some(_) => {}
-                }
-                let vary_origin = resp
-                    .header_all("vary")
-                    .iter()
-                    .flat_map(|v| v.split(','))
-                    .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
-                if !vary_origin {
-                    report.finding(
-                        "cors-vary-missing",
-                        format!(
-                            "expected Vary: Origin (the answer depends on the origin), saw {:?}",
-                            resp.header_all("vary").join(", ")
-                        ),
-                        at,
-                    );
-                }
-                if cfg.credentials && !credentials(resp) {
-                    report.finding(
-                        "cors-credentials-missing",
-                        format!(
-                            "expected Access-Control-Allow-Credentials: true, saw {:?}",
-                            resp.header("access-control-allow-credentials")
-                                .unwrap_or("no such header")
-                        ),
-                        at,
-                    );
-                }
-                let simple_method =
-                    ["GET", "HEAD", "POST"].contains(&cfg.method.to_ascii_uppercase().as_str());
-                if preflight && !simple_method {
-                    let methods = resp.header_all("access-control-allow-methods").join(",");
-                    let listed = methods.split(',').any(|m| {
-                        let m = m.trim();
-                        m.eq_ignore_ascii_case(&cfg.method) || (m == "*" && !cfg.credentials)
-                    });
-                    if !listed {
-                        report.finding(
-                            "cors-preflight-method-missing",
-                            format!(
-                                "expected Access-Control-Allow-Methods to include {}, saw {methods:?}",
-                                cfg.method
-                            ),
-                            at,
-                        );
-                    }
-                }
+                allowed(cfg, origin, resp, report);
             }
+            preflight_method(cfg, &preflight, report);
         }
         for origin in &foreign_origins(cfg) {
             for resp in pair(cfg, origin, http).await? {
-                let at = resp.location.as_str();
                 wildcard_with_credentials(&resp, report);
-                let Some(acao) = resp.header("access-control-allow-origin") else {
-                    continue;
-                };
-                if acao.trim() == origin && credentials(&resp) {
-                    report.finding(
-                        "cors-origin-reflected",
-                        format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw it reflected with Access-Control-Allow-Credentials: true"),
-                        at,
-                    );
-                } else {
-                    report.finding(
-                        "cors-foreign-origin-allowed",
-                        format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw {acao:?}"),
-                        at,
-                    );
-                }
+                foreign(origin, &resp, report);
             }
         }
         Ok(())
+    }
+}
+
+/// An allowed origin must be answered with itself, `Vary: Origin` and, with `credentials`,
+/// Access-Control-Allow-Credentials.
+fn allowed(cfg: &Config, origin: &str, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    match resp.header("access-control-allow-origin") {
+        None => report.finding(
+            "cors-allowed-origin-refused",
+            format!(
+                "expected Access-Control-Allow-Origin: {origin}, saw none (status {})",
+                resp.status
+            ),
+            at,
+        ),
+        Some(v) if v.trim() != origin => report.finding(
+            "cors-allowed-origin-mismatch",
+            format!("expected Access-Control-Allow-Origin: {origin}, saw {v:?}"),
+            at,
+        ),
+        Some(_) => {}
+    }
+    let vary_origin = resp
+        .header_all("vary")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
+    if !vary_origin {
+        report.finding(
+            "cors-vary-missing",
+            format!(
+                "expected Vary: Origin (the answer depends on the origin), saw {:?}",
+                resp.header_all("vary").join(", ")
+            ),
+            at,
+        );
+    }
+    if cfg.credentials && !credentials(resp) {
+        report.finding(
+            "cors-credentials-missing",
+            format!(
+                "expected Access-Control-Allow-Credentials: true, saw {:?}",
+                resp.header("access-control-allow-credentials")
+                    .unwrap_or("no such header")
+            ),
+            at,
+        );
+    }
+}
+
+/// A preflight for a method that is not simple must list it in Access-Control-Allow-Methods.
+fn preflight_method(cfg: &Config, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    let simple_method = ["GET", "HEAD", "POST"].contains(&cfg.method.to_ascii_uppercase().as_str());
+    if simple_method {
+        return;
+    }
+    let methods = resp.header_all("access-control-allow-methods").join(",");
+    let listed = methods.split(',').any(|m| {
+        let m = m.trim();
+        m.eq_ignore_ascii_case(&cfg.method) || (m == "*" && !cfg.credentials)
+    });
+    if !listed {
+        report.finding(
+            "cors-preflight-method-missing",
+            format!(
+                "expected Access-Control-Allow-Methods to include {}, saw {methods:?}",
+                cfg.method
+            ),
+            at,
+        );
+    }
+}
+
+/// A foreign origin must get no Access-Control-Allow-Origin at all.
+fn foreign(origin: &str, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    let Some(acao) = resp.header("access-control-allow-origin") else {
+        return;
+    };
+    if acao.trim() == origin && credentials(resp) {
+        report.finding(
+            "cors-origin-reflected",
+            format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw it reflected with Access-Control-Allow-Credentials: true"),
+            at,
+        );
+    } else {
+        report.finding(
+            "cors-foreign-origin-allowed",
+            format!(
+                "expected no Access-Control-Allow-Origin for foreign origin {origin}, saw {acao:?}"
+            ),
+            at,
+        );
     }
 }
 

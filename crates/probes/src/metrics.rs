@@ -112,91 +112,111 @@ impl Probe for Metrics {
             "metrics_samples",
             exp.families.iter().map(|f| f.samples.len()).sum::<usize>() as f64,
         );
-        let mut counters: Vec<String> = Vec::new();
-        match &cfg.families {
-            Some(specs) => {
-                for spec in specs {
-                    let Some(family) = find(&exp, &spec.name) else {
-                        report.finding(
-                            "metrics-family-missing",
-                            format!("expected metric family {}, saw none", spec.name),
-                            at,
-                        );
-                        continue;
-                    };
-                    if let Some(kind) = &spec.kind
-                        && kind != family.kind.as_str()
-                    {
-                        report.finding(
-                            "metrics-family-type",
-                            format!(
-                                "expected {} to be a {kind}, saw {}",
-                                spec.name,
-                                family.kind.as_str()
-                            ),
-                            at,
-                        );
-                    }
-                    for label in &spec.labels {
-                        if !has_label(family, &[label.as_str()]) {
-                            report.finding(
-                                "metrics-family-labels",
-                                format!("expected {} to carry label {label}, saw none of its samples with it", spec.name),
-                                at,
-                            );
-                        }
-                    }
-                    if family.kind == Kind::Counter {
-                        counters.push(family.name.clone());
-                    }
-                }
-            }
-            None => {
-                let request_counters: Vec<&Family> = exp
-                    .families
-                    .iter()
-                    .filter(|f| {
-                        f.kind == Kind::Counter
-                            && has_label(f, ROUTE_LABELS)
-                            && has_label(f, STATUS_LABELS)
-                    })
-                    .collect();
-                if request_counters.is_empty() {
-                    report.finding(
-                        "metrics-no-request-counter",
-                        "expected a counter with a route label (route, path, handler or endpoint) and a status label (status, code or status_code), saw none",
-                        at,
-                    );
-                }
-                counters.extend(request_counters.iter().map(|f| f.name.clone()));
-                if !exp.families.iter().any(|f| f.kind == Kind::Histogram) {
-                    report.finding(
-                        "metrics-no-histogram",
-                        "expected at least one histogram (request latency), saw none",
-                        at,
-                    );
-                }
-            }
-        }
+        let counters = match &cfg.families {
+            Some(specs) => declared(specs, &exp, at, report),
+            None => default_families(&exp, at, report),
+        };
         if cfg.expect_traffic {
-            let before = traffic(&exp, &counters, &cfg.path);
-            http.send(&Request::get("/").note("traffic")).await?;
-            if let Some((after_exp, resp)) = scrape(cfg, http, "after traffic", report).await? {
-                let after = traffic(&after_exp, &counters, &cfg.path);
-                if counters.is_empty() || after <= before {
-                    report.finding(
-                        "metrics-counter-not-increased",
-                        format!(
-                            "expected the request counter{} to grow after GET /, saw {before} before and {after} after",
-                            if counters.is_empty() { String::new() } else { format!(" ({})", counters.join(", ")) }
-                        ),
-                        resp.location.as_str(),
-                    );
-                }
-            }
+            grows(cfg, &exp, &counters, http, report).await?;
         }
         Ok(())
     }
+}
+
+/// Each declared family must exist with its type and labels; returns the counters among them.
+fn declared(specs: &[FamilySpec], exp: &Exposition, at: &str, report: &mut Report) -> Vec<String> {
+    let mut counters: Vec<String> = Vec::new();
+    for spec in specs {
+        let Some(family) = find(exp, &spec.name) else {
+            report.finding(
+                "metrics-family-missing",
+                format!("expected metric family {}, saw none", spec.name),
+                at,
+            );
+            continue;
+        };
+        if let Some(kind) = &spec.kind
+            && kind != family.kind.as_str()
+        {
+            report.finding(
+                "metrics-family-type",
+                format!(
+                    "expected {} to be a {kind}, saw {}",
+                    spec.name,
+                    family.kind.as_str()
+                ),
+                at,
+            );
+        }
+        for label in &spec.labels {
+            if !has_label(family, &[label.as_str()]) {
+                report.finding(
+                    "metrics-family-labels",
+                    format!(
+                        "expected {} to carry label {label}, saw none of its samples with it",
+                        spec.name
+                    ),
+                    at,
+                );
+            }
+        }
+        if family.kind == Kind::Counter {
+            counters.push(family.name.clone());
+        }
+    }
+    counters
+}
+
+/// Without declared families: a request counter and a histogram; returns the request counters.
+fn default_families(exp: &Exposition, at: &str, report: &mut Report) -> Vec<String> {
+    let request_counters: Vec<&Family> = exp
+        .families
+        .iter()
+        .filter(|f| {
+            f.kind == Kind::Counter && has_label(f, ROUTE_LABELS) && has_label(f, STATUS_LABELS)
+        })
+        .collect();
+    if request_counters.is_empty() {
+        report.finding(
+            "metrics-no-request-counter",
+            "expected a counter with a route label (route, path, handler or endpoint) and a status label (status, code or status_code), saw none",
+            at,
+        );
+    }
+    if !exp.families.iter().any(|f| f.kind == Kind::Histogram) {
+        report.finding(
+            "metrics-no-histogram",
+            "expected at least one histogram (request latency), saw none",
+            at,
+        );
+    }
+    request_counters.iter().map(|f| f.name.clone()).collect()
+}
+
+/// The request counters must grow after one request to the service.
+async fn grows(
+    cfg: &Config,
+    exp: &Exposition,
+    counters: &[String],
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let before = traffic(exp, counters, &cfg.path);
+    http.send(&Request::get("/").note("traffic")).await?;
+    if let Some((after_exp, resp)) = scrape(cfg, http, "after traffic", report).await? {
+        let after = traffic(&after_exp, counters, &cfg.path);
+        if counters.is_empty() || after <= before {
+            report.finding(
+                "metrics-counter-not-increased",
+                format!(
+                    "expected the request counter{} to grow after GET /, saw {before} before and {after} after",
+                    if counters.is_empty() { String::new() } else { format!(" ({})", counters.join(", ")) }
+                ),
+                resp.location.as_str(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn find<'a>(exp: &'a Exposition, name: &str) -> Option<&'a Family> {

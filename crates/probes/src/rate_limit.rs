@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Client, ProbeError, Request};
+use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
 use crate::probe::Probe;
 use crate::report::Report;
@@ -104,89 +104,112 @@ impl Probe for RateLimit {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let mut statuses: Vec<u16> = Vec::new();
-        let mut limited = None;
-        for n in 1..=cfg.max_requests {
-            let resp = http
-                .send(&request(cfg, format!("burst request {n}")))
-                .await?;
-            if resp.status == 429 {
-                limited = Some(resp);
-                break;
-            }
-            statuses.push(resp.status);
-        }
-        let through = statuses.len();
-        report.measure("requests_before_429", through as f64);
-        let by = cfg.limit as usize + 1;
-        let summary = summarize(&statuses);
-        let Some(limited) = limited else {
-            report.finding(
-                "rate-limit-not-enforced",
-                format!(
-                    "expected a 429 by request {by}, saw none in {through} requests ({summary})"
-                ),
-                format!("{} {} (burst)", cfg.method, cfg.path),
-            );
+        let Some(limited) = burst(cfg, http, report).await? else {
             return Ok(());
         };
-        if through >= by {
-            report.finding(
-                "rate-limit-not-enforced",
-                format!("expected a 429 by request {by}, saw {through} requests get through first ({summary})"),
-                limited.location.as_str(),
-            );
-        }
-        let wait = match limited.header("retry-after") {
-            None => {
-                report.finding(
-                    "retry-after-missing",
-                    "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
-                    limited.location.as_str(),
-                );
-                return Ok(());
-            }
-            Some(v) => match retry_after(v) {
-                Some(d) => d,
-                None => {
-                    report.finding(
-                        "retry-after-invalid",
-                        format!("expected Retry-After as seconds or an HTTP-date, saw {v:?}"),
-                        limited.location.as_str(),
-                    );
-                    return Ok(());
-                }
-            },
+        let Some(wait) = retry_wait(&limited, report) else {
+            return Ok(());
         };
-        report.measure("retry_after_s", wait.as_secs_f64());
-        let capped = (wait + SLACK).min(cfg.max_wait.0);
-        tokio::time::sleep(capped).await;
-        let after = http
-            .send(&request(
-                cfg,
-                format!("after waiting {}", humantime::format_duration(capped)),
-            ))
-            .await?;
-        if after.status == 429 {
-            report.finding(
-                "rate-limit-not-recovered",
-                format!(
-                    "expected no 429 after waiting Retry-After ({}s){}, saw 429",
-                    wait.as_secs(),
-                    if capped < wait + SLACK {
-                        format!(
-                            ", capped at max_wait {}",
-                            humantime::format_duration(cfg.max_wait.0)
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-                after.location.as_str(),
-            );
-        }
-        Ok(())
+        recovery(cfg, wait, http, report).await
     }
+}
+
+/// Sends requests until the first 429 and judges how many got through; the 429, if one came.
+async fn burst(
+    cfg: &Config,
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<Option<Response>, ProbeError> {
+    let mut statuses: Vec<u16> = Vec::new();
+    let mut limited = None;
+    for n in 1..=cfg.max_requests {
+        let resp = http
+            .send(&request(cfg, format!("burst request {n}")))
+            .await?;
+        if resp.status == 429 {
+            limited = Some(resp);
+            break;
+        }
+        statuses.push(resp.status);
+    }
+    let through = statuses.len();
+    report.measure("requests_before_429", through as f64);
+    let by = cfg.limit as usize + 1;
+    let summary = summarize(&statuses);
+    let Some(limited) = limited else {
+        report.finding(
+            "rate-limit-not-enforced",
+            format!("expected a 429 by request {by}, saw none in {through} requests ({summary})"),
+            format!("{} {} (burst)", cfg.method, cfg.path),
+        );
+        return Ok(None);
+    };
+    if through >= by {
+        report.finding(
+            "rate-limit-not-enforced",
+            format!("expected a 429 by request {by}, saw {through} requests get through first ({summary})"),
+            limited.location.as_str(),
+        );
+    }
+    Ok(Some(limited))
+}
+
+/// The wait the 429 asks for; `None` (with a finding) when it asks for none usable.
+fn retry_wait(limited: &Response, report: &mut Report) -> Option<Duration> {
+    let Some(value) = limited.header("retry-after") else {
+        report.finding(
+            "retry-after-missing",
+            "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
+            limited.location.as_str(),
+        );
+        return None;
+    };
+    let wait = retry_after(value);
+    match wait {
+        Some(wait) => report.measure("retry_after_s", wait.as_secs_f64()),
+        None => report.finding(
+            "retry-after-invalid",
+            format!("expected Retry-After as seconds or an HTTP-date, saw {value:?}"),
+            limited.location.as_str(),
+        ),
+    }
+    wait
+}
+
+/// Waits `wait` (at most `max_wait`), then one request must not be a 429.
+async fn recovery(
+    cfg: &Config,
+    wait: Duration,
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let capped = (wait + SLACK).min(cfg.max_wait.0);
+    tokio::time::sleep(capped).await;
+    let after = http
+        .send(&request(
+            cfg,
+            format!("after waiting {}", humantime::format_duration(capped)),
+        ))
+        .await?;
+    if after.status == 429 {
+        report.finding(
+            "rate-limit-not-recovered",
+            format!(
+                "expected no 429 after waiting Retry-After ({}s){}, saw 429",
+                wait.as_secs(),
+                if capped < wait + SLACK {
+                    format!(
+                        ", capped at max_wait {}",
+                        humantime::format_duration(cfg.max_wait.0)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            after.location.as_str(),
+        );
+    }
+    Ok(())
 }
 
 fn request(cfg: &Config, note: String) -> Request {

@@ -101,101 +101,116 @@ impl Probe for RequestId {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let name = cfg.header.as_str();
-        let sent = uuid::Uuid::new_v4().to_string();
+        echo(cfg, http, report).await?;
+        generated(cfg, http, report).await?;
+        hostile(cfg, http, report).await
+    }
+}
+
+/// A valid id sent must come back unchanged.
+async fn echo(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
+    let sent = uuid::Uuid::new_v4().to_string();
+    let resp = http
+        .send(
+            &Request::get(&cfg.path)
+                .header(name, &sent)
+                .note(format!("{name}: {sent}")),
+        )
+        .await?;
+    match resp.header(name) {
+        Some(v) if v == sent => {}
+        seen => report.finding(
+            "request-id-not-echoed",
+            format!(
+                "expected {name}: {sent} echoed unchanged, saw {}",
+                seen.map_or("no such header".to_string(), |v| format!("{v:?}"))
+            ),
+            resp.location.as_str(),
+        ),
+    }
+    Ok(())
+}
+
+/// Without an id sent, each response must carry a fresh one matching the pattern.
+async fn generated(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
+    let mut ids: Vec<String> = Vec::new();
+    let regex = cfg.regex.as_ref();
+    for i in 0..cfg.samples {
+        let resp = http
+            .send(&Request::get(&cfg.path).note(format!("no {name}, sample {}", i + 1)))
+            .await?;
+        let at = resp.location.as_str();
+        let Some(id) = resp.header(name) else {
+            report.finding(
+                "request-id-missing",
+                format!("expected a generated {name} when none is sent, saw no such header"),
+                at,
+            );
+            continue;
+        };
+        if regex.is_some_and(|re| !re.is_match(id)) {
+            report.finding(
+                "request-id-pattern",
+                format!(
+                    "expected a generated {name} matching {}, saw {id:?}",
+                    cfg.pattern
+                        .as_deref()
+                        .unwrap_or("a UUID or 16-64 hex digits")
+                ),
+                at,
+            );
+        }
+        if ids.iter().any(|seen| seen == id) {
+            report.finding(
+                "request-id-duplicate",
+                format!("expected a fresh {name} on every request, saw {id:?} again"),
+                at,
+            );
+        }
+        ids.push(id.to_string());
+    }
+    report.measure("request_id_samples", f64::from(cfg.samples));
+    report.measure("request_id_unique", ids.len() as f64);
+    Ok(())
+}
+
+/// Ids that are too long or unsafe to log must not be echoed as they were sent.
+async fn hostile(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
+    let hostile: [(&str, String, &str); 3] = [
+        (
+            "request-id-oversized-echoed",
+            "a".repeat(300),
+            "300-character id",
+        ),
+        (
+            "request-id-unsafe-echoed",
+            "phasegate probe id".to_string(),
+            "id with spaces",
+        ),
+        (
+            "request-id-unsafe-echoed",
+            "phasegate\tprobe".to_string(),
+            "id with a tab",
+        ),
+    ];
+    for (code, value, what) in hostile {
         let resp = http
             .send(
                 &Request::get(&cfg.path)
-                    .header(name, &sent)
-                    .note(format!("{name}: {sent}")),
+                    .header(name, &value)
+                    .note(format!("{name}: {what}")),
             )
             .await?;
-        match resp.header(name) {
-            Some(v) if v == sent => {}
-            seen => report.finding(
-                "request-id-not-echoed",
-                format!(
-                    "expected {name}: {sent} echoed unchanged, saw {}",
-                    seen.map_or("no such header".to_string(), |v| format!("{v:?}"))
-                ),
+        if resp.header(name) == Some(value.as_str()) {
+            report.finding(
+                code,
+                format!("expected a {what} to be replaced or dropped, saw it echoed back as sent"),
                 resp.location.as_str(),
-            ),
+            );
         }
-
-        let mut ids: Vec<String> = Vec::new();
-        let regex = cfg.regex.as_ref();
-        for i in 0..cfg.samples {
-            let resp = http
-                .send(&Request::get(&cfg.path).note(format!("no {name}, sample {}", i + 1)))
-                .await?;
-            let at = resp.location.as_str();
-            let Some(id) = resp.header(name) else {
-                report.finding(
-                    "request-id-missing",
-                    format!("expected a generated {name} when none is sent, saw no such header"),
-                    at,
-                );
-                continue;
-            };
-            if regex.is_some_and(|re| !re.is_match(id)) {
-                report.finding(
-                    "request-id-pattern",
-                    format!(
-                        "expected a generated {name} matching {}, saw {id:?}",
-                        cfg.pattern
-                            .as_deref()
-                            .unwrap_or("a UUID or 16-64 hex digits")
-                    ),
-                    at,
-                );
-            }
-            if ids.iter().any(|seen| seen == id) {
-                report.finding(
-                    "request-id-duplicate",
-                    format!("expected a fresh {name} on every request, saw {id:?} again"),
-                    at,
-                );
-            }
-            ids.push(id.to_string());
-        }
-        report.measure("request_id_samples", f64::from(cfg.samples));
-        report.measure("request_id_unique", ids.len() as f64);
-
-        let hostile: [(&str, String, &str); 3] = [
-            (
-                "request-id-oversized-echoed",
-                "a".repeat(300),
-                "300-character id",
-            ),
-            (
-                "request-id-unsafe-echoed",
-                "phasegate probe id".to_string(),
-                "id with spaces",
-            ),
-            (
-                "request-id-unsafe-echoed",
-                "phasegate\tprobe".to_string(),
-                "id with a tab",
-            ),
-        ];
-        for (code, value, what) in hostile {
-            let resp = http
-                .send(
-                    &Request::get(&cfg.path)
-                        .header(name, &value)
-                        .note(format!("{name}: {what}")),
-                )
-                .await?;
-            if resp.header(name) == Some(value.as_str()) {
-                report.finding(
-                    code,
-                    format!(
-                        "expected a {what} to be replaced or dropped, saw it echoed back as sent"
-                    ),
-                    resp.location.as_str(),
-                );
-            }
-        }
-        Ok(())
     }
+    Ok(())
 }
