@@ -51,16 +51,12 @@ pub(crate) struct Config {
     allowed: Vec<String>,
     #[serde(default)]
     credentials: bool,
-    #[serde(default = "get")]
+    #[serde(default = "params::get")]
     method: String,
 }
 
 fn root() -> String {
     "/".to_string()
-}
-
-fn get() -> String {
-    "GET".to_string()
 }
 
 /// The `cors` probe.

@@ -92,17 +92,13 @@ enum HttpsMode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Login {
-    #[serde(default = "post")]
+    #[serde(default = "params::post")]
     method: String,
     path: String,
     json: Option<Value>,
     body: Option<String>,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
-}
-
-fn post() -> String {
-    "POST".to_string()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -150,12 +146,7 @@ impl Probe for Headers {
         if let Some(login) = &cfg.login {
             params::check_method("login.method", &login.method, errors);
             params::check_path("login.path", &login.path, errors);
-            if login.json.is_some() && login.body.is_some() {
-                errors.push(err(
-                    "login.body",
-                    "expected either `body` or `json`, not both",
-                ));
-            }
+            params::check_body("login.body", &login.body, &login.json, errors);
         }
         for (i, name) in cfg.session_cookies.iter().enumerate() {
             if name.is_empty() || name.contains(['=', ';', ' ']) {

@@ -39,7 +39,7 @@ use crate::{Context, ParamError, hook};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    #[serde(default = "live")]
+    #[serde(default = "params::live")]
     live: String,
     #[serde(default = "ready")]
     ready: String,
@@ -49,10 +49,6 @@ pub(crate) struct Config {
     within: Dur,
     #[serde(default = "poll")]
     poll: Dur,
-}
-
-fn live() -> String {
-    "/health/live".to_string()
 }
 
 fn ready() -> String {

@@ -46,7 +46,7 @@ pub(crate) struct Config {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Step {
-    #[serde(default = "get")]
+    #[serde(default = "params::get")]
     method: String,
     path: String,
     #[serde(default)]
@@ -57,10 +57,6 @@ struct Step {
     expect: Expect,
     #[serde(default)]
     capture: BTreeMap<String, Capture>,
-}
-
-fn get() -> String {
-    "GET".to_string()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,12 +191,7 @@ impl Probe for Http {
             let key = |k: &str| format!("requests[{i}].{k}");
             params::check_method(&key("method"), &step.method, errors);
             params::check_path(&key("path"), &step.path, errors);
-            if step.body.is_some() && step.json.is_some() {
-                errors.push(err(
-                    key("body"),
-                    "expected either `body` or `json`, not both",
-                ));
-            }
+            params::check_body(&key("body"), &step.body, &step.json, errors);
             let mut texts: Vec<&str> = vec![&step.path];
             texts.extend(step.headers.values().map(String::as_str));
             texts.extend(step.body.as_deref());

@@ -85,6 +85,33 @@ pub(crate) fn check_method(key: &str, method: &str, errors: &mut Vec<ParamError>
     }
 }
 
+/// Checks that a request has at most one body: raw text or JSON.
+pub(crate) fn check_body(
+    key: &str,
+    body: &Option<String>,
+    json: &Option<serde_json::Value>,
+    errors: &mut Vec<ParamError>,
+) {
+    if body.is_some() && json.is_some() {
+        errors.push(err(key, "expected either `body` or `json`, not both"));
+    }
+}
+
+/// Default method of a request that reads.
+pub(crate) fn get() -> String {
+    "GET".to_string()
+}
+
+/// Default method of a request that submits (a login, a rate-limited form).
+pub(crate) fn post() -> String {
+    "POST".to_string()
+}
+
+/// Default liveness path, the usual one.
+pub(crate) fn live() -> String {
+    "/health/live".to_string()
+}
+
 /// Default `true` for `#[serde(default = ...)]`.
 pub(crate) fn yes() -> bool {
     true

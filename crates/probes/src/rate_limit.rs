@@ -41,7 +41,7 @@ const SLACK: Duration = Duration::from_millis(100);
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     path: String,
-    #[serde(default = "post")]
+    #[serde(default = "params::post")]
     method: String,
     json: Option<Value>,
     #[serde(default = "limit")]
@@ -50,10 +50,6 @@ pub(crate) struct Config {
     max_requests: u32,
     #[serde(default = "max_wait")]
     max_wait: Dur,
-}
-
-fn post() -> String {
-    "POST".to_string()
 }
 
 fn limit() -> u32 {

@@ -35,7 +35,7 @@ const DEFAULT_PATTERN: &str = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    #[serde(default = "live")]
+    #[serde(default = "params::live")]
     path: String,
     #[serde(default = "header")]
     header: String,
@@ -44,10 +44,6 @@ pub(crate) struct Config {
     pattern: Option<String>,
     #[serde(skip)]
     regex: Option<Regex>,
-}
-
-fn live() -> String {
-    "/health/live".to_string()
 }
 
 fn header() -> String {
