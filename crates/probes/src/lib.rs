@@ -178,3 +178,18 @@ pub async fn run(kind: &str, params: &Params, ctx: &Context) -> Outcome {
     };
     report.into_outcome()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A kind listed twice would make the second entry unreachable without any error.
+    #[test]
+    fn registry_kinds_are_unique_and_listed_in_kinds() {
+        for (i, entry) in REGISTRY.iter().enumerate() {
+            assert_eq!(KINDS[i], entry.kind);
+            assert!(!KINDS[..i].contains(&entry.kind), "{} twice", entry.kind);
+        }
+        assert_eq!(KINDS.len(), REGISTRY.len());
+    }
+}
