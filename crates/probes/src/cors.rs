@@ -36,10 +36,11 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::net::{Http, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, err};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 /// The `cors` probe's parameters.
 #[derive(Debug, Deserialize)]
@@ -50,7 +51,7 @@ pub(crate) struct Config {
     allowed: Vec<String>,
     #[serde(default)]
     credentials: bool,
-    #[serde(default = "get")]
+    #[serde(default = "params::get")]
     method: String,
 }
 
@@ -58,25 +59,149 @@ fn root() -> String {
     "/".to_string()
 }
 
-fn get() -> String {
-    "GET".to_string()
-}
+/// The `cors` probe.
+pub(crate) struct Cors;
 
-/// Parses and checks the `cors` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("path", &cfg.path, &mut errors);
-    params::check_method("method", &cfg.method, &mut errors);
-    if cfg.allowed.is_empty() {
-        errors.push(err("allowed", "expected at least one allowed origin"));
-    }
-    for (i, origin) in cfg.allowed.iter().enumerate() {
-        if let Err(message) = check_origin(origin) {
-            errors.push(err(format!("allowed[{i}]"), message));
+impl Probe for Cors {
+    const KIND: &'static str = "cors";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("path", &cfg.path, errors);
+        params::check_method("method", &cfg.method, errors);
+        if cfg.allowed.is_empty() {
+            errors.push(err("allowed", "expected at least one allowed origin"));
+        }
+        for (i, origin) in cfg.allowed.iter().enumerate() {
+            if let Err(message) = check_origin(origin) {
+                errors.push(err(format!("allowed[{i}]"), message));
+            }
         }
     }
-    params::finish(cfg, errors)
+
+    fn budget(cfg: &Config) -> u32 {
+        let budget = 2 * (cfg.allowed.len() + foreign_origins(cfg).len());
+        u32::try_from(budget).unwrap_or(u32::MAX)
+    }
+
+    /// Sends the simple requests and preflights and judges the answers.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        for origin in &cfg.allowed {
+            let [simple, preflight] = pair(cfg, origin, http).await?;
+            for resp in [&simple, &preflight] {
+                wildcard_with_credentials(resp, report);
+                allowed(cfg, origin, resp, report);
+            }
+            preflight_method(cfg, &preflight, report);
+        }
+        for origin in &foreign_origins(cfg) {
+            for resp in pair(cfg, origin, http).await? {
+                wildcard_with_credentials(&resp, report);
+                foreign(origin, &resp, report);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An allowed origin must be answered with itself, `Vary: Origin` and, with `credentials`,
+/// Access-Control-Allow-Credentials.
+fn allowed(cfg: &Config, origin: &str, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    match resp.header("access-control-allow-origin") {
+        None => report.finding(
+            "cors-allowed-origin-refused",
+            format!(
+                "expected Access-Control-Allow-Origin: {origin}, saw none (status {})",
+                resp.status
+            ),
+            at,
+        ),
+        Some(v) if v.trim() != origin => report.finding(
+            "cors-allowed-origin-mismatch",
+            format!("expected Access-Control-Allow-Origin: {origin}, saw {v:?}"),
+            at,
+        ),
+        Some(_) => {}
+    }
+    let vary_origin = resp
+        .header_all("vary")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
+    if !vary_origin {
+        report.finding(
+            "cors-vary-missing",
+            format!(
+                "expected Vary: Origin (the answer depends on the origin), saw {:?}",
+                resp.header_all("vary").join(", ")
+            ),
+            at,
+        );
+    }
+    if cfg.credentials && !credentials(resp) {
+        report.finding(
+            "cors-credentials-missing",
+            format!(
+                "expected Access-Control-Allow-Credentials: true, saw {:?}",
+                resp.header("access-control-allow-credentials")
+                    .unwrap_or("no such header")
+            ),
+            at,
+        );
+    }
+}
+
+/// A preflight for a method that is not simple must list it in Access-Control-Allow-Methods.
+fn preflight_method(cfg: &Config, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    let simple_method = ["GET", "HEAD", "POST"].contains(&cfg.method.to_ascii_uppercase().as_str());
+    if simple_method {
+        return;
+    }
+    let methods = resp.header_all("access-control-allow-methods").join(",");
+    let listed = methods.split(',').any(|m| {
+        let m = m.trim();
+        m.eq_ignore_ascii_case(&cfg.method) || (m == "*" && !cfg.credentials)
+    });
+    if !listed {
+        report.finding(
+            "cors-preflight-method-missing",
+            format!(
+                "expected Access-Control-Allow-Methods to include {}, saw {methods:?}",
+                cfg.method
+            ),
+            at,
+        );
+    }
+}
+
+/// A foreign origin must get no Access-Control-Allow-Origin at all.
+fn foreign(origin: &str, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    let Some(acao) = resp.header("access-control-allow-origin") else {
+        return;
+    };
+    if acao.trim() == origin && credentials(resp) {
+        report.finding(
+            "cors-origin-reflected",
+            format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw it reflected with Access-Control-Allow-Credentials: true"),
+            at,
+        );
+    } else {
+        report.finding(
+            "cors-foreign-origin-allowed",
+            format!(
+                "expected no Access-Control-Allow-Origin for foreign origin {origin}, saw {acao:?}"
+            ),
+            at,
+        );
+    }
 }
 
 /// An origin is `scheme://host[:port]`, nothing more, exactly as browsers send it.
@@ -125,20 +250,7 @@ fn foreign_origins(cfg: &Config) -> Vec<String> {
     out
 }
 
-/// Sends the simple requests and preflights and judges the answers.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let foreign = foreign_origins(cfg);
-    let budget = 2 * (cfg.allowed.len() + foreign.len());
-    let mut http = match Http::new(ctx, u32::try_from(budget).unwrap_or(u32::MAX)) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, &foreign, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
-
-async fn pair(cfg: &Config, origin: &str, http: &mut Http) -> Result<[Response; 2], ProbeError> {
+async fn pair(cfg: &Config, origin: &str, http: &mut Client) -> Result<[Response; 2], ProbeError> {
     let simple = Request::new(&cfg.method, &cfg.path)
         .header("origin", origin)
         .note(format!("Origin: {origin}"));
@@ -152,106 +264,6 @@ async fn pair(cfg: &Config, origin: &str, http: &mut Http) -> Result<[Response; 
 fn credentials(resp: &Response) -> bool {
     resp.header("access-control-allow-credentials")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-}
-
-async fn probe(
-    cfg: &Config,
-    foreign: &[String],
-    http: &mut Http,
-    report: &mut Report,
-) -> Result<(), ProbeError> {
-    for origin in &cfg.allowed {
-        let responses = pair(cfg, origin, http).await?;
-        for (i, resp) in responses.iter().enumerate() {
-            let preflight = i == 1;
-            let at = resp.location.as_str();
-            wildcard_with_credentials(resp, report);
-            match resp.header("access-control-allow-origin") {
-                None => report.finding(
-                    "cors-allowed-origin-refused",
-                    format!(
-                        "expected Access-Control-Allow-Origin: {origin}, saw none (status {})",
-                        resp.status
-                    ),
-                    at,
-                ),
-                Some(v) if v.trim() != origin => report.finding(
-                    "cors-allowed-origin-mismatch",
-                    format!("expected Access-Control-Allow-Origin: {origin}, saw {v:?}"),
-                    at,
-                ),
-                Some(_) => {}
-            }
-            let vary_origin = resp
-                .header_all("vary")
-                .iter()
-                .flat_map(|v| v.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*");
-            if !vary_origin {
-                report.finding(
-                    "cors-vary-missing",
-                    format!(
-                        "expected Vary: Origin (the answer depends on the origin), saw {:?}",
-                        resp.header_all("vary").join(", ")
-                    ),
-                    at,
-                );
-            }
-            if cfg.credentials && !credentials(resp) {
-                report.finding(
-                    "cors-credentials-missing",
-                    format!(
-                        "expected Access-Control-Allow-Credentials: true, saw {:?}",
-                        resp.header("access-control-allow-credentials")
-                            .unwrap_or("no such header")
-                    ),
-                    at,
-                );
-            }
-            let simple_method =
-                ["GET", "HEAD", "POST"].contains(&cfg.method.to_ascii_uppercase().as_str());
-            if preflight && !simple_method {
-                let methods = resp.header_all("access-control-allow-methods").join(",");
-                let listed = methods.split(',').any(|m| {
-                    let m = m.trim();
-                    m.eq_ignore_ascii_case(&cfg.method) || (m == "*" && !cfg.credentials)
-                });
-                if !listed {
-                    report.finding(
-                        "cors-preflight-method-missing",
-                        format!(
-                            "expected Access-Control-Allow-Methods to include {}, saw {methods:?}",
-                            cfg.method
-                        ),
-                        at,
-                    );
-                }
-            }
-        }
-    }
-    for origin in foreign {
-        for resp in pair(cfg, origin, http).await? {
-            let at = resp.location.as_str();
-            wildcard_with_credentials(&resp, report);
-            let Some(acao) = resp.header("access-control-allow-origin") else {
-                continue;
-            };
-            if acao.trim() == origin && credentials(&resp) {
-                report.finding(
-                    "cors-origin-reflected",
-                    format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw it reflected with Access-Control-Allow-Credentials: true"),
-                    at,
-                );
-            } else {
-                report.finding(
-                    "cors-foreign-origin-allowed",
-                    format!("expected no Access-Control-Allow-Origin for foreign origin {origin}, saw {acao:?}"),
-                    at,
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 fn wildcard_with_credentials(resp: &Response, report: &mut Report) {

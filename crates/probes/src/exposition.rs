@@ -6,6 +6,8 @@
 //! buckets are cumulative with a `+Inf` bucket equal to `_count`. It keeps reading after an
 //! error so that every problem is reported with its line number.
 
+use std::collections::HashSet;
+
 /// Label pairs in the order written.
 type Labels = Vec<(String, String)>;
 
@@ -91,6 +93,24 @@ pub(crate) struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    fn parse(line: usize, message: String) -> Problem {
+        Problem {
+            line,
+            kind: "parse",
+            message,
+        }
+    }
+
+    fn histogram(line: usize, message: String) -> Problem {
+        Problem {
+            line,
+            kind: "histogram",
+            message,
+        }
+    }
+}
+
 /// A parsed exposition.
 #[derive(Debug, Default)]
 pub(crate) struct Exposition {
@@ -136,98 +156,114 @@ fn parse_value(s: &str) -> Option<f64> {
 
 /// Parses `text`, returning what could be read and every problem found.
 pub(crate) fn parse(text: &str) -> (Exposition, Vec<Problem>) {
-    let mut exp = Exposition::default();
-    let mut problems = Vec::new();
-    // Index of the family whose samples are being read; a family's samples must be contiguous.
-    let mut current: Option<usize> = None;
-    let mut series: std::collections::HashSet<(String, Vec<(String, String)>)> = Default::default();
+    let mut reader = Reader::default();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let mut problem = |message: String| {
-            problems.push(Problem {
-                line,
-                kind: "parse",
-                message,
-            })
-        };
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix('#') {
-            let mut parts = rest.trim_start().splitn(3, char::is_whitespace);
-            let keyword = parts.next().unwrap_or_default();
-            if keyword != "HELP" && keyword != "TYPE" {
-                continue; // a plain comment
-            }
-            let name = parts.next().unwrap_or_default();
-            let arg = parts.next().unwrap_or_default().trim();
-            if !is_metric_name(name) {
-                problem(format!(
-                    "expected a metric name after # {keyword}, saw {name:?}"
-                ));
-                continue;
-            }
-            let idx = match exp.families.iter().position(|f| f.name == name) {
-                Some(idx) => idx,
-                None => {
-                    exp.families.push(Family {
-                        name: name.to_string(),
-                        kind: Kind::Untyped,
-                        samples: Vec::new(),
-                        typed: false,
-                        has_help: false,
-                    });
-                    exp.families.len() - 1
-                }
-            };
-            let family = &mut exp.families[idx];
-            if keyword == "HELP" {
-                if family.has_help {
-                    problem(format!("expected one # HELP for {name}, saw a second"));
-                }
-                family.has_help = true;
-            } else {
-                match Kind::parse(arg) {
-                    None => problem(format!(
-                        "expected counter, gauge, histogram, summary or untyped after # TYPE {name}, saw {arg:?}"
-                    )),
-                    Some(_) if family.typed => {
-                        problem(format!("expected one # TYPE for {name}, saw a second"))
-                    }
-                    Some(_) if !family.samples.is_empty() => problem(format!(
-                        "expected # TYPE {name} before its samples, saw it after"
-                    )),
-                    Some(kind) => {
-                        family.kind = kind;
-                        family.typed = true;
-                    }
-                }
-            }
-            continue;
+        match trimmed.strip_prefix('#') {
+            Some(rest) => reader.comment(line, rest),
+            None => reader.sample(line, trimmed),
         }
-        let sample = match parse_sample(trimmed, line) {
+    }
+    let Reader {
+        exp, mut problems, ..
+    } = reader;
+    for family in &exp.families {
+        if family.kind == Kind::Histogram {
+            problems.extend(check_histogram(family));
+        }
+    }
+    problems.sort_by_key(|p| p.line);
+    (exp, problems)
+}
+
+/// What has been read so far, line by line.
+#[derive(Default)]
+struct Reader {
+    exp: Exposition,
+    problems: Vec<Problem>,
+    /// Index of the family whose samples are being read; a family's samples must be contiguous.
+    current: Option<usize>,
+    /// Every series read (name and sorted labels), so that a repeated one is caught.
+    series: HashSet<(String, Labels)>,
+}
+
+impl Reader {
+    /// Adds an untyped family named `name` and returns its index.
+    fn add_family(&mut self, name: &str) -> usize {
+        self.exp.families.push(Family {
+            name: name.to_string(),
+            kind: Kind::Untyped,
+            samples: Vec::new(),
+            typed: false,
+            has_help: false,
+        });
+        self.exp.families.len() - 1
+    }
+
+    /// A `#` line: `# HELP` and `# TYPE` are read, anything else is a plain comment.
+    fn comment(&mut self, line: usize, rest: &str) {
+        let mut parts = rest.trim_start().splitn(3, char::is_whitespace);
+        let keyword = parts.next().unwrap_or_default();
+        if keyword != "HELP" && keyword != "TYPE" {
+            return;
+        }
+        let name = parts.next().unwrap_or_default();
+        let arg = parts.next().unwrap_or_default().trim();
+        if !is_metric_name(name) {
+            let message = format!("expected a metric name after # {keyword}, saw {name:?}");
+            self.problems.push(Problem::parse(line, message));
+            return;
+        }
+        let idx = self
+            .exp
+            .families
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap_or_else(|| self.add_family(name));
+        let family = &mut self.exp.families[idx];
+        let mut problem = |message: String| self.problems.push(Problem::parse(line, message));
+        if keyword == "HELP" {
+            if family.has_help {
+                problem(format!("expected one # HELP for {name}, saw a second"));
+            }
+            family.has_help = true;
+            return;
+        }
+        match Kind::parse(arg) {
+            None => problem(format!(
+                "expected counter, gauge, histogram, summary or untyped after # TYPE {name}, saw {arg:?}"
+            )),
+            Some(_) if family.typed => {
+                problem(format!("expected one # TYPE for {name}, saw a second"))
+            }
+            Some(_) if !family.samples.is_empty() => problem(format!(
+                "expected # TYPE {name} before its samples, saw it after"
+            )),
+            Some(kind) => {
+                family.kind = kind;
+                family.typed = true;
+            }
+        }
+    }
+
+    /// A sample line: read, added to its family and checked against it.
+    fn sample(&mut self, line: usize, text: &str) {
+        let sample = match parse_sample(text, line) {
             Ok(s) => s,
             Err(message) => {
-                problem(message);
-                continue;
+                self.problems.push(Problem::parse(line, message));
+                return;
             }
         };
-        let idx = match family_of(&exp, &sample.name) {
-            Some(idx) => idx,
-            None => {
-                exp.families.push(Family {
-                    name: sample.name.clone(),
-                    kind: Kind::Untyped,
-                    samples: Vec::new(),
-                    typed: false,
-                    has_help: false,
-                });
-                exp.families.len() - 1
-            }
-        };
-        let family = &exp.families[idx];
-        if current != Some(idx) && !family.samples.is_empty() {
+        let idx =
+            family_of(&self.exp, &sample.name).unwrap_or_else(|| self.add_family(&sample.name));
+        let family = &self.exp.families[idx];
+        let mut problem = |message: String| self.problems.push(Problem::parse(line, message));
+        if self.current != Some(idx) && !family.samples.is_empty() {
             problem(format!(
                 "expected the samples of {} in one group, saw {} again after other families",
                 family.name, sample.name
@@ -247,22 +283,15 @@ pub(crate) fn parse(text: &str) -> (Exposition, Vec<Problem>) {
         }
         let mut key_labels = sample.labels.clone();
         key_labels.sort();
-        if !series.insert((sample.name.clone(), key_labels)) {
+        if !self.series.insert((sample.name.clone(), key_labels)) {
             problem(format!(
                 "expected each series once, saw {} with the same labels again",
                 sample.name
             ));
         }
-        current = Some(idx);
-        exp.families[idx].samples.push(sample);
+        self.current = Some(idx);
+        self.exp.families[idx].samples.push(sample);
     }
-    for family in &exp.families {
-        if family.kind == Kind::Histogram {
-            problems.extend(check_histogram(family));
-        }
-    }
-    problems.sort_by_key(|p| p.line);
-    (exp, problems)
 }
 
 /// The family a sample name belongs to: declared families first, by their kind's suffixes.
@@ -381,21 +410,32 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
     }
 }
 
+/// One label set of a histogram, as far as consistency goes.
+#[derive(Default)]
+struct Series {
+    /// `(le, value, line)` of each bucket.
+    buckets: Vec<(f64, f64, usize)>,
+    sum: bool,
+    /// `(value, line)` of `_count`.
+    count: Option<(f64, usize)>,
+    first_line: usize,
+}
+
 /// Bucket, sum and count consistency for every label set of a histogram.
 fn check_histogram(family: &Family) -> Vec<Problem> {
-    type Key = Vec<(String, String)>;
-    #[derive(Default)]
-    struct Series {
-        buckets: Vec<(f64, f64, usize)>,
-        sum: bool,
-        count: Option<(f64, usize)>,
-        first_line: usize,
-    }
     let mut problems = Vec::new();
-    let mut all: Vec<(Key, Series)> = Vec::new();
+    for (key, series) in histogram_series(family, &mut problems) {
+        check_series(&family.name, &key, series, &mut problems);
+    }
+    problems
+}
+
+/// A histogram's samples grouped by their labels other than `le`, in the order first seen.
+fn histogram_series(family: &Family, problems: &mut Vec<Problem>) -> Vec<(Labels, Series)> {
+    let mut all: Vec<(Labels, Series)> = Vec::new();
     let name = &family.name;
     for s in &family.samples {
-        let mut key: Key = s
+        let mut key: Labels = s
             .labels
             .iter()
             .filter(|(n, _)| n != "le")
@@ -419,14 +459,13 @@ fn check_histogram(family: &Family) -> Vec<Problem> {
         if s.name.ends_with("_bucket") {
             match s.label("le").and_then(parse_value) {
                 Some(le) if !le.is_nan() => series.buckets.push((le, s.value, s.line)),
-                _ => problems.push(Problem {
-                    line: s.line,
-                    kind: "histogram",
-                    message: format!(
+                _ => problems.push(Problem::histogram(
+                    s.line,
+                    format!(
                         "expected {name}_bucket to carry a numeric le label, saw {:?}",
                         s.label("le")
                     ),
-                }),
+                )),
             }
         } else if s.name.ends_with("_sum") {
             series.sum = true;
@@ -434,56 +473,54 @@ fn check_histogram(family: &Family) -> Vec<Problem> {
             series.count = Some((s.value, s.line));
         }
     }
-    for (key, mut series) in all {
-        let labels: Vec<String> = key.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
-        let which = format!("{name}{{{}}}", labels.join(","));
-        let mut problem = |line: usize, message: String| {
-            problems.push(Problem {
-                line,
-                kind: "histogram",
-                message,
-            })
-        };
-        series.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for pair in series.buckets.windows(2) {
-            let (lo, hi) = (pair[0], pair[1]);
-            if hi.1 < lo.1 {
-                problem(
-                    hi.2,
-                    format!(
-                        "expected cumulative buckets in {which}, saw le={} with {} below le={} with {}",
-                        hi.0, hi.1, lo.0, lo.1
-                    ),
-                );
-            }
-        }
-        let inf = series.buckets.iter().find(|b| b.0 == f64::INFINITY);
-        match (inf, series.count) {
-            (None, _) => problem(
-                series.first_line,
-                format!("expected a le=\"+Inf\" bucket in {which}, saw none"),
-            ),
-            (Some(_), None) => problem(
-                series.first_line,
-                format!("expected {name}_count for {which}, saw none"),
-            ),
-            (Some(b), Some((count, line))) if b.1 != count => problem(
-                line,
-                format!(
-                    "expected {name}_count to equal the +Inf bucket ({}) in {which}, saw {count}",
-                    b.1
-                ),
-            ),
-            _ => {}
-        }
-        if !series.sum {
+    all
+}
+
+/// Cumulative buckets, a `+Inf` bucket equal to `_count`, and a `_sum`.
+fn check_series(name: &str, key: &Labels, mut series: Series, problems: &mut Vec<Problem>) {
+    let labels: Vec<String> = key.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+    let which = format!("{name}{{{}}}", labels.join(","));
+    let mut problem = |line: usize, message: String| {
+        problems.push(Problem::histogram(line, message));
+    };
+    series.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in series.buckets.windows(2) {
+        let (lo, hi) = (pair[0], pair[1]);
+        if hi.1 < lo.1 {
             problem(
-                series.first_line,
-                format!("expected {name}_sum for {which}, saw none"),
+                hi.2,
+                format!(
+                    "expected cumulative buckets in {which}, saw le={} with {} below le={} with {}",
+                    hi.0, hi.1, lo.0, lo.1
+                ),
             );
         }
     }
-    problems
+    let inf = series.buckets.iter().find(|b| b.0 == f64::INFINITY);
+    match (inf, series.count) {
+        (None, _) => problem(
+            series.first_line,
+            format!("expected a le=\"+Inf\" bucket in {which}, saw none"),
+        ),
+        (Some(_), None) => problem(
+            series.first_line,
+            format!("expected {name}_count for {which}, saw none"),
+        ),
+        (Some(b), Some((count, line))) if b.1 != count => problem(
+            line,
+            format!(
+                "expected {name}_count to equal the +Inf bucket ({}) in {which}, saw {count}",
+                b.1
+            ),
+        ),
+        _ => {}
+    }
+    if !series.sum {
+        problem(
+            series.first_line,
+            format!("expected {name}_sum for {which}, saw none"),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -35,16 +35,22 @@
 //!
 //! CORS reflection, the fourth deliberate difference, is the `cors` probe's business.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Http, ProbeError, Request, Response};
+use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err, yes};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
+
+mod cookie;
+mod csp;
+mod meta;
+
+use cookie::CookieCheck;
+use csp::{Policy, is_broad};
+use meta::Meta;
 
 const YEAR_SECS: u64 = 365 * 24 * 3600;
 
@@ -86,17 +92,13 @@ enum HttpsMode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Login {
-    #[serde(default = "post")]
+    #[serde(default = "params::post")]
     method: String,
     path: String,
     json: Option<Value>,
     body: Option<String>,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
-}
-
-fn post() -> String {
-    "POST".to_string()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -127,120 +129,113 @@ impl Default for Rules {
     }
 }
 
-/// Parses and checks the `headers` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    if cfg.paths.is_empty() {
-        errors.push(err("paths", "expected at least one path"));
-    }
-    for (i, p) in cfg.paths.iter().enumerate() {
-        params::check_path(&format!("paths[{i}]"), p, &mut errors);
-    }
-    if let Some(login) = &cfg.login {
-        params::check_method("login.method", &login.method, &mut errors);
-        params::check_path("login.path", &login.path, &mut errors);
-        if login.json.is_some() && login.body.is_some() {
-            errors.push(err(
-                "login.body",
-                "expected either `body` or `json`, not both",
-            ));
-        }
-    }
-    for (i, name) in cfg.session_cookies.iter().enumerate() {
-        if name.is_empty() || name.contains(['=', ';', ' ']) {
-            errors.push(err(
-                format!("session_cookies[{i}]"),
-                format!("expected a cookie name, saw {name:?}"),
-            ));
-        }
-    }
-    params::finish(cfg, errors)
-}
+/// The `headers` probe.
+pub(crate) struct Headers;
 
-/// Probes the routes and evaluates every response.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let budget =
-        cfg.paths.len() + 2 * usize::from(cfg.error_routes) + usize::from(cfg.login.is_some());
-    let mut http = match Http::new(ctx, u32::try_from(budget).unwrap_or(u32::MAX)) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
-    let result = probe(cfg, https, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
+impl Probe for Headers {
+    const KIND: &'static str = "headers";
+    type Config = Config;
 
-async fn probe(
-    cfg: &Config,
-    https: bool,
-    http: &mut Http,
-    report: &mut Report,
-) -> Result<(), ProbeError> {
-    let mut responses = Vec::new();
-    for path in &cfg.paths {
-        responses.push(http.send(&Request::get(path)).await?);
-    }
-    if cfg.error_routes {
-        let missing = format!("/phasegate-probe-404-{}", uuid::Uuid::new_v4().simple());
-        let resp = http
-            .send(&Request::get(&missing).note("unknown path"))
-            .await?;
-        if resp.status != 404 {
-            report.finding(
-                "unknown-path-status",
-                format!("expected 404 for an unknown path, saw {}", resp.status),
-                resp.location.as_str(),
-            );
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        if cfg.paths.is_empty() {
+            errors.push(err("paths", "expected at least one path"));
         }
-        responses.push(resp);
-        let resp = http
-            .send(&Request::new("DELETE", "/").note("unknown method"))
-            .await?;
-        if resp.status != 404 && resp.status != 405 {
-            report.finding(
-                "unknown-method-status",
-                format!(
-                    "expected 404 or 405 for an unsupported method, saw {}",
-                    resp.status
-                ),
-                resp.location.as_str(),
-            );
+        for (i, p) in cfg.paths.iter().enumerate() {
+            params::check_path(&format!("paths[{i}]"), p, errors);
         }
-        responses.push(resp);
-    }
-    if let Some(login) = &cfg.login {
-        let mut req = Request::new(&login.method, &login.path).note("login");
-        for (k, v) in &login.headers {
-            req = req.header(k, v);
+        if let Some(login) = &cfg.login {
+            params::check_method("login.method", &login.method, errors);
+            params::check_path("login.path", &login.path, errors);
+            params::check_body("login.body", &login.body, &login.json, errors);
         }
-        req.body = match (&login.body, &login.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        };
-        responses.push(http.send(&req).await?);
-    }
-    let mut cookies = CookieCheck::default();
-    for resp in &responses {
-        evaluate(cfg, https, resp, report);
-        if cfg.rules.cookies {
-            cookies.evaluate(cfg, https, resp, report);
-        }
-    }
-    if cfg.rules.cookies {
-        for name in &cfg.session_cookies {
-            if !cookies.seen.contains(name) {
-                report.finding(
-                    "cookie-session-not-seen",
-                    format!("expected session cookie `{name}` to be set by a probed route or the login, saw no such Set-Cookie"),
-                    "all probed routes",
-                );
+        for (i, name) in cfg.session_cookies.iter().enumerate() {
+            if name.is_empty() || name.contains(['=', ';', ' ']) {
+                errors.push(err(
+                    format!("session_cookies[{i}]"),
+                    format!("expected a cookie name, saw {name:?}"),
+                ));
             }
         }
     }
-    Ok(())
+
+    fn budget(cfg: &Config) -> u32 {
+        let budget =
+            cfg.paths.len() + 2 * usize::from(cfg.error_routes) + usize::from(cfg.login.is_some());
+        u32::try_from(budget).unwrap_or(u32::MAX)
+    }
+
+    /// Probes the routes and evaluates every response.
+    async fn check(
+        cfg: &Config,
+        ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
+        let mut responses = Vec::new();
+        for path in &cfg.paths {
+            responses.push(http.send(&Request::get(path)).await?);
+        }
+        if cfg.error_routes {
+            let missing = format!("/phasegate-probe-404-{}", uuid::Uuid::new_v4().simple());
+            let resp = http
+                .send(&Request::get(&missing).note("unknown path"))
+                .await?;
+            if resp.status != 404 {
+                report.finding(
+                    "unknown-path-status",
+                    format!("expected 404 for an unknown path, saw {}", resp.status),
+                    resp.location.as_str(),
+                );
+            }
+            responses.push(resp);
+            let resp = http
+                .send(&Request::new("DELETE", "/").note("unknown method"))
+                .await?;
+            if resp.status != 404 && resp.status != 405 {
+                report.finding(
+                    "unknown-method-status",
+                    format!(
+                        "expected 404 or 405 for an unsupported method, saw {}",
+                        resp.status
+                    ),
+                    resp.location.as_str(),
+                );
+            }
+            responses.push(resp);
+        }
+        if let Some(login) = &cfg.login {
+            let mut req = Request::new(&login.method, &login.path).note("login");
+            for (k, v) in &login.headers {
+                req = req.header(k, v);
+            }
+            req.body = match (&login.body, &login.json) {
+                (Some(text), _) => Some(Body::Text(text.clone())),
+                (None, Some(json)) => Some(Body::Json(json.clone())),
+                (None, None) => None,
+            };
+            responses.push(http.send(&req).await?);
+        }
+        let mut cookies = CookieCheck::default();
+        for resp in &responses {
+            evaluate(cfg, https, resp, report);
+            if cfg.rules.cookies {
+                cookies.evaluate(&cfg.session_cookies, https, resp, report);
+            }
+        }
+        if cfg.rules.cookies {
+            for name in &cfg.session_cookies {
+                if !cookies.seen.contains(name) {
+                    report.finding(
+                        "cookie-session-not-seen",
+                        format!("expected session cookie `{name}` to be set by a probed route or the login, saw no such Set-Cookie"),
+                        "all probed routes",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// All header rules on one response.
@@ -360,128 +355,6 @@ fn hsts(resp: &Response, min_age: u64, report: &mut Report) {
         ),
         Some(_) => {}
     }
-}
-
-/// One content security policy: directives in order, the first of a name wins (as browsers do).
-#[derive(Debug, Clone, Default)]
-struct Policy {
-    directives: Vec<(String, Vec<String>)>,
-}
-
-impl Policy {
-    /// Every policy in the given header values (a value can hold several, comma-separated).
-    fn parse_all(values: &[&str]) -> Vec<Policy> {
-        values
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(Policy::parse)
-            .filter(|p| !p.directives.is_empty())
-            .collect()
-    }
-
-    fn parse(text: &str) -> Policy {
-        let mut directives: Vec<(String, Vec<String>)> = Vec::new();
-        for part in text.split(';') {
-            let mut tokens = part.split_ascii_whitespace();
-            let Some(name) = tokens.next() else { continue };
-            let name = name.to_ascii_lowercase();
-            if directives.iter().any(|(n, _)| *n == name) {
-                continue;
-            }
-            directives.push((name, tokens.map(str::to_string).collect()));
-        }
-        Policy { directives }
-    }
-
-    fn get(&self, name: &str) -> Option<&[String]> {
-        self.directives
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s.as_slice())
-    }
-
-    /// script-src, else default-src.
-    fn script_sources(&self) -> Option<&[String]> {
-        self.get("script-src").or_else(|| self.get("default-src"))
-    }
-
-    /// Problems with this policy as a defence against script injection: (code, message).
-    fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        match self.script_sources() {
-            None => out.push((
-                "csp-script-unrestricted",
-                "expected script-src or default-src in the CSP, saw neither".to_string(),
-            )),
-            Some(sources) => {
-                let lower: Vec<String> = sources.iter().map(|s| s.to_ascii_lowercase()).collect();
-                let has = |k: &str| lower.iter().any(|s| s == k);
-                let nonce_or_hash = lower.iter().any(|s| {
-                    ["'nonce-", "'sha256-", "'sha384-", "'sha512-"]
-                        .iter()
-                        .any(|p| s.starts_with(p))
-                });
-                let strict_dynamic = has("'strict-dynamic'");
-                if strict_dynamic && !nonce_or_hash {
-                    out.push((
-                        "csp-invalid",
-                        "expected a nonce or hash next to 'strict-dynamic' in script-src, saw none"
-                            .to_string(),
-                    ));
-                }
-                if has("'unsafe-inline'") && !nonce_or_hash {
-                    out.push((
-                        "csp-unsafe-inline",
-                        format!(
-                            "expected no 'unsafe-inline' in script-src, saw {:?}",
-                            sources.join(" ")
-                        ),
-                    ));
-                }
-                if has("'unsafe-eval'") {
-                    out.push((
-                        "csp-unsafe-eval",
-                        format!(
-                            "expected no 'unsafe-eval' in script-src, saw {:?}",
-                            sources.join(" ")
-                        ),
-                    ));
-                }
-                // With 'strict-dynamic' and a nonce or hash, CSP3 browsers ignore host and
-                // scheme sources, so they do not widen the policy.
-                if !(strict_dynamic && nonce_or_hash)
-                    && let Some(broad) = sources.iter().find(|s| is_broad(s))
-                {
-                    out.push((
-                        "csp-broad-source",
-                        format!("expected no wildcard or scheme-only source in script-src, saw {broad:?}"),
-                    ));
-                }
-            }
-        }
-        match self.get("object-src").or_else(|| self.get("default-src")) {
-            None => out.push((
-                "csp-object-unrestricted",
-                "expected object-src or default-src in the CSP, saw neither".to_string(),
-            )),
-            Some(sources) => {
-                if let Some(broad) = sources.iter().find(|s| is_broad(s)) {
-                    out.push((
-                        "csp-broad-source",
-                        format!("expected no wildcard or scheme-only source in object-src, saw {broad:?}"),
-                    ));
-                }
-            }
-        }
-        out
-    }
-}
-
-/// `*` or a scheme-only source such as `https:` or `data:`.
-fn is_broad(source: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^[A-Za-z][A-Za-z0-9+.\-]*:$").expect("static regex"));
-    source == "*" || re.is_match(source)
 }
 
 fn csp(resp: &Response, policies: &[Policy], report: &mut Report) {
@@ -616,204 +489,5 @@ fn referrer(resp: &Response, meta: &Meta, report: &mut Report) {
             at,
         ),
         Some(_) => {}
-    }
-}
-
-/// The `<meta>` elements of an HTML page that act like headers.
-#[derive(Debug, Default)]
-struct Meta {
-    csp: Vec<String>,
-    referrer: Vec<String>,
-}
-
-impl Meta {
-    fn from_html(html: &str) -> Meta {
-        static META: OnceLock<Regex> = OnceLock::new();
-        static ATTR: OnceLock<Regex> = OnceLock::new();
-        let meta = META.get_or_init(|| Regex::new(r"(?is)<meta\s[^>]*>").expect("static regex"));
-        let attr = ATTR.get_or_init(|| {
-            Regex::new(r#"(?s)([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
-                .expect("static regex")
-        });
-        let mut out = Meta::default();
-        for tag in meta.find_iter(html) {
-            let mut http_equiv = None;
-            let mut name = None;
-            let mut content = None;
-            for c in attr.captures_iter(tag.as_str()) {
-                let value = c
-                    .get(2)
-                    .or_else(|| c.get(3))
-                    .or_else(|| c.get(4))
-                    .map(|m| m.as_str().to_string());
-                match c[1].to_ascii_lowercase().as_str() {
-                    "http-equiv" => http_equiv = value,
-                    "name" => name = value,
-                    "content" => content = value,
-                    _ => {}
-                }
-            }
-            let Some(content) = content else { continue };
-            if http_equiv.is_some_and(|h| h.eq_ignore_ascii_case("content-security-policy")) {
-                out.csp.push(content);
-            } else if name.is_some_and(|n| n.eq_ignore_ascii_case("referrer")) {
-                out.referrer.push(content);
-            }
-        }
-        out
-    }
-}
-
-/// Cookie rules across all responses; a cookie's problem is reported once, where first seen.
-#[derive(Default)]
-struct CookieCheck {
-    seen: Vec<String>,
-    reported: Vec<(String, String)>,
-}
-
-impl CookieCheck {
-    fn evaluate(&mut self, cfg: &Config, https: bool, resp: &Response, report: &mut Report) {
-        for line in resp.header_all("set-cookie") {
-            let cookie = Cookie::parse(line);
-            if cookie.name.is_empty() {
-                continue;
-            }
-            if !self.seen.contains(&cookie.name) {
-                self.seen.push(cookie.name.clone());
-            }
-            // A cookie being deleted carries no value worth protecting.
-            if cookie.max_age.is_some_and(|a| a <= 0) {
-                continue;
-            }
-            let name = &cookie.name;
-            let mut problems: Vec<(&str, String)> = Vec::new();
-            if https && !cookie.secure {
-                problems.push((
-                    "cookie-not-secure",
-                    format!("expected cookie `{name}` to be Secure, saw no Secure attribute"),
-                ));
-            }
-            match cookie.same_site.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None => problems.push(("cookie-samesite-missing", format!("expected cookie `{name}` to have SameSite=Lax or Strict, saw no SameSite attribute"))),
-                Some("lax" | "strict") => {}
-                Some("none") if cookie.secure => {}
-                Some("none") => problems.push(("cookie-samesite-invalid", format!("expected cookie `{name}` with SameSite=None to be Secure, saw no Secure attribute"))),
-                Some(other) => problems.push(("cookie-samesite-invalid", format!("expected cookie `{name}` to have SameSite Lax, Strict or None, saw {other:?}"))),
-            }
-            if cfg.session_cookies.contains(name) && !cookie.http_only {
-                problems.push((
-                    "cookie-session-not-httponly",
-                    format!(
-                        "expected session cookie `{name}` to be HttpOnly, saw no HttpOnly attribute"
-                    ),
-                ));
-            }
-            if name.starts_with("__Secure-") && !cookie.secure {
-                problems.push(("cookie-prefix-invalid", format!("expected `{name}` to be Secure as its __Secure- prefix requires, saw no Secure attribute")));
-            }
-            if name.starts_with("__Host-")
-                && (!cookie.secure || cookie.domain || cookie.path.as_deref() != Some("/"))
-            {
-                problems.push(("cookie-prefix-invalid", format!("expected `{name}` to be Secure, with Path=/ and no Domain as its __Host- prefix requires, saw {line:?}")));
-            }
-            for (code, message) in problems {
-                let key = (code.to_string(), name.clone());
-                if !self.reported.contains(&key) {
-                    self.reported.push(key);
-                    report.finding(code, message, resp.location.as_str());
-                }
-            }
-        }
-    }
-}
-
-/// The parts of a `Set-Cookie` line the rules look at.
-#[derive(Debug, Default)]
-struct Cookie {
-    name: String,
-    secure: bool,
-    http_only: bool,
-    same_site: Option<String>,
-    domain: bool,
-    path: Option<String>,
-    max_age: Option<i64>,
-}
-
-impl Cookie {
-    fn parse(line: &str) -> Cookie {
-        let mut parts = line.split(';');
-        let name = parts
-            .next()
-            .and_then(|p| p.split_once('='))
-            .map(|(n, _)| n.trim().to_string())
-            .unwrap_or_default();
-        let mut cookie = Cookie {
-            name,
-            ..Cookie::default()
-        };
-        for attr in parts {
-            let (key, value) = match attr.split_once('=') {
-                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
-                None => (attr.trim().to_ascii_lowercase(), None),
-            };
-            match key.as_str() {
-                "secure" => cookie.secure = true,
-                "httponly" => cookie.http_only = true,
-                "samesite" => cookie.same_site = Some(value.unwrap_or_default().to_string()),
-                "domain" => cookie.domain = true,
-                "path" => cookie.path = value.map(str::to_string),
-                "max-age" => cookie.max_age = value.and_then(|v| v.parse().ok()),
-                _ => {}
-            }
-        }
-        cookie
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nonce_neutralises_unsafe_inline_but_not_unsafe_eval() {
-        let p = Policy::parse(
-            "script-src 'nonce-abc' 'unsafe-inline' 'unsafe-eval'; object-src 'none'",
-        );
-        let codes: Vec<_> = p.problems().into_iter().map(|(c, _)| c).collect();
-        assert_eq!(codes, ["csp-unsafe-eval"]);
-    }
-
-    #[test]
-    fn default_src_is_the_fallback_and_data_is_broad() {
-        let p = Policy::parse("default-src 'self' data:");
-        let codes: Vec<_> = p.problems().into_iter().map(|(c, _)| c).collect();
-        assert_eq!(codes, ["csp-broad-source", "csp-broad-source"]);
-        assert!(Policy::parse("default-src 'none'").problems().is_empty());
-    }
-
-    #[test]
-    fn strict_dynamic_ignores_scheme_sources() {
-        let p = Policy::parse(
-            "script-src 'nonce-x' 'strict-dynamic' https: 'unsafe-inline'; object-src 'none'",
-        );
-        assert!(p.problems().is_empty());
-    }
-
-    #[test]
-    fn meta_tags_are_found() {
-        let m = Meta::from_html(
-            r#"<html><head><META http-equiv="Content-Security-Policy" content="default-src 'none'"><meta name=referrer content='no-referrer'></head>"#,
-        );
-        assert_eq!(m.csp, ["default-src 'none'"]);
-        assert_eq!(m.referrer, ["no-referrer"]);
-    }
-
-    #[test]
-    fn cookie_attributes() {
-        let c = Cookie::parse("sid=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=10");
-        assert_eq!(c.name, "sid");
-        assert!(c.http_only && !c.secure);
-        assert_eq!(c.same_site.as_deref(), Some("Lax"));
-        assert_eq!(c.max_age, Some(10));
     }
 }

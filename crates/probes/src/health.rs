@@ -29,16 +29,17 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::net::{Http, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
+use crate::probe::Probe;
 use crate::report::{Report, ms};
-use crate::{Context, ParamError, Params, hook};
+use crate::{Context, ParamError, hook};
 
 /// The `health` probe's parameters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    #[serde(default = "live")]
+    #[serde(default = "params::live")]
     live: String,
     #[serde(default = "ready")]
     ready: String,
@@ -48,10 +49,6 @@ pub(crate) struct Config {
     within: Dur,
     #[serde(default = "poll")]
     poll: Dur,
-}
-
-fn live() -> String {
-    "/health/live".to_string()
 }
 
 fn ready() -> String {
@@ -66,35 +63,88 @@ fn poll() -> Dur {
     Dur(Duration::from_millis(200))
 }
 
-/// Parses and checks the `health` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("live", &cfg.live, &mut errors);
-    params::check_path("ready", &cfg.ready, &mut errors);
-    match (&cfg.fault, &cfg.restore) {
-        (Some(_), None) => errors.push(err(
-            "restore",
-            "expected a restore command next to `fault` (the service must be left as it was found)",
-        )),
-        (None, Some(_)) => errors.push(err("fault", "expected a fault command next to `restore`")),
-        _ => {}
-    }
-    for (key, cmd) in [("fault", &cfg.fault), ("restore", &cfg.restore)] {
-        if cmd.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            errors.push(err(key, "expected a shell command, saw an empty string"));
+/// The `health` probe.
+pub(crate) struct Health;
+
+impl Probe for Health {
+    const KIND: &'static str = "health";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("live", &cfg.live, errors);
+        params::check_path("ready", &cfg.ready, errors);
+        match (&cfg.fault, &cfg.restore) {
+            (Some(_), None) => errors.push(err(
+                "restore",
+                "expected a restore command next to `fault` (the service must be left as it was found)",
+            )),
+            (None, Some(_)) => errors.push(err("fault", "expected a fault command next to `restore`")),
+            _ => {}
+        }
+        for (key, cmd) in [("fault", &cfg.fault), ("restore", &cfg.restore)] {
+            if cmd.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                errors.push(err(key, "expected a shell command, saw an empty string"));
+            }
+        }
+        if cfg.within.0.is_zero() {
+            errors.push(err("within", "expected a duration above zero"));
+        }
+        if cfg.poll.0.is_zero() || cfg.poll.0 > cfg.within.0 {
+            errors.push(err(
+                "poll",
+                "expected a duration above zero and not above `within`",
+            ));
         }
     }
-    if cfg.within.0.is_zero() {
-        errors.push(err("within", "expected a duration above zero"));
+
+    fn budget(cfg: &Config) -> u32 {
+        if cfg.fault.is_some() {
+            2u32.saturating_add(polls(cfg).saturating_mul(3))
+        } else {
+            2
+        }
     }
-    if cfg.poll.0.is_zero() || cfg.poll.0 > cfg.within.0 {
-        errors.push(err(
-            "poll",
-            "expected a duration above zero and not above `within`",
-        ));
+
+    /// Checks live and ready, and with a fault hook the fault and the recovery.
+    async fn check(
+        cfg: &Config,
+        ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let live = http.send(&Request::get(&cfg.live)).await?;
+        let ready = http.send(&Request::get(&cfg.ready)).await?;
+        for (code, what, resp) in [
+            ("live-not-ok", "liveness", &live),
+            ("ready-not-ok", "readiness", &ready),
+        ] {
+            if !resp.is_success() {
+                report.finding(
+                    code,
+                    format!("expected {what} to answer 2xx, saw {}", resp.status),
+                    resp.location.as_str(),
+                );
+            }
+        }
+        let (Some(fault), Some(restore)) = (&cfg.fault, &cfg.restore) else {
+            return Ok(());
+        };
+        if !report.findings.is_empty() {
+            // Breaking a dependency of a service that is not healthy to begin with proves nothing.
+            return Ok(());
+        }
+        let faulted = match hook::run("fault", fault, ctx, cfg.within.0).await {
+            Ok(()) => during_fault(cfg, http, report).await,
+            Err(e) => Err(e),
+        };
+        // The restore runs whatever happened above, so the service is left as it was found.
+        let restored = match hook::run("restore", restore, ctx, cfg.within.0).await {
+            Ok(()) if faulted.is_ok() => after_restore(cfg, http, report).await,
+            Ok(()) => Ok(()),
+            Err(e) => Err(e),
+        };
+        faulted.and(restored)
     }
-    params::finish(cfg, errors)
 }
 
 fn polls(cfg: &Config) -> u32 {
@@ -107,66 +157,10 @@ fn polls(cfg: &Config) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Checks live and ready, and with a fault hook the fault and the recovery.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let budget = if cfg.fault.is_some() {
-        2u32.saturating_add(polls(cfg).saturating_mul(3))
-    } else {
-        2
-    };
-    let mut http = match Http::new(ctx, budget) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, ctx, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
-
-async fn probe(
-    cfg: &Config,
-    ctx: &Context,
-    http: &mut Http,
-    report: &mut Report,
-) -> Result<(), ProbeError> {
-    let live = http.send(&Request::get(&cfg.live)).await?;
-    let ready = http.send(&Request::get(&cfg.ready)).await?;
-    for (code, what, resp) in [
-        ("live-not-ok", "liveness", &live),
-        ("ready-not-ok", "readiness", &ready),
-    ] {
-        if !resp.is_success() {
-            report.finding(
-                code,
-                format!("expected {what} to answer 2xx, saw {}", resp.status),
-                resp.location.as_str(),
-            );
-        }
-    }
-    let (Some(fault), Some(restore)) = (&cfg.fault, &cfg.restore) else {
-        return Ok(());
-    };
-    if !report.findings.is_empty() {
-        // Breaking a dependency of a service that is not healthy to begin with proves nothing.
-        return Ok(());
-    }
-    let faulted = match hook::run("fault", fault, ctx, cfg.within.0).await {
-        Ok(()) => during_fault(cfg, http, report).await,
-        Err(e) => Err(e),
-    };
-    // The restore runs whatever happened above, so the service is left as it was found.
-    let restored = match hook::run("restore", restore, ctx, cfg.within.0).await {
-        Ok(()) if faulted.is_ok() => after_restore(cfg, http, report).await,
-        Ok(()) => Ok(()),
-        Err(e) => Err(e),
-    };
-    faulted.and(restored)
-}
-
 /// Polls until ready turns non-2xx, checking live at every poll.
 async fn during_fault(
     cfg: &Config,
-    http: &mut Http,
+    http: &mut Client,
     report: &mut Report,
 ) -> Result<(), ProbeError> {
     let started = Instant::now();
@@ -227,7 +221,7 @@ async fn during_fault(
 /// Polls until ready answers 2xx again.
 async fn after_restore(
     cfg: &Config,
-    http: &mut Http,
+    http: &mut Client,
     report: &mut Report,
 ) -> Result<(), ProbeError> {
     let started = Instant::now();

@@ -30,10 +30,11 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Http, ProbeError, Request, Response};
+use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
+use crate::probe::Probe;
 use crate::report::{Report, ms};
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 /// The `http` probe's parameters.
 #[derive(Debug, Deserialize)]
@@ -45,7 +46,7 @@ pub(crate) struct Config {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Step {
-    #[serde(default = "get")]
+    #[serde(default = "params::get")]
     method: String,
     path: String,
     #[serde(default)]
@@ -56,10 +57,6 @@ struct Step {
     expect: Expect,
     #[serde(default)]
     capture: BTreeMap<String, Capture>,
-}
-
-fn get() -> String {
-    "GET".to_string()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,71 +175,110 @@ fn json_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
-/// Parses and checks the `http` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    if cfg.requests.is_empty() {
-        errors.push(err("requests", "expected at least one request"));
+/// The `http` probe.
+pub(crate) struct Http;
+
+impl Probe for Http {
+    const KIND: &'static str = "http";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        if cfg.requests.is_empty() {
+            errors.push(err("requests", "expected at least one request"));
+        }
+        let mut captured: Vec<&str> = Vec::new();
+        for (i, step) in cfg.requests.iter().enumerate() {
+            let key = |k: &str| format!("requests[{i}].{k}");
+            params::check_method(&key("method"), &step.method, errors);
+            params::check_path(&key("path"), &step.path, errors);
+            params::check_body(&key("body"), &step.body, &step.json, errors);
+            let mut texts: Vec<&str> = vec![&step.path];
+            texts.extend(step.headers.values().map(String::as_str));
+            texts.extend(step.body.as_deref());
+            if let Some(json) = &step.json {
+                json_strings(json, &mut texts);
+            }
+            for name in texts.iter().flat_map(|t| template_names(t)) {
+                if !captured.contains(&name.as_str()) {
+                    errors.push(err(
+                        key("path"),
+                        format!("`{{{{{name}}}}}` is not captured by an earlier request"),
+                    ));
+                }
+            }
+            for name in step.headers.keys() {
+                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    errors.push(err(key("headers"), format!("invalid header name {name:?}")));
+                }
+            }
+            for pointer in step.expect.json.keys() {
+                if !pointer.is_empty() && !pointer.starts_with('/') {
+                    errors.push(err(
+                        key("expect.json"),
+                        format!("expected a JSON pointer starting with `/`, saw {pointer:?}"),
+                    ));
+                }
+            }
+            for (name, capture) in &step.capture {
+                if !template_re().is_match(&format!("{{{{{name}}}}}")) {
+                    errors.push(err(
+                        key("capture"),
+                        format!("capture names are letters, digits, `_` and `-`, saw {name:?}"),
+                    ));
+                }
+                if let Capture::Pointer(p) = capture
+                    && !p.is_empty()
+                    && !p.starts_with('/')
+                {
+                    errors.push(err(
+                        key(&format!("capture.{name}")),
+                        format!("expected a JSON pointer starting with `/`, saw {p:?}"),
+                    ));
+                }
+            }
+            captured.extend(step.capture.keys().map(String::as_str));
+        }
     }
-    let mut captured: Vec<&str> = Vec::new();
-    for (i, step) in cfg.requests.iter().enumerate() {
-        let key = |k: &str| format!("requests[{i}].{k}");
-        params::check_method(&key("method"), &step.method, &mut errors);
-        params::check_path(&key("path"), &step.path, &mut errors);
-        if step.body.is_some() && step.json.is_some() {
-            errors.push(err(
-                key("body"),
-                "expected either `body` or `json`, not both",
-            ));
-        }
-        let mut texts: Vec<&str> = vec![&step.path];
-        texts.extend(step.headers.values().map(String::as_str));
-        texts.extend(step.body.as_deref());
-        if let Some(json) = &step.json {
-            json_strings(json, &mut texts);
-        }
-        for name in texts.iter().flat_map(|t| template_names(t)) {
-            if !captured.contains(&name.as_str()) {
-                errors.push(err(
-                    key("path"),
-                    format!("`{{{{{name}}}}}` is not captured by an earlier request"),
-                ));
-            }
-        }
-        for name in step.headers.keys() {
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                errors.push(err(key("headers"), format!("invalid header name {name:?}")));
-            }
-        }
-        for pointer in step.expect.json.keys() {
-            if !pointer.is_empty() && !pointer.starts_with('/') {
-                errors.push(err(
-                    key("expect.json"),
-                    format!("expected a JSON pointer starting with `/`, saw {pointer:?}"),
-                ));
-            }
-        }
-        for (name, capture) in &step.capture {
-            if !template_re().is_match(&format!("{{{{{name}}}}}")) {
-                errors.push(err(
-                    key("capture"),
-                    format!("capture names are letters, digits, `_` and `-`, saw {name:?}"),
-                ));
-            }
-            if let Capture::Pointer(p) = capture
-                && !p.is_empty()
-                && !p.starts_with('/')
-            {
-                errors.push(err(
-                    key(&format!("capture.{name}")),
-                    format!("expected a JSON pointer starting with `/`, saw {p:?}"),
-                ));
-            }
-        }
-        captured.extend(step.capture.keys().map(String::as_str));
+
+    fn budget(cfg: &Config) -> u32 {
+        u32::try_from(cfg.requests.len()).unwrap_or(u32::MAX)
     }
-    params::finish(cfg, errors)
+
+    /// Runs the requests in order.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        let mut latencies: Vec<Duration> = Vec::new();
+        for (i, step) in cfg.requests.iter().enumerate() {
+            let req = match build(step, i, &vars) {
+                Ok(req) => req,
+                Err(missing) => {
+                    report.finding(
+                        "capture-unavailable",
+                        format!("expected capture `{missing}` from an earlier request, saw none; request not sent"),
+                        format!("{} {} (request {})", step.method, step.path, i + 1),
+                    );
+                    continue;
+                }
+            };
+            let resp = http.send(&req).await?;
+            latencies.push(resp.latency);
+            assert_step(step, &resp, report);
+            capture(step, &resp, &mut vars, report);
+        }
+        if !latencies.is_empty() {
+            latencies.sort();
+            let max = latencies[latencies.len() - 1];
+            let p50 = latencies[latencies.len().div_ceil(2) - 1];
+            report.measure("latency_max_ms", ms(max));
+            report.measure("latency_p50_ms", ms(p50));
+        }
+        Ok(())
+    }
 }
 
 /// Replaces `{{name}}`; `None` names the first capture that is not available.
@@ -289,67 +325,10 @@ fn build(step: &Step, index: usize, vars: &BTreeMap<String, String>) -> Result<R
     Ok(req)
 }
 
-/// Runs the requests in order.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let budget = u32::try_from(cfg.requests.len()).unwrap_or(u32::MAX);
-    let mut http = match Http::new(ctx, budget) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = steps(cfg, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
-
-async fn steps(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(), ProbeError> {
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    let mut latencies: Vec<Duration> = Vec::new();
-    for (i, step) in cfg.requests.iter().enumerate() {
-        let req = match build(step, i, &vars) {
-            Ok(req) => req,
-            Err(missing) => {
-                report.finding(
-                    "capture-unavailable",
-                    format!("expected capture `{missing}` from an earlier request, saw none; request not sent"),
-                    format!("{} {} (request {})", step.method, step.path, i + 1),
-                );
-                continue;
-            }
-        };
-        let resp = http.send(&req).await?;
-        latencies.push(resp.latency);
-        assert_step(step, &resp, report);
-        capture(step, &resp, &mut vars, report);
-    }
-    if !latencies.is_empty() {
-        latencies.sort();
-        let max = latencies[latencies.len() - 1];
-        let p50 = latencies[latencies.len().div_ceil(2) - 1];
-        report.measure("latency_max_ms", ms(max));
-        report.measure("latency_p50_ms", ms(p50));
-    }
-    Ok(())
-}
-
 fn assert_step(step: &Step, resp: &Response, report: &mut Report) {
     let at = resp.location.as_str();
     let expect = &step.expect;
-    match &expect.status {
-        Some(StatusSet(codes)) if !codes.contains(&resp.status) => {
-            let want: Vec<String> = codes.iter().map(u16::to_string).collect();
-            report.finding(
-                "status-mismatch",
-                format!("expected status {}, saw {}", want.join(" or "), resp.status),
-                at,
-            );
-        }
-        None if !resp.is_success() => report.finding(
-            "status-mismatch",
-            format!("expected a 2xx status, saw {}", resp.status),
-            at,
-        ),
-        _ => {}
-    }
+    assert_status(expect.status.as_ref(), resp, report);
     for (name, want) in &expect.headers {
         let values = resp.header_all(name);
         if values.is_empty() {
@@ -409,6 +388,27 @@ fn assert_step(step: &Step, resp: &Response, report: &mut Report) {
             ),
             at,
         );
+    }
+}
+
+/// The status is one of those expected, or a 2xx when none is.
+fn assert_status(expected: Option<&StatusSet>, resp: &Response, report: &mut Report) {
+    let at = resp.location.as_str();
+    match expected {
+        Some(StatusSet(codes)) if !codes.contains(&resp.status) => {
+            let want: Vec<String> = codes.iter().map(u16::to_string).collect();
+            report.finding(
+                "status-mismatch",
+                format!("expected status {}, saw {}", want.join(" or "), resp.status),
+                at,
+            );
+        }
+        None if !resp.is_success() => report.finding(
+            "status-mismatch",
+            format!("expected a 2xx status, saw {}", resp.status),
+            at,
+        ),
+        _ => {}
     }
 }
 

@@ -21,6 +21,13 @@
 //! (security headers and cookies on every route, including 404 and 405 responses), `cors`
 //! (allow-list with look-alike origins), `request-id`, `health` (live/ready with a fault hook),
 //! `metrics` (Prometheus text format) and `rate-limit`.
+//!
+//! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
+//! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
+//! and its check, which sends requests and records findings. One list, `REGISTRY`, names every
+//! probe; [`KINDS`], [`validate`] and [`run`] are derived from it, and what all probes share
+//! (parsing the parameters, the bounded client, closing the report) is done once in `probe`.
+//! A new probe is its module plus one line in that list.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,24 +44,45 @@ mod http;
 mod metrics;
 mod net;
 mod params;
+mod probe;
 mod rate_limit;
 mod report;
 mod request_id;
+
+use crate::probe::Entry;
 
 /// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
 /// values; durations are humantime strings such as `"10s"`).
 pub type Params = BTreeMap<String, serde_json::Value>;
 
-/// The probe kinds this crate implements, as written in `probe = "..."`.
-pub const KINDS: &[&str] = &[
-    "http",
-    "headers",
-    "cors",
-    "request-id",
-    "health",
-    "metrics",
-    "rate-limit",
+/// Every probe, once: [`KINDS`], [`validate`] and [`run`] are derived from this list, so a new
+/// probe is its module plus one line here. The order is the order of [`KINDS`].
+const REGISTRY: &[Entry] = &[
+    Entry::of::<http::Http>(),
+    Entry::of::<headers::Headers>(),
+    Entry::of::<cors::Cors>(),
+    Entry::of::<request_id::RequestId>(),
+    Entry::of::<health::Health>(),
+    Entry::of::<metrics::Metrics>(),
+    Entry::of::<rate_limit::RateLimit>(),
 ];
+
+/// The probe kinds this crate implements, as written in `probe = "..."`.
+pub const KINDS: &[&str] = &kinds();
+
+const fn kinds() -> [&'static str; REGISTRY.len()] {
+    let mut out = [""; REGISTRY.len()];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        out[i] = REGISTRY[i].kind;
+        i += 1;
+    }
+    out
+}
+
+fn entry(kind: &str) -> Option<&'static Entry> {
+    REGISTRY.iter().find(|e| e.kind == kind)
+}
 
 /// One problem with a probe's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,15 +108,9 @@ impl std::error::Error for ParamError {}
 /// Checks a probe's parameters without sending anything. An unknown kind, an unknown or
 /// mistyped parameter, or a value out of range is an error; all problems found are returned.
 pub fn validate(kind: &str, params: &Params) -> Result<(), Vec<ParamError>> {
-    match kind {
-        "http" => http::parse(params).map(drop),
-        "headers" => headers::parse(params).map(drop),
-        "cors" => cors::parse(params).map(drop),
-        "request-id" => request_id::parse(params).map(drop),
-        "health" => health::parse(params).map(drop),
-        "metrics" => metrics::parse(params).map(drop),
-        "rate-limit" => rate_limit::parse(params).map(drop),
-        other => Err(vec![unknown_kind(other)]),
+    match entry(kind) {
+        Some(entry) => (entry.validate)(params),
+        None => Err(vec![unknown_kind(kind)]),
     }
 }
 
@@ -150,36 +172,24 @@ pub async fn run(kind: &str, params: &Params, ctx: &Context) -> Outcome {
     // reqwest is built without a default crypto provider; the process needs exactly one, and
     // another part of the program may have installed it already, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let report = match kind {
-        "http" => match http::parse(params) {
-            Ok(cfg) => http::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "headers" => match headers::parse(params) {
-            Ok(cfg) => headers::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "cors" => match cors::parse(params) {
-            Ok(cfg) => cors::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "request-id" => match request_id::parse(params) {
-            Ok(cfg) => request_id::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "health" => match health::parse(params) {
-            Ok(cfg) => health::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "metrics" => match metrics::parse(params) {
-            Ok(cfg) => metrics::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        "rate-limit" => match rate_limit::parse(params) {
-            Ok(cfg) => rate_limit::check(&cfg, ctx).await,
-            Err(errors) => report::Report::invalid(&errors),
-        },
-        other => report::Report::invalid(&[unknown_kind(other)]),
+    let report = match entry(kind) {
+        Some(entry) => (entry.run)(params, ctx).await,
+        None => report::Report::invalid(&[unknown_kind(kind)]),
     };
     report.into_outcome()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A kind listed twice would make the second entry unreachable without any error.
+    #[test]
+    fn registry_kinds_are_unique_and_listed_in_kinds() {
+        for (i, entry) in REGISTRY.iter().enumerate() {
+            assert_eq!(KINDS[i], entry.kind);
+            assert!(!KINDS[..i].contains(&entry.kind), "{} twice", entry.kind);
+        }
+        assert_eq!(KINDS.len(), REGISTRY.len());
+    }
 }

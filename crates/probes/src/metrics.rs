@@ -31,10 +31,11 @@
 use serde::Deserialize;
 
 use crate::exposition::{self, Exposition, Family, Kind};
-use crate::net::{Http, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, err};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 const ROUTE_LABELS: &[&str] = &["route", "path", "handler", "endpoint"];
 const STATUS_LABELS: &[&str] = &["status", "code", "status_code"];
@@ -64,40 +65,158 @@ fn path() -> String {
     "/metrics".to_string()
 }
 
-/// Parses and checks the `metrics` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("path", &cfg.path, &mut errors);
-    for (i, f) in cfg.families.iter().flatten().enumerate() {
-        if let Some(kind) = &f.kind
-            && Kind::parse(kind).is_none()
-        {
-            errors.push(err(
-                format!("families[{i}].type"),
-                format!("expected counter, gauge, histogram, summary or untyped, saw {kind:?}"),
-            ));
-        }
-        if f.name.is_empty() {
-            errors.push(err(
-                format!("families[{i}].name"),
-                "expected a metric family name",
-            ));
+/// The `metrics` probe.
+pub(crate) struct Metrics;
+
+impl Probe for Metrics {
+    const KIND: &'static str = "metrics";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("path", &cfg.path, errors);
+        for (i, f) in cfg.families.iter().flatten().enumerate() {
+            if let Some(kind) = &f.kind
+                && Kind::parse(kind).is_none()
+            {
+                errors.push(err(
+                    format!("families[{i}].type"),
+                    format!("expected counter, gauge, histogram, summary or untyped, saw {kind:?}"),
+                ));
+            }
+            if f.name.is_empty() {
+                errors.push(err(
+                    format!("families[{i}].name"),
+                    "expected a metric family name",
+                ));
+            }
         }
     }
-    params::finish(cfg, errors)
+
+    fn budget(cfg: &Config) -> u32 {
+        if cfg.expect_traffic { 3 } else { 1 }
+    }
+
+    /// Scrapes and judges the exposition.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let Some((exp, resp)) = scrape(cfg, http, "scrape", report).await? else {
+            return Ok(());
+        };
+        let at = resp.location.as_str();
+        report.measure("metrics_families", exp.families.len() as f64);
+        report.measure(
+            "metrics_samples",
+            exp.families.iter().map(|f| f.samples.len()).sum::<usize>() as f64,
+        );
+        let counters = match &cfg.families {
+            Some(specs) => declared(specs, &exp, at, report),
+            None => default_families(&exp, at, report),
+        };
+        if cfg.expect_traffic {
+            grows(cfg, &exp, &counters, http, report).await?;
+        }
+        Ok(())
+    }
 }
 
-/// Scrapes and judges the exposition.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let budget = if cfg.expect_traffic { 3 } else { 1 };
-    let mut http = match Http::new(ctx, budget) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
+/// Each declared family must exist with its type and labels; returns the counters among them.
+fn declared(specs: &[FamilySpec], exp: &Exposition, at: &str, report: &mut Report) -> Vec<String> {
+    let mut counters: Vec<String> = Vec::new();
+    for spec in specs {
+        let Some(family) = find(exp, &spec.name) else {
+            report.finding(
+                "metrics-family-missing",
+                format!("expected metric family {}, saw none", spec.name),
+                at,
+            );
+            continue;
+        };
+        if let Some(kind) = &spec.kind
+            && kind != family.kind.as_str()
+        {
+            report.finding(
+                "metrics-family-type",
+                format!(
+                    "expected {} to be a {kind}, saw {}",
+                    spec.name,
+                    family.kind.as_str()
+                ),
+                at,
+            );
+        }
+        for label in &spec.labels {
+            if !has_label(family, &[label.as_str()]) {
+                report.finding(
+                    "metrics-family-labels",
+                    format!(
+                        "expected {} to carry label {label}, saw none of its samples with it",
+                        spec.name
+                    ),
+                    at,
+                );
+            }
+        }
+        if family.kind == Kind::Counter {
+            counters.push(family.name.clone());
+        }
+    }
+    counters
+}
+
+/// Without declared families: a request counter and a histogram; returns the request counters.
+fn default_families(exp: &Exposition, at: &str, report: &mut Report) -> Vec<String> {
+    let request_counters: Vec<&Family> = exp
+        .families
+        .iter()
+        .filter(|f| {
+            f.kind == Kind::Counter && has_label(f, ROUTE_LABELS) && has_label(f, STATUS_LABELS)
+        })
+        .collect();
+    if request_counters.is_empty() {
+        report.finding(
+            "metrics-no-request-counter",
+            "expected a counter with a route label (route, path, handler or endpoint) and a status label (status, code or status_code), saw none",
+            at,
+        );
+    }
+    if !exp.families.iter().any(|f| f.kind == Kind::Histogram) {
+        report.finding(
+            "metrics-no-histogram",
+            "expected at least one histogram (request latency), saw none",
+            at,
+        );
+    }
+    request_counters.iter().map(|f| f.name.clone()).collect()
+}
+
+/// The request counters must grow after one request to the service.
+async fn grows(
+    cfg: &Config,
+    exp: &Exposition,
+    counters: &[String],
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let before = traffic(exp, counters, &cfg.path);
+    http.send(&Request::get("/").note("traffic")).await?;
+    if let Some((after_exp, resp)) = scrape(cfg, http, "after traffic", report).await? {
+        let after = traffic(&after_exp, counters, &cfg.path);
+        if counters.is_empty() || after <= before {
+            report.finding(
+                "metrics-counter-not-increased",
+                format!(
+                    "expected the request counter{} to grow after GET /, saw {before} before and {after} after",
+                    if counters.is_empty() { String::new() } else { format!(" ({})", counters.join(", ")) }
+                ),
+                resp.location.as_str(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn find<'a>(exp: &'a Exposition, name: &str) -> Option<&'a Family> {
@@ -116,7 +235,7 @@ fn has_label(family: &Family, names: &[&str]) -> bool {
 /// Scrapes once; findings for a bad status or a bad body; `None` when nothing was readable.
 async fn scrape(
     cfg: &Config,
-    http: &mut Http,
+    http: &mut Client,
     note: &str,
     report: &mut Report,
 ) -> Result<Option<(Exposition, Response)>, ProbeError> {
@@ -143,102 +262,6 @@ async fn scrape(
         );
     }
     Ok(Some((exp, resp)))
-}
-
-async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(), ProbeError> {
-    let Some((exp, resp)) = scrape(cfg, http, "scrape", report).await? else {
-        return Ok(());
-    };
-    let at = resp.location.as_str();
-    report.measure("metrics_families", exp.families.len() as f64);
-    report.measure(
-        "metrics_samples",
-        exp.families.iter().map(|f| f.samples.len()).sum::<usize>() as f64,
-    );
-    let mut counters: Vec<String> = Vec::new();
-    match &cfg.families {
-        Some(specs) => {
-            for spec in specs {
-                let Some(family) = find(&exp, &spec.name) else {
-                    report.finding(
-                        "metrics-family-missing",
-                        format!("expected metric family {}, saw none", spec.name),
-                        at,
-                    );
-                    continue;
-                };
-                if let Some(kind) = &spec.kind
-                    && kind != family.kind.as_str()
-                {
-                    report.finding(
-                        "metrics-family-type",
-                        format!(
-                            "expected {} to be a {kind}, saw {}",
-                            spec.name,
-                            family.kind.as_str()
-                        ),
-                        at,
-                    );
-                }
-                for label in &spec.labels {
-                    if !has_label(family, &[label.as_str()]) {
-                        report.finding(
-                            "metrics-family-labels",
-                            format!("expected {} to carry label {label}, saw none of its samples with it", spec.name),
-                            at,
-                        );
-                    }
-                }
-                if family.kind == Kind::Counter {
-                    counters.push(family.name.clone());
-                }
-            }
-        }
-        None => {
-            let request_counters: Vec<&Family> = exp
-                .families
-                .iter()
-                .filter(|f| {
-                    f.kind == Kind::Counter
-                        && has_label(f, ROUTE_LABELS)
-                        && has_label(f, STATUS_LABELS)
-                })
-                .collect();
-            if request_counters.is_empty() {
-                report.finding(
-                    "metrics-no-request-counter",
-                    "expected a counter with a route label (route, path, handler or endpoint) and a status label (status, code or status_code), saw none",
-                    at,
-                );
-            }
-            counters.extend(request_counters.iter().map(|f| f.name.clone()));
-            if !exp.families.iter().any(|f| f.kind == Kind::Histogram) {
-                report.finding(
-                    "metrics-no-histogram",
-                    "expected at least one histogram (request latency), saw none",
-                    at,
-                );
-            }
-        }
-    }
-    if cfg.expect_traffic {
-        let before = traffic(&exp, &counters, &cfg.path);
-        http.send(&Request::get("/").note("traffic")).await?;
-        if let Some((after_exp, resp)) = scrape(cfg, http, "after traffic", report).await? {
-            let after = traffic(&after_exp, &counters, &cfg.path);
-            if counters.is_empty() || after <= before {
-                report.finding(
-                    "metrics-counter-not-increased",
-                    format!(
-                        "expected the request counter{} to grow after GET /, saw {before} before and {after} after",
-                        if counters.is_empty() { String::new() } else { format!(" ({})", counters.join(", ")) }
-                    ),
-                    resp.location.as_str(),
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Sum of the named counters, leaving out series about the metrics endpoint itself.

@@ -126,16 +126,16 @@ impl Response {
 }
 
 /// The client: counts requests against a budget and only addresses the base URL.
-pub(crate) struct Http {
+pub(crate) struct Client {
     client: reqwest::Client,
     base: Url,
     sent: u32,
     budget: u32,
 }
 
-impl Http {
+impl Client {
     /// A client for `ctx` allowed at most `budget` requests.
-    pub fn new(ctx: &Context, budget: u32) -> Result<Http, ProbeError> {
+    pub fn new(ctx: &Context, budget: u32) -> Result<Client, ProbeError> {
         let client = reqwest::Client::builder()
             // A probe judges the response it got; following a redirect could leave the base URL.
             .redirect(reqwest::redirect::Policy::none())
@@ -147,7 +147,7 @@ impl Http {
             .map_err(|e| {
                 ProbeError::Other(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
-        Ok(Http {
+        Ok(Client {
             client,
             base: ctx.base_url.clone(),
             sent: 0,

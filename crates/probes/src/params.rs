@@ -40,15 +40,6 @@ pub(crate) fn err(key: impl Into<String>, message: impl Into<String>) -> ParamEr
     }
 }
 
-/// Collects semantic problems; `Ok(value)` only when there are none.
-pub(crate) fn finish<T>(value: T, errors: Vec<ParamError>) -> Result<T, Vec<ParamError>> {
-    if errors.is_empty() {
-        Ok(value)
-    } else {
-        Err(errors)
-    }
-}
-
 /// A duration written as a humantime string (`"10s"`, `"300ms"`, `"365d"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Dur(pub Duration);
@@ -92,6 +83,33 @@ pub(crate) fn check_method(key: &str, method: &str, errors: &mut Vec<ParamError>
             format!("expected an HTTP method such as \"GET\", saw {method:?}"),
         ));
     }
+}
+
+/// Checks that a request has at most one body: raw text or JSON.
+pub(crate) fn check_body(
+    key: &str,
+    body: &Option<String>,
+    json: &Option<serde_json::Value>,
+    errors: &mut Vec<ParamError>,
+) {
+    if body.is_some() && json.is_some() {
+        errors.push(err(key, "expected either `body` or `json`, not both"));
+    }
+}
+
+/// Default method of a request that reads.
+pub(crate) fn get() -> String {
+    "GET".to_string()
+}
+
+/// Default method of a request that submits (a login, a rate-limited form).
+pub(crate) fn post() -> String {
+    "POST".to_string()
+}
+
+/// Default liveness path, the usual one.
+pub(crate) fn live() -> String {
+    "/health/live".to_string()
 }
 
 /// Default `true` for `#[serde(default = ...)]`.

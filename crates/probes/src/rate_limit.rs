@@ -26,10 +26,11 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Http, ProbeError, Request};
+use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 /// Added to the wait: limiters refill on their own clock, and arriving a hair early would
 /// blame the service for our timing.
@@ -40,7 +41,7 @@ const SLACK: Duration = Duration::from_millis(100);
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     path: String,
-    #[serde(default = "post")]
+    #[serde(default = "params::post")]
     method: String,
     json: Option<Value>,
     #[serde(default = "limit")]
@@ -49,10 +50,6 @@ pub(crate) struct Config {
     max_requests: u32,
     #[serde(default = "max_wait")]
     max_wait: Dur,
-}
-
-fn post() -> String {
-    "POST".to_string()
 }
 
 fn limit() -> u32 {
@@ -67,59 +64,58 @@ fn max_wait() -> Dur {
     Dur(Duration::from_secs(10))
 }
 
-/// Parses and checks the `rate-limit` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("path", &cfg.path, &mut errors);
-    params::check_method("method", &cfg.method, &mut errors);
-    if cfg.limit == 0 {
-        errors.push(err("limit", "expected a limit of at least 1"));
+/// The `rate-limit` probe.
+pub(crate) struct RateLimit;
+
+impl Probe for RateLimit {
+    const KIND: &'static str = "rate-limit";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("path", &cfg.path, errors);
+        params::check_method("method", &cfg.method, errors);
+        if cfg.limit == 0 {
+            errors.push(err("limit", "expected a limit of at least 1"));
+        }
+        if cfg.max_requests < cfg.limit.saturating_add(1) || cfg.max_requests > 10_000 {
+            errors.push(err(
+                "max_requests",
+                format!(
+                    "expected between limit + 1 ({}) and 10000, saw {}",
+                    cfg.limit.saturating_add(1),
+                    cfg.max_requests
+                ),
+            ));
+        }
     }
-    if cfg.max_requests < cfg.limit.saturating_add(1) || cfg.max_requests > 10_000 {
-        errors.push(err(
-            "max_requests",
-            format!(
-                "expected between limit + 1 ({}) and 10000, saw {}",
-                cfg.limit.saturating_add(1),
-                cfg.max_requests
-            ),
-        ));
+
+    fn budget(cfg: &Config) -> u32 {
+        cfg.max_requests + 1
     }
-    params::finish(cfg, errors)
-}
 
-/// Bursts, reads Retry-After, waits and checks the limit lifted.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let mut http = match Http::new(ctx, cfg.max_requests + 1) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
-
-fn request(cfg: &Config, note: String) -> Request {
-    Request::new(&cfg.method, &cfg.path)
-        .body(cfg.json.clone().map(Body::Json))
-        .note(note)
-}
-
-/// `Retry-After` as a wait from now: delay-seconds or an HTTP-date.
-fn retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    /// Bursts, reads Retry-After, waits and checks the limit lifted.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        let Some(limited) = burst(cfg, http, report).await? else {
+            return Ok(());
+        };
+        let Some(wait) = retry_wait(&limited, report) else {
+            return Ok(());
+        };
+        recovery(cfg, wait, http, report).await
     }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
-async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(), ProbeError> {
+/// Sends requests until the first 429 and judges how many got through; the 429, if one came.
+async fn burst(
+    cfg: &Config,
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<Option<Response>, ProbeError> {
     let mut statuses: Vec<u16> = Vec::new();
     let mut limited = None;
     for n in 1..=cfg.max_requests {
@@ -142,7 +138,7 @@ async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(),
             format!("expected a 429 by request {by}, saw none in {through} requests ({summary})"),
             format!("{} {} (burst)", cfg.method, cfg.path),
         );
-        return Ok(());
+        return Ok(None);
     };
     if through >= by {
         report.finding(
@@ -151,28 +147,38 @@ async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(),
             limited.location.as_str(),
         );
     }
-    let wait = match limited.header("retry-after") {
-        None => {
-            report.finding(
-                "retry-after-missing",
-                "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
-                limited.location.as_str(),
-            );
-            return Ok(());
-        }
-        Some(v) => match retry_after(v) {
-            Some(d) => d,
-            None => {
-                report.finding(
-                    "retry-after-invalid",
-                    format!("expected Retry-After as seconds or an HTTP-date, saw {v:?}"),
-                    limited.location.as_str(),
-                );
-                return Ok(());
-            }
-        },
+    Ok(Some(limited))
+}
+
+/// The wait the 429 asks for; `None` (with a finding) when it asks for none usable.
+fn retry_wait(limited: &Response, report: &mut Report) -> Option<Duration> {
+    let Some(value) = limited.header("retry-after") else {
+        report.finding(
+            "retry-after-missing",
+            "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
+            limited.location.as_str(),
+        );
+        return None;
     };
-    report.measure("retry_after_s", wait.as_secs_f64());
+    let wait = retry_after(value);
+    match wait {
+        Some(wait) => report.measure("retry_after_s", wait.as_secs_f64()),
+        None => report.finding(
+            "retry-after-invalid",
+            format!("expected Retry-After as seconds or an HTTP-date, saw {value:?}"),
+            limited.location.as_str(),
+        ),
+    }
+    wait
+}
+
+/// Waits `wait` (at most `max_wait`), then one request must not be a 429.
+async fn recovery(
+    cfg: &Config,
+    wait: Duration,
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
     let capped = (wait + SLACK).min(cfg.max_wait.0);
     tokio::time::sleep(capped).await;
     let after = http
@@ -200,6 +206,25 @@ async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(),
         );
     }
     Ok(())
+}
+
+fn request(cfg: &Config, note: String) -> Request {
+    Request::new(&cfg.method, &cfg.path)
+        .body(cfg.json.clone().map(Body::Json))
+        .note(note)
+}
+
+/// `Retry-After` as a wait from now: delay-seconds or an HTTP-date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// `200×5, 500×1`.

@@ -23,10 +23,11 @@
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::net::{Http, ProbeError, Request};
+use crate::net::{Client, ProbeError, Request};
 use crate::params::{self, err};
+use crate::probe::Probe;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, ParamError};
 
 const DEFAULT_PATTERN: &str = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,64}";
 
@@ -34,7 +35,7 @@ const DEFAULT_PATTERN: &str = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    #[serde(default = "live")]
+    #[serde(default = "params::live")]
     path: String,
     #[serde(default = "header")]
     header: String,
@@ -45,10 +46,6 @@ pub(crate) struct Config {
     regex: Option<Regex>,
 }
 
-fn live() -> String {
-    "/health/live".to_string()
-}
-
 fn header() -> String {
     "X-Request-Id".to_string()
 }
@@ -57,47 +54,57 @@ fn samples() -> u32 {
     20
 }
 
-/// Parses and checks the `request-id` parameters.
-pub(crate) fn parse(raw: &Params) -> Result<Config, Vec<ParamError>> {
-    let mut cfg: Config = params::from_params(raw)?;
-    let mut errors = Vec::new();
-    params::check_path("path", &cfg.path, &mut errors);
-    if reqwest::header::HeaderName::from_bytes(cfg.header.as_bytes()).is_err() {
-        errors.push(err(
-            "header",
-            format!("expected a header name, saw {:?}", cfg.header),
-        ));
+/// The `request-id` probe.
+pub(crate) struct RequestId;
+
+impl Probe for RequestId {
+    const KIND: &'static str = "request-id";
+    type Config = Config;
+
+    fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
+        params::check_path("path", &cfg.path, errors);
+        if reqwest::header::HeaderName::from_bytes(cfg.header.as_bytes()).is_err() {
+            errors.push(err(
+                "header",
+                format!("expected a header name, saw {:?}", cfg.header),
+            ));
+        }
+        if !(1..=1000).contains(&cfg.samples) {
+            errors.push(err(
+                "samples",
+                format!("expected 1 to 1000 samples, saw {}", cfg.samples),
+            ));
+        }
+        let pattern = cfg.pattern.as_deref().unwrap_or(DEFAULT_PATTERN);
+        // The id must match in full; an unanchored user pattern would accept anything containing it.
+        match Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(re) => cfg.regex = Some(re),
+            Err(e) => errors.push(err(
+                "pattern",
+                format!("expected a regular expression: {e}"),
+            )),
+        }
     }
-    if !(1..=1000).contains(&cfg.samples) {
-        errors.push(err(
-            "samples",
-            format!("expected 1 to 1000 samples, saw {}", cfg.samples),
-        ));
+
+    fn budget(cfg: &Config) -> u32 {
+        cfg.samples + 4
     }
-    let pattern = cfg.pattern.as_deref().unwrap_or(DEFAULT_PATTERN);
-    // The id must match in full; an unanchored user pattern would accept anything containing it.
-    match Regex::new(&format!("^(?:{pattern})$")) {
-        Ok(re) => cfg.regex = Some(re),
-        Err(e) => errors.push(err(
-            "pattern",
-            format!("expected a regular expression: {e}"),
-        )),
+
+    /// Sends the samples and judges the ids.
+    async fn check(
+        cfg: &Config,
+        _ctx: &Context,
+        http: &mut Client,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
+        echo(cfg, http, report).await?;
+        generated(cfg, http, report).await?;
+        hostile(cfg, http, report).await
     }
-    params::finish(cfg, errors)
 }
 
-/// Sends the samples and judges the ids.
-pub(crate) async fn check(cfg: &Config, ctx: &Context) -> Report {
-    let mut report = Report::default();
-    let mut http = match Http::new(ctx, cfg.samples + 4) {
-        Ok(h) => h,
-        Err(e) => return report.finish(0, Err(e)),
-    };
-    let result = probe(cfg, &mut http, &mut report).await;
-    report.finish(http.sent(), result)
-}
-
-async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(), ProbeError> {
+/// A valid id sent must come back unchanged.
+async fn echo(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
     let name = cfg.header.as_str();
     let sent = uuid::Uuid::new_v4().to_string();
     let resp = http
@@ -118,7 +125,12 @@ async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(),
             resp.location.as_str(),
         ),
     }
+    Ok(())
+}
 
+/// Without an id sent, each response must carry a fresh one matching the pattern.
+async fn generated(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
     let mut ids: Vec<String> = Vec::new();
     let regex = cfg.regex.as_ref();
     for i in 0..cfg.samples {
@@ -157,7 +169,12 @@ async fn probe(cfg: &Config, http: &mut Http, report: &mut Report) -> Result<(),
     }
     report.measure("request_id_samples", f64::from(cfg.samples));
     report.measure("request_id_unique", ids.len() as f64);
+    Ok(())
+}
 
+/// Ids that are too long or unsafe to log must not be echoed as they were sent.
+async fn hostile(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
     let hostile: [(&str, String, &str); 3] = [
         (
             "request-id-oversized-echoed",
