@@ -12,7 +12,9 @@ macro_rules! snapshot {
 }
 
 mod check;
+mod evidence;
 mod fixture;
+mod probe;
 mod run;
 mod status;
 mod why;
