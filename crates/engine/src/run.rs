@@ -147,7 +147,7 @@ impl Session {
         options: &RunOptions,
     ) -> RunContext {
         RunContext {
-            run_id: provenance.run_id,
+            provenance,
             root: self.root.clone(),
             ledger_dir: self.ledger_dir.clone(),
             jobs: options
@@ -155,10 +155,6 @@ impl Session {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             grace: options.grace,
             project: self.roadmap().project.clone(),
-            roadmap_sha256: provenance.roadmap_sha256,
-            git: provenance.git,
-            host: provenance.host,
-            tool_version: provenance.tool_version,
             env: options.env.clone(),
             secret_values: self.secret_values(),
         }

@@ -134,7 +134,7 @@ async fn run_attempt(
     max_attempts: u32,
     cancel: &mut watch::Receiver<bool>,
 ) -> Record {
-    let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id, job.gate.id);
+    let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id(), job.gate.id);
     let mut env = ctx.env.clone();
     env.extend(access.env.clone());
     env.extend(job.gate.env.clone());
@@ -146,7 +146,7 @@ async fn run_attempt(
         grace: ctx.grace,
         log: ctx.ledger_dir.join(&log_rel),
         secrets: job.secrets.clone(),
-        marker: format!("{}/{}/{attempt}", ctx.run_id, job.gate.id),
+        marker: format!("{}/{}/{attempt}", ctx.run_id(), job.gate.id),
     };
     let started_at = Timestamp::now();
     let exec = process::execute(&spec, cancel).await;
@@ -282,7 +282,7 @@ pub(crate) fn base_record(
         rule(&job.gate, &ctx.project, &job.secrets),
         verdict,
         reason,
-        &ctx.provenance(),
+        &ctx.provenance,
     );
     r.attempt = attempt;
     r.max_attempts = max_attempts;

@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use phasegate_model::{GateId, GitInfo, Project, Provenance, Record};
+use phasegate_model::{GateId, Project, Provenance, Record};
 
 pub use facts::{git_info, git_status, host_name};
 pub use schedule::{RunOutcome, run};
@@ -48,8 +48,8 @@ pub use supervisor::Supervisor;
 /// Everything a run needs besides the roadmap.
 #[derive(Debug, Clone)]
 pub struct RunContext {
-    /// Id of this run, also used in log paths.
-    pub run_id: String,
+    /// The facts every record of this run carries; its run id is also used in log paths.
+    pub provenance: Provenance,
     /// The roadmap's directory: gates run there (or in their `cwd` below it).
     pub root: PathBuf,
     /// The ledger directory; logs go to `logs/<run>/` below it.
@@ -60,14 +60,6 @@ pub struct RunContext {
     pub grace: Duration,
     /// The roadmap's project settings.
     pub project: Project,
-    /// SHA-256 of the roadmap file.
-    pub roadmap_sha256: String,
-    /// Repository state.
-    pub git: Option<GitInfo>,
-    /// Host name.
-    pub host: String,
-    /// phasegate's version.
-    pub tool_version: String,
     /// Environment given to every gate and service (e.g. `PHASEGATE_EXE`).
     pub env: BTreeMap<String, String>,
     /// Values of the declared secret variables, as the caller's environment has them
@@ -76,15 +68,9 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// The facts every record of this run carries.
-    pub fn provenance(&self) -> Provenance {
-        Provenance {
-            run_id: self.run_id.clone(),
-            roadmap_sha256: self.roadmap_sha256.clone(),
-            git: self.git.clone(),
-            host: self.host.clone(),
-            tool_version: self.tool_version.clone(),
-        }
+    /// This run's id.
+    pub fn run_id(&self) -> &str {
+        &self.provenance.run_id
     }
 }
 

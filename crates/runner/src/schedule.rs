@@ -49,8 +49,8 @@ pub async fn run(
     let services = Arc::new(Services::new(
         roadmap.services.clone(),
         ctx.root.clone(),
-        ctx.ledger_dir.join("logs").join(&ctx.run_id),
-        ctx.run_id.clone(),
+        ctx.ledger_dir.join("logs").join(ctx.run_id()),
+        ctx.run_id().to_owned(),
         ctx.env.clone(),
         ctx.grace,
     ));
@@ -138,16 +138,18 @@ mod tests {
 
     fn context(root: &std::path::Path, roadmap: &Roadmap) -> RunContext {
         RunContext {
-            run_id: "test".into(),
+            provenance: phasegate_model::Provenance {
+                run_id: "test".into(),
+                roadmap_sha256: String::new(),
+                git: None,
+                host: "test".into(),
+                tool_version: "0".into(),
+            },
             root: root.to_path_buf(),
             ledger_dir: root.join(".phasegate"),
             jobs: 2,
             grace: Duration::from_millis(200),
             project: roadmap.project.clone(),
-            roadmap_sha256: String::new(),
-            git: None,
-            host: "test".into(),
-            tool_version: "0".into(),
             env: BTreeMap::new(),
             secret_values: BTreeMap::new(),
         }
