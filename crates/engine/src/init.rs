@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use phasegate_roadmap::starter::Repository;
+
 use crate::Error;
 
 /// Writes a commented starter roadmap to `path` (refused when it exists, unless `force`),
@@ -17,8 +19,31 @@ pub fn init(path: &Path, force: bool) -> Result<(), Error> {
         Some(d) => d.to_path_buf(),
         None => PathBuf::from("."),
     };
-    let text = phasegate_roadmap::starter::starter(&dir);
-    std::fs::write(path, text).map_err(Error::io(format!("cannot write `{}`", path.display())))
+    std::fs::write(path, starter(&dir))
+        .map_err(Error::io(format!("cannot write `{}`", path.display())))
+}
+
+/// The starter roadmap for the repository at `dir`: its build files read, then
+/// [`phasegate_roadmap::starter::starter`]. A file that cannot be read counts as absent.
+pub fn starter(dir: &Path) -> String {
+    phasegate_roadmap::starter::starter(&detect(dir))
+}
+
+/// What the starter needs of the repository at `dir`.
+fn detect(dir: &Path) -> Repository {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    Repository {
+        name: std::path::absolute(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+        cargo: dir.join("Cargo.toml").is_file(),
+        package_json: read("package.json"),
+        pnpm_lock: dir.join("pnpm-lock.yaml").is_file(),
+        makefile: ["GNUmakefile", "makefile", "Makefile"]
+            .iter()
+            .find_map(|name| read(name)),
+    }
 }
 
 /// Writes `text` as the roadmap (`phasegate.toml`) of `dir`, creating the directory when

@@ -31,7 +31,7 @@ mod signoff;
 
 pub use close::Closed;
 pub use error::{Error, suggest};
-pub use init::{init, write_roadmap};
+pub use init::{init, starter, write_roadmap};
 pub use inspect::Why;
 pub use markdown::{SyncReport, import};
 pub use phasegate_runner::{Event, Supervisor};

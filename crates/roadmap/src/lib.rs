@@ -3,7 +3,8 @@
 //! the offending text and say what was expected — every problem at once.
 //!
 //! Entry points: [`discover`] finds the file, [`load`] reads and validates it, [`parse`]
-//! validates text. [`starter::starter`] writes the starter roadmap `phasegate init` offers.
+//! validates text. [`starter::starter`] writes the starter roadmap `phasegate init` offers,
+//! from a [`starter::Repository`] the caller has read.
 //! This crate does not run anything and never prints; rendering a [`RoadmapError`] is the
 //! caller's job (miette's report handler, or [`render_plain`] in tests).
 //!

@@ -1,10 +1,28 @@
 //! The starter roadmap `phasegate init` writes: gates for the build tools found in the
 //! repository (Cargo, pnpm, npm, Make), each key explained by a comment the first time it
 //! appears, so that the file teaches its own format.
+//!
+//! Pure: the caller reads the repository's files into a [`Repository`] (the engine does, for
+//! `phasegate init`); this module only decides and writes.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
+
+/// What the starter needs to know of a repository: its name and the build files found in
+/// its root, with their text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repository {
+    /// The project's name (the directory's name).
+    pub name: String,
+    /// Whether `Cargo.toml` exists.
+    pub cargo: bool,
+    /// The text of `package.json`, when there is one (empty when it cannot be read).
+    pub package_json: Option<String>,
+    /// Whether `pnpm-lock.yaml` exists.
+    pub pnpm_lock: bool,
+    /// The text of the Makefile (`GNUmakefile`, `makefile` or `Makefile`), when there is one.
+    pub makefile: Option<String>,
+}
 
 /// One gate the starter proposes.
 struct Proposal {
@@ -21,37 +39,38 @@ struct Proposal {
     tool: &'static str,
 }
 
-/// The text of a commented starter `phasegate.toml` for the repository at `dir`.
+/// The text of a commented starter `phasegate.toml` for `repo`.
 ///
-/// It detects Cargo (`Cargo.toml`), pnpm (`package.json` with `pnpm-lock.yaml`), npm
-/// (`package.json`) and Make (`Makefile` with `lint`, `test` or `build` targets). With none
-/// of them it proposes a single example gate that fails until it is replaced by a real
+/// It proposes gates for Cargo (`Cargo.toml`), pnpm (`package.json` with `pnpm-lock.yaml`),
+/// npm (`package.json`) and Make (`Makefile` with `lint`, `test` or `build` targets). With
+/// none of them it proposes a single example gate that fails until it is replaced by a real
 /// check. The text always parses as a valid roadmap.
-pub fn starter(dir: &Path) -> String {
+pub fn starter(repo: &Repository) -> String {
     let mut proposals = Vec::new();
     let mut found = Vec::new();
-    if dir.join("Cargo.toml").is_file() {
+    if repo.cargo {
         found.push("Cargo");
         proposals.extend(cargo());
     }
-    if let Some(scripts) = package_scripts(dir) {
-        let tool = if dir.join("pnpm-lock.yaml").is_file() {
-            "pnpm"
-        } else {
-            "npm"
-        };
+    if let Some(scripts) = repo.package_json.as_deref().map(package_scripts) {
+        let tool = if repo.pnpm_lock { "pnpm" } else { "npm" };
         let gates = node(&scripts, tool);
         if !gates.is_empty() {
             found.push(tool);
             proposals.extend(gates);
         }
     }
-    if let Some(targets) = make_targets(dir) {
+    if let Some(targets) = repo.makefile.as_deref().and_then(make_targets) {
         found.push("Make");
         proposals.extend(make(&targets));
     }
     dedup_ids(&mut proposals);
-    render(&project_name(dir), &found, &proposals)
+    let name = if repo.name.is_empty() {
+        "project"
+    } else {
+        &repo.name
+    };
+    render(name, &found, &proposals)
 }
 
 fn cargo() -> Vec<Proposal> {
@@ -108,12 +127,10 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("build", "Production build"),
 ];
 
-/// The script names of `package.json`, when there is one (empty when it cannot be read).
-fn package_scripts(dir: &Path) -> Option<BTreeSet<String>> {
-    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let scripts = json
-        .get("scripts")
+/// The script names of a `package.json` (none when it does not parse).
+fn package_scripts(text: &str) -> BTreeSet<String> {
+    let json: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    json.get("scripts")
         .and_then(serde_json::Value::as_object)
         .map(|scripts| {
             scripts
@@ -126,8 +143,7 @@ fn package_scripts(dir: &Path) -> Option<BTreeSet<String>> {
                 .map(|(name, _)| name.clone())
                 .collect()
         })
-        .unwrap_or_default();
-    Some(scripts)
+        .unwrap_or_default()
 }
 
 fn node(scripts: &BTreeSet<String>, tool: &'static str) -> Vec<Proposal> {
@@ -148,11 +164,8 @@ fn node(scripts: &BTreeSet<String>, tool: &'static str) -> Vec<Proposal> {
         .collect()
 }
 
-/// The `lint`, `test` and `build` targets of the Makefile, when there is one with any.
-fn make_targets(dir: &Path) -> Option<BTreeSet<String>> {
-    let text = ["GNUmakefile", "makefile", "Makefile"]
-        .iter()
-        .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())?;
+/// The `lint`, `test` and `build` targets of a Makefile, when it has any.
+fn make_targets(text: &str) -> Option<BTreeSet<String>> {
     let mut targets = BTreeSet::new();
     for line in text.lines() {
         // Recipe lines start with a tab; `a := b` and `a ::= b` are assignments.
@@ -213,14 +226,6 @@ fn needed_id<'a>(proposals: &'a [Proposal], p: &Proposal) -> Option<&'a str> {
         .iter()
         .find(|q| q.tool == p.tool && (q.id == name || q.id == format!("{}-{name}", q.tool)))
         .map(|q| q.id.as_str())
-}
-
-fn project_name(dir: &Path) -> String {
-    std::path::absolute(dir)
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "project".to_owned())
 }
 
 /// A TOML basic string.

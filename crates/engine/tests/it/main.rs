@@ -8,5 +8,6 @@ mod markdown;
 mod probe;
 mod run;
 mod session;
+mod starter;
 mod statements;
 mod support;

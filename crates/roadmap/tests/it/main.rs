@@ -4,4 +4,3 @@ mod diagnostics;
 mod load;
 mod roundtrip;
 mod rules;
-mod starter;

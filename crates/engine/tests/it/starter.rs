@@ -3,8 +3,9 @@
 use std::fs;
 use std::path::Path;
 
+use phasegate_engine::starter;
 use phasegate_model::{GateKind, Roadmap};
-use phasegate_roadmap::{parse, render_plain, starter::starter};
+use phasegate_roadmap::{parse, render_plain};
 
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
