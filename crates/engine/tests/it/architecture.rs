@@ -182,6 +182,11 @@ fn dependencies_point_one_way() {
     assert_free_of(g, "engine", &["phasegate", "sample-service"]);
     assert_free_of(
         g,
+        "testkit",
+        &["model", "ledger", "runner", "engine", "phasegate"],
+    );
+    assert_free_of(
+        g,
         "sample-service",
         &[
             "model",

@@ -45,9 +45,9 @@ impl From<Output> for Ran {
 
 impl Project {
     pub fn new(roadmap: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("phasegate.toml"), roadmap).unwrap();
-        Project { dir }
+        Project {
+            dir: phasegate_testkit::project_dir(roadmap),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -97,19 +97,7 @@ impl Project {
     }
 }
 
-/// A roadmap with one phase `p` holding the given gate tables (TOML text).
-pub fn one_phase(gates: &[(&str, &str)]) -> String {
-    let mut s = String::from("[project]\nname = \"t\"\n\n");
-    for (id, body) in gates {
-        s.push_str(&format!("[gates.{id}]\n{body}\n\n"));
-    }
-    let ids: Vec<String> = gates.iter().map(|(id, _)| format!("\"{id}\"")).collect();
-    s.push_str(&format!(
-        "[[phase]]\nid = \"p\"\ngates = [{}]\n",
-        ids.join(", ")
-    ));
-    s
-}
+pub use phasegate_testkit::one_phase;
 
 /// Whether a process is alive (a zombie counts as dead: it runs nothing).
 pub fn alive(pid: i32) -> bool {

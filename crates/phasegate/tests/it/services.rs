@@ -14,16 +14,7 @@ ready = { http = "http://127.0.0.1:{port}/", within = "20s" }
 const FETCH: &str = "import os, urllib.request\nprint(urllib.request.urlopen(os.environ['PHASEGATE_SERVICE_WEB_URL']).status)\n";
 
 fn roadmap(services: &str, gates: &[(&str, &str)]) -> String {
-    let mut s = format!("{services}\n");
-    for (id, body) in gates {
-        s.push_str(&format!("[gates.{id}]\n{body}\n\n"));
-    }
-    let ids: Vec<String> = gates.iter().map(|(id, _)| format!("\"{id}\"")).collect();
-    s.push_str(&format!(
-        "[[phase]]\nid = \"p\"\ngates = [{}]\n",
-        ids.join(", ")
-    ));
-    s
+    phasegate_testkit::one_phase_after(&format!("{services}\n"), gates)
 }
 
 fn assert_all_dead(pids: &[i32]) {
