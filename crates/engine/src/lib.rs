@@ -21,24 +21,32 @@
 mod close;
 mod error;
 mod fsutil;
+mod identity;
 mod init;
 mod inspect;
+mod keys;
 mod markdown;
 mod probe;
 mod run;
 mod session;
+mod signers;
 mod signoff;
+mod trust;
 
 pub use close::Closed;
 pub use error::{Error, suggest};
+pub use identity::{KeySource, new_key};
 pub use init::{init, starter, write_roadmap};
 pub use inspect::Why;
+pub use keys::{RunnerKey, Trusted};
 pub use markdown::{SyncReport, import};
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
 pub use session::{Options, SIGNING_KEY_VAR, Session};
+pub use signers::AllowedSigners;
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
+pub use trust::UNPINNED;
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use phasegate_ledger::{Entry, Key, Ledger, StoredEntry};
-use phasegate_model::{Evidence, GateKind, Provenance, Scorecard, evaluate_evidence};
+use phasegate_model::{
+    Evidence, GateKind, Provenance, Scorecard, evaluate_evidence, evaluate_trusting,
+};
 use phasegate_roadmap::Loaded;
 
 use crate::Error;
 use crate::fsutil::absolute;
+use crate::trust::Judge;
 
 /// Environment variable a front end reads the signing key's seed (hex) from, instead of
 /// the key file.
@@ -34,6 +37,8 @@ pub struct Options {
     pub vars: BTreeMap<String, String>,
     /// The user's login name, the last resort for who makes a statement.
     pub user: Option<String>,
+    /// The `ssh-agent` socket (`SSH_AUTH_SOCK`), for signing statements with a key it holds.
+    pub ssh_auth_sock: Option<PathBuf>,
 }
 
 // The environment holds secrets: Debug shows names only.
@@ -49,6 +54,7 @@ impl std::fmt::Debug for Options {
             )
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("user", &self.user)
+            .field("ssh_auth_sock", &self.ssh_auth_sock)
             .finish()
     }
 }
@@ -134,9 +140,21 @@ impl Session {
     }
 
     /// The scorecard and the ledger entries it was evaluated on.
+    ///
+    /// With `[trust]`, evidence the pins do not vouch for (a run signed by an unpinned key,
+    /// an approval without a valid personal signature) is `untrusted`, never a pass.
     pub fn evaluate(&self) -> Result<(Scorecard, Vec<StoredEntry>), Error> {
-        let entries = self.evidence(&self.ledger()?)?;
-        let card = evaluate_evidence(self.roadmap(), as_evidence(&entries), Timestamp::now());
+        let ledger = self.ledger()?;
+        let entries = self.evidence(&ledger)?;
+        let now = Timestamp::now();
+        let card = match self.pins()? {
+            None => evaluate_evidence(self.roadmap(), as_evidence(&entries), now),
+            Some(pins) => {
+                let judge = Judge::new(&pins, &ledger, &entries)?;
+                let distrust = |r: &phasegate_model::Record| judge.distrust(r);
+                evaluate_trusting(self.roadmap(), as_evidence(&entries), now, &distrust)
+            }
+        };
         Ok((card, entries))
     }
 

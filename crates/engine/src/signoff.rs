@@ -4,10 +4,14 @@
 
 use jiff::Timestamp;
 use phasegate_ledger::{Head, RunOpened, RunStatus};
+use std::path::{Path, PathBuf};
+
 use phasegate_model::{
-    Approval, Gate, GateKind, GateStatus, Record, Verdict, Waiver, phase_evidence_digest,
+    Approval, Gate, GateKind, GateStatus, PersonalSignature, Record, Verdict, Waiver,
+    phase_evidence_digest,
 };
 
+use crate::identity::{KeySource, Signer};
 use crate::session::as_evidence;
 use crate::{Error, Session};
 
@@ -20,8 +24,11 @@ pub struct SignoffRequest {
     pub role: String,
     /// A note kept with the approval.
     pub note: Option<String>,
-    /// Who approves; `None`: `git config user.email`, else the session's user.
+    /// Who approves; `None`: `git config user.email`, else the session's user. Refused when
+    /// the roadmap pins keys: the approver is then the key's principal.
     pub by: Option<String>,
+    /// The personal key to sign with when the roadmap pins keys; `None`: ssh-agent.
+    pub key: Option<PathBuf>,
 }
 
 /// A waiver asked for.
@@ -35,8 +42,11 @@ pub struct WaiveRequest {
     pub until: String,
     /// The role granting it.
     pub role: String,
-    /// Who grants it; `None`: `git config user.email`, else the session's user.
+    /// Who grants it; `None`: `git config user.email`, else the session's user. Refused when
+    /// the roadmap pins keys: the granter is then the key's principal.
     pub by: Option<String>,
+    /// The personal key to sign with when the roadmap pins keys; `None`: ssh-agent.
+    pub key: Option<PathBuf>,
 }
 
 /// A statement recorded in the ledger.
@@ -67,14 +77,15 @@ impl Session {
                 format!("allowed roles: {}", roles.join(", ")),
             ));
         }
-        let by = self.identity(request.by.as_deref())?;
+        let author = self.author(request.by.as_deref(), request.key.as_deref(), role)?;
         // What the approval covers is read just before it is appended: evidence arriving in
         // between makes it stale at once, never the other way round.
         let entries = self.evidence(&self.ledger()?)?;
         let covers = phase_evidence_digest(roadmap, &gate.id, as_evidence(&entries));
         let mut record = self.statement(gate, Verdict::Pass, None)?;
         record.approval = Some(Approval {
-            by,
+            signed: None,
+            by: author.by.clone(),
             role: role.to_owned(),
             note: request
                 .note
@@ -85,6 +96,7 @@ impl Session {
             phases: roadmap.phases_of(&gate.id),
             covers_sha256: covers,
         });
+        author.seal(&mut record)?;
         self.record_alone(record)
     }
 
@@ -114,19 +126,66 @@ impl Session {
                 "a waiver must end in the future",
             ));
         }
-        let by = self.identity(request.by.as_deref())?;
+        let author = self.author(request.by.as_deref(), request.key.as_deref(), role)?;
+        let by = &author.by;
         let mut record = self.statement(
             gate,
             Verdict::Skipped,
             Some(format!("waived by {by} ({role}) until {until}: {reason}")),
         )?;
         record.waiver = Some(Waiver {
-            by,
+            signed: None,
+            by: by.clone(),
             role: role.to_owned(),
             reason: reason.to_owned(),
             until,
         });
+        author.seal(&mut record)?;
         self.record_alone(record)
+    }
+
+    /// Who is making a statement in `role`: with `[trust]`, the principal of the personal
+    /// key (`key`, else the first suitable ssh-agent key), who must hold the role; without,
+    /// [`Session::identity`].
+    fn author(&self, by: Option<&str>, key: Option<&Path>, role: &str) -> Result<Author, Error> {
+        let Some(pins) = self.pins()? else {
+            if key.is_some() {
+                return Err(Error::usage(
+                    "`--key` needs `[trust]` in the roadmap",
+                    "without `[trust]` nothing checks keys: add it (docs/trust.md), or leave `--key` out",
+                ));
+            }
+            return Ok(Author {
+                by: self.identity(by)?,
+                signer: None,
+            });
+        };
+        if by.is_some() {
+            return Err(Error::usage(
+                "`--by` is refused: the roadmap pins keys (`[trust]`)",
+                "who you are is the principal of the key you sign with: leave `--by` out",
+            ));
+        }
+        let source = match (key, &self.options.ssh_auth_sock) {
+            (Some(path), _) => KeySource::File(path.to_path_buf()),
+            (None, Some(socket)) => KeySource::Agent(socket.clone()),
+            (None, None) => {
+                return Err(Error::usage(
+                    "no personal key to sign with",
+                    "name your OpenSSH private key with `--key PATH`, or run ssh-agent with it",
+                ));
+            }
+        };
+        let signer = Signer::open(&source, |k| {
+            pins.signers
+                .principals_of(k)
+                .iter()
+                .any(|p| pins.holds(p, role))
+        })?;
+        Ok(Author {
+            by: pins.principal_for(signer.public(), role)?,
+            signer: Some(signer),
+        })
     }
 
     /// Who is making the statement: `by`, else `git config user.email` in the roadmap's
@@ -213,6 +272,34 @@ impl Session {
             head,
             status,
         })
+    }
+}
+
+/// The author of a statement, and the key that signs it when the roadmap pins keys.
+struct Author {
+    by: String,
+    signer: Option<Signer>,
+}
+
+impl Author {
+    /// Signs the statement `record` is, when there is a key to sign with.
+    fn seal(&self, record: &mut Record) -> Result<(), Error> {
+        let Some(signer) = &self.signer else {
+            return Ok(());
+        };
+        let message = record
+            .statement_message()
+            .expect("the record is an approval or a waiver");
+        let signed = PersonalSignature {
+            key: signer.fingerprint(),
+            signature: signer.sign(&message)?,
+        };
+        match (&mut record.approval, &mut record.waiver) {
+            (Some(a), _) => a.signed = Some(signed),
+            (None, Some(w)) => w.signed = Some(signed),
+            (None, None) => unreachable!("a statement is an approval or a waiver"),
+        }
+        Ok(())
     }
 }
 

@@ -15,11 +15,12 @@ mod verdict;
 pub use digest::{Sha256Hex, sha256_hex};
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use record::{
-    Approval, Finding, GitInfo, OutputEvidence, Provenance, RECORD_VERSION, Record, Rule, Waiver,
+    Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,
+    Record, Rule, STATEMENT_NAMESPACE, Waiver,
 };
-pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service};
+pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service, Trust};
 pub use status::{
-    ApprovalStatus, Evidence, GateState, GateStatus, PhaseState, PhaseStatus, Scorecard, evaluate,
-    evaluate_evidence, phase_evidence_digest,
+    ApprovalStatus, Distrust, Evidence, GateState, GateStatus, PhaseState, PhaseStatus, Scorecard,
+    evaluate, evaluate_evidence, evaluate_trusting, phase_evidence_digest,
 };
 pub use verdict::Verdict;

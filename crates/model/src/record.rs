@@ -83,7 +83,24 @@ pub struct Approval {
     /// The evidence approved: [`crate::phase_evidence_digest`] at the time. The approval
     /// counts only while the digest of the current evidence is the same.
     pub covers_sha256: Sha256Hex,
+    /// The person's own signature, when the roadmap pins keys (`[trust]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<PersonalSignature>,
 }
+
+/// A statement signed with a person's own SSH key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalSignature {
+    /// The key's fingerprint (`SHA256:...`): distinct keys are distinct people.
+    pub key: String,
+    /// SSHSIG signature (armored, namespace [`STATEMENT_NAMESPACE`]) over
+    /// [`Record::statement_message`], checkable with `ssh-keygen -Y verify`.
+    pub signature: String,
+}
+
+/// The SSHSIG namespace of people's statements, so a signature made for phasegate is
+/// never valid for anything else (git commits, files).
+pub const STATEMENT_NAMESPACE: &str = "phasegate";
 
 /// A recorded, expiring exception for a gate: shown as waived, never as a pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +113,9 @@ pub struct Waiver {
     pub reason: String,
     /// When it stops counting.
     pub until: Timestamp,
+    /// The person's own signature, when the roadmap pins keys (`[trust]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<PersonalSignature>,
 }
 
 /// The rule a gate was checked against, as it was when it ran.
@@ -166,6 +186,49 @@ pub struct Provenance {
 }
 
 impl Record {
+    /// The bytes a person signs for the approval or waiver this record is (`None` for any
+    /// other record): the statement without its signature, bound to the gate, its
+    /// definition, the roadmap and the time it was made. Plain lines and a struct's JSON, so
+    /// that the bytes never depend on how a JSON map orders its keys.
+    pub fn statement_message(&self) -> Option<Vec<u8>> {
+        let (kind, statement) = match (&self.approval, &self.waiver) {
+            (Some(a), _) => (
+                "approval",
+                serde_json::to_string(&Approval {
+                    signed: None,
+                    ..a.clone()
+                }),
+            ),
+            (None, Some(w)) => (
+                "waiver",
+                serde_json::to_string(&Waiver {
+                    signed: None,
+                    ..w.clone()
+                }),
+            ),
+            (None, None) => return None,
+        };
+        let message = format!(
+            "phasegate statement v1\nkind: {kind}\ngate: {}\ngate_sha256: {}\nroadmap_sha256: {}\nrun_id: {}\nstarted_at: {}\nstatement: {}\n",
+            self.gate,
+            self.gate_sha256,
+            self.roadmap_sha256,
+            self.run_id,
+            self.started_at,
+            statement.expect("a statement serializes"),
+        );
+        Some(message.into_bytes())
+    }
+
+    /// The person's signature of the approval or waiver this record is, if any.
+    pub fn personal_signature(&self) -> Option<&PersonalSignature> {
+        match (&self.approval, &self.waiver) {
+            (Some(a), _) => a.signed.as_ref(),
+            (None, Some(w)) => w.signed.as_ref(),
+            (None, None) => None,
+        }
+    }
+
     /// The facts of where and under what the record was made.
     pub fn provenance(&self) -> Provenance {
         Provenance {

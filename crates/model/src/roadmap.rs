@@ -17,6 +17,20 @@ pub struct Roadmap {
     pub gates: Vec<Gate>,
     /// `[[phase]]` in file order.
     pub phases: Vec<Phase>,
+    /// `[trust]`: whose keys count; `None` until the roadmap pins any.
+    pub trust: Option<Trust>,
+    /// `[roles]`: the principals (as named in the allowed-signers file) holding each role.
+    pub roles: BTreeMap<String, Vec<String>>,
+}
+
+/// `[trust]`: who may sign what, written in the repository and reviewed like code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trust {
+    /// The allowed-signers file (OpenSSH's format: principals, options, public key),
+    /// relative to the roadmap's directory.
+    pub allowed_signers: String,
+    /// The principals whose keys may sign runs (a CI machine is a principal too).
+    pub run_signers: Vec<String>,
 }
 
 /// `[project]`: metadata and settings that apply to every gate.

@@ -26,6 +26,9 @@ pub enum GateState {
     /// Not passing, but an unexpired waiver stands in for it: it does not block its
     /// phase, and it is never shown as a pass.
     Waived,
+    /// Its latest evidence is not signed by a key the roadmap trusts (`[trust]`): never a
+    /// pass, whatever the evidence says.
+    Untrusted,
 }
 
 /// The state of one phase on the scorecard.
@@ -57,7 +60,7 @@ macro_rules! display_as_serde_name {
         }
     };
 }
-display_as_serde_name!(GateState { Pass => "pass", Fail => "fail", Stale => "stale", Missing => "missing", Waived => "waived" });
+display_as_serde_name!(GateState { Pass => "pass", Fail => "fail", Stale => "stale", Missing => "missing", Waived => "waived", Untrusted => "untrusted" });
 display_as_serde_name!(PhaseState { Done => "done", Failing => "failing", InProgress => "in_progress", Blocked => "blocked" });
 
 /// One gate on the scorecard.
@@ -184,6 +187,23 @@ pub fn evaluate_evidence<'r>(
     evidence: impl IntoIterator<Item = Evidence<'r>>,
     now: Timestamp,
 ) -> Scorecard {
+    evaluate_trusting(roadmap, evidence, now, &|_| None)
+}
+
+/// Why a record is not to be trusted (its run's head is signed by a key the roadmap does not
+/// pin, an approval's signature does not verify, ...), or `None` when it is. The caller
+/// decides, since judging keys is not the model's business.
+pub type Distrust<'a> = &'a dyn Fn(&Record) -> Option<String>;
+
+/// [`evaluate_evidence`], where a record `untrusted` says something about never counts: a
+/// gate whose latest evidence is untrusted is [`GateState::Untrusted`], an untrusted
+/// approval does not count and an untrusted waiver stands in for nothing.
+pub fn evaluate_trusting<'r>(
+    roadmap: &Roadmap,
+    evidence: impl IntoIterator<Item = Evidence<'r>>,
+    now: Timestamp,
+    untrusted: Distrust<'_>,
+) -> Scorecard {
     let sorted = Sorted::from(evidence);
     let gates: Vec<GateStatus> = roadmap
         .gates
@@ -191,16 +211,27 @@ pub fn evaluate_evidence<'r>(
         .map(|g| {
             let status = match &g.kind {
                 GateKind::Signoff { roles, approvals } => {
-                    signoff_status(roadmap, g, roles, *approvals, &sorted, now)
+                    let rule = SignoffRule {
+                        roles,
+                        needed: *approvals,
+                    };
+                    signoff_status(roadmap, g, rule, &sorted, now, untrusted)
                 }
-                _ => gate_status(
-                    g,
-                    sorted.decisive.get(g.id.as_str()).map(|e| e.record),
-                    sorted.skipped.get(g.id.as_str()).copied(),
-                    now,
-                ),
+                _ => {
+                    let decisive = sorted.decisive.get(g.id.as_str()).map(|e| e.record);
+                    match decisive.and_then(|r| Some((r, untrusted(r)?))) {
+                        Some((r, why)) => status_of(g, GateState::Untrusted, why, Some(r)),
+                        None => gate_status(
+                            g,
+                            decisive,
+                            sorted.skipped.get(g.id.as_str()).copied(),
+                            now,
+                        ),
+                    }
+                }
             };
-            apply_waiver(status, sorted.waivers.get(g.id.as_str()).copied(), now)
+            let waiver = sorted.waivers.get(g.id.as_str()).copied();
+            apply_waiver(status, waiver, now, untrusted)
         })
         .collect();
     let phases = phase_statuses(roadmap, &gates);
@@ -360,14 +391,22 @@ fn ended_at(r: &Record) -> Timestamp {
     r.started_at.checked_add(took).unwrap_or(r.started_at)
 }
 
+/// What a `signoff` gate asks for: approvals by `needed` distinct people in `roles`.
+#[derive(Clone, Copy)]
+struct SignoffRule<'a> {
+    roles: &'a [String],
+    needed: u32,
+}
+
 fn signoff_status(
     roadmap: &Roadmap,
     gate: &Gate,
-    roles: &[String],
-    needed: u32,
+    rule: SignoffRule<'_>,
     sorted: &Sorted<'_>,
     now: Timestamp,
+    untrusted: Distrust<'_>,
 ) -> GateStatus {
+    let SignoffRule { roles, needed } = rule;
     let covered = covered(roadmap, &gate.id);
     let current = digest_of(&covered, &sorted.decisive);
     let judge = Judge {
@@ -377,6 +416,7 @@ fn signoff_status(
         current,
         decisive: &sorted.decisive,
         now,
+        untrusted,
     };
     let all = sorted
         .approvals
@@ -401,11 +441,15 @@ struct Judge<'a> {
     current: Sha256Hex,
     decisive: &'a BTreeMap<&'a str, Evidence<'a>>,
     now: Timestamp,
+    untrusted: Distrust<'a>,
 }
 
 impl Judge<'_> {
     /// Why an approval does not count now, or `None` when it does.
     fn why_not(&self, r: &Record) -> Option<String> {
+        if let Some(why) = (self.untrusted)(r) {
+            return Some(why);
+        }
         let a = r.approval.as_ref().expect("only approvals are sorted here");
         if !self.roles.contains(&a.role) {
             return Some(format!("role `{}` may not approve this gate", a.role));
@@ -448,15 +492,18 @@ impl Judge<'_> {
     }
 }
 
-/// One entry per approver (told apart regardless of case), in the order of their first
-/// approval: their latest approval that counts, else their latest. Approving twice never
-/// makes two approvers.
+/// One entry per approver, in the order of their first approval: their latest approval
+/// that counts, else their latest. Approvers are told apart by the key that signed, else by
+/// name regardless of case: approving twice, under one key or one name, never makes two.
 fn per_approver<'r>(all: &[&'r Record], judge: &Judge<'_>) -> Vec<(&'r Record, ApprovalStatus)> {
     let mut per_approver: BTreeMap<String, (&Record, Option<String>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for r in all {
         let a = r.approval.as_ref().expect("only approvals are sorted here");
-        let key = a.by.trim().to_lowercase();
+        let key = match &a.signed {
+            Some(s) => s.key.clone(),
+            None => a.by.trim().to_lowercase(),
+        };
         let verdict = judge.why_not(r);
         match per_approver.get(&key) {
             Some((_, None)) if verdict.is_some() => {}
@@ -550,11 +597,23 @@ fn signoff_outcome<'r>(
 
 /// A gate that does not pass is `waived` while its latest waiver has not expired; an
 /// expired waiver is only mentioned.
-fn apply_waiver(mut status: GateStatus, waiver: Option<&Record>, now: Timestamp) -> GateStatus {
-    let Some(w) = waiver.and_then(|r| r.waiver.as_ref()) else {
+fn apply_waiver(
+    mut status: GateStatus,
+    waiver: Option<&Record>,
+    now: Timestamp,
+    untrusted: Distrust<'_>,
+) -> GateStatus {
+    let Some((r, w)) = waiver.and_then(|r| Some((r, r.waiver.as_ref()?))) else {
         return status;
     };
     if status.state == GateState::Pass {
+        return status;
+    }
+    if let Some(why) = untrusted(r) {
+        status.reason = format!(
+            "{}; waiver by {} does not count: {why}",
+            status.reason, w.by
+        );
         return status;
     }
     if w.until > now {

@@ -75,6 +75,9 @@ pub enum Command {
     /// Inspect, verify and export the evidence ledger
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Keys: show this machine's run key, make a personal key, trust a key ([trust])
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Turn a markdown roadmap into a phasegate.toml draft
     ///
     /// Each phase or milestone heading becomes a phase, each checkbox item and each
@@ -178,9 +181,13 @@ pub struct SignoffArgs {
     /// A note kept with the approval
     #[arg(long)]
     pub note: Option<String>,
-    /// Who approves [default: `git config user.email`, else $USER]
+    /// Who approves [default: `git config user.email`, else $USER]; refused when the
+    /// roadmap pins keys (`[trust]`): you are then your key's principal
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Your OpenSSH private key, when the roadmap pins keys [default: ssh-agent's key]
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -197,9 +204,38 @@ pub struct WaiveArgs {
     /// The role you grant the waiver in
     #[arg(long = "as", value_name = "ROLE")]
     pub role: String,
-    /// Who grants it [default: `git config user.email`, else $USER]
+    /// Who grants it [default: `git config user.email`, else $USER]; refused when the
+    /// roadmap pins keys (`[trust]`): you are then your key's principal
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Your OpenSSH private key, when the roadmap pins keys [default: ssh-agent's key]
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the key that signs this machine's runs, as the allowed-signers file lists it
+    Show,
+    /// Write a new OpenSSH ed25519 key pair for a person (PATH and PATH.pub, PATH 0600)
+    New {
+        /// Where the private key goes
+        path: PathBuf,
+        /// The comment of the key (e.g. your email)
+        #[arg(long, default_value = "phasegate")]
+        comment: String,
+    },
+    /// List a key for PRINCIPAL in the roadmap's allowed-signers file ([trust])
+    ///
+    /// Without --pub, the key of this machine's runs: the machine becomes PRINCIPAL, and its
+    /// runs count once PRINCIPAL is in `run_signers`. Review the change like code.
+    Trust {
+        /// The principal (an email address, a CI machine's name)
+        principal: String,
+        /// The OpenSSH public key to trust [default: this machine's run key]
+        #[arg(long = "pub", value_name = "FILE")]
+        public: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ fn gate_mark(s: GateState) -> &'static str {
         GateState::Stale => "⟲ stale",
         GateState::Missing => "· missing",
         GateState::Waived => "⚑ waived",
+        GateState::Untrusted => "⚠ untrusted",
     }
 }
 

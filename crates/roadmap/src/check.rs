@@ -22,8 +22,10 @@ use crate::error::Problem;
 mod gate;
 mod references;
 mod service;
+mod trust;
 use crate::graph::{self, Edge};
 use crate::suggest::{self, did_you_mean, typo_of};
+use trust::RolesDraft;
 
 type Val<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
@@ -31,7 +33,9 @@ type Key<'i> = Spanned<DeString<'i>>;
 /// The roadmap format version this crate reads.
 pub const VERSION: i64 = 1;
 
-const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase"];
+const TOP_KEYS: &[&str] = &[
+    "version", "project", "services", "gates", "phase", "trust", "roles",
+];
 const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
 /// Keys every kind of gate accepts.
 pub(crate) const GATE_KEYS: &[&str] = &[
@@ -76,11 +80,15 @@ pub(crate) fn check<'s>(
         src: source,
         problems: Vec::new(),
         validate_probe,
+        // Known before the gates are walked: it changes how many approvals may be asked.
+        pins_keys: doc.get_ref().get("trust").is_some(),
     };
     let mut project = ProjectDraft::default();
     let mut services = Vec::new();
     let mut gates = Vec::new();
     let mut phases = None;
+    let mut trust = None;
+    let mut roles = RolesDraft::default();
     for (key, val) in in_file_order(doc.get_ref()) {
         match key.get_ref().as_ref() {
             "version" => c.version(val),
@@ -88,6 +96,8 @@ pub(crate) fn check<'s>(
             "services" => services = c.services(val),
             "gates" => gates = c.gates(val),
             "phase" => phases = Some((val.span(), c.phases(val))),
+            "trust" => trust = Some(c.trust(val)),
+            "roles" => roles = c.roles(val),
             _ => {
                 c.unknown_key(key, TOP_KEYS, "at the top level", None);
             }
@@ -107,10 +117,17 @@ pub(crate) fn check<'s>(
         }
     };
     c.references(&project, &services, &gates, &phases);
+    c.trust_references(trust.as_ref(), &roles, &gates);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    Ok(build(project, services, gates, phases))
+    let mut roadmap = build(project, services, gates, phases);
+    roadmap.trust = trust.map(|t| phasegate_model::Trust {
+        allowed_signers: t.allowed_signers.unwrap_or_default(),
+        run_signers: t.run_signers,
+    });
+    roadmap.roles = roles.roles.into_iter().map(|(n, _, m)| (n, m)).collect();
+    Ok(roadmap)
 }
 
 fn syntax(source: &str, e: &toml::de::Error) -> Problem {
@@ -206,6 +223,9 @@ struct Checker<'s> {
     problems: Vec<Problem>,
     /// Judges probe parameters (the probes crate's own rules); `None` accepts any.
     validate_probe: Option<ProbeValidator<'s>>,
+    /// Whether the roadmap has `[trust]`: sign-off approvers are then the members of
+    /// `[roles]`, not one per role.
+    pins_keys: bool,
 }
 
 /// Table entries sorted by position: `DeTable` iterates in key order, and both problems and
@@ -757,6 +777,8 @@ fn build(
                 })
             })
             .collect(),
+        trust: None,
+        roles: BTreeMap::new(),
         phases: phases
             .into_iter()
             .filter_map(|p| {

@@ -11,3 +11,4 @@ mod session;
 mod starter;
 mod statements;
 mod support;
+mod trust;

@@ -26,6 +26,7 @@ fn approve(role: &str, by: &str) -> SignoffRequest {
         role: role.into(),
         note: Some("  looks good ".into()),
         by: Some(by.into()),
+        key: None,
     }
 }
 
@@ -102,6 +103,7 @@ fn a_waiver_shows_waived_and_a_past_date_is_refused() {
         until: until.into(),
         role: "cto".into(),
         by: Some("carol".into()),
+        key: None,
     };
     let e = s.waive(&waive("2001-01-01")).unwrap_err();
     assert!(

@@ -416,6 +416,7 @@ fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record(b: &
     ledger.open_run(&run("r1")).unwrap();
     let waiver = |mut r: phasegate_model::Record, until: i64| {
         r.waiver = Some(phasegate_model::Waiver {
+            signed: None,
             by: "wendy".into(),
             role: "cto".into(),
             reason: "outage".into(),

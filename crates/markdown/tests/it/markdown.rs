@@ -100,6 +100,7 @@ fn card(rm: &Roadmap, passes: impl Fn(&Gate) -> bool, failing: Option<&str>) -> 
         for n in 0..*approvals {
             let mut r = record(g, Verdict::Pass);
             r.approval = Some(Approval {
+                signed: None,
                 by: format!("approver{n}"),
                 role: roles[0].clone(),
                 note: None,

@@ -47,6 +47,8 @@ fn roadmap(gates: Vec<Gate>, phases: Vec<Phase>) -> Roadmap {
         services: BTreeMap::new(),
         gates,
         phases,
+        trust: None,
+        roles: BTreeMap::new(),
     }
 }
 
@@ -219,6 +221,7 @@ impl Ledger {
         let covers = phase_evidence_digest(rm, &g.id, self.evidence());
         let mut r = record(g, Verdict::Pass, at);
         r.approval = Some(crate::Approval {
+            signed: None,
             by: by.into(),
             role: role.into(),
             note: None,
@@ -231,6 +234,7 @@ impl Ledger {
     fn waive(&mut self, g: &Gate, until: Timestamp, at: Timestamp) {
         let mut r = record(g, Verdict::Skipped, at);
         r.waiver = Some(Waiver {
+            signed: None,
             by: "wendy".into(),
             role: "cto".into(),
             reason: "vendor outage".into(),
@@ -401,6 +405,7 @@ fn only_approvals_count_for_a_signoff_gate_and_approvals_never_count_for_others(
     // An approval record of a run gate is not an attempt at it.
     let mut r = record(&build, Verdict::Pass, minutes(-1));
     r.approval = Some(crate::Approval {
+        signed: None,
         by: "alice".into(),
         role: "sre".into(),
         note: None,

@@ -7,6 +7,7 @@ mod close;
 mod demo;
 mod evidence;
 mod init;
+mod key;
 mod markdown;
 mod probe;
 mod run;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Status { format } => status::status(&cli.global, format),
         Command::Why { gate } => status::why(&cli.global, &gate),
         Command::Evidence(cmd) => evidence::evidence(&cli.global, cmd),
+        Command::Key(cmd) => key::key(&cli.global, cmd),
         Command::Import(args) => markdown::import(&args),
         Command::Sync(args) => markdown::sync(&cli.global, &args),
         Command::Close(args) => close::close(&cli.global, &args),
@@ -55,6 +57,7 @@ fn options(global: &Global) -> Result<Options, Error> {
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect(),
         user: std::env::var("USER").ok(),
+        ssh_auth_sock: std::env::var_os("SSH_AUTH_SOCK").map(Into::into),
     })
 }
 

@@ -12,6 +12,7 @@ pub fn signoff(global: &Global, args: &SignoffArgs) -> Result<u8, Error> {
         role: args.role.clone(),
         note: args.note.clone(),
         by: args.by.clone(),
+        key: args.key.clone(),
     })?;
     let approval = statement
         .record
@@ -43,6 +44,7 @@ pub fn waive(global: &Global, args: &WaiveArgs) -> Result<u8, Error> {
         until: args.until.clone(),
         role: args.role.clone(),
         by: args.by.clone(),
+        key: args.key.clone(),
     })?;
     let w = statement
         .record

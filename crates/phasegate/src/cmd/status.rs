@@ -11,6 +11,9 @@ pub fn status(global: &Global, format: Format) -> Result<u8, Error> {
 /// Prints the scorecard of `session`; the exit code says go or no-go.
 pub fn show(session: &Session, format: Format) -> Result<u8, Error> {
     let card = session.scorecard()?;
+    if let Some(notice) = session.trust_notice() {
+        eprintln!("note: {notice}");
+    }
     match format {
         Format::Table => print!("{}", phasegate_report::status_table(&card, super::width())),
         Format::Json => print!("{}", phasegate_report::status_json(&card)),

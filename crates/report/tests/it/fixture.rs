@@ -174,6 +174,7 @@ impl Ledger {
         let mut r = record(rm, gate, &format!("approve-{by}"), Verdict::Pass, at, 0);
         r.reason = None;
         r.approval = Some(Approval {
+            signed: None,
             by: by.into(),
             role: role.into(),
             note: Some(format!("checked as {role}")),
@@ -208,6 +209,7 @@ pub fn ledger(rm: &Roadmap) -> Ledger {
     let mut waiver = record(rm, "audit", "waive-1", Verdict::Skipped, ago(10), 0);
     waiver.reason = None;
     waiver.waiver = Some(Waiver {
+        signed: None,
         by: "wendy".into(),
         role: "cto".into(),
         reason: "advisory database unreachable".into(),

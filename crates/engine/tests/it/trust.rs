@@ -1,0 +1,312 @@
+//! Personal keys and pinned run keys: statements signed by their authors' own SSH keys,
+//! heads by pinned keys only, checked with OpenSSH's own `ssh-keygen -Y verify` too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use phasegate_engine::{Error, Options, Session, SignoffRequest};
+use phasegate_model::GateState;
+
+use crate::support::{Project, run};
+
+const ROADMAP: &str = r#"
+[project]
+name = "t"
+
+[trust]
+allowed_signers = "signers"
+run_signers = ["ci@example.com"]
+
+[roles]
+release = ["alice@example.com", "bob@example.com"]
+
+[gates.build]
+run = "true"
+
+[gates.approve]
+signoff = { roles = ["release"], approvals = 2 }
+
+[[phase]]
+id = "launch"
+gates = ["build", "approve"]
+"#;
+
+/// A project whose runner key is trusted as ci@example.com and whose release role is held
+/// by alice and bob, each with a key of their own; mallory has a key nobody trusts.
+struct Team {
+    project: Project,
+    keys: PathBuf,
+}
+
+impl Team {
+    fn new() -> Team {
+        let project = Project::new(ROADMAP);
+        let keys = project.dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let s = project.session();
+        s.trust_key("ci@example.com", None).unwrap();
+        for who in ["alice", "bob", "mallory"] {
+            phasegate_engine::new_key(&keys.join(who), &format!("{who}@example.com")).unwrap();
+            if who != "mallory" {
+                let public = keys.join(format!("{who}.pub"));
+                s.trust_key(&format!("{who}@example.com"), Some(&public))
+                    .unwrap();
+            }
+        }
+        Team { project, keys }
+    }
+
+    fn key(&self, who: &str) -> PathBuf {
+        self.keys.join(who)
+    }
+
+    fn approve(&self, s: &Session, who: &str) -> Result<phasegate_engine::Statement, Error> {
+        s.signoff(&SignoffRequest {
+            gate: "approve".into(),
+            role: "release".into(),
+            note: None,
+            by: None,
+            key: Some(self.key(who)),
+        })
+    }
+}
+
+#[test]
+fn two_people_with_their_own_keys_pass_a_two_of_n_signoff() {
+    let team = Team::new();
+    let s = team.project.session();
+    assert!(s.trust_notice().is_none());
+    run(&s, &[]);
+    assert_eq!(
+        s.scorecard().unwrap().gate("build").unwrap().state,
+        GateState::Pass
+    );
+    let first = team.approve(&s, "alice").unwrap();
+    let approval = first.record.approval.as_ref().unwrap();
+    assert_eq!(
+        approval.by, "alice@example.com",
+        "the key's principal, not a claim"
+    );
+    assert!(approval.signed.as_ref().unwrap().key.starts_with("SHA256:"));
+    // The same key again is the same person.
+    let again = team.approve(&s, "alice").unwrap();
+    assert_eq!(
+        again.status.state,
+        GateState::Missing,
+        "{}",
+        again.status.reason
+    );
+    let second = team.approve(&s, "bob").unwrap();
+    assert_eq!(
+        second.status.state,
+        GateState::Pass,
+        "{}",
+        second.status.reason
+    );
+    assert!(s.scorecard().unwrap().go);
+    assert!(s.verify().unwrap().is_ok());
+}
+
+#[test]
+fn a_key_outside_the_role_or_the_file_is_refused_naming_who_may() {
+    let team = Team::new();
+    let s = team.project.session();
+    let e = team.approve(&s, "mallory").unwrap_err();
+    let Error::Usage { message, help } = e else {
+        panic!("a usage error")
+    };
+    assert!(
+        message.contains("not in the allowed-signers file"),
+        "{message}"
+    );
+    assert!(
+        help.contains("alice@example.com, bob@example.com"),
+        "{help}"
+    );
+
+    let e = s
+        .signoff(&SignoffRequest {
+            gate: "approve".into(),
+            role: "release".into(),
+            note: None,
+            by: Some("alice@example.com".into()),
+            key: Some(team.key("alice")),
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("`--by` is refused"), "{e}");
+    assert!(s.entries(None).unwrap().is_empty(), "nothing was recorded");
+}
+
+#[test]
+fn a_chain_signed_with_another_key_is_untrusted_and_fails_verify_naming_it() {
+    let team = Team::new();
+    let honest = team.project.session();
+    run(&honest, &[]);
+    // Someone with write access to the ledger runs with a key of their own.
+    let forger = Session::open(Options {
+        signing_key_hex: Some("02".repeat(32)),
+        ..team.project.options()
+    })
+    .unwrap();
+    let forged_key = forger.runner_key().unwrap().key_id;
+    run(&forger, &["build"]);
+    let card = honest.scorecard().unwrap();
+    let build = card.gate("build").unwrap();
+    assert_eq!(build.state, GateState::Untrusted);
+    assert!(build.reason.contains(&forged_key), "{}", build.reason);
+    assert!(!card.go);
+    let v = honest.verify().unwrap();
+    let broken = v
+        .broken
+        .expect("a head signed by an unpinned key breaks verification");
+    assert!(broken.to_string().contains(&forged_key), "{broken}");
+}
+
+#[test]
+fn without_trust_a_notice_says_nothing_is_pinned() {
+    let p = Project::new(&crate::support::one_phase(&[("a", "run = \"true\"")]));
+    let notice = p.session().trust_notice().expect("a notice");
+    assert!(notice.contains("nothing is pinned"));
+}
+
+/// `ssh-keygen`, or `None` outside CI when it is missing (CI installs openssh-client).
+fn ssh_keygen() -> Option<&'static str> {
+    let found = Command::new("ssh-keygen")
+        .arg("-?")
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("ssh-keygen is missing: install openssh-client");
+    }
+    found.then_some("ssh-keygen")
+}
+
+fn openssh_verifies(dir: &Path, principal: &str, message: &[u8], signature: &str) -> bool {
+    let sig = dir.join("approval.sig");
+    std::fs::write(&sig, signature).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args([
+            "-Y",
+            "verify",
+            "-f",
+            "signers",
+            "-I",
+            principal,
+            "-n",
+            "phasegate",
+            "-s",
+        ])
+        .arg(&sig)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), message).unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn openssh_accepts_phasegates_approval_signatures() {
+    let Some(_) = ssh_keygen() else { return };
+    let team = Team::new();
+    let s = team.project.session();
+    let st = team.approve(&s, "alice").unwrap();
+    let message = st.record.statement_message().unwrap();
+    let signature = &st
+        .record
+        .approval
+        .as_ref()
+        .unwrap()
+        .signed
+        .as_ref()
+        .unwrap()
+        .signature;
+    let dir = team.project.dir.path();
+    assert!(openssh_verifies(
+        dir,
+        "alice@example.com",
+        &message,
+        signature
+    ));
+    // The same signature does not vouch for another principal or another message.
+    assert!(!openssh_verifies(
+        dir,
+        "bob@example.com",
+        &message,
+        signature
+    ));
+    assert!(!openssh_verifies(
+        dir,
+        "alice@example.com",
+        b"something else",
+        signature
+    ));
+}
+
+/// An `ssh-agent` of the test's own, ended when dropped.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent(dir: &Path, key: &Path) -> Option<Agent> {
+    ssh_keygen()?;
+    let socket = dir.join("agent.sock");
+    let child = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent = Agent { child, socket };
+    for _ in 0..100 {
+        if agent.socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg(key)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(added.success());
+    Some(agent)
+}
+
+#[test]
+fn a_key_held_by_ssh_agent_signs_without_a_file() {
+    let team = Team::new();
+    let Some(agent) = agent(team.project.dir.path(), &team.key("bob")) else {
+        return;
+    };
+    let s = Session::open(Options {
+        ssh_auth_sock: Some(agent.socket.clone()),
+        ..team.project.options()
+    })
+    .unwrap();
+    let st = s
+        .signoff(&SignoffRequest {
+            gate: "approve".into(),
+            role: "release".into(),
+            note: None,
+            by: None,
+            key: None,
+        })
+        .unwrap();
+    assert_eq!(st.record.approval.unwrap().by, "bob@example.com");
+    let card = s.scorecard().unwrap();
+    let approvals = &card.gate("approve").unwrap().approvals;
+    assert!(approvals.len() == 1 && approvals[0].counts, "{approvals:?}");
+}
