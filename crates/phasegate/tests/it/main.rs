@@ -13,3 +13,4 @@ mod run;
 mod services;
 mod signoff;
 mod status;
+mod trust;
