@@ -134,9 +134,14 @@ impl Checker<'_> {
                 self.push(
                     Problem::new(
                         format!(
-                            "gate `{}` needs {approvals} approvals, but only {} people hold its roles",
+                            "gate `{}` needs {approvals} approvals, but only {} {} its roles",
                             g.id.id,
-                            people.len()
+                            people.len(),
+                            if people.len() == 1 {
+                                "person holds"
+                            } else {
+                                "people hold"
+                            }
                         ),
                         g.id.span.clone(),
                         "this gate",

@@ -778,3 +778,57 @@ fn the_probe_validator_reports_at_the_parameter() {
     assert_eq!(f.message, "invalid parameter `paths` for probe `headers`");
     assert_eq!(f.labelled, ["paths = 3"]);
 }
+
+#[test]
+fn trust_and_roles_are_read() {
+    let r = parse(
+        &with_phase(
+            "[trust]\nallowed_signers = \".signers\"\nrun_signers = [\"ci@x\"]\n[roles]\nsre = [\"a@x\", \"b@x\"]\n[gates.s]\nsignoff = { roles = [\"sre\"], approvals = 2 }\n",
+        ),
+        "x",
+    )
+    .unwrap();
+    let trust = r.trust.expect("[trust]");
+    assert_eq!(trust.allowed_signers, ".signers");
+    assert_eq!(trust.run_signers, ["ci@x"]);
+    assert_eq!(r.roles["sre"], ["a@x", "b@x"]);
+    assert!(
+        parse(&with_phase("[gates.a]\nrun = \"x\"\n"), "x")
+            .unwrap()
+            .trust
+            .is_none()
+    );
+}
+
+#[test]
+fn trust_rules() {
+    let f = one(&with_phase("[trust]\nrun_signers = [\"ci@x\"]\n"));
+    assert_eq!(f.message, "`[trust]` has no `allowed_signers`");
+    let f = one(&with_phase(
+        "[trust]\nallowed_signers = \"s\"\nrun_signers = []\n",
+    ));
+    assert_eq!(f.message, "`run_signers` is empty");
+    assert_eq!(f.labelled, ["[]"]);
+    let f = one(&with_phase(
+        "[trust]\nallowed_signers = \"s\"\nrunsigners = [\"a\"]\n",
+    ));
+    assert_eq!(f.message, "unknown key `runsigners` in `[trust]`");
+    assert!(help(&f).contains("did you mean `run_signers`"));
+    let f = one(&with_phase("[roles]\nsre = [\"a@x\"]\n"));
+    assert_eq!(f.message, "`[roles]` without `[trust]`");
+    let f = one(&with_phase(
+        "[trust]\nallowed_signers = \"s\"\n[gates.s]\nsignoff = { roles = [\"sre\"] }\n",
+    ));
+    assert_eq!(
+        f.message,
+        "gate `s` may be approved by role `sre`, which `[roles]` does not define"
+    );
+    assert_eq!(f.labelled, ["s"]);
+    let f = one(&with_phase(
+        "[trust]\nallowed_signers = \"s\"\n[roles]\nsre = [\"a@x\"]\n[gates.s]\nsignoff = { roles = [\"sre\"], approvals = 2 }\n",
+    ));
+    assert_eq!(
+        f.message,
+        "gate `s` needs 2 approvals, but only 1 person holds its roles"
+    );
+}
