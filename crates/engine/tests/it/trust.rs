@@ -310,3 +310,47 @@ fn a_key_held_by_ssh_agent_signs_without_a_file() {
     let approvals = &card.gate("approve").unwrap().approvals;
     assert!(approvals.len() == 1 && approvals[0].counts, "{approvals:?}");
 }
+
+#[test]
+fn a_forged_approval_in_the_ledger_does_not_count() {
+    use phasegate_ledger::{RunOpened, RunStatus};
+    let team = Team::new();
+    let s = team.project.session();
+    let alice = team.approve(&s, "alice").unwrap();
+    // Someone with the ledger and the run key copies alice's approval and claims it is bob's,
+    // naming bob's key; alice's signature stays.
+    let bob_key = ssh_key::PublicKey::read_openssh_file(&team.keys.join("bob.pub")).unwrap();
+    let mut forged = alice.record.clone();
+    forged.run_id = "20990101T000000Z-forged00".into();
+    let approval = forged.approval.as_mut().unwrap();
+    approval.by = "bob@example.com".into();
+    approval.signed.as_mut().unwrap().key =
+        bob_key.fingerprint(ssh_key::HashAlg::Sha256).to_string();
+    let mut ledger = s.ledger().unwrap();
+    ledger
+        .open_run(&RunOpened::new(
+            &forged.provenance(),
+            forged.started_at,
+            vec![],
+        ))
+        .unwrap();
+    ledger.append_record(&forged).unwrap();
+    ledger
+        .close_run(
+            &forged.run_id,
+            RunStatus::Completed,
+            &s.signing_key().unwrap(),
+        )
+        .unwrap();
+
+    let card = s.scorecard().unwrap();
+    let gate = card.gate("approve").unwrap();
+    assert_ne!(gate.state, GateState::Pass, "{}", gate.reason);
+    let bob = gate
+        .approvals
+        .iter()
+        .find(|a| a.by == "bob@example.com")
+        .expect("the forged approval is listed");
+    assert!(!bob.counts, "{bob:?}");
+    assert!(bob.reason.contains("another key"), "{}", bob.reason);
+}
