@@ -1,8 +1,14 @@
 //! Test-only helpers shared by phasegate's test suites: a temporary project holding a
-//! roadmap, and small roadmaps written in one line. Never a dependency of shipped code
+//! roadmap, small roadmaps written in one line, and [`Server`], a process a test starts
+//! that cannot outlive the test. Never a dependency of shipped code
 //! (only `[dev-dependencies]`, by path, so that publishing strips it).
 
 use std::path::Path;
+
+pub mod proc;
+mod server;
+
+pub use server::{GRACE, Server, Signal};
 
 /// The roadmap file's name in a project directory.
 pub const ROADMAP: &str = "phasegate.toml";

@@ -1,7 +1,9 @@
 //! A temporary project and a way to run the real binary in it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+
+use phasegate_testkit::{Server, Signal};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_phasegate");
 
@@ -70,22 +72,20 @@ impl Project {
         c
     }
 
+    /// The binary started in its own process group, as a test's long-lived command; ended
+    /// (SIGTERM, then SIGKILL to its group) when dropped.
+    pub fn start(&self, args: &[&str], stdout: Stdio, stderr: Stdio) -> Server {
+        Server::start(self.cmd(args).stdout(stdout).stderr(stderr), Signal::TERM)
+    }
+
     /// Starts the binary, waits until `ready` holds, sends SIGINT (Ctrl-C) and returns what
     /// the command did.
     pub fn interrupt(&self, args: &[&str], ready: impl FnMut() -> bool) -> Ran {
-        let child = self
-            .cmd(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let run = self.start(args, Stdio::piped(), Stdio::piped());
         wait_until(std::time::Duration::from_secs(30), ready);
-        let sent = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        child.wait_with_output().unwrap().into()
+        // Generous: a slow machine, and phasegate's own grace for what it ends.
+        run.interrupt(Signal::INT, std::time::Duration::from_secs(120))
+            .into()
     }
 
     pub fn run(&self, args: &[&str]) -> Ran {
@@ -99,16 +99,7 @@ impl Project {
 
 pub use phasegate_testkit::one_phase;
 
-/// Whether a process is alive (a zombie counts as dead: it runs nothing).
-pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap();
-            state != 'Z' && state != 'X'
-        }
-        Err(_) => false,
-    }
-}
+pub use phasegate_testkit::proc::alive;
 
 /// Pids written one per line to a file by a gate.
 pub fn pids_in(path: &Path) -> Vec<i32> {

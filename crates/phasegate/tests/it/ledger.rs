@@ -3,6 +3,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use phasegate_testkit::Signal;
+
 use crate::harness::{Project, one_phase, pids_in, wait_until};
 
 fn db(p: &Project) -> rusqlite::Connection {
@@ -82,17 +84,12 @@ fn sigkill_during_a_run_leaves_a_verifiable_ledger_with_the_run_incomplete() {
         ("fast", "run = \"true\""),
         ("slow", "run = \"echo $$ > slow.pid; exec sleep 60\""),
     ]));
-    let mut child = p
-        .cmd(&["run"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = p.start(&["run"], Stdio::null(), Stdio::null());
     wait_until(Duration::from_secs(30), || {
         count_records(&p) >= 1 && p.file("slow.pid").exists()
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    run.signal(Signal::KILL);
+    run.wait_timeout(Duration::from_secs(30)).unwrap();
     // The gate's process outlives a SIGKILLed phasegate (nothing can prevent that); end it.
     for pid in pids_in(&p.file("slow.pid")) {
         let _ = std::process::Command::new("kill")
@@ -128,15 +125,10 @@ fn sigkill_at_any_moment_never_breaks_the_chain_or_loses_a_closed_run() {
     };
     let mut heads = closed_heads(&p);
     for delay_ms in [0u64, 3, 7, 12, 20, 30, 45, 60, 90, 130, 200] {
-        let mut child = p
-            .cmd(&["run"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut run = p.start(&["run"], Stdio::null(), Stdio::null());
         std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        run.signal(Signal::KILL);
+        let status = run.wait_timeout(Duration::from_secs(30)).unwrap();
         let r = p.run(&["evidence", "verify"]);
         assert_eq!(r.code, 0, "after SIGKILL at {delay_ms} ms: {r:?}");
         let now = closed_heads(&p);

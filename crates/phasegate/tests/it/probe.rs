@@ -1,14 +1,16 @@
 //! `phasegate probe`: one probe, ad hoc, against a running service; and probe parameters
 //! judged at `check` time.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use phasegate_testkit::{Server, Signal};
 
 use crate::harness::{BIN, Project, Ran, wait_until};
 
 /// The bundled sample service on a free port, ended on drop.
 struct Sample {
-    child: Child,
+    _server: Server,
     url: String,
     _dir: tempfile::TempDir,
 }
@@ -28,23 +30,16 @@ impl Sample {
         for f in flaws {
             c.args(["--flaw", f]);
         }
-        let child = c.spawn().unwrap();
+        let server = Server::start(&mut c, Signal::TERM);
         let url = format!("http://127.0.0.1:{port}");
         wait_until(Duration::from_secs(20), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
         Sample {
-            child,
+            _server: server,
             url,
             _dir: dir,
         }
-    }
-}
-
-impl Drop for Sample {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,5 +1,6 @@
 //! No process a gate started survives it; output of any size keeps memory bounded.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::harness::{Project, alive, one_phase, pids_in, wait_until};
@@ -56,15 +57,11 @@ fn a_gate_printing_a_gibibyte_keeps_phasegate_memory_bounded() {
         "loud",
         "run = \"yes | head -c 1073741824; echo last-line\"",
     )]));
-    let mut child = p
-        .cmd(&["run"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
+    let mut run = p.start(&["run"], Stdio::null(), Stdio::inherit());
+    let status_file = format!("/proc/{}/status", run.id());
     let mut peak_kib = 0u64;
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = run.try_wait() {
             break s;
         }
         if let Ok(text) = std::fs::read_to_string(&status_file)

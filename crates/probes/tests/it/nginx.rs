@@ -4,24 +4,15 @@
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use phasegate_testkit::{Server, Signal};
 use serde_json::json;
 
 use crate::support::*;
 
 const NGINX: &str = "/usr/sbin/nginx";
-
-/// Kills nginx when the test ends, even on a panic.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -67,7 +58,9 @@ http {{
     )
 }
 
-fn start(dir: &Path) -> (Guard, url::Url) {
+/// nginx with `dir` as its prefix, on a free port. SIGQUIT is nginx's graceful stop: the
+/// master ends its workers, then itself.
+fn start(dir: &Path) -> (Server, url::Url) {
     assert!(
         Path::new(NGINX).exists(),
         "{NGINX} is missing: install nginx (`apt-get install -y nginx`); CI installs it and this test must not be skipped"
@@ -88,23 +81,23 @@ fn start(dir: &Path) -> (Guard, url::Url) {
     let port = free_port();
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config(dir, port)).unwrap();
-    let child = Command::new(NGINX)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
+    let mut nginx = Server::start(
+        Command::new(NGINX)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        Signal::QUIT,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         let log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-        if let Some(status) = guard.0.try_wait().unwrap() {
+        if let Some(status) = nginx.try_wait() {
             panic!("nginx exited with {status}: {}", log());
         }
         assert!(
@@ -115,7 +108,7 @@ fn start(dir: &Path) -> (Guard, url::Url) {
         std::thread::sleep(Duration::from_millis(50));
     }
     (
-        guard,
+        nginx,
         url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(),
     )
 }

@@ -4,8 +4,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use phasegate_sample_service::Flaw;
+use phasegate_testkit::{Server, Signal};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::process::ChildStderr;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sample-service");
 
@@ -63,24 +64,24 @@ fn port_is_required() {
 async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("membership.db");
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--flaw",
-            "no-hsts",
-            "--flaw",
-            "x-powered-by",
-            "--db",
-        ])
-        .arg(&db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut server = Server::start(
+        std::process::Command::new(BIN)
+            .args([
+                "--port",
+                "0",
+                "--flaw",
+                "no-hsts",
+                "--flaw",
+                "x-powered-by",
+                "--db",
+            ])
+            .arg(&db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+        Signal::TERM,
+    );
+    let mut stderr = stderr_lines(&mut server);
     let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
         .await
         .unwrap()
@@ -109,34 +110,26 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
         async move { client.get(url).send().await }
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let pid = child.id().unwrap();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    server.signal(Signal::TERM);
 
     let response = slow.await.unwrap().expect("in-flight request completes");
     assert_eq!(response.status(), 200);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = server.wait_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(0));
 }
 
 #[tokio::test]
 async fn a_default_clean_start_says_flaws_none() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--port", "0"])
-        .current_dir(dir.path())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut server = Server::start(
+        std::process::Command::new(BIN)
+            .args(["--port", "0"])
+            .current_dir(dir.path())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null()),
+        Signal::TERM,
+    );
+    let mut stderr = stderr_lines(&mut server);
     let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
         .await
         .unwrap()
@@ -151,6 +144,11 @@ async fn a_default_clean_start_says_flaws_none() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dir.path().join("membership.db").exists());
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
+    server.stop();
+}
+
+/// The server's stderr, line by line, to read its startup line with a time limit.
+fn stderr_lines(server: &mut Server) -> tokio::io::Lines<BufReader<ChildStderr>> {
+    let pipe = server.child_mut().stderr.take().unwrap();
+    BufReader::new(ChildStderr::from_std(pipe).unwrap()).lines()
 }
