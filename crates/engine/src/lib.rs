@@ -37,7 +37,7 @@ pub use markdown::{SyncReport, import};
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
-pub use session::{Options, SIGNING_KEY_VAR, Session};
+pub use session::{LEDGER_VAR, Options, SIGNING_KEY_VAR, Session};
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 
 /// phasegate's version, recorded with every piece of evidence.

@@ -157,6 +157,8 @@ impl Session {
             project: self.roadmap().project.clone(),
             env: options.env.clone(),
             secret_values: self.secret_values(),
+            withheld_vars: self.withheld_vars(),
+            own_secrets: self.own_secrets(),
         }
     }
 }

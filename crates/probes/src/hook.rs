@@ -19,10 +19,10 @@ pub(crate) async fn run(
     limit: Duration,
 ) -> Result<(), ProbeError> {
     let mut cmd = tokio::process::Command::new("sh");
+    ctx.env.apply(&mut cmd);
     cmd.arg("-c")
         .arg(command)
         .current_dir(&ctx.workdir)
-        .envs(&ctx.env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -36,6 +36,7 @@ use std::time::Duration;
 use phasegate_model::{Finding, Verdict};
 
 mod cors;
+mod env;
 mod exposition;
 mod headers;
 mod health;
@@ -49,6 +50,7 @@ mod rate_limit;
 mod report;
 mod request_id;
 
+pub use crate::env::ChildEnv;
 use crate::probe::Entry;
 
 /// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
@@ -134,18 +136,18 @@ pub struct Context {
     pub timeout: Duration,
     /// Working directory of hook commands.
     pub workdir: PathBuf,
-    /// Extra environment of hook commands (on top of the inherited one).
-    pub env: BTreeMap<String, String>,
+    /// Environment of hook commands.
+    pub env: ChildEnv,
 }
 
-// Hook environments carry secrets (database passwords), so Debug shows only their names.
+// Hook environments carry secrets (database passwords); `ChildEnv`'s Debug shows names only.
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("base_url", &self.base_url.as_str())
             .field("timeout", &self.timeout)
             .field("workdir", &self.workdir)
-            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("env", &self.env)
             .finish()
     }
 }

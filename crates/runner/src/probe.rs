@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use phasegate_model::{Record, Verdict};
+use phasegate_model::{Finding, Record, Verdict};
 use tokio::sync::watch;
 
 use crate::attempt::{GateJob, base_record, gate_cwd};
@@ -46,14 +46,11 @@ pub(crate) async fn attempt(
         Ok(u) => u,
         Err(e) => return error(format!("invalid base URL `{base}`: {e}")),
     };
-    let mut env = ctx.env.clone();
-    env.extend(service_env.clone());
-    env.extend(job.gate.env.clone());
     let pctx = phasegate_probes::Context {
         base_url,
         timeout: REQUEST_TIMEOUT.min(job.gate.timeout),
         workdir: gate_cwd(job, ctx),
-        env,
+        env: job.child_env(ctx, service_env),
     };
     let outcome = tokio::select! {
         o = tokio::time::timeout(job.gate.timeout, phasegate_probes::run(probe, params, &pctx)) => o,
@@ -64,7 +61,16 @@ pub(crate) async fn attempt(
         Ok(o) => {
             let reason = o.reason.map(|r| redact_str(&r, &job.secrets));
             let mut r = base_record(job, ctx, attempt, max_attempts, o.verdict, reason);
-            r.findings = o.findings;
+            // Findings quote what the service and the hooks said, which may be a secret.
+            r.findings = o
+                .findings
+                .into_iter()
+                .map(|f| Finding {
+                    message: redact_str(&f.message, &job.secrets),
+                    location: f.location.map(|l| redact_str(&l, &job.secrets)),
+                    ..f
+                })
+                .collect();
             r.measurements = o.measurements;
             r.measurements
                 .insert("requests".into(), f64::from(o.requests));

@@ -29,6 +29,7 @@ impl Project {
             signing_key_hex: Some(KEY_HEX.to_owned()),
             vars: BTreeMap::new(),
             user: Some("tester".to_owned()),
+            withheld_vars: Vec::new(),
         }
     }
 
