@@ -30,6 +30,7 @@
 //! A new probe is its module plus one line in that list.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -171,14 +172,36 @@ pub struct Outcome {
 /// returns a pass it did not observe: invalid parameters, an unreachable service or a failed
 /// hook give [`Verdict::Error`].
 pub async fn run(kind: &str, params: &Params, ctx: &Context) -> Outcome {
+    run_until(kind, params, ctx, std::future::pending()).await.0
+}
+
+/// Why a probe's check did not run to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// The `stop` of [`run_until`] resolved (the gate's timeout, an interruption).
+    Stopped,
+    /// The check panicked, with this message.
+    Panicked(String),
+}
+
+/// [`run`], cut short when `stop` resolves. However the check ends (run to its end,
+/// stopped, panicked), what it changed is undone before this returns: `health`'s restore
+/// hook runs, bounded by its own limit, and a finding says how it ended. A cut check's
+/// outcome is an error naming why, with what it found so far.
+pub async fn run_until<'a>(
+    kind: &str,
+    params: &'a Params,
+    ctx: &'a Context,
+    stop: impl Future<Output = ()> + Send + 'a,
+) -> (Outcome, Option<Cut>) {
     // reqwest is built without a default crypto provider; the process needs exactly one, and
     // another part of the program may have installed it already, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let report = match entry(kind) {
-        Some(entry) => (entry.run)(params, ctx).await,
-        None => report::Report::invalid(&[unknown_kind(kind)]),
+    let (report, cut) = match entry(kind) {
+        Some(entry) => (entry.run)(params, ctx, Box::pin(stop)).await,
+        None => (report::Report::invalid(&[unknown_kind(kind)]), None),
     };
-    report.into_outcome()
+    (report.into_outcome(), cut)
 }
 
 #[cfg(test)]
