@@ -26,8 +26,10 @@ const STALE: [&str; 4] = [
 /// name is random and it is created here (0700), never found: a predictable name in a shared
 /// `/tmp` could be a symlink another user planted, and the demo would write through it.
 fn fresh_dir() -> Result<std::path::PathBuf, Error> {
+    use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix("phasegate-demo-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map(tempfile::TempDir::keep)
         .map_err(Error::io("cannot create the demo's directory"))

@@ -2,10 +2,9 @@
 //! declared secret, the ledger URL's password), gates, a service and health hooks that try to
 //! print all of them, every command run, and every byte phasegate stored or printed searched.
 
-use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::harness::{Project, Ran};
+use crate::harness::{Project, Ran, files_below};
 use crate::pg::{PG_URL_VAR, Schema};
 
 /// Prints everything a child can see of its environment, and of phasegate's: its own
@@ -178,20 +177,6 @@ fn every_command(p: &Project, canaries: &Canaries, ledger: Option<&str>) -> Vec<
     outputs
 }
 
-/// Every file below `dir`.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// Every place a canary must not be: what each command printed, every file phasegate
 /// stored, and what each child process was given.
 fn assert_no_canary(p: &Project, canaries: &Canaries, outputs: &[(String, Ran)]) {
@@ -206,7 +191,7 @@ fn assert_no_canary(p: &Project, canaries: &Canaries, outputs: &[(String, Ran)])
             ran.stderr.clone().into_bytes(),
         ));
     }
-    for path in files(&p.file(".phasegate")) {
+    for path in files_below(&p.file(".phasegate")) {
         places.push((path.display().to_string(), std::fs::read(&path).unwrap()));
     }
     for child in ["service", "stop", "plain", "fault", "restore"] {
