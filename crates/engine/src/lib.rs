@@ -43,7 +43,7 @@ pub use markdown::{SyncReport, import};
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
-pub use session::{Options, SIGNING_KEY_VAR, Session};
+pub use session::{LEDGER_VAR, Options, SIGNING_KEY_VAR, Session};
 pub use signers::AllowedSigners;
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 pub use trust::UNPINNED;

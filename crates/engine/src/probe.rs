@@ -66,7 +66,8 @@ pub async fn probe(request: &ProbeRequest) -> Result<Outcome, Error> {
         base_url,
         timeout: request.timeout,
         workdir: request.workdir.clone(),
-        env: Default::default(),
+        // No session here, but the same variables are phasegate's own secrets.
+        env: phasegate_probes::ChildEnv::withholding([crate::SIGNING_KEY_VAR, crate::LEDGER_VAR]),
     };
     Ok(phasegate_probes::run(&request.kind, &request.params, &ctx).await)
 }

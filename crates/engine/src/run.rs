@@ -112,7 +112,7 @@ impl Session {
             Timestamp::now(),
             plan.names.clone(),
         ))?;
-        let ctx = self.run_context(provenance, options);
+        let ctx = self.run_context(provenance, options, &key);
         let (records, interrupted, store_error) =
             execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
         let status = if interrupted {
@@ -145,6 +145,7 @@ impl Session {
         &self,
         provenance: phasegate_model::Provenance,
         options: &RunOptions,
+        key: &phasegate_ledger::Key,
     ) -> RunContext {
         RunContext {
             provenance,
@@ -157,6 +158,8 @@ impl Session {
             project: self.roadmap().project.clone(),
             env: options.env.clone(),
             secret_values: self.secret_values(),
+            withheld_vars: self.withheld_vars(),
+            own_secrets: self.own_secrets(key),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! One project session: the roadmap, where its evidence lives and the key that signs it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -17,6 +17,10 @@ use crate::trust::Judge;
 /// Environment variable a front end reads the signing key's seed (hex) from, instead of
 /// the key file.
 pub const SIGNING_KEY_VAR: &str = "PHASEGATE_SIGNING_KEY";
+
+/// Environment variable a front end reads the ledger's location (a directory or a
+/// PostgreSQL URL, which may hold a password) from.
+pub const LEDGER_VAR: &str = "PHASEGATE_LEDGER";
 
 /// How to open a session. The engine never reads the environment itself: what it needs of
 /// it (the signing key, declared secrets, the user's name) comes in here.
@@ -39,6 +43,9 @@ pub struct Options {
     pub user: Option<String>,
     /// The `ssh-agent` socket (`SSH_AUTH_SOCK`), for signing statements with a key it holds.
     pub ssh_auth_sock: Option<PathBuf>,
+    /// Further variables that are the front end's own secrets: no gate, service or hook
+    /// inherits them. [`SIGNING_KEY_VAR`] and [`LEDGER_VAR`] are always withheld.
+    pub withheld_vars: Vec<String>,
 }
 
 // The environment holds secrets: Debug shows names only.
@@ -47,7 +54,13 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("config", &self.config)
             .field("cwd", &self.cwd)
-            .field("ledger", &self.ledger)
+            .field(
+                "ledger",
+                &self
+                    .ledger
+                    .as_ref()
+                    .map(|l| phasegate_ledger::redact_url(&l.to_string_lossy())),
+            )
             .field(
                 "signing_key_hex",
                 &self.signing_key_hex.as_ref().map(|_| "[REDACTED]"),
@@ -55,12 +68,12 @@ impl std::fmt::Debug for Options {
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("user", &self.user)
             .field("ssh_auth_sock", &self.ssh_auth_sock)
+            .field("withheld_vars", &self.withheld_vars)
             .finish()
     }
 }
 
 /// The roadmap a front end works on, and where its evidence lives.
-#[derive(Debug)]
 pub struct Session {
     /// The roadmap as loaded and validated.
     pub loaded: Loaded,
@@ -72,6 +85,22 @@ pub struct Session {
     /// The ledger's PostgreSQL URL, when its entries live there.
     pub ledger_url: Option<String>,
     pub(crate) options: Options,
+}
+
+// The ledger URL may hold a password: Debug shows it masked.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("loaded", &self.loaded)
+            .field("root", &self.root)
+            .field("ledger_dir", &self.ledger_dir)
+            .field(
+                "ledger_url",
+                &self.ledger_url.as_deref().map(phasegate_ledger::redact_url),
+            )
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 impl Session {
@@ -175,6 +204,37 @@ impl Session {
     /// Values of every declared secret variable present in the session's environment.
     pub(crate) fn secret_values(&self) -> BTreeMap<String, String> {
         phasegate_runner::secret_values(self.roadmap(), |n| self.options.vars.get(n).cloned())
+    }
+
+    /// The variables no gate, service or hook inherits: the front end's own secrets.
+    pub(crate) fn withheld_vars(&self) -> BTreeSet<String> {
+        [SIGNING_KEY_VAR, LEDGER_VAR]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(self.options.withheld_vars.iter().cloned())
+            .collect()
+    }
+
+    /// Values of the front end's own secrets, redacted from everything a run stores: the
+    /// signing key's seed (from the variable or the key file `key` was read from) and the
+    /// ledger URL's password.
+    pub(crate) fn own_secrets(&self, key: &phasegate_ledger::Key) -> Vec<String> {
+        let given = self.options.signing_key_hex.as_deref().map(str::trim);
+        // The seed is hex, which a gate may print in either case.
+        let seeds = given
+            .into_iter()
+            .map(str::to_owned)
+            .chain([key.seed_hex()])
+            .flat_map(|s| [s.clone(), s.to_ascii_lowercase(), s.to_ascii_uppercase()]);
+        let passwords = self
+            .ledger_url
+            .as_deref()
+            .map(phasegate_ledger::url_secrets)
+            .unwrap_or_default();
+        let mut secrets: Vec<String> = seeds.chain(passwords).filter(|s| !s.is_empty()).collect();
+        secrets.sort();
+        secrets.dedup();
+        secrets
     }
 
     /// The facts every record made now carries, under a new run id.

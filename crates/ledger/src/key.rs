@@ -120,6 +120,12 @@ impl Key {
         key_id_of(self.signing.verifying_key().as_bytes())
     }
 
+    /// The secret seed as 64 lowercase hex digits: only for redacting it from what gates
+    /// print (a gate may read the key file), never for showing.
+    pub fn seed_hex(&self) -> String {
+        hex::encode(self.signing.to_bytes())
+    }
+
     /// The public key as 64 hex digits.
     pub fn public_hex(&self) -> String {
         hex::encode(self.signing.verifying_key().as_bytes())

@@ -126,11 +126,7 @@ impl Ledger {
         }
         #[cfg(not(feature = "postgres"))]
         Err(LedgerError::Location {
-            // Without the user and password, which may precede `@`.
-            location: match (location.split_once("://"), location.rsplit_once('@')) {
-                (Some((scheme, _)), Some((_, host))) => format!("{scheme}://{host}"),
-                _ => location.to_owned(),
-            },
+            location: crate::url::redact_url(location),
             reason: "this build has no PostgreSQL store (the `postgres` feature is off)".to_owned(),
         })
     }

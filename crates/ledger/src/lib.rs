@@ -25,6 +25,7 @@ mod ledger;
 mod postgres;
 mod sqlite;
 mod store;
+mod url;
 mod verify;
 
 pub use entry::{
@@ -38,4 +39,5 @@ pub use ledger::{LEDGER_FILE, Ledger, RunSummary, StoredEntry, Summary, is_postg
 pub use postgres::{DEFAULT_SCHEMA, PG_SCHEMA_VERSION, PostgresStore};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{BuildRows, Row, Store, Tip, Visit};
+pub use url::{redact_url, url_secrets};
 pub use verify::{Broken, Verification};

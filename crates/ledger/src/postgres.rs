@@ -306,38 +306,8 @@ fn split_schema(url: &str) -> (String, Option<String>) {
     }
 }
 
-/// `url` without a password, for messages: `user:secret@` becomes `user@` and a
-/// `password=` parameter is dropped.
-fn redact(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{user}@{host}")
-        }
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|kv| !kv.starts_with("password="))
-                .collect();
-            if kept.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
-        }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
 fn location_of(url: &str, schema: &str) -> String {
-    let base = redact(url);
+    let base = crate::url::redact_url(url);
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}schema={schema}")
 }
@@ -792,7 +762,7 @@ mod tests {
                 "postgres://u:s3cret@h:5432/db?password=s3cret&sslmode=disable",
                 "p"
             ),
-            "postgres://u@h:5432/db?sslmode=disable&schema=p"
+            "postgres://u:***@h:5432/db?password=***&sslmode=disable&schema=p"
         );
         assert_eq!(
             location_of("postgresql://h/db", "p"),

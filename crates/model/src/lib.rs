@@ -13,6 +13,11 @@ mod status;
 mod verdict;
 
 pub use digest::{Sha256Hex, sha256_hex};
+
+/// The longest duration a roadmap may give (a timeout, a wait): 100 years. Far longer than
+/// anything a gate needs, and far below where adding it to a clock reading would overflow
+/// (which panics), so every duration that passed `check` is safe to wait for.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use record::{
     Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,

@@ -22,7 +22,12 @@
 //!
 //! Budget: 2, plus with a fault hook 2 per poll while waiting for the fault and 1 per poll
 //! while waiting for the restore (`ceil(within / poll) + 1` polls each).
-//! Measurements: `ready_down_after_ms`, `ready_back_after_ms`.
+//! Measurements: `ready_down_after_ms`, `ready_back_after_ms`, `restore_ms` (the restore hook
+//! ran, and how long it took).
+//!
+//! The restore hook also runs when the check is cut short after the fault hook started (the
+//! gate's timeout, Ctrl-C, a panic): bounded by `within`, recorded as `restore_ms` and a
+//! `restored-after-cut` finding saying how it ended.
 
 use std::time::Duration;
 
@@ -133,18 +138,50 @@ impl Probe for Health {
             // Breaking a dependency of a service that is not healthy to begin with proves nothing.
             return Ok(());
         }
+        // From here on, a check cut short (timeout, Ctrl-C, panic) still restores: see `cleanup`.
+        report.pending_cleanup = true;
         let faulted = match hook::run("fault", fault, ctx, cfg.within.0).await {
             Ok(()) => during_fault(cfg, http, report).await,
             Err(e) => Err(e),
         };
         // The restore runs whatever happened above, so the service is left as it was found.
-        let restored = match hook::run("restore", restore, ctx, cfg.within.0).await {
+        let restored = match run_restore(restore, cfg, ctx, report).await {
             Ok(()) if faulted.is_ok() => after_restore(cfg, http, report).await,
             Ok(()) => Ok(()),
             Err(e) => Err(e),
         };
         faulted.and(restored)
     }
+
+    /// The restore hook of a check cut short after its fault hook started.
+    async fn cleanup(cfg: &Config, ctx: &Context, report: &mut Report) {
+        let Some(restore) = &cfg.restore else {
+            return;
+        };
+        let how = match run_restore(restore, cfg, ctx, report).await {
+            Ok(()) => "it succeeded".to_owned(),
+            Err(e) => format!("it failed: {e}"),
+        };
+        report.finding(
+            "restored-after-cut",
+            format!("the check was cut short after its fault hook; the restore hook ran and {how}"),
+            "restore hook",
+        );
+    }
+}
+
+/// Runs the restore hook (bounded by `within`) and records that it ran (`restore_ms`).
+async fn run_restore(
+    restore: &str,
+    cfg: &Config,
+    ctx: &Context,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let started = Instant::now();
+    let result = hook::run("restore", restore, ctx, cfg.within.0).await;
+    report.pending_cleanup = false;
+    report.measure("restore_ms", ms(started.elapsed()));
+    result
 }
 
 fn polls(cfg: &Config) -> u32 {

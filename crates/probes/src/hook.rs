@@ -19,10 +19,10 @@ pub(crate) async fn run(
     limit: Duration,
 ) -> Result<(), ProbeError> {
     let mut cmd = tokio::process::Command::new("sh");
+    ctx.env.apply(&mut cmd);
     cmd.arg("-c")
         .arg(command)
         .current_dir(&ctx.workdir)
-        .envs(&ctx.env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -31,10 +31,21 @@ pub(crate) async fn run(
     let child = cmd
         .spawn()
         .map_err(|e| ProbeError::Other(format!("{what} hook `{command}` could not start: {e}")))?;
-    let pid = child.id();
+    // Ends the hook's whole group (the shell's children too) unless it finished: on its
+    // timeout, and when the probe is dropped mid-hook (its gate timed out or was stopped).
+    let mut group = Group(
+        child
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .and_then(rustix::process::Pid::from_raw),
+    );
     match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) if out.status.success() => {
+            group.0 = None;
+            Ok(())
+        }
         Ok(Ok(out)) => {
+            group.0 = None;
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
             Err(ProbeError::Other(format!(
@@ -46,18 +57,20 @@ pub(crate) async fn run(
         Ok(Err(e)) => Err(ProbeError::Other(format!(
             "{what} hook `{command}` could not be waited for: {e}"
         ))),
-        Err(_) => {
-            // The shell's children share its group; kill them all, not only the shell.
-            if let Some(pid) = pid
-                .and_then(|p| i32::try_from(p).ok())
-                .and_then(rustix::process::Pid::from_raw)
-            {
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-            }
-            Err(ProbeError::Other(format!(
-                "{what} hook `{command}` did not finish within {}",
-                humantime::format_duration(limit)
-            )))
+        Err(_) => Err(ProbeError::Other(format!(
+            "{what} hook `{command}` did not finish within {}",
+            humantime::format_duration(limit)
+        ))),
+    }
+}
+
+/// A hook's process group, sent SIGKILL when dropped while set.
+struct Group(Option<rustix::process::Pid>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
         }
     }
 }

@@ -30,12 +30,14 @@
 //! A new probe is its module plus one line in that list.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use phasegate_model::{Finding, Verdict};
 
 mod cors;
+mod env;
 mod exposition;
 mod headers;
 mod health;
@@ -49,6 +51,7 @@ mod rate_limit;
 mod report;
 mod request_id;
 
+pub use crate::env::ChildEnv;
 use crate::probe::Entry;
 
 /// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
@@ -134,18 +137,18 @@ pub struct Context {
     pub timeout: Duration,
     /// Working directory of hook commands.
     pub workdir: PathBuf,
-    /// Extra environment of hook commands (on top of the inherited one).
-    pub env: BTreeMap<String, String>,
+    /// Environment of hook commands.
+    pub env: ChildEnv,
 }
 
-// Hook environments carry secrets (database passwords), so Debug shows only their names.
+// Hook environments carry secrets (database passwords); `ChildEnv`'s Debug shows names only.
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("base_url", &self.base_url.as_str())
             .field("timeout", &self.timeout)
             .field("workdir", &self.workdir)
-            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("env", &self.env)
             .finish()
     }
 }
@@ -169,14 +172,36 @@ pub struct Outcome {
 /// returns a pass it did not observe: invalid parameters, an unreachable service or a failed
 /// hook give [`Verdict::Error`].
 pub async fn run(kind: &str, params: &Params, ctx: &Context) -> Outcome {
+    run_until(kind, params, ctx, std::future::pending()).await.0
+}
+
+/// Why a probe's check did not run to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// The `stop` of [`run_until`] resolved (the gate's timeout, an interruption).
+    Stopped,
+    /// The check panicked, with this message.
+    Panicked(String),
+}
+
+/// [`run`], cut short when `stop` resolves. However the check ends (run to its end,
+/// stopped, panicked), what it changed is undone before this returns: `health`'s restore
+/// hook runs, bounded by its own limit, and a finding says how it ended. A cut check's
+/// outcome is an error naming why, with what it found so far.
+pub async fn run_until<'a>(
+    kind: &str,
+    params: &'a Params,
+    ctx: &'a Context,
+    stop: impl Future<Output = ()> + Send + 'a,
+) -> (Outcome, Option<Cut>) {
     // reqwest is built without a default crypto provider; the process needs exactly one, and
     // another part of the program may have installed it already, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let report = match entry(kind) {
-        Some(entry) => (entry.run)(params, ctx).await,
-        None => report::Report::invalid(&[unknown_kind(kind)]),
+    let (report, cut) = match entry(kind) {
+        Some(entry) => (entry.run)(params, ctx, Box::pin(stop)).await,
+        None => (report::Report::invalid(&[unknown_kind(kind)]), None),
     };
-    report.into_outcome()
+    (report.into_outcome(), cut)
 }
 
 #[cfg(test)]

@@ -48,11 +48,16 @@ impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(d)?;
         match &value {
-            serde_json::Value::String(s) => humantime::parse_duration(s).map(Dur).map_err(|e| {
-                serde::de::Error::custom(format!(
+            serde_json::Value::String(s) => match humantime::parse_duration(s) {
+                // Waits add durations to clock readings: a bound keeps that from overflowing.
+                Ok(d) if d > phasegate_model::MAX_DURATION => Err(serde::de::Error::custom(
+                    format!("expected a duration of at most 100 years, saw {s:?}"),
+                )),
+                Ok(d) => Ok(Dur(d)),
+                Err(e) => Err(serde::de::Error::custom(format!(
                     "expected a duration like \"10s\" or \"300ms\", saw {s:?} ({e})"
-                ))
-            }),
+                ))),
+            },
             other => Err(serde::de::Error::custom(format!(
                 "expected a duration string like \"10s\", saw {other}"
             ))),

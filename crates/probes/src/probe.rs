@@ -3,14 +3,17 @@
 //! report closed the same way.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+
+use futures_util::FutureExt;
 
 use serde::de::DeserializeOwned;
 
 use crate::net::{Client, ProbeError};
 use crate::params;
 use crate::report::Report;
-use crate::{Context, ParamError, Params};
+use crate::{Context, Cut, ParamError, Params};
 
 /// One built-in probe: its name, its parameters, its request budget and its check. A probe
 /// says only what is its own; parsing, the client and closing the report are done here.
@@ -36,16 +39,29 @@ pub(crate) trait Probe {
         http: &mut Client,
         report: &mut Report,
     ) -> impl Future<Output = Result<(), ProbeError>> + Send;
+
+    /// Undoes what `check` changed when it was cut short (timed out, interrupted, panicked)
+    /// while [`Report::pending_cleanup`] was set, recording how that went. Nothing by default.
+    fn cleanup(
+        _cfg: &Self::Config,
+        _ctx: &Context,
+        _report: &mut Report,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// A future a registry entry returns; boxed because every probe's future has its own type.
-type BoxReport<'a> = Pin<Box<dyn Future<Output = Report> + Send + 'a>>;
+type BoxReport<'a> = Pin<Box<dyn Future<Output = (Report, Option<Cut>)> + Send + 'a>>;
+
+/// What ends a check early when it resolves.
+pub(crate) type Stop<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// A probe in the registry, its type erased so that all of them fit one list.
 pub(crate) struct Entry {
     pub kind: &'static str,
     pub validate: fn(&Params) -> Result<(), Vec<ParamError>>,
-    pub run: for<'a> fn(&'a Params, &'a Context) -> BoxReport<'a>,
+    pub run: for<'a> fn(&'a Params, &'a Context, Stop<'a>) -> BoxReport<'a>,
 }
 
 impl Entry {
@@ -76,18 +92,125 @@ fn validate<P: Probe>(raw: &Params) -> Result<(), Vec<ParamError>> {
     parse::<P>(raw).map(drop)
 }
 
-fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context) -> BoxReport<'a> {
+fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxReport<'a> {
     Box::pin(async move {
         let cfg = match parse::<P>(raw) {
             Ok(cfg) => cfg,
-            Err(errors) => return Report::invalid(&errors),
+            Err(errors) => return (Report::invalid(&errors), None),
         };
         let mut report = Report::default();
         let mut http = match Client::new(ctx, P::budget(&cfg)) {
             Ok(http) => http,
-            Err(e) => return report.finish(0, Err(e)),
+            Err(e) => return (report.finish(0, Err(e)), None),
         };
-        let result = P::check(&cfg, ctx, &mut http, &mut report).await;
-        report.finish(http.sent(), result)
+        let ended = {
+            // The check is dropped when cut short, and what it had recorded is kept.
+            let check = AssertUnwindSafe(P::check(&cfg, ctx, &mut http, &mut report));
+            tokio::select! {
+                result = check.catch_unwind() => result.map_err(|panic| Cut::Panicked(panic_message(&*panic))),
+                () = stop => Err(Cut::Stopped),
+            }
+        };
+        match ended {
+            Ok(result) => (report.finish(http.sent(), result), None),
+            Err(cut) => {
+                if report.pending_cleanup {
+                    P::cleanup(&cfg, ctx, &mut report).await;
+                }
+                let why = match &cut {
+                    Cut::Stopped => format!("probe `{}` was stopped before its end", P::KIND),
+                    Cut::Panicked(m) => format!("probe `{}` panicked: {m}", P::KIND),
+                };
+                (
+                    report.finish(http.sent(), Err(ProbeError::Other(why))),
+                    Some(cut),
+                )
+            }
+        }
     })
+}
+
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use phasegate_model::Verdict;
+
+    use super::*;
+
+    /// A probe that marks a change to undo, then panics or hangs as its parameter says.
+    struct Faulty;
+
+    impl Probe for Faulty {
+        const KIND: &'static str = "faulty";
+        type Config = std::collections::BTreeMap<String, String>;
+
+        fn validate(_: &mut Self::Config, _: &mut Vec<ParamError>) {}
+
+        fn budget(_: &Self::Config) -> u32 {
+            1
+        }
+
+        async fn check(
+            cfg: &Self::Config,
+            _: &Context,
+            _: &mut Client,
+            report: &mut Report,
+        ) -> Result<(), ProbeError> {
+            report.pending_cleanup = true;
+            if cfg.contains_key("panic") {
+                panic!("the probe broke");
+            }
+            std::future::pending().await
+        }
+
+        async fn cleanup(_: &Self::Config, _: &Context, report: &mut Report) {
+            report.finding("cleaned", "cleanup ran", "here");
+        }
+    }
+
+    fn ctx() -> Context {
+        // reqwest needs one crypto provider for the process, as `crate::run_until` installs.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Context {
+            base_url: url::Url::parse("http://127.0.0.1:1").unwrap(),
+            timeout: Duration::from_secs(1),
+            workdir: std::env::temp_dir(),
+            env: crate::ChildEnv::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_check_is_an_error_naming_the_panic_and_is_cleaned_up() {
+        let params = Params::from([("panic".to_owned(), serde_json::json!("yes"))]);
+        let ctx = ctx();
+        let (report, cut) = run::<Faulty>(&params, &ctx, Box::pin(std::future::pending())).await;
+        assert_eq!(cut, Some(Cut::Panicked("the probe broke".to_owned())));
+        let outcome = report.into_outcome();
+        assert_eq!(outcome.verdict, Verdict::Error);
+        assert_eq!(
+            outcome.reason.as_deref(),
+            Some("probe `faulty` panicked: the probe broke")
+        );
+        assert_eq!(outcome.findings[0].code, "cleaned");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_check_is_cleaned_up_before_it_returns() {
+        let params = Params::new();
+        let ctx = ctx();
+        let stop = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
+        let (report, cut) = run::<Faulty>(&params, &ctx, stop).await;
+        assert_eq!(cut, Some(Cut::Stopped));
+        assert_eq!(report.findings[0].code, "cleaned");
+    }
 }

@@ -15,6 +15,9 @@ pub(crate) struct Report {
     pub requests: u32,
     /// Set when the check could not run to the end; the verdict is then an error.
     pub error: Option<String>,
+    /// Set while the check has changed something it must undo (health's fault): if the
+    /// check is cut short then, its probe's cleanup runs.
+    pub pending_cleanup: bool,
 }
 
 impl Report {

@@ -507,6 +507,17 @@ impl Checker<'_> {
                 );
                 None
             }
+            Ok(d) if d > phasegate_model::MAX_DURATION => {
+                self.push(
+                    Problem::new(
+                        format!("`{key}` is too long"),
+                        val.span(),
+                        "above 100 years",
+                    )
+                    .help(DURATION_HELP),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 // humantime's own messages carry byte offsets, which mean nothing here.

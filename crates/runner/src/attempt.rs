@@ -1,10 +1,11 @@
 //! Running one gate (with its retries) and turning what happened into evidence records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Verdict};
+use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 
 use crate::capture::redact_str;
@@ -20,8 +21,27 @@ const SH_NOT_FOUND: i32 = 127;
 pub(crate) struct GateJob {
     pub gate: Gate,
     pub phases: Vec<PhaseId>,
-    /// Values to redact for this gate.
+    /// Values to redact from everything the gate leaves: every secret of the run.
     pub secrets: Vec<String>,
+    /// Variables its processes must not inherit (see [`crate::secrets::withheld`]).
+    pub withheld: BTreeSet<String>,
+}
+
+impl GateJob {
+    /// The environment of the gate's processes: the run's, its services', its own `env`.
+    pub(crate) fn child_env(
+        &self,
+        ctx: &RunContext,
+        services: &BTreeMap<String, String>,
+    ) -> ChildEnv {
+        let mut set = ctx.env.clone();
+        set.extend(services.clone());
+        set.extend(self.gate.env.clone());
+        ChildEnv {
+            set,
+            withheld: self.withheld.clone(),
+        }
+    }
 }
 
 /// What the gate's services give it: environment for commands, a base URL for probes.
@@ -135,13 +155,10 @@ async fn run_attempt(
     cancel: &mut watch::Receiver<bool>,
 ) -> Record {
     let log_rel = format!("logs/{}/{}.{attempt}.log", ctx.run_id(), job.gate.id);
-    let mut env = ctx.env.clone();
-    env.extend(access.env.clone());
-    env.extend(job.gate.env.clone());
     let spec = Spec {
         script: command.to_owned(),
         cwd: gate_cwd(job, ctx),
-        env,
+        env: job.child_env(ctx, &access.env),
         timeout: job.gate.timeout,
         grace: ctx.grace,
         log: ctx.ledger_dir.join(&log_rel),

@@ -4,6 +4,8 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+use std::process::Stdio;
 
 use aho_corasick::AhoCorasick;
 use sha2::{Digest, Sha256};
@@ -26,6 +28,35 @@ pub struct Captured {
     pub excerpt: String,
     /// Whether the middle was left out.
     pub truncated: bool,
+}
+
+/// The capture of a child's output, delivered when the pipe closes: what [`capture`]
+/// returned, or why it failed.
+pub type Pending = tokio::sync::oneshot::Receiver<Result<Captured, String>>;
+
+/// Creates the log `log` and a pipe whose read end is captured into it (redacting `secrets`)
+/// on a thread of its own; returns the write end twice, for a child's stdout and stderr.
+/// The caller must drop its copies once the child is spawned, or the capture never ends.
+pub fn start(log: &Path, secrets: Vec<String>) -> Result<(Stdio, Stdio, Pending), String> {
+    let file = log
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| File::create(log))
+        .map_err(|e| format!("cannot create log `{}`: {e}", log.display()))?;
+    // One pipe for both streams keeps stdout and stderr interleaved as the child wrote them.
+    let (reader, writer) = io::pipe()
+        .and_then(|(r, w)| Ok((r, (w.try_clone()?, w))))
+        .map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let log_path = log.to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
+    // the async runtime is doing, and a child printing gigabytes never blocks on us.
+    std::thread::spawn(move || {
+        let captured = capture(reader, file, &secrets)
+            .map_err(|e| format!("cannot write log `{}`: {e}", log_path.display()));
+        let _ = tx.send(captured);
+    });
+    Ok((Stdio::from(writer.0), Stdio::from(writer.1), rx))
 }
 
 /// Replaces every secret value in `text` (for command lines, reasons and other short strings).

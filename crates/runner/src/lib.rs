@@ -34,7 +34,7 @@ pub mod service;
 mod supervisor;
 pub mod tree;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -63,8 +63,16 @@ pub struct RunContext {
     /// Environment given to every gate and service (e.g. `PHASEGATE_EXE`).
     pub env: BTreeMap<String, String>,
     /// Values of the declared secret variables, as the caller's environment has them
-    /// (the library does not read the environment itself).
+    /// (the library does not read the environment itself). Each is passed only to the gates
+    /// declaring it (its own or the project's `secret_env`): no other gate, no service and
+    /// no hook of another gate inherits it.
     pub secret_values: BTreeMap<String, String>,
+    /// The caller's own secret variables (the signing key, the ledger URL): no gate,
+    /// service or hook inherits them (a gate's own `env` may still set one).
+    pub withheld_vars: BTreeSet<String>,
+    /// Values of the caller's own secrets (the signing key's seed, the ledger's password):
+    /// redacted, as declared secrets are, from everything every gate and service leaves.
+    pub own_secrets: Vec<String>,
 }
 
 impl RunContext {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use phasegate_model::{Record, Verdict};
+use phasegate_model::{Finding, Record, Verdict};
+use phasegate_probes::Cut;
 use tokio::sync::watch;
 
 use crate::attempt::{GateJob, base_record, gate_cwd};
@@ -46,43 +47,53 @@ pub(crate) async fn attempt(
         Ok(u) => u,
         Err(e) => return error(format!("invalid base URL `{base}`: {e}")),
     };
-    let mut env = ctx.env.clone();
-    env.extend(service_env.clone());
-    env.extend(job.gate.env.clone());
     let pctx = phasegate_probes::Context {
         base_url,
         timeout: REQUEST_TIMEOUT.min(job.gate.timeout),
         workdir: gate_cwd(job, ctx),
-        env,
+        env: job.child_env(ctx, service_env),
     };
-    let outcome = tokio::select! {
-        o = tokio::time::timeout(job.gate.timeout, phasegate_probes::run(probe, params, &pctx)) => o,
-        () = process::cancelled(cancel) => return error("interrupted: the run was stopped".to_owned()),
+    let interrupted = cancel.clone();
+    // The probe is stopped rather than dropped, so that it undoes what it changed (health's
+    // restore) whether the gate ends, times out or is interrupted.
+    let stop = async {
+        tokio::select! {
+            () = tokio::time::sleep(job.gate.timeout) => {}
+            () = process::cancelled(cancel) => {}
+        }
     };
+    let (o, cut) = phasegate_probes::run_until(probe, params, &pctx, stop).await;
     let timeout = humantime::format_duration(job.gate.timeout);
-    let mut r = match outcome {
-        Ok(o) => {
-            let reason = o.reason.map(|r| redact_str(&r, &job.secrets));
-            let mut r = base_record(job, ctx, attempt, max_attempts, o.verdict, reason);
-            r.findings = o.findings;
-            r.measurements = o.measurements;
-            r.measurements
-                .insert("requests".into(), f64::from(o.requests));
-            r
-        }
-        Err(_) => {
-            let mut r = base_record(
-                job,
-                ctx,
-                attempt,
-                max_attempts,
-                Verdict::Fail,
-                Some(format!("timed out after {timeout}")),
-            );
-            r.timed_out = true;
-            r
-        }
+    let (verdict, reason, timed_out) = match cut {
+        Some(Cut::Stopped) if *interrupted.borrow() => (
+            Verdict::Error,
+            Some("interrupted: the run was stopped".to_owned()),
+            false,
+        ),
+        Some(Cut::Stopped) => (
+            Verdict::Fail,
+            Some(format!("timed out after {timeout}")),
+            true,
+        ),
+        // A panic's reason is the probe's own: it names the panic.
+        Some(Cut::Panicked(_)) | None => (o.verdict, o.reason, false),
     };
+    let reason = reason.map(|r| redact_str(&r, &job.secrets));
+    let mut r = base_record(job, ctx, attempt, max_attempts, verdict, reason);
+    r.timed_out = timed_out;
+    // Findings quote what the service and the hooks said, which may be a secret.
+    r.findings = o
+        .findings
+        .into_iter()
+        .map(|f| Finding {
+            message: redact_str(&f.message, &job.secrets),
+            location: f.location.map(|l| redact_str(&l, &job.secrets)),
+            ..f
+        })
+        .collect();
+    r.measurements = o.measurements;
+    r.measurements
+        .insert("requests".into(), f64::from(o.requests));
     r.started_at = started_at;
     r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     r.measurements.insert(

@@ -1,16 +1,15 @@
 //! One attempt of a `run` gate: `sh -c` in its own process group, interleaved output
 //! captured with bounded memory, a timeout, and nothing left behind afterwards.
 
-use std::collections::BTreeMap;
-use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use phasegate_probes::ChildEnv;
 use tokio::sync::watch;
 
-use crate::capture::{self, Captured};
+use crate::capture::{self, Captured, Pending};
 use crate::tree;
 
 /// What to execute.
@@ -20,8 +19,8 @@ pub struct Spec {
     pub script: String,
     /// Working directory.
     pub cwd: PathBuf,
-    /// Extra environment.
-    pub env: BTreeMap<String, String>,
+    /// Its environment.
+    pub env: ChildEnv,
     /// Limit on the attempt.
     pub timeout: Duration,
     /// Time between SIGTERM and SIGKILL.
@@ -113,52 +112,30 @@ pub async fn execute(spec: &Spec, cancel: &mut watch::Receiver<bool>) -> Executi
     }
 }
 
-/// The capture of a gate's output, delivered when the pipe closes.
-type Output = tokio::sync::oneshot::Receiver<Result<Captured, String>>;
-
 /// Spawns the gate's `sh` in its own group, its output captured into its log; or why not.
-fn start(spec: &Spec) -> Result<(tokio::process::Child, tree::Spawned, Output), String> {
+fn start(spec: &Spec) -> Result<(tokio::process::Child, tree::Spawned, Pending), String> {
     if !spec.cwd.is_dir() {
         return Err(format!(
             "working directory `{}` does not exist",
             spec.cwd.display()
         ));
     }
-    let log = spec
-        .log
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| File::create(&spec.log))
-        .map_err(|e| format!("cannot create log `{}`: {e}", spec.log.display()))?;
-    // One pipe for both streams keeps stdout and stderr interleaved as the gate wrote them.
-    let (reader, writer) = std::io::pipe()
-        .and_then(|(r, w)| Ok((r, (w.try_clone()?, w))))
-        .map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let (stdout, stderr, output) = capture::start(&spec.log, spec.secrets.clone())?;
     let mut cmd = tokio::process::Command::new("sh");
+    spec.env.apply(&mut cmd);
     cmd.arg("-c")
         .arg(&spec.script)
         .current_dir(&spec.cwd)
-        .envs(&spec.env)
         .env(tree::MARKER_VAR, &spec.marker)
         .stdin(Stdio::null())
-        .stdout(Stdio::from(writer.0))
-        .stderr(Stdio::from(writer.1))
+        .stdout(stdout)
+        .stderr(stderr)
         .process_group(0);
     let spawned = tree::spawn(&mut cmd);
-    // The parent's copies of the write end must close, or the reader never sees EOF.
+    // The parent's copies of the write end must close, or the capture never sees EOF.
     drop(cmd);
     let (child, guard) = spawned.map_err(|e| format!("cannot start `sh`: {e}"))?;
-
-    let (log_path, secrets) = (spec.log.clone(), spec.secrets.clone());
-    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
-    // Blocking reads on a dedicated thread: the pipe is drained at full speed whatever
-    // the async runtime is doing, and a gate printing gigabytes never blocks on us.
-    std::thread::spawn(move || {
-        let captured = capture::capture(reader, log, &secrets)
-            .map_err(|e| format!("cannot write log `{}`: {e}", log_path.display()));
-        let _ = out_tx.send(captured);
-    });
-    Ok((child, guard, out_rx))
+    Ok((child, guard, output))
 }
 
 fn ending_of(status: std::io::Result<std::process::ExitStatus>) -> Ending {
@@ -187,7 +164,10 @@ mod tests {
         Spec {
             script: script.into(),
             cwd: dir.to_path_buf(),
-            env: BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]),
+            env: ChildEnv {
+                set: std::collections::BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]),
+                withheld: Default::default(),
+            },
             timeout: Duration::from_millis(timeout_ms),
             grace: Duration::from_millis(200),
             log: dir.join("logs/out.log"),

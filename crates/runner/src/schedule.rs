@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use phasegate_model::{Gate, GateKind, Record, Roadmap};
+use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::attempt::{self, GateJob};
 use crate::dag::Dag;
+use crate::secrets::withheld;
 use crate::service::Services;
 use crate::{Event, RunContext, gate_secrets, tree};
 
@@ -46,16 +48,31 @@ pub async fn run(
         .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
         .collect();
     let ctx = Arc::new(ctx);
+    // A service is no gate: it gets no declared secret.
+    let service_env = ChildEnv {
+        set: ctx.env.clone(),
+        withheld: withheld(roadmap, None, &ctx.withheld_vars),
+    };
+    // A secret's value is redacted wherever it shows, not only from the gates declaring it.
+    let secrets: Vec<String> = roadmap
+        .gates
+        .iter()
+        .flat_map(|g| gate_secrets(g, &roadmap.project, &ctx.secret_values))
+        .chain(ctx.secret_values.values().cloned())
+        .chain(ctx.own_secrets.iter().cloned())
+        .collect();
     let services = Arc::new(Services::new(
         roadmap.services.clone(),
         ctx.root.clone(),
         ctx.ledger_dir.join("logs").join(ctx.run_id()),
         ctx.run_id().to_owned(),
-        ctx.env.clone(),
+        service_env,
+        secrets.clone(),
         ctx.grace,
     ));
     let scheduler = Scheduler {
         roadmap,
+        secrets,
         ctx: ctx.clone(),
         services: services.clone(),
         events,
@@ -75,6 +92,8 @@ pub async fn run(
 /// What every gate of a run shares.
 struct Scheduler<'a> {
     roadmap: &'a Roadmap,
+    /// Values redacted from everything the run stores.
+    secrets: Vec<String>,
     ctx: Arc<RunContext>,
     services: Arc<Services>,
     events: mpsc::UnboundedSender<Event>,
@@ -122,7 +141,8 @@ impl Scheduler<'_> {
         GateJob {
             gate: g.clone(),
             phases: self.roadmap.phases_of(&g.id),
-            secrets: gate_secrets(g, &self.roadmap.project, &self.ctx.secret_values),
+            secrets: self.secrets.clone(),
+            withheld: withheld(self.roadmap, Some(g), &self.ctx.withheld_vars),
         }
     }
 }
@@ -152,6 +172,8 @@ mod tests {
             project: roadmap.project.clone(),
             env: BTreeMap::new(),
             secret_values: BTreeMap::new(),
+            withheld_vars: Default::default(),
+            own_secrets: Vec::new(),
         }
     }
 

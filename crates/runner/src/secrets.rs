@@ -1,6 +1,6 @@
 //! Secret variables: their values, and a gate's rule as records store it, without them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use phasegate_model::{Gate, Project, Roadmap, Rule};
 
@@ -31,6 +31,28 @@ pub fn gate_secrets(
 ) -> Vec<String> {
     gate.secret_names(project)
         .filter_map(|n| gate.env.get(n).or_else(|| values.get(n)).cloned())
+        .collect()
+}
+
+/// The variables the processes of `gate` (its command or its hooks), or with `None` of a
+/// service, must not inherit: `own` (the caller's secrets) and every secret variable of the
+/// roadmap that is not the gate's own. A secret goes only where it is declared.
+pub(crate) fn withheld(
+    roadmap: &Roadmap,
+    gate: Option<&Gate>,
+    own: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mine: BTreeSet<&str> = gate
+        .map(|g| g.secret_names(&roadmap.project).collect())
+        .unwrap_or_default();
+    let declared = roadmap
+        .gates
+        .iter()
+        .flat_map(|g| g.secret_names(&roadmap.project))
+        .chain(roadmap.project.secret_env.iter().map(String::as_str));
+    own.iter()
+        .cloned()
+        .chain(declared.filter(|n| !mine.contains(n)).map(str::to_owned))
         .collect()
 }
 
@@ -99,6 +121,22 @@ gates = ["a"]
         let gate = &roadmap.gates[0];
         let secrets = gate_secrets(gate, &roadmap.project, &values);
         assert_eq!(secrets, ["sk-123", "hunter2"]);
+
+        let own = BTreeSet::from(["PHASEGATE_SIGNING_KEY".to_owned()]);
+        assert_eq!(
+            withheld(&roadmap, Some(gate), &own),
+            BTreeSet::from(["PHASEGATE_SIGNING_KEY".to_owned()]),
+            "the gate gets its own secrets and the project's"
+        );
+        assert_eq!(
+            withheld(&roadmap, None, &own),
+            BTreeSet::from([
+                "API_KEY".to_owned(),
+                "DB_PASS".to_owned(),
+                "PHASEGATE_SIGNING_KEY".to_owned()
+            ]),
+            "a service gets no declared secret"
+        );
 
         let rule = rule(gate, &roadmap.project, &secrets);
         assert_eq!(rule.env["DB_PASS"], REDACTED);

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phasegate_model::{Ready, Service, ServiceId};
+use phasegate_probes::ChildEnv;
 use tokio::sync::{Mutex, OnceCell};
 
+use crate::capture::{self, Pending};
 use crate::tree;
 
 /// How many lines of a failing service's output go into the gate's reason.
@@ -27,8 +29,10 @@ pub struct Running {
     marker: String,
     log: PathBuf,
     stop: Option<String>,
-    env: BTreeMap<String, String>,
+    env: ChildEnv,
     cwd: PathBuf,
+    // The capture of its output into its log, awaited when it stops so the log is whole.
+    output: Arc<Mutex<Option<Pending>>>,
     // Kept until the service is stopped: tokio may still wait for the leader.
     _spawned: Arc<tree::Spawned>,
     child: Arc<Mutex<tokio::process::Child>>,
@@ -43,19 +47,22 @@ pub struct Services {
     root: PathBuf,
     log_dir: PathBuf,
     run_id: String,
-    env: BTreeMap<String, String>,
+    env: ChildEnv,
+    secrets: Vec<String>,
     grace: Duration,
     started: Mutex<BTreeMap<ServiceId, Arc<Start>>>,
 }
 
 impl Services {
-    /// Nothing is started until a gate asks.
+    /// Nothing is started until a gate asks. Services run with `env` (plus their own) and
+    /// `secrets` are redacted from their logs.
     pub fn new(
         defs: BTreeMap<ServiceId, Service>,
         root: PathBuf,
         log_dir: PathBuf,
         run_id: String,
-        env: BTreeMap<String, String>,
+        env: ChildEnv,
+        secrets: Vec<String>,
         grace: Duration,
     ) -> Self {
         Services {
@@ -64,6 +71,7 @@ impl Services {
             log_dir,
             run_id,
             env,
+            secrets,
             grace,
             started: Mutex::new(BTreeMap::new()),
         }
@@ -91,37 +99,31 @@ impl Services {
             .map_err(|e| format!("cannot find a free loopback port for service `{id}`: {e}"))?;
         let fill = |s: &str| s.replace("{port}", &port.to_string());
         let mut env = self.env.clone();
-        env.extend(def.env.iter().map(|(k, v)| (k.clone(), fill(v))));
-        env.insert("PORT".into(), port.to_string());
+        env.set
+            .extend(def.env.iter().map(|(k, v)| (k.clone(), fill(v))));
+        env.set.insert("PORT".into(), port.to_string());
         let cwd = def
             .cwd
             .as_ref()
             .map_or_else(|| self.root.clone(), |c| self.root.join(c));
         let log = self.log_dir.join(format!("service-{id}.log"));
         let marker = format!("{}/service/{id}", self.run_id);
-        let out = std::fs::create_dir_all(&self.log_dir)
-            .and_then(|()| std::fs::File::create(&log))
-            .map_err(|e| {
-                format!(
-                    "cannot create log `{}` of service `{id}`: {e}",
-                    log.display()
-                )
-            })?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot share the log of service `{id}`: {e}"))?;
+        let (stdout, stderr, output) = capture::start(&log, self.secrets.clone())
+            .map_err(|e| format!("service `{id}`: {e}"))?;
         let mut cmd = tokio::process::Command::new("sh");
+        env.apply(&mut cmd);
         cmd.arg("-c")
             .arg(fill(&def.run))
             .current_dir(&cwd)
-            .envs(&env)
             .env(tree::MARKER_VAR, &marker)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
+            .stdout(stdout)
+            .stderr(stderr)
             .process_group(0);
-        let (child, spawned) =
-            tree::spawn(&mut cmd).map_err(|e| format!("cannot start service `{id}`: {e}"))?;
+        let spawned = tree::spawn(&mut cmd);
+        // The parent's copies of the write end must close, or the capture never sees EOF.
+        drop(cmd);
+        let (child, spawned) = spawned.map_err(|e| format!("cannot start service `{id}`: {e}"))?;
         let running = Running {
             url: fill(&def.url),
             port,
@@ -131,6 +133,7 @@ impl Services {
             stop: def.stop.as_deref().map(fill),
             env,
             cwd,
+            output: Arc::new(Mutex::new(Some(output))),
             _spawned: Arc::new(spawned),
             child: Arc::new(Mutex::new(child)),
         };
@@ -214,10 +217,10 @@ async fn wait_ready(
 async fn stop(running: &Running, grace: Duration) {
     if let Some(cmd) = &running.stop {
         let mut c = tokio::process::Command::new("sh");
+        running.env.apply(&mut c);
         c.arg("-c")
             .arg(cmd)
             .current_dir(&running.cwd)
-            .envs(&running.env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -230,6 +233,11 @@ async fn stop(running: &Running, grace: Duration) {
     tree::terminate(running.leader, &running.marker, grace).await;
     let _ = running.child.lock().await.wait().await;
     tree::reap_orphans();
+    // Its tree is gone, so the pipe is closing; the bound covers a process outside it
+    // holding the pipe open, which must not hang the run.
+    if let Some(output) = running.output.lock().await.take() {
+        let _ = tokio::time::timeout(grace + Duration::from_secs(2), output).await;
+    }
 }
 
 /// The last lines of a service's log, for the reason of the gates that needed it.

@@ -30,6 +30,7 @@ impl Project {
             vars: BTreeMap::new(),
             user: Some("tester".to_owned()),
             ssh_auth_sock: None,
+            withheld_vars: Vec::new(),
         }
     }
 

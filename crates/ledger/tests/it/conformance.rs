@@ -541,7 +541,7 @@ mod postgres_only {
         let err = PostgresStore::open("postgres://who:s3cret@127.0.0.1:1/nowhere").unwrap_err();
         let text = err.to_string();
         assert!(
-            text.starts_with("cannot open ledger `postgres://who@127.0.0.1:1/nowhere"),
+            text.starts_with("cannot open ledger `postgres://who:***@127.0.0.1:1/nowhere"),
             "{text}"
         );
         assert!(!text.contains("s3cret"), "{text}");

@@ -22,6 +22,19 @@ const STALE: [&str; 4] = [
     "membership.db-shm",
 ];
 
+/// A new directory for the demo under the temporary directory, kept after the demo. Its
+/// name is random and it is created here (0700), never found: a predictable name in a shared
+/// `/tmp` could be a symlink another user planted, and the demo would write through it.
+fn fresh_dir() -> Result<std::path::PathBuf, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("phasegate-demo-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .map_err(Error::io("cannot create the demo's directory"))
+}
+
 pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     for f in &args.flaws {
         if Flaw::from_str(f).is_err() {
@@ -34,10 +47,7 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     }
     let dir = match &args.dir {
         Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!(
-            "phasegate-demo-{}",
-            jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S")
-        )),
+        None => fresh_dir()?,
     };
     let roadmap = phasegate_engine::write_roadmap(&dir, ROADMAP, &STALE)?;
     let flaws = if args.flaws.is_empty() {
@@ -71,4 +81,21 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
         std::path::absolute(&roadmap).unwrap_or(roadmap).display()
     );
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn each_demo_gets_a_new_private_directory() {
+        let (a, b) = (super::fresh_dir().unwrap(), super::fresh_dir().unwrap());
+        assert_ne!(a, b);
+        for dir in [&a, &b] {
+            let meta = std::fs::symlink_metadata(dir).unwrap();
+            assert!(meta.is_dir(), "a real directory, not a link");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+            std::fs::remove_dir(dir).unwrap();
+        }
+    }
 }

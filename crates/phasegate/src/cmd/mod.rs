@@ -20,6 +20,11 @@ use crate::cli::{Cli, Command, Global};
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<u8, Error> {
+    #[cfg(feature = "demo")]
+    if let Command::SampleService { args } = cli.command {
+        return Ok(phasegate_sample_service::cli::main(args));
+    }
+    hide_environment();
     match cli.command {
         Command::Init { force } => init::init(&cli.global, force),
         Command::Check => check::check(&cli.global),
@@ -37,8 +42,21 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::demo(&cli.global, &args),
         #[cfg(feature = "demo")]
-        Command::SampleService { args } => Ok(phasegate_sample_service::cli::main(args)),
+        Command::SampleService { .. } => unreachable!("served above"),
     }
+}
+
+/// Keeps this process's environment and memory from the processes it starts.
+///
+/// Gates, services and hooks run as the same user, so without this they could read
+/// phasegate's secrets (the signing key, the ledger password) from `/proc/$PPID/environ`
+/// whatever is withheld from their own environment. A process that is not dumpable has its
+/// `/proc` files owned by root and cannot be traced by its peers; children are dumpable
+/// again after `exec`. The sample service is left as it is: it holds no secret of ours, and
+/// the runner finds its processes by the marker in their environment.
+fn hide_environment() {
+    // Only on a kernel without prctl could this fail; the run is still correct, less guarded.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
 
 /// The session's options from the global flags and this process's environment.
@@ -58,6 +76,8 @@ fn options(global: &Global) -> Result<Options, Error> {
             .collect(),
         user: std::env::var("USER").ok(),
         ssh_auth_sock: std::env::var_os("SSH_AUTH_SOCK").map(Into::into),
+        // The engine withholds SIGNING_KEY_VAR and LEDGER_VAR; this front end has no others.
+        withheld_vars: Vec::new(),
     })
 }
 

@@ -4,6 +4,7 @@ mod close;
 mod config;
 mod flaws;
 mod harness;
+mod leaks;
 mod ledger;
 mod markdown;
 mod pg;

@@ -4,12 +4,12 @@
 use crate::harness::{Project, one_phase};
 
 /// The server of the tests, e.g. `postgres://postgres@127.0.0.1:5432/test`.
-const PG_URL_VAR: &str = "PHASEGATE_TEST_PG_URL";
+pub const PG_URL_VAR: &str = "PHASEGATE_TEST_PG_URL";
 
 /// Drops the test's schema however the test ends.
-struct Schema {
-    url: String,
-    name: String,
+pub struct Schema {
+    pub url: String,
+    pub name: String,
 }
 
 impl Drop for Schema {

@@ -106,3 +106,32 @@ fn check_reports_a_bad_probe_parameter_at_its_line_and_column() {
         "{r:?}"
     );
 }
+
+/// A health gate against a plain HTTP service, its fault hook taking longer than the gate.
+fn health_roadmap(timeout: &str) -> String {
+    phasegate_testkit::one_phase_after(
+        "[project]\nname = \"t\"\n\n[services.web]\nrun = \"exec python3 -m http.server {port} --bind 127.0.0.1\"\nready = { http = \"http://127.0.0.1:{port}/\", within = \"20s\" }\n\n",
+        &[(
+            "health",
+            &format!(
+                "probe = \"health\"\nservice = \"web\"\nlive = \"/\"\nready = \"/\"\ntimeout = \"{timeout}\"\nfault = \"touch faulted; sleep 30\"\nrestore = \"touch restored\"\nwithin = \"40s\""
+            ),
+        )],
+    )
+}
+
+#[test]
+fn the_health_restore_hook_runs_when_the_gate_times_out_and_on_ctrl_c() {
+    let p = Project::new(&health_roadmap("1s"));
+    let r = p.run(&["run", "--grace", "500ms"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("timed out after 1s"), "{r:?}");
+    assert!(p.file("restored").exists(), "restore did not run: {r:?}");
+    let why = p.run(&["why", "health"]);
+    assert!(why.stdout.contains("restored-after-cut"), "{why:?}");
+
+    let p = Project::new(&health_roadmap("60s"));
+    let out = p.interrupt(&["run"], || p.file("faulted").exists());
+    assert_eq!(out.code, 130, "{out:?}");
+    assert!(p.file("restored").exists(), "restore did not run: {out:?}");
+}

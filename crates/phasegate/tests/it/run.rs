@@ -147,7 +147,7 @@ fn secret_values_never_reach_output_logs_or_the_ledger() {
     assert!(why.stdout.contains("token=[REDACTED]"), "{why:?}");
     let export = p.run(&["evidence", "export"]);
     let mut stored = Vec::new();
-    for entry in walkdir(&p.file(".phasegate")) {
+    for entry in crate::harness::files_below(&p.file(".phasegate")) {
         stored.extend(std::fs::read(entry).unwrap());
     }
     for (name, text) in [
@@ -166,19 +166,6 @@ fn secret_values_never_reach_output_logs_or_the_ledger() {
         "{}",
         export.stdout
     );
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.is_dir() {
-            out.extend(walkdir(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

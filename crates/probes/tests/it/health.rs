@@ -114,7 +114,7 @@ async fn hook_sees_the_context_env_and_a_hanging_hook_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let url = serve(server(dir.path(), true, false)).await;
     let mut ctx = ctx_in(&url, dir.path());
-    ctx.env.insert("FLAG".into(), "db-down".into());
+    ctx.env.set.insert("FLAG".into(), "db-down".into());
     let mut p = params();
     p["fault"] = json!("touch \"$FLAG\"");
     let o = phasegate_probes::run("health", &crate::support::params(p.clone()), &ctx).await;

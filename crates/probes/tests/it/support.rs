@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ pub fn ctx_in(url: &url::Url, workdir: &Path) -> Context {
         base_url: url.clone(),
         timeout: Duration::from_secs(5),
         workdir: workdir.to_path_buf(),
-        env: BTreeMap::new(),
+        env: phasegate_probes::ChildEnv::default(),
     }
 }
 

@@ -110,3 +110,25 @@ fn a_file_cut_short_points_at_its_last_character() {
     assert_eq!(p.spans()[0], 21..22);
     assert!(render_plain(&err).contains("[phasegate.toml:2:12]"));
 }
+
+/// Issue 8: a duration that parses but would overflow a clock reading is a diagnostic at
+/// its place, never a panic later (a service's `ready.within` is added to `Instant::now()`).
+#[test]
+fn durations_have_an_upper_bound() {
+    let src = "[project]\nname = \"t\"\n\n[services.web]\nrun = \"true\"\nready = { tcp = \"{port}\", within = \"500000000y\" }\n\n[gates.a]\nrun = \"true\"\ntimeout = \"101y\"\nservice = \"web\"\n\n[gates.b]\nrun = \"true\"\ntimeout = \"1000000000000y\"\n\n[[phase]]\nid = \"p\"\ngates = [\"a\", \"b\"]\n";
+    let err = parse(src, "phasegate.toml").unwrap_err();
+    let out = render_plain(&err);
+    assert_eq!(err.problems(), 3, "{out}");
+    assert!(out.contains("phasegate.toml:6:"), "{out}");
+    assert!(out.contains("phasegate.toml:10:11"), "{out}");
+    assert!(out.contains("`timeout` is too long"), "{out}");
+    assert!(
+        parse(
+            &src.replace("101y", "99y")
+                .replace("500000000y", "1y")
+                .replace("1000000000000y", "1s"),
+            "phasegate.toml"
+        )
+        .is_ok()
+    );
+}
