@@ -1,6 +1,6 @@
 //! The scorecard: derived from the roadmap and the records, never stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -311,8 +311,10 @@ impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
 /// of the phases requiring `gate` (base gates included). `evidence` is as for
 /// [`evaluate_evidence`].
 ///
-/// Sign-off gates are left out, so that approving one sign-off never undoes another. A
-/// gate without decisive evidence adds nothing, so its first evidence changes the digest.
+/// Sign-off gates are left out, so that approving one sign-off never undoes another. So
+/// are the gates that need `gate` (directly or not): they wait for the approval, so their
+/// evidence comes after it and would make it stale at once. A gate without decisive
+/// evidence adds nothing, so its first evidence changes the digest.
 pub fn phase_evidence_digest<'r>(
     roadmap: &Roadmap,
     gate: &GateId,
@@ -332,10 +334,28 @@ fn covered<'a>(roadmap: &'a Roadmap, gate: &GateId) -> Vec<&'a Gate> {
         .collect();
     ids.sort();
     ids.dedup();
+    let waiting = dependants(roadmap, gate);
     ids.iter()
+        .filter(|id| !waiting.contains(id))
         .filter_map(|id| roadmap.gate(id.as_str()))
         .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
         .collect()
+}
+
+/// The gates that need `gate`, directly or through other gates.
+fn dependants<'a>(roadmap: &'a Roadmap, gate: &GateId) -> BTreeSet<&'a GateId> {
+    let mut found: BTreeSet<&GateId> = BTreeSet::new();
+    loop {
+        let before = found.len();
+        for g in &roadmap.gates {
+            if g.needs.iter().any(|n| n == gate || found.contains(n)) {
+                found.insert(&g.id);
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
 }
 
 fn digest_of(covered: &[&Gate], decisive: &BTreeMap<&str, Evidence<'_>>) -> Sha256Hex {

@@ -371,3 +371,51 @@ fn the_approver_is_the_git_email_else_user() {
         .collect();
     assert_eq!(by, ["zed", "ann@example.com"]);
 }
+
+#[test]
+fn a_gate_needing_a_signoff_gate_waits_for_its_approvals() {
+    // Regression (issue 8): `deploy` ran and passed before anyone approved `release`.
+    let p = Project::new(
+        r#"
+[project]
+name = "shop"
+
+[gates.build]
+run = "true"
+
+[gates.release]
+signoff = { roles = ["sre", "security"], approvals = 2 }
+
+[gates.deploy]
+run = "touch deployed"
+needs = ["release"]
+
+[[phase]]
+id = "launch"
+gates = ["build", "release", "deploy"]
+"#,
+    );
+    let r = p.run(&["run"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!p.file("deployed").exists(), "deploy ran before approval");
+    let (_, doc) = json(&p);
+    assert_eq!(
+        gate(&doc, "deploy")["reason"],
+        "never ran; last skipped: waiting for approval of `release`: needs 2 approvals by sre, \
+         security; has 0"
+    );
+
+    approve(&p, "sre", "alice");
+    let r = p.run(&["run", "deploy"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        !p.file("deployed").exists(),
+        "deploy ran after 1 of 2 approvals"
+    );
+
+    approve(&p, "security", "bob");
+    let r = p.run(&["run", "deploy"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(p.file("deployed").exists());
+    assert_eq!(json(&p).0, 0);
+}
