@@ -7,6 +7,7 @@
 
 mod digest;
 mod id;
+mod policy;
 mod record;
 mod roadmap;
 mod status;
@@ -14,6 +15,7 @@ mod verdict;
 
 pub use digest::{Sha256Hex, sha256_hex};
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
+pub use policy::WaiverRule;
 pub use record::{
     Approval, Finding, GitInfo, OutputEvidence, Provenance, RECORD_VERSION, Record, Rule, Waiver,
 };

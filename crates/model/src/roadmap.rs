@@ -17,6 +17,8 @@ pub struct Roadmap {
     pub gates: Vec<Gate>,
     /// `[[phase]]` in file order.
     pub phases: Vec<Phase>,
+    /// `[[waiver]]` in file order: what may be waived, by whom, for how long.
+    pub waivers: Vec<crate::WaiverRule>,
 }
 
 /// `[project]`: metadata and settings that apply to every gate.

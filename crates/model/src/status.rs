@@ -177,8 +177,12 @@ pub fn evaluate<'r>(
 /// - a `signoff` gate passes when enough distinct approvers, in allowed roles, approved
 ///   the current evidence of its phases ([`phase_evidence_digest`]) within `fresh_for`;
 ///   records of it without an approval never count;
-/// - the latest waiver of a gate, while unexpired, makes a gate that does not pass
-///   `waived`, which does not block its phase. A pass on current evidence wins over it.
+/// - a gate that does not pass is `waived`, which does not block its phase, while a
+///   `[[waiver]]` rule of the roadmap covering it is met: enough distinct granters (by
+///   [`Waiver::by`]) in its roles, each with an unexpired waiver no longer than its `max`,
+///   until the earliest of their ends. Each granter's latest waiver is theirs. A pass on
+///   current evidence wins over it. To judge k of n, `evidence` must hold every waiver of
+///   a gate a rule covers.
 pub fn evaluate_evidence<'r>(
     roadmap: &Roadmap,
     evidence: impl IntoIterator<Item = Evidence<'r>>,
@@ -200,7 +204,8 @@ pub fn evaluate_evidence<'r>(
                     now,
                 ),
             };
-            apply_waiver(status, sorted.waivers.get(g.id.as_str()).copied(), now)
+            let waivers = sorted.waivers.get(g.id.as_str());
+            waiver::apply(roadmap, g, status, waivers.map_or(&[], Vec::as_slice), now)
         })
         .collect();
     let phases = phase_statuses(roadmap, &gates);
@@ -280,8 +285,8 @@ struct Sorted<'r> {
     skipped: BTreeMap<&'r str, &'r Record>,
     /// Every approval, in ledger order.
     approvals: BTreeMap<&'r str, Vec<&'r Record>>,
-    /// The latest waiver.
-    waivers: BTreeMap<&'r str, &'r Record>,
+    /// Every waiver, in ledger order.
+    waivers: BTreeMap<&'r str, Vec<&'r Record>>,
 }
 
 impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
@@ -295,7 +300,7 @@ impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
             if r.approval.is_some() {
                 s.approvals.entry(gate).or_default().push(r);
             } else if r.waiver.is_some() {
-                s.waivers.insert(gate, r);
+                s.waivers.entry(gate).or_default().push(r);
             } else if r.verdict.is_decisive() {
                 s.decisive.insert(gate, e);
             } else {
@@ -568,31 +573,6 @@ fn signoff_outcome<'r>(
     (state, reason, last)
 }
 
-/// A gate that does not pass is `waived` while its latest waiver has not expired; an
-/// expired waiver is only mentioned.
-fn apply_waiver(mut status: GateStatus, waiver: Option<&Record>, now: Timestamp) -> GateStatus {
-    let Some(w) = waiver.and_then(|r| r.waiver.as_ref()) else {
-        return status;
-    };
-    if status.state == GateState::Pass {
-        return status;
-    }
-    if w.until > now {
-        status.reason = format!(
-            "waived by {} ({}) until {}: {}; otherwise {}: {}",
-            w.by, w.role, w.until, w.reason, status.state, status.reason
-        );
-        status.state = GateState::Waived;
-        status.waiver = Some(w.clone());
-    } else {
-        status.reason = format!(
-            "{}; waiver by {} ({}) expired at {}",
-            status.reason, w.by, w.role, w.until
-        );
-    }
-    status
-}
-
 fn gate_status(
     gate: &Gate,
     decisive: Option<&Record>,
@@ -656,6 +636,8 @@ fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Recor
 fn round_secs(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
 }
+
+mod waiver;
 
 #[cfg(test)]
 mod tests;

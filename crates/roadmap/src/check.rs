@@ -22,6 +22,7 @@ use crate::error::Problem;
 mod gate;
 mod references;
 mod service;
+mod waiver;
 use crate::graph::{self, Edge};
 use crate::suggest::{self, did_you_mean, typo_of};
 
@@ -31,7 +32,7 @@ type Key<'i> = Spanned<DeString<'i>>;
 /// The roadmap format version this crate reads.
 pub const VERSION: i64 = 1;
 
-const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase"];
+const TOP_KEYS: &[&str] = &["version", "project", "services", "gates", "phase", "waiver"];
 const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
 /// Keys every kind of gate accepts.
 pub(crate) const GATE_KEYS: &[&str] = &[
@@ -81,6 +82,7 @@ pub(crate) fn check<'s>(
     let mut services = Vec::new();
     let mut gates = Vec::new();
     let mut phases = None;
+    let mut waivers = Vec::new();
     for (key, val) in in_file_order(doc.get_ref()) {
         match key.get_ref().as_ref() {
             "version" => c.version(val),
@@ -88,6 +90,7 @@ pub(crate) fn check<'s>(
             "services" => services = c.services(val),
             "gates" => gates = c.gates(val),
             "phase" => phases = Some((val.span(), c.phases(val))),
+            "waiver" => waivers = c.waivers(val),
             _ => {
                 c.unknown_key(key, TOP_KEYS, "at the top level", None);
             }
@@ -107,10 +110,16 @@ pub(crate) fn check<'s>(
         }
     };
     c.references(&project, &services, &gates, &phases);
+    c.waiver_references(&waivers, &gates);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    Ok(build(project, services, gates, phases))
+    let mut roadmap = build(project, services, gates, phases);
+    roadmap.waivers = waivers
+        .into_iter()
+        .filter_map(waiver::WaiverDraft::build)
+        .collect();
+    Ok(roadmap)
 }
 
 fn syntax(source: &str, e: &toml::de::Error) -> Problem {
@@ -769,5 +778,7 @@ fn build(
                 })
             })
             .collect(),
+        // Filled in by `check`, from the `[[waiver]]` drafts.
+        waivers: Vec::new(),
     }
 }
