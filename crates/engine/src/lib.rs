@@ -24,6 +24,7 @@ mod fsutil;
 mod init;
 mod inspect;
 mod markdown;
+mod policy;
 mod probe;
 mod run;
 mod session;

@@ -141,7 +141,8 @@ impl Session {
     }
 
     /// The ledger entries the scorecard is evaluated on: the latest records, the approvals
-    /// of the `signoff` gates and the latest waiver of each gate.
+    /// of the `signoff` gates, every waiver of the gates a `[[waiver]]` rule covers and the
+    /// latest waiver of the others.
     pub(crate) fn evidence(&self, ledger: &Ledger) -> Result<Vec<StoredEntry>, Error> {
         let roadmap = self.roadmap();
         let gates: Vec<&str> = roadmap.gates.iter().map(|g| g.id.as_str()).collect();
@@ -151,7 +152,14 @@ impl Session {
             .filter(|g| matches!(g.kind, GateKind::Signoff { .. }))
             .map(|g| g.id.as_str())
             .collect();
-        Ok(ledger.status_evidence(&gates, &signoffs)?)
+        // Waivers count per granter under the policy: every waiver of a waivable gate.
+        let waivable: Vec<&str> = roadmap
+            .gates
+            .iter()
+            .filter(|g| roadmap.waiver_rules(g).next().is_some())
+            .map(|g| g.id.as_str())
+            .collect();
+        Ok(ledger.status_evidence(&gates, &signoffs, &waivable)?)
     }
 
     /// Values of every declared secret variable present in the session's environment.

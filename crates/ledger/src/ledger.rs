@@ -305,20 +305,43 @@ impl Ledger {
         }
     }
 
+    /// Every waiver of `gate` (skipped records with a `waiver`), expired or not, in seq
+    /// order: a waiver policy needing several granters judges them all.
+    pub fn waivers(&self, gate: &str) -> Result<Vec<StoredEntry>, LedgerError> {
+        let mut out = Vec::new();
+        for row in self
+            .store
+            .history_with_verdict(gate, "skipped", usize::MAX)?
+        {
+            let stored = decode_record_row(&row)?;
+            if matches!(&stored.entry, Entry::Record(r) if r.waiver.is_some()) {
+                out.push(stored);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// Everything status evaluation reads, each entry once, in seq order: the latest
     /// records per gate, every record of `signoff_gates` (approvals count k of n, so all
-    /// are needed) and the latest waiver of each of `gates`.
+    /// are needed), every waiver of `waivable_gates` (waivers count per granter) and the
+    /// latest waiver of each other gate of `gates`.
     pub fn status_evidence(
         &self,
         gates: &[&str],
         signoff_gates: &[&str],
+        waivable_gates: &[&str],
     ) -> Result<Vec<StoredEntry>, LedgerError> {
         let mut out = self.latest_per_gate_stored()?;
         for g in signoff_gates {
             out.extend(self.records_of(g)?);
         }
         for g in gates {
-            out.extend(self.latest_waiver(g)?);
+            if waivable_gates.contains(g) {
+                out.extend(self.waivers(g)?);
+            } else {
+                out.extend(self.latest_waiver(g)?);
+            }
         }
         out.sort_by_key(|e| e.seq);
         out.dedup_by_key(|e| e.seq);

@@ -107,10 +107,16 @@ pub enum Command {
     Signoff(SignoffArgs),
     /// Record a signed, expiring exception for a gate: shown as waived, never as a pass
     ///
+    /// Only what the roadmap's `[[waiver]]` rules allow: a gate a rule covers (`"*"` covers
+    /// every gate but sign-off gates, which must be named), a role the rule lists, and an
+    /// `--until` no further than its `max`; anything else is refused, listing what the
+    /// rules allow. Under a rule with `approvals = k`, the gate is waived only once k
+    /// distinct granters have each recorded a waiver, until the earliest of their ends.
+    ///
     /// While the waiver lasts, the gate does not block its phase (unless it passes, the
-    /// scorecard shows it as `waived` with who, why and until when). The latest waiver of a
-    /// gate is the one that counts. The granter is `--by`, else `git config user.email`
-    /// in the roadmap's directory, else $USER.
+    /// scorecard shows it as `waived` with who, why and until when). A granter's latest
+    /// waiver of a gate replaces their earlier ones. The granter is `--by`, else
+    /// `git config user.email` in the roadmap's directory, else $USER.
     Waive(WaiveArgs),
     /// Run one probe ad hoc against a URL and print its findings
     ///
@@ -191,10 +197,11 @@ pub struct WaiveArgs {
     #[arg(long)]
     pub reason: String,
     /// When the waiver ends: a date (`2026-12-31`, until the end of that day UTC) or an
-    /// RFC 3339 time (`2026-12-31T12:00:00Z`); must be in the future
+    /// RFC 3339 time (`2026-12-31T12:00:00Z`); in the future, within the rule's `max`
     #[arg(long, value_name = "DATE")]
     pub until: String,
-    /// The role you grant the waiver in
+    /// The role you grant the waiver in; one of the `roles` of a `[[waiver]]` rule
+    /// covering the gate
     #[arg(long = "as", value_name = "ROLE")]
     pub role: String,
     /// Who grants it [default: `git config user.email`, else $USER]

@@ -416,7 +416,7 @@ fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record(b: &
     ledger.open_run(&run("r1")).unwrap();
     let waiver = |mut r: phasegate_model::Record, until: i64| {
         r.waiver = Some(phasegate_model::Waiver {
-            by: "wendy".into(),
+            by: format!("wendy{until}"),
             role: "cto".into(),
             reason: "outage".into(),
             until: at(until),
@@ -446,11 +446,33 @@ fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record(b: &
     assert_eq!(ledger.records_of("release").unwrap().len(), 3);
 
     let all = ledger
-        .status_evidence(&["smoke", "release"], &["release"])
+        .status_evidence(&["smoke", "release"], &["release"], &[])
         .unwrap();
     let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
     // The waiver, smoke's pass (its skips came before it), every release record, each once.
     assert_eq!(seqs, [2, 43, 44, 45, 46]);
+
+    // A second waiver of smoke: the latest only, unless a rule makes smoke waivable.
+    ledger
+        .append_record(&waiver(record("r1", "smoke", Verdict::Skipped, 46), 200))
+        .unwrap();
+    let seqs = |waivable: &[&str]| -> Vec<u64> {
+        ledger
+            .status_evidence(&["smoke", "release"], &["release"], waivable)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect()
+    };
+    assert_eq!(seqs(&[]), [43, 44, 45, 46, 47]);
+    assert_eq!(seqs(&["smoke"]), [2, 43, 44, 45, 46, 47]);
+    let waivers: Vec<u64> = ledger
+        .waivers("smoke")
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(waivers, [2, 47]);
     let stored = ledger.latest_per_gate_stored().unwrap();
     assert!(stored.iter().all(|e| e.hash.len() == 64));
 }

@@ -4,7 +4,8 @@
 use crate::harness::{Project, Ran};
 
 /// Phase `launch`: `build` passes, `smoke` passes while `smoke-ok` exists, and `release`
-/// needs 2 distinct approvers among sre and security.
+/// needs 2 distinct approvers among sre and security. The cto may waive `smoke` (for
+/// long enough that a fixed date in 2999 stays within it).
 fn launch() -> Project {
     Project::new(
         r#"
@@ -23,6 +24,11 @@ signoff = { roles = ["sre", "security"], approvals = 2 }
 [[phase]]
 id = "launch"
 gates = ["build", "smoke", "release"]
+
+[[waiver]]
+gates = ["smoke"]
+roles = ["cto"]
+max = "1000years"
 "#,
     )
 }
@@ -307,7 +313,7 @@ fn the_ledger_verifies_after_signoffs_and_waivers() {
     approve(&p, "security", "bob");
     let r = p.run(&[
         "waive",
-        "build",
+        "smoke",
         "--reason",
         "r",
         "--until",
@@ -418,4 +424,49 @@ gates = ["build", "release", "deploy"]
     assert_eq!(r.code, 0, "{r:?}");
     assert!(p.file("deployed").exists());
     assert_eq!(json(&p).0, 0);
+}
+
+#[test]
+fn anyone_waiving_a_signoff_gate_is_refused_and_the_scorecard_stays_no_go() {
+    // Regression (issue 8): `waive release --as anyone` turned a 2-of-2 sign-off gate
+    // `waived`, the phase done and the scorecard GO.
+    let p = launch();
+    passing_run(&p);
+    let r = p.run(&[
+        "waive",
+        "release",
+        "--as",
+        "anyone",
+        "--reason",
+        "x",
+        "--until",
+        "2099-01-01",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("no `[[waiver]]` rule of the roadmap lets gate `release` be waived"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("`smoke` by cto for at most"), "{r:?}");
+    let r = p.run(&[
+        "waive",
+        "smoke",
+        "--as",
+        "anyone",
+        "--reason",
+        "x",
+        "--until",
+        "2099-01-01",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("role `anyone` may not waive gate `smoke`"),
+        "{r:?}"
+    );
+    let (code, doc) = json(&p);
+    assert_eq!(code, 1);
+    assert_eq!(doc["go"], false);
+    assert_eq!(gate(&doc, "release")["state"], "missing");
 }
