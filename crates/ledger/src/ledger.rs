@@ -15,7 +15,7 @@ use crate::hash::{MerkleBuilder, ZERO_HASH, entry_hash};
 use crate::key::Key;
 use crate::sqlite::SqliteStore;
 use crate::store::{Row, Store};
-use crate::verify::{Verification, Verifier};
+use crate::verify::{Broken, Checkpoint, Verification, Verifier};
 
 /// The file [`Ledger::open`] uses inside the ledger directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
@@ -250,6 +250,60 @@ impl Ledger {
     /// `trusted_key_ids`: anyone can sign a head with a key of their own.
     pub fn verify_trusting(&self, trusted_key_ids: &[String]) -> Result<Verification, LedgerError> {
         self.verify_with(Some(trusted_key_ids.iter().cloned().collect()))
+    }
+
+    /// [`Ledger::verify`] from `checkpoint` on: checks that the entry at the checkpoint is
+    /// still the one verified (its stored hash, and its hash recomputed from its body and
+    /// `prev_hash`), then verifies only the entries after it. Returns the verification
+    /// (counting from the start of the chain) and, when nothing is broken, the checkpoint
+    /// to resume from next time. Without a checkpoint it verifies everything.
+    ///
+    /// This is what keeps `status` fast on a large ledger; see [`Checkpoint`] for what it
+    /// cannot detect.
+    pub fn verify_from(
+        &self,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(Verification, Option<Checkpoint>), LedgerError> {
+        let Some(cp) = checkpoint.filter(|c| c.is_current()) else {
+            let mut verifier = Verifier::new(None);
+            self.store.scan(1, &mut |row| Ok(verifier.visit(row)))?;
+            let next = verifier.checkpoint();
+            return Ok((verifier.finish(), next));
+        };
+        let row = self.store.get(cp.seq)?;
+        let intact = row.as_ref().is_some_and(|r| {
+            let prev: Option<[u8; 32]> = r.prev_hash.clone().try_into().ok();
+            hex::encode(&r.hash) == cp.hash
+                && prev.is_some_and(|p| entry_hash(r.seq, &p, &r.body).as_slice() == r.hash)
+        });
+        if !intact {
+            let reason = match &row {
+                None => format!(
+                    "entry {} verified earlier is missing: the chain was cut short",
+                    cp.seq
+                ),
+                Some(_) => format!(
+                    "entry differs from when it was verified (its hash was {})",
+                    cp.hash
+                ),
+            };
+            let broken = Verification {
+                last_seq: Some(cp.seq),
+                broken: Some(Broken {
+                    seq: cp.seq,
+                    gate: row.as_ref().and_then(|r| r.gate.clone()),
+                    run_id: row.map(|r| r.run_id),
+                    reason,
+                }),
+                ..Verification::default()
+            };
+            return Ok((broken, None));
+        }
+        let mut verifier = Verifier::resume(cp);
+        self.store
+            .scan(cp.seq + 1, &mut |row| Ok(verifier.visit(row)))?;
+        let next = verifier.checkpoint();
+        Ok((verifier.finish(), next))
     }
 
     fn verify_with(&self, trusted: Option<BTreeSet<String>>) -> Result<Verification, LedgerError> {

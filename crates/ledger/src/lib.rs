@@ -38,4 +38,4 @@ pub use ledger::{LEDGER_FILE, Ledger, RunSummary, StoredEntry, Summary, is_postg
 pub use postgres::{DEFAULT_SCHEMA, PG_SCHEMA_VERSION, PostgresStore};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{BuildRows, Row, Store, Tip, Visit};
-pub use verify::{Broken, Verification};
+pub use verify::{Broken, CHECKPOINT_VERSION, Checkpoint, Verification};

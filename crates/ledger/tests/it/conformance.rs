@@ -73,6 +73,7 @@ conformance!(
     a_deleted_record_leaves_a_sequence_gap,
     a_changed_index_column_is_reported,
     an_incomplete_run_does_not_hide_tampering_after_it,
+    verify_from_a_checkpoint_reads_on_from_it_and_checks_the_checkpoint_entry,
 );
 
 fn broken_at(ledger: &Ledger) -> (u64, String) {
@@ -606,4 +607,58 @@ mod postgres_only {
         });
         PostgresStore::drop_schema(&url, &schema).unwrap();
     }
+}
+
+fn verify_from_a_checkpoint_reads_on_from_it_and_checks_the_checkpoint_entry(b: &impl Backend) {
+    let mut ledger = populated(b);
+    let (full, cp) = ledger.verify_from(None).unwrap();
+    assert_eq!(full, ledger.verify().unwrap());
+    let cp = cp.unwrap();
+    assert_eq!((cp.seq, Some(cp.hash.clone())), (9, full.last_hash.clone()));
+
+    // Run `b` was open at the checkpoint: its head after it must still match its records.
+    let key = Key::from_hex(&"07".repeat(32)).unwrap();
+    ledger
+        .append_record(&record("b", "late", Verdict::Pass, 9))
+        .unwrap();
+    ledger.close_run("b", RunStatus::Completed, &key).unwrap();
+    let (resumed, next) = ledger.verify_from(Some(&cp)).unwrap();
+    assert_eq!(
+        resumed,
+        ledger.verify().unwrap(),
+        "the same counts as from the start"
+    );
+    let next = next.unwrap();
+    assert_eq!(next.seq, 11);
+    // Nothing new: nothing read, the same checkpoint.
+    let (again, same) = ledger.verify_from(Some(&next)).unwrap();
+    assert!(again.is_ok());
+    assert_eq!(same.as_ref(), Some(&next));
+
+    // The checkpoint entry changed: caught there.
+    let original = b.body(11);
+    let mut body = original.clone();
+    body[5] ^= 0x20;
+    b.set_body(11, &body);
+    let (v, none) = ledger.verify_from(Some(&next)).unwrap();
+    assert_eq!(v.broken.unwrap().seq, 11);
+    assert!(none.is_none());
+    b.set_body(11, &original);
+
+    // What a checkpoint cannot see: an earlier entry changed with the checkpoint entry
+    // left alone. A full verify still finds it.
+    let original = b.body(3);
+    let mut body = original.clone();
+    body[5] ^= 0x20;
+    b.set_body(3, &body);
+    assert!(ledger.verify_from(Some(&next)).unwrap().0.is_ok());
+    assert_eq!(broken_at(&ledger).0, 3);
+    b.set_body(3, &original);
+
+    // The chain cut short before the checkpoint.
+    b.delete(11);
+    let (v, _) = ledger.verify_from(Some(&next)).unwrap();
+    let broken = v.broken.unwrap();
+    assert_eq!(broken.seq, 11);
+    assert!(broken.reason.contains("missing"), "{}", broken.reason);
 }
