@@ -29,6 +29,7 @@ mod probe;
 mod run;
 mod session;
 mod signoff;
+mod verified;
 
 pub use close::Closed;
 pub use error::{Error, suggest};
@@ -40,6 +41,7 @@ pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
 pub use session::{Options, SIGNING_KEY_VAR, Session};
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
+pub use verified::CHECKPOINT_FILE;
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -133,10 +133,19 @@ impl Session {
         Ok(self.evaluate()?.0)
     }
 
-    /// The scorecard and the ledger entries it was evaluated on.
+    /// The scorecard and the ledger entries it was evaluated on. The ledger is verified
+    /// first (from the last checkpoint on): when it does not verify, the scorecard is
+    /// no-go, naming the broken entry ([`Scorecard::broken`]), whatever the gates say.
     pub fn evaluate(&self) -> Result<(Scorecard, Vec<StoredEntry>), Error> {
-        let entries = self.evidence(&self.ledger()?)?;
-        let card = evaluate_evidence(self.roadmap(), as_evidence(&entries), Timestamp::now());
+        let ledger = self.ledger()?;
+        let verification = self.verify_incrementally(&ledger)?;
+        let entries = self.evidence(&ledger)?;
+        let mut card = evaluate_evidence(self.roadmap(), as_evidence(&entries), Timestamp::now());
+        // The entries judged are rechecked too: the checkpoint only vouches for what came
+        // before it as it was then.
+        if let Some(broken) = verification.broken.or_else(|| Ledger::recheck(&entries)) {
+            card.set_broken(broken.to_string());
+        }
         Ok((card, entries))
     }
 

@@ -306,6 +306,31 @@ impl Ledger {
         Ok((verifier.finish(), next))
     }
 
+    /// The first of `entries` (as read by the queries) whose stored hash is not the hash of
+    /// its own contents and `prev_hash`: a body changed in place. Cheap, so that whatever
+    /// `status` judges is checked even before a [`Checkpoint`]; an entry rewritten together
+    /// with its hash passes here and breaks the chain after it, which only a verify of
+    /// that stretch finds.
+    pub fn recheck(entries: &[StoredEntry]) -> Option<Broken> {
+        entries.iter().find_map(|e| {
+            let prev: Option<[u8; 32]> = hex::decode(&e.prev_hash).ok()?.try_into().ok();
+            let body = entry::encode(&e.entry).ok();
+            let matches = match (prev, body) {
+                (Some(prev), Some(body)) => hex::encode(entry_hash(e.seq, &prev, &body)) == e.hash,
+                _ => false,
+            };
+            (!matches).then(|| Broken {
+                seq: e.seq,
+                gate: match &e.entry {
+                    Entry::Record(r) => Some(r.gate.to_string()),
+                    _ => None,
+                },
+                run_id: Some(e.entry.run_id().to_owned()),
+                reason: "hash does not match the entry (its body or hash was changed)".to_owned(),
+            })
+        })
+    }
+
     fn verify_with(&self, trusted: Option<BTreeSet<String>>) -> Result<Verification, LedgerError> {
         let mut verifier = Verifier::new(trusted);
         self.store.scan(1, &mut |row| Ok(verifier.visit(row)))?;

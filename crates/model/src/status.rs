@@ -142,9 +142,23 @@ pub struct Scorecard {
     pub gates: Vec<GateStatus>,
     /// The time freshness was judged against.
     pub evaluated_at: Timestamp,
+    /// Why the evidence cannot be trusted, when its ledger does not verify (the entry that
+    /// does not match): the scorecard is then no-go whatever the gates say. Set by the
+    /// caller that verified the ledger; evaluation itself reads no ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
 }
 
 impl Scorecard {
+    /// Marks the scorecard as judged over a ledger that does not verify: no-go, with
+    /// `why` (the broken entry) as the first reason.
+    pub fn set_broken(&mut self, why: String) {
+        self.go = false;
+        self.reasons
+            .insert(0, format!("the evidence ledger does not verify: {why}"));
+        self.broken = Some(why);
+    }
+
     /// The status of one gate.
     pub fn gate(&self, id: &str) -> Option<&GateStatus> {
         self.gates.iter().find(|g| g.id.as_str() == id)
@@ -220,6 +234,7 @@ pub fn evaluate_evidence<'r>(
         phases,
         gates,
         evaluated_at: now,
+        broken: None,
     }
 }
 
