@@ -18,6 +18,7 @@
 //! process holds a [`phasegate_runner::Supervisor`] while running (the binary does).
 //! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
 
+mod anchor;
 mod close;
 mod error;
 mod fsutil;
@@ -31,6 +32,7 @@ mod session;
 mod signoff;
 mod verified;
 
+pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use close::Closed;
 pub use error::{Error, suggest};
 pub use init::{init, starter, write_roadmap};

@@ -451,6 +451,11 @@ impl Ledger {
         }
     }
 
+    /// The last entry of the chain (what to pin to detect a truncated tail), if any.
+    pub fn tip(&self) -> Result<Option<StoredEntry>, LedgerError> {
+        self.store.tail(1)?.first().map(decode_row).transpose()
+    }
+
     /// The entry at `seq`.
     pub fn get(&self, seq: u64) -> Result<Option<StoredEntry>, LedgerError> {
         self.store.get(seq)?.as_ref().map(decode_row).transpose()

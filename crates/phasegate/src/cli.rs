@@ -267,7 +267,28 @@ pub enum EvidenceCommand {
         seq: u64,
     },
     /// Recompute every hash and signature; name the first entry that does not match (exit 4)
-    Verify,
+    ///
+    /// With an anchor (`--anchor SEQ:HASH`, else the git ref `refs/phasegate/anchor` when
+    /// it exists), also check that the chain still holds the anchored entry with its hash:
+    /// entries removed from the end, which the chain alone cannot show, fail with exit 4.
+    Verify {
+        /// The chain's end as pinned earlier, as `phasegate evidence anchor` prints it
+        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "anchor_ref")]
+        anchor: Option<String>,
+        /// The git ref holding the anchor [default: refs/phasegate/anchor, when it exists]
+        #[arg(long, value_name = "NAME")]
+        anchor_ref: Option<String>,
+    },
+    /// Print the chain's end (SEQ:HASH) to pin elsewhere, so truncation can be detected
+    ///
+    /// With --git-ref, also store it in the roadmap's git repository: a blob holding the
+    /// line, pointed to by the ref (e.g. refs/phasegate/anchor, which `evidence verify`
+    /// reads by default). Push the ref to keep it out of reach of whoever holds the ledger.
+    Anchor {
+        /// The git ref to write, e.g. refs/phasegate/anchor
+        #[arg(long, value_name = "NAME")]
+        git_ref: Option<String>,
+    },
     /// Export every entry, one JSON object per line
     Export {
         /// Output format

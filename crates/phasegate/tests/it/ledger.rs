@@ -305,3 +305,42 @@ fn status_over_a_ledger_that_does_not_verify_is_no_go_naming_the_broken_entry() 
             .starts_with(&format!("entry {seq}"))
     );
 }
+
+#[test]
+fn an_anchor_in_a_git_ref_makes_verify_fail_when_entries_after_it_are_removed() {
+    let p = Project::new(&one_phase(&[("a", "run = \"true\"")]));
+    p.commit_all("roadmap");
+    assert_eq!(p.run(&["run"]).code, 0);
+    let r = p.run(&["evidence", "anchor", "--git-ref", "refs/phasegate/anchor"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let anchor = r.stdout.trim().to_owned();
+    assert!(anchor.starts_with("3:"), "{r:?}");
+    assert_eq!(
+        p.git(&["cat-file", "blob", "refs/phasegate/anchor"]).trim(),
+        anchor
+    );
+    let ok = p.run(&["evidence", "verify"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(
+        ok.stdout
+            .contains("(from git ref refs/phasegate/anchor): present"),
+        "{ok:?}"
+    );
+
+    // Remove the run's record and head: what is left still links.
+    db(&p)
+        .execute("DELETE FROM entries WHERE seq > 1", [])
+        .unwrap();
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "BROKEN anchor {anchor} (from git ref refs/phasegate/anchor): entry 3: missing"
+        )),
+        "{r:?}"
+    );
+    let r = p.run(&["evidence", "verify", "--anchor", &anchor]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let r = p.run(&["evidence", "verify", "--anchor", "nonsense"]);
+    assert_eq!(r.code, 2, "{r:?}");
+}
