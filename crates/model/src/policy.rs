@@ -18,14 +18,10 @@ pub struct WaiverRule {
     /// Roles that may grant the waiver.
     pub roles: Vec<String>,
     /// The longest waiver allowed, from when it is granted to its end.
-    #[serde(rename = "max_ms", serialize_with = "ser_ms")]
+    #[serde(rename = "max_ms", serialize_with = "crate::roadmap::ser_ms")]
     pub max: Duration,
     /// Distinct granters needed before the waiver takes effect.
     pub approvals: u32,
-}
-
-fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl WaiverRule {
