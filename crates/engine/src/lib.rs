@@ -18,6 +18,7 @@
 //! process holds a [`phasegate_runner::Supervisor`] while running (the binary does).
 //! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
 
+mod anchor;
 mod close;
 mod error;
 mod fsutil;
@@ -26,13 +27,16 @@ mod init;
 mod inspect;
 mod keys;
 mod markdown;
+mod policy;
 mod probe;
 mod run;
 mod session;
 mod signers;
 mod signoff;
 mod trust;
+mod verified;
 
+pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use close::Closed;
 pub use error::{Error, suggest};
 pub use identity::{KeySource, new_key};
@@ -47,6 +51,7 @@ pub use session::{LEDGER_VAR, Options, SIGNING_KEY_VAR, Session};
 pub use signers::AllowedSigners;
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 pub use trust::UNPINNED;
+pub use verified::CHECKPOINT_FILE;
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use phasegate_ledger::{Head, Ledger, RunOpened, RunStatus};
-use phasegate_model::{Gate, GateId, GateKind, PhaseId, Record, Scorecard, Verdict};
-use phasegate_runner::{Event, RunContext};
+use phasegate_model::{
+    Gate, GateId, GateKind, GateState, PhaseId, Record, Roadmap, Scorecard, Verdict,
+};
+use phasegate_runner::{Event, RunContext, Signoff};
 use tokio::sync::{mpsc, watch};
 
 use crate::{Error, Session};
@@ -112,7 +114,7 @@ impl Session {
             Timestamp::now(),
             plan.names.clone(),
         ))?;
-        let ctx = self.run_context(provenance, options, &key);
+        let ctx = self.run_context(provenance, options, &key, &before);
         let (records, interrupted, store_error) =
             execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
         let status = if interrupted {
@@ -146,6 +148,7 @@ impl Session {
         provenance: phasegate_model::Provenance,
         options: &RunOptions,
         key: &phasegate_ledger::Key,
+        before: &Scorecard,
     ) -> RunContext {
         RunContext {
             provenance,
@@ -160,8 +163,27 @@ impl Session {
             secret_values: self.secret_values(),
             withheld_vars: self.withheld_vars(),
             own_secrets: self.own_secrets(key),
+            signoffs: signoffs(self.roadmap(), before),
         }
     }
+}
+
+/// Where each sign-off gate stands on `card`, for the runner: a gate needing one runs only
+/// when it passes (approved by enough people) or is waived.
+fn signoffs(roadmap: &Roadmap, card: &Scorecard) -> BTreeMap<GateId, Signoff> {
+    roadmap
+        .gates
+        .iter()
+        .filter(|g| matches!(g.kind, GateKind::Signoff { .. }))
+        .filter_map(|g| card.gate(g.id.as_str()))
+        .map(|s| {
+            let state = match s.state {
+                GateState::Pass | GateState::Waived => Signoff::Satisfied,
+                _ => Signoff::Waiting(format!("waiting for approval of `{}`: {}", s.id, s.reason)),
+            };
+            (s.id.clone(), state)
+        })
+        .collect()
 }
 
 /// Drives the runner: forwards its events to `observe`, appends every record to the

@@ -168,15 +168,18 @@ impl Session {
         Ok(self.evaluate()?.0)
     }
 
-    /// The scorecard and the ledger entries it was evaluated on.
+    /// The scorecard and the ledger entries it was evaluated on. The ledger is verified
+    /// first (from the last checkpoint on): when it does not verify, the scorecard is
+    /// no-go, naming the broken entry ([`Scorecard::broken`]), whatever the gates say.
     ///
     /// With `[trust]`, evidence the pins do not vouch for (a run signed by an unpinned key,
     /// an approval without a valid personal signature) is `untrusted`, never a pass.
     pub fn evaluate(&self) -> Result<(Scorecard, Vec<StoredEntry>), Error> {
         let ledger = self.ledger()?;
+        let verification = self.verify_incrementally(&ledger)?;
         let entries = self.evidence(&ledger)?;
         let now = Timestamp::now();
-        let card = match self.pins()? {
+        let mut card = match self.pins()? {
             None => evaluate_evidence(self.roadmap(), as_evidence(&entries), now),
             Some(pins) => {
                 let judge = Judge::new(&pins, &ledger, &entries)?;
@@ -184,11 +187,17 @@ impl Session {
                 evaluate_trusting(self.roadmap(), as_evidence(&entries), now, &distrust)
             }
         };
+        // The entries judged are rechecked too: the checkpoint only vouches for what came
+        // before it as it was then.
+        if let Some(broken) = verification.broken.or_else(|| Ledger::recheck(&entries)) {
+            card.set_broken(broken.to_string());
+        }
         Ok((card, entries))
     }
 
     /// The ledger entries the scorecard is evaluated on: the latest records, the approvals
-    /// of the `signoff` gates and the latest waiver of each gate.
+    /// of the `signoff` gates, every waiver of the gates a `[[waiver]]` rule covers and the
+    /// latest waiver of the others.
     pub(crate) fn evidence(&self, ledger: &Ledger) -> Result<Vec<StoredEntry>, Error> {
         let roadmap = self.roadmap();
         let gates: Vec<&str> = roadmap.gates.iter().map(|g| g.id.as_str()).collect();
@@ -198,7 +207,14 @@ impl Session {
             .filter(|g| matches!(g.kind, GateKind::Signoff { .. }))
             .map(|g| g.id.as_str())
             .collect();
-        Ok(ledger.status_evidence(&gates, &signoffs)?)
+        // Waivers count per granter under the policy: every waiver of a waivable gate.
+        let waivable: Vec<&str> = roadmap
+            .gates
+            .iter()
+            .filter(|g| roadmap.waiver_rules(g).next().is_some())
+            .map(|g| g.id.as_str())
+            .collect();
+        Ok(ledger.status_evidence(&gates, &signoffs, &waivable)?)
     }
 
     /// Values of every declared secret variable present in the session's environment.

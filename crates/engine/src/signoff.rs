@@ -100,7 +100,9 @@ impl Session {
         self.record_alone(record)
     }
 
-    /// Records a signed, expiring exception for a gate.
+    /// Records a signed, expiring exception for a gate, when a `[[waiver]]` rule of the
+    /// roadmap lets `role` grant it for that long. Under a rule needing several granters,
+    /// the gate is `waived` only once enough distinct people have recorded one.
     pub fn waive(&self, request: &WaiveRequest) -> Result<Statement, Error> {
         let gate = self.gate(&request.gate)?;
         let role = non_empty(
@@ -120,12 +122,14 @@ impl Session {
                  (`2026-12-31T12:00:00Z`)",
             )
         })?;
-        if until <= Timestamp::now() {
+        let now = Timestamp::now();
+        if until <= now {
             return Err(Error::usage(
                 format!("`--until {}` is in the past ({until})", request.until),
                 "a waiver must end in the future",
             ));
         }
+        crate::policy::check_waiver(self.roadmap(), gate, role, until, now)?;
         let author = self.author(request.by.as_deref(), request.key.as_deref(), role)?;
         let by = &author.by;
         let mut record = self.statement(

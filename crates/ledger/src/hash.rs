@@ -25,7 +25,9 @@ pub fn entry_hash(seq: u64, prev_hash: &[u8; 32], body: &[u8]) -> [u8; 32] {
 /// An RFC 6962 Merkle tree hash built one leaf at a time, in `O(log n)` memory: the stack
 /// holds the roots of the perfect subtrees seen so far, largest first. This is what lets
 /// verify follow many interleaved runs over a million records without keeping their leaves.
-#[derive(Debug, Clone, Default)]
+///
+/// It serializes (for [`crate::Checkpoint`]), so a verification can stop and resume.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MerkleBuilder {
     stack: Vec<(u64, [u8; 32])>,
     leaves: u64,

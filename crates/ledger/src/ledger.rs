@@ -15,7 +15,7 @@ use crate::hash::{MerkleBuilder, ZERO_HASH, entry_hash};
 use crate::key::Key;
 use crate::sqlite::SqliteStore;
 use crate::store::{Row, Store};
-use crate::verify::{Verification, Verifier};
+use crate::verify::{Broken, Checkpoint, Verification, Verifier};
 
 /// The file [`Ledger::open`] uses inside the ledger directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
@@ -248,6 +248,85 @@ impl Ledger {
         self.verify_with(Some(trusted_key_ids.iter().cloned().collect()))
     }
 
+    /// [`Ledger::verify`] from `checkpoint` on: checks that the entry at the checkpoint is
+    /// still the one verified (its stored hash, and its hash recomputed from its body and
+    /// `prev_hash`), then verifies only the entries after it. Returns the verification
+    /// (counting from the start of the chain) and, when nothing is broken, the checkpoint
+    /// to resume from next time. Without a checkpoint it verifies everything.
+    ///
+    /// This is what keeps `status` fast on a large ledger; see [`Checkpoint`] for what it
+    /// cannot detect.
+    pub fn verify_from(
+        &self,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(Verification, Option<Checkpoint>), LedgerError> {
+        let Some(cp) = checkpoint.filter(|c| c.is_current()) else {
+            let mut verifier = Verifier::new(None);
+            self.store.scan(1, &mut |row| Ok(verifier.visit(row)))?;
+            let next = verifier.checkpoint();
+            return Ok((verifier.finish(), next));
+        };
+        let row = self.store.get(cp.seq)?;
+        let intact = row.as_ref().is_some_and(|r| {
+            let prev: Option<[u8; 32]> = r.prev_hash.clone().try_into().ok();
+            hex::encode(&r.hash) == cp.hash
+                && prev.is_some_and(|p| entry_hash(r.seq, &p, &r.body).as_slice() == r.hash)
+        });
+        if !intact {
+            let reason = match &row {
+                None => format!(
+                    "entry {} verified earlier is missing: the chain was cut short",
+                    cp.seq
+                ),
+                Some(_) => format!(
+                    "entry differs from when it was verified (its hash was {})",
+                    cp.hash
+                ),
+            };
+            let broken = Verification {
+                last_seq: Some(cp.seq),
+                broken: Some(Broken {
+                    seq: cp.seq,
+                    gate: row.as_ref().and_then(|r| r.gate.clone()),
+                    run_id: row.map(|r| r.run_id),
+                    reason,
+                }),
+                ..Verification::default()
+            };
+            return Ok((broken, None));
+        }
+        let mut verifier = Verifier::resume(cp);
+        self.store
+            .scan(cp.seq + 1, &mut |row| Ok(verifier.visit(row)))?;
+        let next = verifier.checkpoint();
+        Ok((verifier.finish(), next))
+    }
+
+    /// The first of `entries` (as read by the queries) whose stored hash is not the hash of
+    /// its own contents and `prev_hash`: a body changed in place. Cheap, so that whatever
+    /// `status` judges is checked even before a [`Checkpoint`]; an entry rewritten together
+    /// with its hash passes here and breaks the chain after it, which only a verify of
+    /// that stretch finds.
+    pub fn recheck(entries: &[StoredEntry]) -> Option<Broken> {
+        entries.iter().find_map(|e| {
+            let prev: Option<[u8; 32]> = hex::decode(&e.prev_hash).ok()?.try_into().ok();
+            let body = entry::encode(&e.entry).ok();
+            let matches = match (prev, body) {
+                (Some(prev), Some(body)) => hex::encode(entry_hash(e.seq, &prev, &body)) == e.hash,
+                _ => false,
+            };
+            (!matches).then(|| Broken {
+                seq: e.seq,
+                gate: match &e.entry {
+                    Entry::Record(r) => Some(r.gate.to_string()),
+                    _ => None,
+                },
+                run_id: Some(e.entry.run_id().to_owned()),
+                reason: "hash does not match the entry (its body or hash was changed)".to_owned(),
+            })
+        })
+    }
+
     fn verify_with(&self, trusted: Option<BTreeSet<String>>) -> Result<Verification, LedgerError> {
         let mut verifier = Verifier::new(trusted);
         self.store.scan(1, &mut |row| Ok(verifier.visit(row)))?;
@@ -301,20 +380,43 @@ impl Ledger {
         }
     }
 
+    /// Every waiver of `gate` (skipped records with a `waiver`), expired or not, in seq
+    /// order: a waiver policy needing several granters judges them all.
+    pub fn waivers(&self, gate: &str) -> Result<Vec<StoredEntry>, LedgerError> {
+        let mut out = Vec::new();
+        for row in self
+            .store
+            .history_with_verdict(gate, "skipped", usize::MAX)?
+        {
+            let stored = decode_record_row(&row)?;
+            if matches!(&stored.entry, Entry::Record(r) if r.waiver.is_some()) {
+                out.push(stored);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// Everything status evaluation reads, each entry once, in seq order: the latest
     /// records per gate, every record of `signoff_gates` (approvals count k of n, so all
-    /// are needed) and the latest waiver of each of `gates`.
+    /// are needed), every waiver of `waivable_gates` (waivers count per granter) and the
+    /// latest waiver of each other gate of `gates`.
     pub fn status_evidence(
         &self,
         gates: &[&str],
         signoff_gates: &[&str],
+        waivable_gates: &[&str],
     ) -> Result<Vec<StoredEntry>, LedgerError> {
         let mut out = self.latest_per_gate_stored()?;
         for g in signoff_gates {
             out.extend(self.records_of(g)?);
         }
         for g in gates {
-            out.extend(self.latest_waiver(g)?);
+            if waivable_gates.contains(g) {
+                out.extend(self.waivers(g)?);
+            } else {
+                out.extend(self.latest_waiver(g)?);
+            }
         }
         out.sort_by_key(|e| e.seq);
         out.dedup_by_key(|e| e.seq);
@@ -343,6 +445,11 @@ impl Ledger {
                 Ok(out)
             }
         }
+    }
+
+    /// The last entry of the chain (what to pin to detect a truncated tail), if any.
+    pub fn tip(&self) -> Result<Option<StoredEntry>, LedgerError> {
+        self.store.tail(1)?.first().map(decode_row).transpose()
     }
 
     /// The entry at `seq`.

@@ -40,4 +40,4 @@ pub use postgres::{DEFAULT_SCHEMA, PG_SCHEMA_VERSION, PostgresStore};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{BuildRows, Row, Store, Tip, Visit};
 pub use url::{redact_url, url_secrets};
-pub use verify::{Broken, Verification};
+pub use verify::{Broken, CHECKPOINT_VERSION, Checkpoint, Verification};

@@ -1,11 +1,12 @@
 //! Recomputing the chain and the heads: [`Verification`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::ops::ControlFlow;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use phasegate_model::RECORD_VERSION;
+use serde::{Deserialize, Serialize};
 
 use crate::entry::{self, Entry, HEAD_VERSION, Head, RUN_OPENED_VERSION};
 use crate::hash::{MerkleBuilder, ZERO_HASH, entry_hash};
@@ -68,7 +69,42 @@ impl fmt::Display for Broken {
     }
 }
 
+/// Where a verification that found nothing broken got to: enough to go on verifying the
+/// entries appended after it without reading the earlier ones again
+/// ([`crate::Ledger::verify_from`]). Serializable, so a caller can keep it (the engine
+/// keeps it beside the ledger for `status`).
+///
+/// What resuming cannot detect: a change to entries before `seq` that leaves the entry at
+/// `seq` (its body, `prev_hash` and `hash` columns) as it was; only a full
+/// [`crate::Ledger::verify`] finds those. Its size grows with the number of runs (it keeps
+/// the ids of closed runs, to catch a run opened twice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The checkpoint's format version ([`CHECKPOINT_VERSION`]).
+    pub v: u32,
+    /// The last entry verified.
+    pub seq: u64,
+    /// Its hex hash, which the entry at `seq` must still have.
+    pub hash: String,
+    /// The verifier's state after that entry.
+    state: State,
+}
+
+/// The version of [`Checkpoint`]'s fields; one of another version is not resumed from.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct State {
+    entries: u64,
+    records: u64,
+    runs_closed: u64,
+    key_ids: BTreeSet<String>,
+    open: BTreeMap<String, OpenRun>,
+    closed: BTreeSet<String>,
+}
+
 /// A run seen opened and not yet closed: just enough to check its head, in `O(log n)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct OpenRun {
     opened_seq: u64,
     tree: MerkleBuilder,
@@ -87,6 +123,13 @@ pub(crate) struct Verifier {
     out: Verification,
 }
 
+impl Checkpoint {
+    /// Whether this checkpoint can be resumed from by this version of the verifier.
+    pub fn is_current(&self) -> bool {
+        self.v == CHECKPOINT_VERSION
+    }
+}
+
 impl Verifier {
     pub(crate) fn new(trusted: Option<BTreeSet<String>>) -> Self {
         Verifier {
@@ -98,6 +141,56 @@ impl Verifier {
             key_ids: BTreeSet::new(),
             out: Verification::default(),
         }
+    }
+
+    /// A verifier that goes on after `checkpoint`, trusting what it covered.
+    pub(crate) fn resume(checkpoint: &Checkpoint) -> Self {
+        let state = checkpoint.state.clone();
+        let prev_hash = hex::decode(&checkpoint.hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            // An unreadable hash links to nothing: the next entry is then reported broken.
+            .unwrap_or([0xff; 32]);
+        Verifier {
+            trusted: None,
+            expected_seq: checkpoint.seq + 1,
+            prev_hash,
+            open: state.open.into_iter().collect(),
+            closed: state.closed.into_iter().collect(),
+            key_ids: state.key_ids,
+            out: Verification {
+                entries: state.entries,
+                records: state.records,
+                runs_closed: state.runs_closed,
+                last_seq: Some(checkpoint.seq),
+                last_hash: Some(checkpoint.hash.clone()),
+                ..Verification::default()
+            },
+        }
+    }
+
+    /// Where the verification got to, unless something was broken or nothing was read.
+    pub(crate) fn checkpoint(&self) -> Option<Checkpoint> {
+        if self.out.broken.is_some() {
+            return None;
+        }
+        Some(Checkpoint {
+            v: CHECKPOINT_VERSION,
+            seq: self.out.last_seq?,
+            hash: self.out.last_hash.clone()?,
+            state: State {
+                entries: self.out.entries,
+                records: self.out.records,
+                runs_closed: self.out.runs_closed,
+                key_ids: self.key_ids.clone(),
+                open: self
+                    .open
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                closed: self.closed.iter().cloned().collect(),
+            },
+        })
     }
 
     /// Checks the next row; `Break` once one does not match.

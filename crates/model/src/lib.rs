@@ -7,6 +7,7 @@
 
 mod digest;
 mod id;
+mod policy;
 mod record;
 mod roadmap;
 mod status;
@@ -19,6 +20,7 @@ pub use digest::{Sha256Hex, sha256_hex};
 /// (which panics), so every duration that passed `check` is safe to wait for.
 pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
+pub use policy::WaiverRule;
 pub use record::{
     Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,
     Record, Rule, STATEMENT_NAMESPACE, Waiver,

@@ -21,6 +21,8 @@ pub struct Roadmap {
     pub trust: Option<Trust>,
     /// `[roles]`: the principals (as named in the allowed-signers file) holding each role.
     pub roles: BTreeMap<String, Vec<String>>,
+    /// `[[waiver]]` in file order: what may be waived, by whom, for how long.
+    pub waivers: Vec<crate::WaiverRule>,
 }
 
 /// `[trust]`: who may sign what, written in the repository and reviewed like code.
@@ -183,7 +185,7 @@ pub struct Phase {
     pub gates: Vec<GateId>,
 }
 
-fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 

@@ -1,6 +1,6 @@
 //! The scorecard: derived from the roadmap and the records, never stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -145,9 +145,23 @@ pub struct Scorecard {
     pub gates: Vec<GateStatus>,
     /// The time freshness was judged against.
     pub evaluated_at: Timestamp,
+    /// Why the evidence cannot be trusted, when its ledger does not verify (the entry that
+    /// does not match): the scorecard is then no-go whatever the gates say. Set by the
+    /// caller that verified the ledger; evaluation itself reads no ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
 }
 
 impl Scorecard {
+    /// Marks the scorecard as judged over a ledger that does not verify: no-go, with
+    /// `why` (the broken entry) as the first reason.
+    pub fn set_broken(&mut self, why: String) {
+        self.go = false;
+        self.reasons
+            .insert(0, format!("the evidence ledger does not verify: {why}"));
+        self.broken = Some(why);
+    }
+
     /// The status of one gate.
     pub fn gate(&self, id: &str) -> Option<&GateStatus> {
         self.gates.iter().find(|g| g.id.as_str() == id)
@@ -180,8 +194,12 @@ pub fn evaluate<'r>(
 /// - a `signoff` gate passes when enough distinct approvers, in allowed roles, approved
 ///   the current evidence of its phases ([`phase_evidence_digest`]) within `fresh_for`;
 ///   records of it without an approval never count;
-/// - the latest waiver of a gate, while unexpired, makes a gate that does not pass
-///   `waived`, which does not block its phase. A pass on current evidence wins over it.
+/// - a gate that does not pass is `waived`, which does not block its phase, while a
+///   `[[waiver]]` rule of the roadmap covering it is met: enough distinct granters (by
+///   [`Waiver::by`]) in its roles, each with an unexpired waiver no longer than its `max`,
+///   until the earliest of their ends. Each granter's latest waiver is theirs. A pass on
+///   current evidence wins over it. To judge k of n, `evidence` must hold every waiver of
+///   a gate a rule covers.
 pub fn evaluate_evidence<'r>(
     roadmap: &Roadmap,
     evidence: impl IntoIterator<Item = Evidence<'r>>,
@@ -230,8 +248,22 @@ pub fn evaluate_trusting<'r>(
                     }
                 }
             };
-            let waiver = sorted.waivers.get(g.id.as_str()).copied();
-            apply_waiver(status, waiver, now, untrusted)
+            let (trusted, distrusted): (Vec<&Record>, Vec<&Record>) = sorted
+                .waivers
+                .get(g.id.as_str())
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .partition(|r| untrusted(r).is_none());
+            let mut status = waiver::apply(roadmap, g, status, &trusted, now);
+            if let Some(r) = distrusted
+                .last()
+                .filter(|_| status.state != GateState::Pass)
+            {
+                let by = r.waiver.as_ref().map_or("?", |w| w.by.as_str());
+                let why = untrusted(r).unwrap_or_default();
+                status.reason = format!("{}; waiver by {by} does not count: {why}", status.reason);
+            }
+            status
         })
         .collect();
     let phases = phase_statuses(roadmap, &gates);
@@ -246,6 +278,7 @@ pub fn evaluate_trusting<'r>(
         phases,
         gates,
         evaluated_at: now,
+        broken: None,
     }
 }
 
@@ -311,8 +344,8 @@ struct Sorted<'r> {
     skipped: BTreeMap<&'r str, &'r Record>,
     /// Every approval, in ledger order.
     approvals: BTreeMap<&'r str, Vec<&'r Record>>,
-    /// The latest waiver.
-    waivers: BTreeMap<&'r str, &'r Record>,
+    /// Every waiver, in ledger order.
+    waivers: BTreeMap<&'r str, Vec<&'r Record>>,
 }
 
 impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
@@ -326,7 +359,7 @@ impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
             if r.approval.is_some() {
                 s.approvals.entry(gate).or_default().push(r);
             } else if r.waiver.is_some() {
-                s.waivers.insert(gate, r);
+                s.waivers.entry(gate).or_default().push(r);
             } else if r.verdict.is_decisive() {
                 s.decisive.insert(gate, e);
             } else {
@@ -342,8 +375,10 @@ impl<'r, I: IntoIterator<Item = Evidence<'r>>> From<I> for Sorted<'r> {
 /// of the phases requiring `gate` (base gates included). `evidence` is as for
 /// [`evaluate_evidence`].
 ///
-/// Sign-off gates are left out, so that approving one sign-off never undoes another. A
-/// gate without decisive evidence adds nothing, so its first evidence changes the digest.
+/// Sign-off gates are left out, so that approving one sign-off never undoes another. So
+/// are the gates that need `gate` (directly or not): they wait for the approval, so their
+/// evidence comes after it and would make it stale at once. A gate without decisive
+/// evidence adds nothing, so its first evidence changes the digest.
 pub fn phase_evidence_digest<'r>(
     roadmap: &Roadmap,
     gate: &GateId,
@@ -363,10 +398,28 @@ fn covered<'a>(roadmap: &'a Roadmap, gate: &GateId) -> Vec<&'a Gate> {
         .collect();
     ids.sort();
     ids.dedup();
+    let waiting = dependants(roadmap, gate);
     ids.iter()
+        .filter(|id| !waiting.contains(id))
         .filter_map(|id| roadmap.gate(id.as_str()))
         .filter(|g| !matches!(g.kind, GateKind::Signoff { .. }))
         .collect()
+}
+
+/// The gates that need `gate`, directly or through other gates.
+fn dependants<'a>(roadmap: &'a Roadmap, gate: &GateId) -> BTreeSet<&'a GateId> {
+    let mut found: BTreeSet<&GateId> = BTreeSet::new();
+    loop {
+        let before = found.len();
+        for g in &roadmap.gates {
+            if g.needs.iter().any(|n| n == gate || found.contains(n)) {
+                found.insert(&g.id);
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
 }
 
 fn digest_of(covered: &[&Gate], decisive: &BTreeMap<&str, Evidence<'_>>) -> Sha256Hex {
@@ -595,43 +648,6 @@ fn signoff_outcome<'r>(
     (state, reason, last)
 }
 
-/// A gate that does not pass is `waived` while its latest waiver has not expired; an
-/// expired waiver is only mentioned.
-fn apply_waiver(
-    mut status: GateStatus,
-    waiver: Option<&Record>,
-    now: Timestamp,
-    untrusted: Distrust<'_>,
-) -> GateStatus {
-    let Some((r, w)) = waiver.and_then(|r| Some((r, r.waiver.as_ref()?))) else {
-        return status;
-    };
-    if status.state == GateState::Pass {
-        return status;
-    }
-    if let Some(why) = untrusted(r) {
-        status.reason = format!(
-            "{}; waiver by {} does not count: {why}",
-            status.reason, w.by
-        );
-        return status;
-    }
-    if w.until > now {
-        status.reason = format!(
-            "waived by {} ({}) until {}: {}; otherwise {}: {}",
-            w.by, w.role, w.until, w.reason, status.state, status.reason
-        );
-        status.state = GateState::Waived;
-        status.waiver = Some(w.clone());
-    } else {
-        status.reason = format!(
-            "{}; waiver by {} ({}) expired at {}",
-            status.reason, w.by, w.role, w.until
-        );
-    }
-    status
-}
-
 fn gate_status(
     gate: &Gate,
     decisive: Option<&Record>,
@@ -695,6 +711,8 @@ fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Recor
 fn round_secs(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
 }
+
+mod waiver;
 
 #[cfg(test)]
 mod tests;

@@ -110,10 +110,16 @@ pub enum Command {
     Signoff(SignoffArgs),
     /// Record a signed, expiring exception for a gate: shown as waived, never as a pass
     ///
+    /// Only what the roadmap's `[[waiver]]` rules allow: a gate a rule covers (`"*"` covers
+    /// every gate but sign-off gates, which must be named), a role the rule lists, and an
+    /// `--until` no further than its `max`; anything else is refused, listing what the
+    /// rules allow. Under a rule with `approvals = k`, the gate is waived only once k
+    /// distinct granters have each recorded a waiver, until the earliest of their ends.
+    ///
     /// While the waiver lasts, the gate does not block its phase (unless it passes, the
-    /// scorecard shows it as `waived` with who, why and until when). The latest waiver of a
-    /// gate is the one that counts. The granter is `--by`, else `git config user.email`
-    /// in the roadmap's directory, else $USER.
+    /// scorecard shows it as `waived` with who, why and until when). A granter's latest
+    /// waiver of a gate replaces their earlier ones. The granter is `--by`, else
+    /// `git config user.email` in the roadmap's directory, else $USER.
     Waive(WaiveArgs),
     /// Run one probe ad hoc against a URL and print its findings
     ///
@@ -198,10 +204,11 @@ pub struct WaiveArgs {
     #[arg(long)]
     pub reason: String,
     /// When the waiver ends: a date (`2026-12-31`, until the end of that day UTC) or an
-    /// RFC 3339 time (`2026-12-31T12:00:00Z`); must be in the future
+    /// RFC 3339 time (`2026-12-31T12:00:00Z`); in the future, within the rule's `max`
     #[arg(long, value_name = "DATE")]
     pub until: String,
-    /// The role you grant the waiver in
+    /// The role you grant the waiver in; one of the `roles` of a `[[waiver]]` rule
+    /// covering the gate
     #[arg(long = "as", value_name = "ROLE")]
     pub role: String,
     /// Who grants it [default: `git config user.email`, else $USER]; refused when the
@@ -296,7 +303,28 @@ pub enum EvidenceCommand {
         seq: u64,
     },
     /// Recompute every hash and signature; name the first entry that does not match (exit 4)
-    Verify,
+    ///
+    /// With an anchor (`--anchor SEQ:HASH`, else the git ref `refs/phasegate/anchor` when
+    /// it exists), also check that the chain still holds the anchored entry with its hash:
+    /// entries removed from the end, which the chain alone cannot show, fail with exit 4.
+    Verify {
+        /// The chain's end as pinned earlier, as `phasegate evidence anchor` prints it
+        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "anchor_ref")]
+        anchor: Option<String>,
+        /// The git ref holding the anchor [default: refs/phasegate/anchor, when it exists]
+        #[arg(long, value_name = "NAME")]
+        anchor_ref: Option<String>,
+    },
+    /// Print the chain's end (SEQ:HASH) to pin elsewhere, so truncation can be detected
+    ///
+    /// With --git-ref, also store it in the roadmap's git repository: a blob holding the
+    /// line, pointed to by the ref (e.g. refs/phasegate/anchor, which `evidence verify`
+    /// reads by default). Push the ref to keep it out of reach of whoever holds the ledger.
+    Anchor {
+        /// The git ref to write, e.g. refs/phasegate/anchor
+        #[arg(long, value_name = "NAME")]
+        git_ref: Option<String>,
+    },
     /// Export every entry, one JSON object per line
     Export {
         /// Output format

@@ -68,6 +68,11 @@ pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
         out.push_str("GO: every phase is done on current evidence\n");
     } else {
         out.push_str("NO-GO:\n");
+        if let Some(why) = &card.broken {
+            out.push_str(&format!(
+                "  - BROKEN: the evidence ledger does not verify: {why}\n"
+            ));
+        }
         for p in card.phases.iter().filter(|p| p.state != PhaseState::Done) {
             out.push_str(&format!(
                 "  - phase `{}` is {}\n",

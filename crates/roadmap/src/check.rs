@@ -23,6 +23,7 @@ mod gate;
 mod references;
 mod service;
 mod trust;
+mod waiver;
 use crate::graph::{self, Edge};
 use crate::suggest::{self, did_you_mean, typo_of};
 use trust::RolesDraft;
@@ -34,7 +35,7 @@ type Key<'i> = Spanned<DeString<'i>>;
 pub const VERSION: i64 = 1;
 
 const TOP_KEYS: &[&str] = &[
-    "version", "project", "services", "gates", "phase", "trust", "roles",
+    "version", "project", "services", "gates", "phase", "trust", "roles", "waiver",
 ];
 const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
 /// Keys every kind of gate accepts.
@@ -89,6 +90,7 @@ pub(crate) fn check<'s>(
     let mut phases = None;
     let mut trust = None;
     let mut roles = RolesDraft::default();
+    let mut waivers = Vec::new();
     for (key, val) in in_file_order(doc.get_ref()) {
         match key.get_ref().as_ref() {
             "version" => c.version(val),
@@ -98,6 +100,7 @@ pub(crate) fn check<'s>(
             "phase" => phases = Some((val.span(), c.phases(val))),
             "trust" => trust = Some(c.trust(val)),
             "roles" => roles = c.roles(val),
+            "waiver" => waivers = c.waivers(val),
             _ => {
                 c.unknown_key(key, TOP_KEYS, "at the top level", None);
             }
@@ -118,6 +121,7 @@ pub(crate) fn check<'s>(
     };
     c.references(&project, &services, &gates, &phases);
     c.trust_references(trust.as_ref(), &roles, &gates);
+    c.waiver_references(&waivers, &gates);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -127,6 +131,10 @@ pub(crate) fn check<'s>(
         run_signers: t.run_signers,
     });
     roadmap.roles = roles.roles.into_iter().map(|(n, _, m)| (n, m)).collect();
+    roadmap.waivers = waivers
+        .into_iter()
+        .filter_map(waiver::WaiverDraft::build)
+        .collect();
     Ok(roadmap)
 }
 
@@ -802,5 +810,7 @@ fn build(
                 })
             })
             .collect(),
+        // Filled in by `check`, from the `[[waiver]]` drafts.
+        waivers: Vec::new(),
     }
 }

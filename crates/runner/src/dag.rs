@@ -14,9 +14,15 @@ pub(crate) struct Dag<'a> {
 }
 
 impl<'a> Dag<'a> {
-    /// The DAG of `gates`; a need outside `gates` is not a constraint.
-    pub(crate) fn new(gates: &[&'a Gate]) -> Self {
-        let selected: BTreeSet<&GateId> = gates.iter().map(|g| &g.id).collect();
+    /// The DAG of `gates`; a need outside `gates` is not a constraint, except on a gate of
+    /// `held` (sign-off gates: never run, settled by the caller with [`Dag::settle`] or
+    /// [`Dag::hold`]).
+    pub(crate) fn new(gates: &[&'a Gate], held: &BTreeSet<&GateId>) -> Self {
+        let selected: BTreeSet<&GateId> = gates
+            .iter()
+            .map(|g| &g.id)
+            .chain(held.iter().copied())
+            .collect();
         let mut dag = Dag {
             by_id: gates.iter().map(|g| (&g.id, *g)).collect(),
             waiting: BTreeMap::new(),
@@ -52,9 +58,24 @@ impl<'a> Dag<'a> {
     /// to ready; anything else skips them, and the skip cascades to their own dependents.
     /// Returns the skipped gates in the order they were skipped, each with why.
     pub(crate) fn settle(&mut self, id: &GateId, verdict: Verdict) -> Vec<(&'a Gate, String)> {
+        self.cascade(id, verdict, None)
+    }
+
+    /// Skips the dependents of `id`, a gate outside the run whose need is not met, giving
+    /// `why` as their reason; the skip cascades as in [`Dag::settle`].
+    pub(crate) fn hold(&mut self, id: &GateId, why: &str) -> Vec<(&'a Gate, String)> {
+        self.cascade(id, Verdict::Skipped, Some(why.to_owned()))
+    }
+
+    fn cascade(
+        &mut self,
+        id: &GateId,
+        verdict: Verdict,
+        why: Option<String>,
+    ) -> Vec<(&'a Gate, String)> {
         let mut skipped = Vec::new();
-        let mut ended = vec![(id.clone(), verdict)];
-        while let Some((id, verdict)) = ended.pop() {
+        let mut ended = vec![(id.clone(), verdict, why)];
+        while let Some((id, verdict, held)) = ended.pop() {
             for &dep in self.dependents.get(&id).into_iter().flatten() {
                 let Some(left) = self.waiting.get_mut(dep) else {
                     continue;
@@ -67,12 +88,13 @@ impl<'a> Dag<'a> {
                     }
                 } else {
                     self.waiting.remove(dep);
-                    let why = match verdict {
-                        Verdict::Skipped => format!("needs `{id}`, which was skipped"),
-                        v => format!("needs `{id}`, which ended with {v}"),
+                    let why = match (&held, verdict) {
+                        (Some(why), _) => why.clone(),
+                        (None, Verdict::Skipped) => format!("needs `{id}`, which was skipped"),
+                        (None, v) => format!("needs `{id}`, which ended with {v}"),
                     };
                     skipped.push((self.by_id[dep], why));
-                    ended.push((dep.clone(), Verdict::Skipped));
+                    ended.push((dep.clone(), Verdict::Skipped, None));
                 }
             }
         }
@@ -119,7 +141,7 @@ gates = ["a", "b", "c", "d"]
         .unwrap();
         let gates: Vec<&Gate> = roadmap.gates.iter().collect();
 
-        let mut dag = Dag::new(&gates);
+        let mut dag = Dag::new(&gates, &BTreeSet::new());
         assert_eq!(dag.take_ready(true).unwrap().id.as_str(), "a");
         assert!(dag.take_ready(false).is_none(), "`d` runs alone");
         assert_eq!(dag.take_ready(true).unwrap().id.as_str(), "d");
@@ -129,7 +151,7 @@ gates = ["a", "b", "c", "d"]
         assert_eq!(skipped[0].1, "needs `a`, which ended with fail");
         assert_eq!(skipped[1].1, "needs `b`, which was skipped");
 
-        let mut dag = Dag::new(&gates);
+        let mut dag = Dag::new(&gates, &BTreeSet::new());
         assert!(dag.settle(&a, Verdict::Pass).is_empty());
         assert_eq!(dag.take_ready(true).unwrap().id.as_str(), "a");
         assert_eq!(dag.take_ready(true).unwrap().id.as_str(), "d");

@@ -4,7 +4,8 @@
 //!
 //! The runner produces [`Record`]s and reports them as [`Event`]s as they happen; it knows
 //! nothing of the ledger: the caller stores them. Entry point: [`run`]. Sign-off gates are
-//! never run: people approve them.
+//! never run: people approve them, and the caller says which are satisfied
+//! ([`RunContext::signoffs`]).
 //!
 //! # What it needs from the process
 //!
@@ -73,6 +74,22 @@ pub struct RunContext {
     /// Values of the caller's own secrets (the signing key's seed, the ledger's password):
     /// redacted, as declared secrets are, from everything every gate and service leaves.
     pub own_secrets: Vec<String>,
+    /// Where each sign-off gate stands as the run starts, from the caller's scorecard: a
+    /// gate needing a sign-off gate runs only once it is [`Signoff::Satisfied`]. A sign-off
+    /// gate missing here is waiting, so that forgetting to fill this in never lets a
+    /// dependant through.
+    pub signoffs: BTreeMap<GateId, Signoff>,
+}
+
+/// Whether a need on a sign-off gate is met, as the caller judged it before the run (the
+/// runner reads no evidence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signoff {
+    /// Approved by enough people, or waived: gates needing it may run.
+    Satisfied,
+    /// Not yet: gates needing it are skipped with this reason (e.g. "waiting for approval
+    /// of `release`: needs 2 approvals by sre, cto; has 0").
+    Waiting(String),
 }
 
 impl RunContext {

@@ -1,9 +1,10 @@
 //! Driving a run: gates start as soon as what they need has passed, up to `jobs` at once;
 //! a gate whose need did not pass is skipped with the reason.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use phasegate_model::{Gate, GateKind, Record, Roadmap};
+use phasegate_model::{Gate, GateId, GateKind, Record, Roadmap, Verdict};
 use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -12,7 +13,7 @@ use crate::attempt::{self, GateJob};
 use crate::dag::Dag;
 use crate::secrets::withheld;
 use crate::service::Services;
-use crate::{Event, RunContext, gate_secrets, tree};
+use crate::{Event, RunContext, Signoff, gate_secrets, tree};
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -29,8 +30,10 @@ pub struct RunOutcome {
 /// running gates as on timeout and starts no new one.
 ///
 /// Sign-off gates are approved by people, never run: they are left out of the run and have
-/// no record in its outcome, and a `needs` on one is no constraint on scheduling (the status
-/// evaluation requires the approvals for the gate's phases).
+/// no record in its outcome. A gate that `needs` one runs only when the caller says it is
+/// satisfied ([`RunContext::signoffs`]: approved, or waived); otherwise the gate, and what
+/// needs it in turn, is skipped with the reason the caller gave ("waiting for approval of
+/// ..."), whether or not the sign-off gate was selected.
 ///
 /// When it returns, every process its gates and services started has been ended, as far as
 /// the process group and the marker scan reach; with a [`Supervisor`](crate::Supervisor)
@@ -78,7 +81,17 @@ pub async fn run(
         events,
         cancel,
     };
-    let records = scheduler.drive(Dag::new(&gates)).await;
+    // The sign-off gates something of this run needs: settled now, from the caller's word.
+    let held: BTreeSet<&GateId> = gates
+        .iter()
+        .flat_map(|g| &g.needs)
+        .filter(|n| {
+            roadmap
+                .gate(n.as_str())
+                .is_some_and(|g| matches!(g.kind, GateKind::Signoff { .. }))
+        })
+        .collect();
+    let records = scheduler.drive(Dag::new(&gates, &held), &held).await;
     // Services go at the end of the run, whatever happened: failure, timeout or Ctrl-C.
     services.stop_all().await;
     // Anything reparented to us that no gate accounted for must not outlive the run.
@@ -101,10 +114,19 @@ struct Scheduler<'a> {
 }
 
 impl Scheduler<'_> {
-    /// Runs the gates of `dag` to the end (or the cancel); returns their final records.
-    async fn drive(&self, mut dag: Dag<'_>) -> Vec<Record> {
+    /// Runs the gates of `dag` to the end (or the cancel), after settling the `held`
+    /// sign-off gates; returns their final records.
+    async fn drive(&self, mut dag: Dag<'_>, held: &BTreeSet<&GateId>) -> Vec<Record> {
         let jobs = self.ctx.jobs.max(1);
         let mut records = Vec::new();
+        for id in held {
+            let skipped = match self.ctx.signoffs.get(*id) {
+                Some(Signoff::Satisfied) => dag.settle(id, Verdict::Pass),
+                Some(Signoff::Waiting(why)) => dag.hold(id, why),
+                None => dag.hold(id, &format!("waiting for approval of `{id}`")),
+            };
+            self.skip(skipped, &mut records);
+        }
         let mut running = JoinSet::new();
         let mut alone = false;
         loop {
@@ -129,12 +151,17 @@ impl Scheduler<'_> {
             let record = done.expect("a gate task never panics");
             let skipped = dag.settle(&record.gate, record.verdict);
             records.push(record);
-            for (g, why) in skipped {
-                let rec = attempt::skipped(&self.job(g), &self.ctx, why);
-                records.push(attempt::emit(&self.events, rec));
-            }
+            self.skip(skipped, &mut records);
         }
         records
+    }
+
+    /// Records and reports the gates `skipped`, each with why.
+    fn skip(&self, skipped: Vec<(&Gate, String)>, records: &mut Vec<Record>) {
+        for (g, why) in skipped {
+            let rec = attempt::skipped(&self.job(g), &self.ctx, why);
+            records.push(attempt::emit(&self.events, rec));
+        }
     }
 
     fn job(&self, g: &Gate) -> GateJob {
@@ -156,7 +183,11 @@ mod tests {
 
     use super::*;
 
-    fn context(root: &std::path::Path, roadmap: &Roadmap) -> RunContext {
+    fn context(
+        root: &std::path::Path,
+        roadmap: &Roadmap,
+        signoffs: BTreeMap<GateId, Signoff>,
+    ) -> RunContext {
         RunContext {
             provenance: phasegate_model::Provenance {
                 run_id: "test".into(),
@@ -174,22 +205,36 @@ mod tests {
             secret_values: BTreeMap::new(),
             withheld_vars: Default::default(),
             own_secrets: Vec::new(),
+            signoffs,
         }
     }
 
     async fn run_all(source: &str, root: &std::path::Path) -> RunOutcome {
-        let roadmap = phasegate_roadmap::parse(source, "phasegate.toml").unwrap();
-        let gates: Vec<&Gate> = roadmap.gates.iter().collect();
-        let (tx, _rx) = mpsc::unbounded_channel();
-        let (_cancel_tx, cancel) = watch::channel(false);
-        run(&roadmap, &gates, context(root, &roadmap), tx, cancel).await
+        run_with(source, root, BTreeMap::new(), |_| true).await
     }
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn sign_off_gates_are_never_run_nor_recorded_nor_waited_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let outcome = run_all(
-            r#"
+    /// Runs the gates of `source` that `select` keeps, with `signoffs` as the caller's word.
+    async fn run_with(
+        source: &str,
+        root: &std::path::Path,
+        signoffs: BTreeMap<GateId, Signoff>,
+        select: impl Fn(&Gate) -> bool,
+    ) -> RunOutcome {
+        let roadmap = phasegate_roadmap::parse(source, "phasegate.toml").unwrap();
+        let gates: Vec<&Gate> = roadmap.gates.iter().filter(|g| select(g)).collect();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        run(
+            &roadmap,
+            &gates,
+            context(root, &roadmap, signoffs),
+            tx,
+            cancel,
+        )
+        .await
+    }
+
+    const NEEDS_APPROVAL: &str = r#"
 [project]
 name = "t"
 
@@ -200,19 +245,78 @@ signoff = { roles = ["sre"] }
 run = "true"
 needs = ["approve"]
 
+[gates.deploy]
+run = "true"
+needs = ["build"]
+
+[gates.lint]
+run = "true"
+
 [[phase]]
 id = "p"
-gates = ["approve", "build"]
-"#,
-            dir.path(),
-        )
-        .await;
-        let records: Vec<(&str, Verdict)> = outcome
+gates = ["approve", "build", "deploy", "lint"]
+"#;
+
+    fn verdicts(outcome: &RunOutcome) -> Vec<(&str, Verdict, Option<&str>)> {
+        let mut v: Vec<_> = outcome
             .records
             .iter()
-            .map(|r| (r.gate.as_str(), r.verdict))
+            .map(|r| (r.gate.as_str(), r.verdict, r.reason.as_deref()))
             .collect();
-        assert_eq!(records, [("build", Verdict::Pass)]);
+        v.sort_by_key(|(g, ..)| *g);
+        v
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_gate_needing_a_sign_off_gate_waits_for_it_and_sign_off_gates_are_never_run() {
+        // Regression (issue 8): `build` used to run and pass before anyone approved.
+        let dir = tempfile::tempdir().unwrap();
+        let waiting = BTreeMap::from([(
+            GateId::new("approve").unwrap(),
+            Signoff::Waiting("waiting for approval of `approve`: has 0".into()),
+        )]);
+        let outcome = run_with(NEEDS_APPROVAL, dir.path(), waiting, |_| true).await;
+        assert_eq!(
+            verdicts(&outcome),
+            [
+                (
+                    "build",
+                    Verdict::Skipped,
+                    Some("waiting for approval of `approve`: has 0")
+                ),
+                (
+                    "deploy",
+                    Verdict::Skipped,
+                    Some("needs `build`, which was skipped")
+                ),
+                ("lint", Verdict::Pass, None),
+            ]
+        );
+
+        // Not told about it (nor is it selected): still waiting.
+        let outcome = run_with(NEEDS_APPROVAL, dir.path(), BTreeMap::new(), |g| {
+            g.id.as_str() != "approve"
+        })
+        .await;
+        assert_eq!(
+            verdicts(&outcome)[0],
+            (
+                "build",
+                Verdict::Skipped,
+                Some("waiting for approval of `approve`")
+            )
+        );
+
+        let satisfied = BTreeMap::from([(GateId::new("approve").unwrap(), Signoff::Satisfied)]);
+        let outcome = run_with(NEEDS_APPROVAL, dir.path(), satisfied, |_| true).await;
+        assert_eq!(
+            verdicts(&outcome),
+            [
+                ("build", Verdict::Pass, None),
+                ("deploy", Verdict::Pass, None),
+                ("lint", Verdict::Pass, None),
+            ]
+        );
     }
 
     #[test]

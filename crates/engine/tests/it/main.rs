@@ -1,6 +1,7 @@
 //! The engine's integration tests: sessions on temporary projects, real processes, a real
 //! ledger, real sockets on 127.0.0.1.
 
+mod anchor;
 mod architecture;
 mod close;
 mod inspect;

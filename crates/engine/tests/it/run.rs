@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use phasegate_engine::Event;
+use phasegate_engine::{Event, SignoffRequest};
 use phasegate_model::{GateState, Verdict};
 use tokio::sync::watch;
 
@@ -61,19 +61,52 @@ fn a_failing_gate_skips_its_dependants_and_is_no_go() {
 }
 
 #[test]
-fn a_gate_needing_a_signoff_gate_runs_and_the_signoff_gate_is_not_recorded() {
+fn a_gate_needing_a_signoff_gate_waits_for_its_approval_and_the_signoff_gate_is_not_recorded() {
+    // Regression (issue 8): `deploy` used to run and pass before anyone approved.
     let p = Project::new(&one_phase(&[
-        ("approve", "signoff = { roles = [\"cto\"] }"),
+        ("build", "run = \"true\""),
+        (
+            "approve",
+            "signoff = { roles = [\"cto\", \"release\"], approvals = 2 }",
+        ),
         ("deploy", "run = \"true\"\nneeds = [\"approve\"]"),
     ]));
     let s = p.session();
     let (plan, report, _) = run(&s, &[]);
     assert_eq!(plan.signoffs.len(), 1);
-    let gates: Vec<&str> = report.records.iter().map(|r| r.gate.as_str()).collect();
-    assert_eq!(gates, ["deploy"]);
-    assert_eq!(report.records[0].verdict, Verdict::Pass);
-    // The phase still waits for the approval.
+    let deploy = report
+        .records
+        .iter()
+        .find(|r| r.gate.as_str() == "deploy")
+        .unwrap();
+    assert_eq!(deploy.verdict, Verdict::Skipped);
+    assert_eq!(
+        deploy.reason.as_deref(),
+        Some("waiting for approval of `approve`: needs 2 approvals by cto, release; has 0")
+    );
+    assert!(report.records.iter().all(|r| r.gate.as_str() != "approve"));
     assert!(!report.scorecard.go);
+
+    for (role, by) in [("cto", "carol"), ("release", "rob")] {
+        s.signoff(&SignoffRequest {
+            gate: "approve".into(),
+            role: role.into(),
+            note: None,
+            by: Some(by.into()),
+            key: None,
+        })
+        .unwrap();
+    }
+    let (_, report, _) = run(&s, &["deploy"]);
+    let gates: Vec<(&str, Verdict)> = report
+        .records
+        .iter()
+        .map(|r| (r.gate.as_str(), r.verdict))
+        .collect();
+    assert_eq!(gates, [("deploy", Verdict::Pass)]);
+    // The approval covers `build`, not `deploy`, which waited for it: running `deploy`
+    // leaves it current.
+    assert!(report.scorecard.go, "{:?}", report.scorecard.reasons);
 }
 
 #[test]

@@ -81,3 +81,38 @@ fn plan_separates_signoff_gates_and_names_unknown_ones() {
         "{message} / {help}"
     );
 }
+
+#[test]
+fn the_scorecard_verifies_from_a_checkpoint_kept_beside_the_ledger() {
+    let p = Project::new(&one_phase(&[("a", "run = \"true\"")]));
+    let s = p.session();
+    crate::support::run(&s, &[]);
+    let card = s.scorecard().unwrap();
+    assert!(card.go && card.broken.is_none());
+    let file = s.ledger_dir.join(phasegate_engine::CHECKPOINT_FILE);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let last = s.verify().unwrap().last_seq.unwrap();
+    assert_eq!(saved["checkpoint"]["seq"], last);
+
+    // A checkpoint whose entry is not the one in the ledger any more: broken there.
+    let forged = std::fs::read_to_string(&file).unwrap().replace(
+        saved["checkpoint"]["hash"].as_str().unwrap(),
+        &"0".repeat(64),
+    );
+    std::fs::write(&file, forged).unwrap();
+    let card = s.scorecard().unwrap();
+    assert!(!card.go);
+    assert!(
+        card.broken
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("entry {last}")),
+        "{:?}",
+        card.broken
+    );
+    assert!(card.reasons[0].starts_with("the evidence ledger does not verify"));
+    // An unreadable checkpoint is only a cache miss.
+    std::fs::write(&file, "not json").unwrap();
+    assert!(s.scorecard().unwrap().go);
+}

@@ -73,6 +73,7 @@ conformance!(
     a_deleted_record_leaves_a_sequence_gap,
     a_changed_index_column_is_reported,
     an_incomplete_run_does_not_hide_tampering_after_it,
+    verify_from_a_checkpoint_reads_on_from_it_and_checks_the_checkpoint_entry,
 );
 
 fn broken_at(ledger: &Ledger) -> (u64, String) {
@@ -417,7 +418,7 @@ fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record(b: &
     let waiver = |mut r: phasegate_model::Record, until: i64| {
         r.waiver = Some(phasegate_model::Waiver {
             signed: None,
-            by: "wendy".into(),
+            by: format!("wendy{until}"),
             role: "cto".into(),
             reason: "outage".into(),
             until: at(until),
@@ -447,11 +448,33 @@ fn status_evidence_finds_waivers_behind_many_skips_and_every_signoff_record(b: &
     assert_eq!(ledger.records_of("release").unwrap().len(), 3);
 
     let all = ledger
-        .status_evidence(&["smoke", "release"], &["release"])
+        .status_evidence(&["smoke", "release"], &["release"], &[])
         .unwrap();
     let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
     // The waiver, smoke's pass (its skips came before it), every release record, each once.
     assert_eq!(seqs, [2, 43, 44, 45, 46]);
+
+    // A second waiver of smoke: the latest only, unless a rule makes smoke waivable.
+    ledger
+        .append_record(&waiver(record("r1", "smoke", Verdict::Skipped, 46), 200))
+        .unwrap();
+    let seqs = |waivable: &[&str]| -> Vec<u64> {
+        ledger
+            .status_evidence(&["smoke", "release"], &["release"], waivable)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect()
+    };
+    assert_eq!(seqs(&[]), [43, 44, 45, 46, 47]);
+    assert_eq!(seqs(&["smoke"]), [2, 43, 44, 45, 46, 47]);
+    let waivers: Vec<u64> = ledger
+        .waivers("smoke")
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(waivers, [2, 47]);
     let stored = ledger.latest_per_gate_stored().unwrap();
     assert!(stored.iter().all(|e| e.hash.len() == 64));
 }
@@ -585,4 +608,58 @@ mod postgres_only {
         });
         PostgresStore::drop_schema(&url, &schema).unwrap();
     }
+}
+
+fn verify_from_a_checkpoint_reads_on_from_it_and_checks_the_checkpoint_entry(b: &impl Backend) {
+    let mut ledger = populated(b);
+    let (full, cp) = ledger.verify_from(None).unwrap();
+    assert_eq!(full, ledger.verify().unwrap());
+    let cp = cp.unwrap();
+    assert_eq!((cp.seq, Some(cp.hash.clone())), (9, full.last_hash.clone()));
+
+    // Run `b` was open at the checkpoint: its head after it must still match its records.
+    let key = Key::from_hex(&"07".repeat(32)).unwrap();
+    ledger
+        .append_record(&record("b", "late", Verdict::Pass, 9))
+        .unwrap();
+    ledger.close_run("b", RunStatus::Completed, &key).unwrap();
+    let (resumed, next) = ledger.verify_from(Some(&cp)).unwrap();
+    assert_eq!(
+        resumed,
+        ledger.verify().unwrap(),
+        "the same counts as from the start"
+    );
+    let next = next.unwrap();
+    assert_eq!(next.seq, 11);
+    // Nothing new: nothing read, the same checkpoint.
+    let (again, same) = ledger.verify_from(Some(&next)).unwrap();
+    assert!(again.is_ok());
+    assert_eq!(same.as_ref(), Some(&next));
+
+    // The checkpoint entry changed: caught there.
+    let original = b.body(11);
+    let mut body = original.clone();
+    body[5] ^= 0x20;
+    b.set_body(11, &body);
+    let (v, none) = ledger.verify_from(Some(&next)).unwrap();
+    assert_eq!(v.broken.unwrap().seq, 11);
+    assert!(none.is_none());
+    b.set_body(11, &original);
+
+    // What a checkpoint cannot see: an earlier entry changed with the checkpoint entry
+    // left alone. A full verify still finds it.
+    let original = b.body(3);
+    let mut body = original.clone();
+    body[5] ^= 0x20;
+    b.set_body(3, &body);
+    assert!(ledger.verify_from(Some(&next)).unwrap().0.is_ok());
+    assert_eq!(broken_at(&ledger).0, 3);
+    b.set_body(3, &original);
+
+    // The chain cut short before the checkpoint.
+    b.delete(11);
+    let (v, _) = ledger.verify_from(Some(&next)).unwrap();
+    let broken = v.broken.unwrap();
+    assert_eq!(broken.seq, 11);
+    assert!(broken.reason.contains("missing"), "{}", broken.reason);
 }

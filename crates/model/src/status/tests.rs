@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::{GateKind, Phase, Project, Provenance, Rule};
+use crate::{GateKind, Phase, Project, Provenance, Rule, WaiverRule};
 
 fn gate(id: &str) -> Gate {
     Gate {
@@ -49,6 +49,22 @@ fn roadmap(gates: Vec<Gate>, phases: Vec<Phase>) -> Roadmap {
         phases,
         trust: None,
         roles: BTreeMap::new(),
+        waivers: vec![waiver_rule(&["*"], &["cto"], 30 * 24 * 60, 1)],
+    }
+}
+
+/// A `[[waiver]]` rule; `"*"` in `gates` is every gate but sign-off gates.
+fn waiver_rule(gates: &[&str], roles: &[&str], max_minutes: u64, approvals: u32) -> WaiverRule {
+    WaiverRule {
+        every_gate: gates.contains(&"*"),
+        gates: gates
+            .iter()
+            .filter(|g| **g != "*")
+            .map(|g| GateId::new(*g).unwrap())
+            .collect(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        max: Duration::from_secs(max_minutes * 60),
+        approvals,
     }
 }
 
@@ -232,11 +248,15 @@ impl Ledger {
     }
 
     fn waive(&mut self, g: &Gate, until: Timestamp, at: Timestamp) {
+        self.waive_as(g, "wendy", "cto", until, at);
+    }
+
+    fn waive_as(&mut self, g: &Gate, by: &str, role: &str, until: Timestamp, at: Timestamp) {
         let mut r = record(g, Verdict::Skipped, at);
         r.waiver = Some(Waiver {
             signed: None,
-            by: "wendy".into(),
-            role: "cto".into(),
+            by: by.into(),
+            role: role.into(),
             reason: "vendor outage".into(),
             until,
         });
@@ -552,10 +572,23 @@ fn the_latest_waiver_counts_and_attempts_neither_hide_it_nor_are_hidden() {
 }
 
 #[test]
-fn a_signoff_gate_may_be_waived() {
-    let (rm, _, _, release) = launch(None);
+fn a_signoff_gate_may_be_waived_only_when_a_rule_names_it() {
+    let (mut rm, _, _, release) = launch(None);
     let mut l = Ledger::new();
     l.waive(&release, minutes(60), minutes(-1));
+    // `"*"` leaves sign-off gates out.
+    let g = l.card(&rm, now()).gate("release").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    assert!(
+        g.reason.ends_with(
+            "waiver by wendy (cto) does not count: no `[[waiver]]` rule of the roadmap covers \
+             this gate"
+        ),
+        "{}",
+        g.reason
+    );
+    rm.waivers
+        .push(waiver_rule(&["*", "release"], &["cto"], 120, 1));
     let g = l.card(&rm, now()).gate("release").unwrap().clone();
     assert_eq!(g.state, GateState::Waived);
     assert!(
@@ -563,5 +596,84 @@ fn a_signoff_gate_may_be_waived() {
             .ends_with("otherwise missing: needs 2 approvals by sre, security; has 0"),
         "{}",
         g.reason
+    );
+}
+
+#[test]
+fn nothing_is_waived_that_the_roadmap_does_not_allow() {
+    // Regression (issue 8): any waiver by anyone used to turn a gate `waived`.
+    let b = gate("b");
+    let mut rm = roadmap(vec![b.clone()], vec![phase("p", &[], &["b"])]);
+    rm.waivers = vec![];
+    let mut l = Ledger::new();
+    l.waive(&b, minutes(60), minutes(-5));
+    let card = l.card(&rm, now());
+    assert_eq!(card.gate("b").unwrap().state, GateState::Missing);
+    assert!(!card.go);
+
+    rm.waivers = vec![waiver_rule(&["b"], &["cfo"], 60, 1)];
+    let g = l.card(&rm, now()).gate("b").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    assert!(
+        g.reason
+            .ends_with("waiver by wendy (cto) does not count: role `cto` may not waive this gate"),
+        "{}",
+        g.reason
+    );
+
+    // 65 minutes from grant to end, the rule allows 30.
+    rm.waivers = vec![waiver_rule(&["b"], &["cto"], 30, 1)];
+    let g = l.card(&rm, now()).gate("b").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    assert!(
+        g.reason
+            .ends_with("does not count: it lasts longer than the 30m the roadmap allows"),
+        "{}",
+        g.reason
+    );
+}
+
+#[test]
+fn a_rule_needing_k_granters_waives_once_k_distinct_granters_agree_until_the_earliest_end() {
+    let b = gate("b");
+    let mut rm = roadmap(vec![b.clone()], vec![phase("p", &[], &["b"])]);
+    rm.waivers = vec![waiver_rule(&["b"], &["cto", "cfo"], 24 * 60, 2)];
+    let mut l = Ledger::new();
+    l.waive_as(&b, "carol", "cto", minutes(120), minutes(-5));
+    // The same granter again, told apart regardless of case, is still one.
+    l.waive_as(&b, "Carol ", "cfo", minutes(120), minutes(-4));
+    let g = l.card(&rm, now()).gate("b").unwrap().clone();
+    assert_eq!(g.state, GateState::Missing);
+    assert!(
+        g.reason
+            .ends_with("waiver by Carol  (cfo) waits for 2 granters under its rule, has 1"),
+        "{}",
+        g.reason
+    );
+    // A granter in a role the rule does not list does not count.
+    l.waive_as(&b, "mallory", "intern", minutes(600), minutes(-3));
+    assert_eq!(
+        l.card(&rm, now()).gate("b").unwrap().state,
+        GateState::Missing
+    );
+
+    l.waive_as(&b, "frank", "cfo", minutes(60), minutes(-2));
+    let card = l.card(&rm, now());
+    let g = card.gate("b").unwrap();
+    assert_eq!(g.state, GateState::Waived);
+    assert!(card.go);
+    assert!(
+        g.reason.starts_with(&format!(
+            "waived by Carol  (cfo), frank (cfo) until {}",
+            minutes(60)
+        )),
+        "{}",
+        g.reason
+    );
+    assert_eq!(g.waiver.as_ref().unwrap().until, minutes(60));
+    // From the earliest end on, one granter is left.
+    assert_eq!(
+        l.card(&rm, minutes(60)).gate("b").unwrap().state,
+        GateState::Missing
     );
 }

@@ -1,4 +1,4 @@
-use phasegate_engine::{Error, Session};
+use phasegate_engine::{Anchor, DEFAULT_ANCHOR_REF, Error, Session};
 use phasegate_report::{EntryRow, VerifySummary};
 
 use crate::cli::{EvidenceCommand, ExportFormat, Global};
@@ -9,7 +9,10 @@ pub fn evidence(global: &Global, cmd: EvidenceCommand) -> Result<u8, Error> {
     match cmd {
         EvidenceCommand::List { limit } => list(&session, limit),
         EvidenceCommand::Show { seq } => show(&session, seq),
-        EvidenceCommand::Verify => verify(&session),
+        EvidenceCommand::Verify { anchor, anchor_ref } => {
+            verify(&session, anchor.as_deref(), anchor_ref.as_deref())
+        }
+        EvidenceCommand::Anchor { git_ref } => anchor(&session, git_ref.as_deref()),
         EvidenceCommand::Export {
             format: ExportFormat::Jsonl,
         } => {
@@ -57,7 +60,37 @@ fn show(session: &Session, seq: u64) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-fn verify(session: &Session) -> Result<u8, Error> {
+fn anchor(session: &Session, git_ref: Option<&str>) -> Result<u8, Error> {
+    let Some(anchor) = session.anchor()? else {
+        return Err(Error::usage(
+            "the ledger is empty: there is no end to pin yet",
+            "run some gates first (`phasegate run`)",
+        ));
+    };
+    println!("{anchor}");
+    if let Some(name) = git_ref {
+        session.write_anchor_ref(&anchor, name)?;
+        eprintln!("wrote anchor {anchor} to git ref {name}");
+    }
+    Ok(exit::OK)
+}
+
+fn verify(session: &Session, anchor: Option<&str>, anchor_ref: Option<&str>) -> Result<u8, Error> {
+    let anchor = match (anchor, anchor_ref) {
+        (Some(text), _) => Some((text.parse::<Anchor>()?, "--anchor".to_owned())),
+        (None, Some(name)) => match session.read_anchor_ref(name)? {
+            Some(a) => Some((a, format!("git ref {name}"))),
+            None => {
+                return Err(Error::usage(
+                    format!("no git ref `{name}`"),
+                    "write one with `phasegate evidence anchor --git-ref NAME`",
+                ));
+            }
+        },
+        (None, None) => session
+            .read_anchor_ref(DEFAULT_ANCHOR_REF)?
+            .map(|a| (a, format!("git ref {DEFAULT_ANCHOR_REF}"))),
+    };
     let v = session.verify()?;
     let broken = v.broken.as_ref().map(ToString::to_string);
     print!(
@@ -72,7 +105,15 @@ fn verify(session: &Session) -> Result<u8, Error> {
             incomplete: &v.incomplete,
         })
     );
-    Ok(if v.broken.is_some() {
+    let mut lost = None;
+    if let Some((anchor, from)) = &anchor {
+        lost = session.check_anchor(anchor)?;
+        match &lost {
+            Some(b) => println!("BROKEN anchor {anchor} (from {from}): {b}"),
+            None => println!("anchor {anchor} (from {from}): present"),
+        }
+    }
+    Ok(if v.broken.is_some() || lost.is_some() {
         exit::VERIFY
     } else {
         exit::OK

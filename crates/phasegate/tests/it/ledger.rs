@@ -250,3 +250,89 @@ fn ctrl_c_ends_running_gates_records_what_finished_and_closes_the_run_as_interru
             .any(|l| l.contains("\"gate\":\"quick\"") && l.contains("\"verdict\":\"pass\""))
     );
 }
+
+#[test]
+fn status_over_a_ledger_that_does_not_verify_is_no_go_naming_the_broken_entry() {
+    // Regression (issue 8): `status` printed GO over a chain that did not verify.
+    let p = Project::new(&one_phase(&[
+        ("a", "run = \"false\""),
+        ("b", "run = \"true\""),
+    ]));
+    assert_eq!(p.run(&["run", "--jobs", "1"]).code, 1);
+    let conn = db(&p);
+    let (seq, body): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, body FROM entries WHERE gate = 'a' AND kind = 'record'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Turn the failure into a pass in place.
+    let text = String::from_utf8(body).unwrap();
+    let forged = text
+        .replace("\"verdict\":\"fail\"", "\"verdict\":\"pass\"")
+        .replace("\"exit_code\":1", "\"exit_code\":0");
+    conn.execute(
+        "UPDATE entries SET body = ?1, verdict = 'pass' WHERE seq = ?2",
+        rusqlite::params![forged.as_bytes(), seq],
+    )
+    .unwrap();
+    drop(conn);
+    let r = p.run(&["status"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stdout.contains("GO: every phase"), "{r:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "BROKEN: the evidence ledger does not verify: entry {seq} (gate `a`"
+        )),
+        "{r:?}"
+    );
+    let json = p.run(&["status", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["go"], false);
+    assert!(
+        doc["broken"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("entry {seq}"))
+    );
+}
+
+#[test]
+fn an_anchor_in_a_git_ref_makes_verify_fail_when_entries_after_it_are_removed() {
+    let p = Project::new(&one_phase(&[("a", "run = \"true\"")]));
+    p.commit_all("roadmap");
+    assert_eq!(p.run(&["run"]).code, 0);
+    let r = p.run(&["evidence", "anchor", "--git-ref", "refs/phasegate/anchor"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let anchor = r.stdout.trim().to_owned();
+    assert!(anchor.starts_with("3:"), "{r:?}");
+    assert_eq!(
+        p.git(&["cat-file", "blob", "refs/phasegate/anchor"]).trim(),
+        anchor
+    );
+    let ok = p.run(&["evidence", "verify"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(
+        ok.stdout
+            .contains("(from git ref refs/phasegate/anchor): present"),
+        "{ok:?}"
+    );
+
+    // Remove the run's record and head: what is left still links.
+    db(&p)
+        .execute("DELETE FROM entries WHERE seq > 1", [])
+        .unwrap();
+    let r = p.run(&["evidence", "verify"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "BROKEN anchor {anchor} (from git ref refs/phasegate/anchor): entry 3: missing"
+        )),
+        "{r:?}"
+    );
+    let r = p.run(&["evidence", "verify", "--anchor", &anchor]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let r = p.run(&["evidence", "verify", "--anchor", "nonsense"]);
+    assert_eq!(r.code, 2, "{r:?}");
+}

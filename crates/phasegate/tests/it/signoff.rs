@@ -4,7 +4,8 @@
 use crate::harness::{Project, Ran};
 
 /// Phase `launch`: `build` passes, `smoke` passes while `smoke-ok` exists, and `release`
-/// needs 2 distinct approvers among sre and security.
+/// needs 2 distinct approvers among sre and security. The cto may waive `smoke` (for
+/// long enough that a fixed date in 2999 stays within it).
 fn launch() -> Project {
     Project::new(
         r#"
@@ -23,6 +24,11 @@ signoff = { roles = ["sre", "security"], approvals = 2 }
 [[phase]]
 id = "launch"
 gates = ["build", "smoke", "release"]
+
+[[waiver]]
+gates = ["smoke"]
+roles = ["cto"]
+max = "1000years"
 "#,
     )
 }
@@ -307,7 +313,7 @@ fn the_ledger_verifies_after_signoffs_and_waivers() {
     approve(&p, "security", "bob");
     let r = p.run(&[
         "waive",
-        "build",
+        "smoke",
         "--reason",
         "r",
         "--until",
@@ -370,4 +376,89 @@ fn the_approver_is_the_git_email_else_user() {
         .map(|a| a["by"].as_str().unwrap())
         .collect();
     assert_eq!(by, ["zed", "ann@example.com"]);
+}
+
+#[test]
+fn a_gate_needing_a_signoff_gate_waits_for_its_approvals() {
+    // Regression (issue 8): `deploy` ran and passed before anyone approved `release`.
+    let p = Project::new(
+        r#"
+[project]
+name = "shop"
+
+[gates.build]
+run = "true"
+
+[gates.release]
+signoff = { roles = ["sre", "security"], approvals = 2 }
+
+[gates.deploy]
+run = "touch deployed"
+needs = ["release"]
+
+[[phase]]
+id = "launch"
+gates = ["build", "release", "deploy"]
+"#,
+    );
+    let r = p.run(&["run"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!p.file("deployed").exists(), "deploy ran before approval");
+    let (_, doc) = json(&p);
+    assert_eq!(
+        gate(&doc, "deploy")["reason"],
+        "never ran; last skipped: waiting for approval of `release`: needs 2 approvals by sre, \
+         security; has 0"
+    );
+
+    approve(&p, "sre", "alice");
+    let r = p.run(&["run", "deploy"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        !p.file("deployed").exists(),
+        "deploy ran after 1 of 2 approvals"
+    );
+
+    approve(&p, "security", "bob");
+    let r = p.run(&["run", "deploy"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(p.file("deployed").exists());
+    assert_eq!(json(&p).0, 0);
+}
+
+#[test]
+fn anyone_waiving_a_signoff_gate_is_refused_and_the_scorecard_stays_no_go() {
+    // Regression (issue 8): `waive release --as anyone` turned a 2-of-2 sign-off gate
+    // `waived`, the phase done and the scorecard GO.
+    let p = launch();
+    passing_run(&p);
+    let anyone = |gate: &str| {
+        let r = p.run(&[
+            "waive",
+            gate,
+            "--as",
+            "anyone",
+            "--reason",
+            "x",
+            "--until",
+            "2099-01-01",
+        ]);
+        assert_eq!(r.code, 2, "{r:?}");
+        r.stderr
+    };
+    let stderr = anyone("release");
+    assert!(
+        stderr.contains("no `[[waiver]]` rule of the roadmap lets gate `release` be waived"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`smoke` by cto for at most"), "{stderr}");
+    let stderr = anyone("smoke");
+    assert!(
+        stderr.contains("role `anyone` may not waive gate `smoke`"),
+        "{stderr}"
+    );
+    let (code, doc) = json(&p);
+    assert_eq!(code, 1);
+    assert_eq!(doc["go"], false);
+    assert_eq!(gate(&doc, "release")["state"], "missing");
 }

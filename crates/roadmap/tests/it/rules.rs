@@ -832,3 +832,64 @@ fn trust_rules() {
         "gate `s` needs 2 approvals, but only 1 person holds its roles"
     );
 }
+
+const WAIVABLE: &str = r#"
+[gates.perf]
+run = "true"
+
+[gates.load]
+run = "true"
+
+[gates.release]
+signoff = { roles = ["cto"] }
+"#;
+
+#[test]
+fn waiver_rules_are_read_with_their_defaults() {
+    let r = parse(
+        &with_phase(&format!(
+            "{WAIVABLE}\n[[waiver]]\ngates = [\"perf\", \"load\"]\nroles = [\"cto\"]\nmax = \
+             \"14d\"\n\n[[waiver]]\ngates = [\"*\"]\nroles = [\"cto\", \"cfo\"]\nmax = \
+             \"1h\"\napprovals = 2\n"
+        )),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(r.waivers.len(), 2);
+    let (first, every) = (&r.waivers[0], &r.waivers[1]);
+    assert!(!first.every_gate);
+    let named: Vec<&str> = first.gates.iter().map(|g| g.as_str()).collect();
+    assert_eq!(named, ["perf", "load"]);
+    assert_eq!(first.max, Duration::from_secs(14 * 24 * 3600));
+    assert_eq!(first.approvals, 1);
+    assert!(every.every_gate && every.gates.is_empty());
+    assert_eq!(every.approvals, 2);
+    // `"*"` leaves sign-off gates out.
+    let release = r.gate("release").unwrap();
+    assert_eq!(r.waiver_rules(release).count(), 0);
+    assert_eq!(r.waiver_rules(r.gate("perf").unwrap()).count(), 2);
+}
+
+#[test]
+fn a_waiver_rule_with_an_unknown_gate_a_bad_duration_or_zero_approvals_is_refused() {
+    let found = problems(&with_phase(&format!(
+        "{WAIVABLE}\n[[waiver]]\ngates = [\"pref\"]\nroles = [\"cto\"]\nmax = \"2 \
+         fortnights\"\napprovals = 0\nrole = \"x\"\n\n[[waiver]]\ngates = [\"perf\"]\n"
+    )));
+    let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "undefined gate `pref` in `gates`",
+            "invalid duration `2 fortnights` for `max`",
+            "`approvals` must be at least 1",
+            "unknown key `role` in `[[waiver]]`",
+            "`[[waiver]]` has no `roles`",
+            "`[[waiver]]` has no `max`",
+        ]
+    );
+    assert_eq!(found[0].labelled, ["\"pref\""]);
+    assert_eq!(help(&found[0]), "did you mean `perf`?");
+    assert_eq!(found[2].labelled, ["0"]);
+    assert_eq!(help(&found[3]), "did you mean `roles`?");
+}
