@@ -5,7 +5,7 @@ use crate::harness::{Project, Ran};
 
 /// Phase `launch`: `build` passes, `smoke` passes while `smoke-ok` exists, and `release`
 /// needs 2 distinct approvers among sre and security. The cto may waive `smoke` (for
-/// long enough that a fixed date in 2999 stays within it).
+/// long enough that a fixed date in 2099 stays within it).
 fn launch() -> Project {
     Project::new(
         r#"
@@ -28,7 +28,7 @@ gates = ["build", "smoke", "release"]
 [[waiver]]
 gates = ["smoke"]
 roles = ["cto"]
-max = "1000years"
+max = "99years"
 "#,
     )
 }
@@ -232,7 +232,7 @@ fn a_waiver_shows_waived_and_does_not_block_its_phase() {
         "--reason",
         "staging is down",
         "--until",
-        "2999-12-31",
+        "2099-12-31",
         "--as",
         "cto",
         "--by",
@@ -241,7 +241,7 @@ fn a_waiver_shows_waived_and_does_not_block_its_phase() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout
-            .contains("waived `smoke` until 2999-12-31T23:59:59Z by carol as cto"),
+            .contains("waived `smoke` until 2099-12-31T23:59:59Z by carol as cto"),
         "{r:?}"
     );
     let (code, doc) = json(&p);
@@ -252,12 +252,12 @@ fn a_waiver_shows_waived_and_does_not_block_its_phase() {
     assert_eq!(smoke["state"], "waived", "never a pass");
     assert_eq!(smoke["verdict"], "fail");
     assert_eq!(smoke["waiver"]["by"], "carol");
-    assert_eq!(smoke["waiver"]["until"], "2999-12-31T23:59:59Z");
+    assert_eq!(smoke["waiver"]["until"], "2099-12-31T23:59:59Z");
     assert!(
         smoke["reason"]
             .as_str()
             .unwrap()
-            .starts_with("waived by carol (cto) until 2999-12-31T23:59:59Z: staging is down"),
+            .starts_with("waived by carol (cto) until 2099-12-31T23:59:59Z: staging is down"),
         "{smoke}"
     );
 
@@ -267,7 +267,7 @@ fn a_waiver_shows_waived_and_does_not_block_its_phase() {
     let why = p.run(&["why", "smoke"]);
     assert!(
         why.stdout
-            .contains("waiver:   by carol (cto) until 2999-12-31T23:59:59Z: staging is down"),
+            .contains("waiver:   by carol (cto) until 2099-12-31T23:59:59Z: staging is down"),
         "{why:?}"
     );
 
@@ -293,15 +293,15 @@ fn a_waiver_must_end_in_the_future_and_name_a_role() {
     let r = waive("next tuesday", "cto");
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("is not a date"), "{r:?}");
-    let r = waive("2999-01-01", " ");
+    let r = waive("2099-01-01", " ");
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("`--as` is empty"), "{r:?}");
     // An RFC 3339 time with an offset is taken as it is.
-    let r = waive("2999-06-01T12:00:00+02:00", "cto");
+    let r = waive("2099-06-01T12:00:00+02:00", "cto");
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         gate(&json(&p).1, "smoke")["waiver"]["until"],
-        "2999-06-01T10:00:00Z"
+        "2099-06-01T10:00:00Z"
     );
 }
 
@@ -317,7 +317,7 @@ fn the_ledger_verifies_after_signoffs_and_waivers() {
         "--reason",
         "r",
         "--until",
-        "2999-01-01",
+        "2099-01-01",
         "--as",
         "cto",
         "--by",
