@@ -120,13 +120,40 @@ fn start(spec: &Spec) -> Result<(tokio::process::Child, tree::Spawned, Pending),
             spec.cwd.display()
         ));
     }
-    let (stdout, stderr, output) = capture::start(&spec.log, spec.secrets.clone())?;
+    let (child, guard, output) = spawn_sh(&Sh {
+        script: &spec.script,
+        cwd: &spec.cwd,
+        marker: &spec.marker,
+        env: &spec.env,
+        log: &spec.log,
+        secrets: spec.secrets.clone(),
+    })?;
+    Ok((child, guard, output))
+}
+
+/// A `sh -c` to start in its own process group, marked, output captured into `log`.
+pub(crate) struct Sh<'a> {
+    pub script: &'a str,
+    pub cwd: &'a std::path::Path,
+    pub marker: &'a str,
+    pub env: &'a phasegate_probes::ChildEnv,
+    pub log: &'a std::path::Path,
+    pub secrets: Vec<String>,
+}
+
+/// Spawns `sh` as gates and services run: its own group (so it can be ended whole), the
+/// marker that finds escaped descendants, stdin closed, stdout and stderr interleaved into
+/// the redacting capture of its log.
+pub(crate) fn spawn_sh(
+    sh: &Sh<'_>,
+) -> Result<(tokio::process::Child, tree::Spawned, Pending), String> {
+    let (stdout, stderr, output) = capture::start(sh.log, sh.secrets.clone())?;
     let mut cmd = tokio::process::Command::new("sh");
-    spec.env.apply(&mut cmd);
+    sh.env.apply(&mut cmd);
     cmd.arg("-c")
-        .arg(&spec.script)
-        .current_dir(&spec.cwd)
-        .env(tree::MARKER_VAR, &spec.marker)
+        .arg(sh.script)
+        .current_dir(sh.cwd)
+        .env(tree::MARKER_VAR, sh.marker)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)

@@ -12,7 +12,7 @@ use phasegate_model::{Ready, Service, ServiceId};
 use phasegate_probes::ChildEnv;
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::capture::{self, Pending};
+use crate::capture::Pending;
 use crate::tree;
 
 /// How many lines of a failing service's output go into the gate's reason.
@@ -108,22 +108,15 @@ impl Services {
             .map_or_else(|| self.root.clone(), |c| self.root.join(c));
         let log = self.log_dir.join(format!("service-{id}.log"));
         let marker = format!("{}/service/{id}", self.run_id);
-        let (stdout, stderr, output) = capture::start(&log, self.secrets.clone())
-            .map_err(|e| format!("service `{id}`: {e}"))?;
-        let mut cmd = tokio::process::Command::new("sh");
-        env.apply(&mut cmd);
-        cmd.arg("-c")
-            .arg(fill(&def.run))
-            .current_dir(&cwd)
-            .env(tree::MARKER_VAR, &marker)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .process_group(0);
-        let spawned = tree::spawn(&mut cmd);
-        // The parent's copies of the write end must close, or the capture never sees EOF.
-        drop(cmd);
-        let (child, spawned) = spawned.map_err(|e| format!("cannot start service `{id}`: {e}"))?;
+        let (child, spawned, output) = crate::process::spawn_sh(&crate::process::Sh {
+            script: &fill(&def.run),
+            cwd: &cwd,
+            marker: &marker,
+            env: &env,
+            log: &log,
+            secrets: self.secrets.clone(),
+        })
+        .map_err(|e| format!("cannot start service `{id}`: {e}"))?;
         let running = Running {
             url: fill(&def.url),
             port,
