@@ -60,7 +60,7 @@ pub enum Command {
     /// with the reason). Every attempt is recorded in the ledger; the run closes with a
     /// signed head. Ctrl-C stops running gates and closes the run as interrupted.
     Run(RunArgs),
-    /// Print the scorecard: each gate pass / fail / stale / missing / waived, each phase done /
+    /// Print the scorecard: each gate pass / fail / stale / missing / waived / untrusted, each phase done /
     /// failing / in progress / blocked, and go / no-go with the reasons (exit 0 go, 1 no-go)
     Status {
         /// Output format
