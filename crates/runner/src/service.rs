@@ -169,6 +169,10 @@ async fn wait_ready(
     within: Duration,
 ) -> Result<(), String> {
     let deadline = Instant::now() + within;
+    // reqwest is built without a default crypto provider and panics without one; the
+    // embedding program may not have installed it (phasegate's binary does), and another
+    // part of it may have already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()
