@@ -319,6 +319,105 @@ gates = ["approve", "build", "deploy", "lint"]
         );
     }
 
+    /// Answers 200 to every request on a fresh loopback port, for as long as `runtime` runs.
+    fn serve_ok(runtime: &tokio::runtime::Runtime) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        runtime.spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = conn.read(&mut request).await;
+                    let _ = conn
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn the_reaper_never_takes_the_exit_status_of_a_hook_or_a_stop_command() {
+        // Regression (issue 8): health hooks and services' stop commands were spawned outside
+        // the registry, so `reap_orphans` could reap one that had just exited before tokio
+        // waited for it: "could not be waited for" (ECHILD) instead of its exit status.
+        // Not a tokio test: the lock must not be held across an await.
+        let _serial = crate::supervisor::tests::PROCESS_WIDE.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let url = serve_ok(&runtime);
+        let mut source = String::from("[project]\nname = \"t\"\n");
+        for s in 0..4 {
+            source.push_str(&format!(
+                "\n[services.s{s}]\nrun = \"exec sleep 30\"\nstop = \"exit 0\"\nurl = \"{url}\"\n"
+            ));
+        }
+        let gates: Vec<String> = (0..32).map(|i| format!("h{i}")).collect();
+        for (i, g) in gates.iter().enumerate() {
+            // The probe goes to its service's URL, served here; the service is a `sleep`,
+            // whose stop command the reaper must leave alone too.
+            source.push_str(&format!(
+                "\n[gates.{g}]\nprobe = \"health\"\nlive = \"/\"\nready = \"/\"\nfault = \"exit 3\"\nrestore = \"true\"\nservice = \"s{}\"\n",
+                i % 4
+            ));
+        }
+        source.push_str(&format!(
+            "\n[[phase]]\nid = \"p\"\ngates = [{}]\n",
+            gates
+                .iter()
+                .map(|g| format!("\"{g}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let roadmap = phasegate_roadmap::parse(&source, "phasegate.toml").unwrap();
+        let selected: Vec<&Gate> = roadmap.gates.iter().collect();
+        let mut ctx = context(dir.path(), &roadmap, BTreeMap::new());
+        ctx.jobs = 8;
+
+        let supervisor = crate::Supervisor::install();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reaper = std::thread::spawn({
+            let done = done.clone();
+            move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    tree::reap_orphans();
+                }
+            }
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let outcome = runtime.block_on(run(&roadmap, &selected, ctx, tx, cancel));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        reaper.join().unwrap();
+        drop(supervisor);
+
+        assert_eq!(outcome.records.len(), gates.len());
+        let lost: Vec<_> = outcome
+            .records
+            .iter()
+            .filter(|r| {
+                r.reason.as_deref()
+                    != Some("fault hook `exit 3` failed (exit status: 3): no output")
+            })
+            .map(|r| (r.gate.as_str(), r.verdict, r.reason.as_deref()))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "{} of {} gates lost their hook's status: {lost:#?}",
+            lost.len(),
+            gates.len()
+        );
+    }
+
     #[test]
     fn without_a_supervisor_the_embedders_children_are_left_alone() {
         // Not a tokio test: the lock must not be held across an await.

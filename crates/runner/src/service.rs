@@ -218,10 +218,14 @@ async fn stop(running: &Running, grace: Duration) {
         c.arg("-c")
             .arg(cmd)
             .current_dir(&running.cwd)
+            // The service's marker: a stop command still running after its grace period is
+            // ended with the service's tree below.
+            .env(tree::MARKER_VAR, &running.marker)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Ok(mut child) = c.spawn() {
+        // Registered while it is waited for, so that the reaper of orphans leaves it alone.
+        if let Ok((mut child, _spawned)) = tree::spawn(&mut c) {
             let _ = tokio::time::timeout(grace, child.wait()).await;
         }
         let mut leader = running.child.lock().await;
