@@ -148,7 +148,7 @@ impl Scheduler<'_> {
             };
             // When an exclusive gate ran, it was the only one: whatever finished, it is over.
             alone = false;
-            let record = done.expect("a gate task never panics");
+            let record = done.expect("a gate task never panics: `run_gate` catches its panics");
             let skipped = dag.settle(&record.gate, record.verdict);
             records.push(record);
             self.skip(skipped, &mut records);
@@ -182,6 +182,7 @@ mod tests {
     use phasegate_model::Verdict;
 
     use super::*;
+    use crate::Event;
 
     fn context(
         root: &std::path::Path,
@@ -317,6 +318,69 @@ gates = ["approve", "build", "deploy", "lint"]
                 ("lint", Verdict::Pass, None),
             ]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_gate_is_an_error_its_dependants_are_skipped_and_the_run_closes() {
+        // Regression (issue 8): the panic took the whole run down with it.
+        let dir = tempfile::tempdir().unwrap();
+        let source = format!(
+            r#"
+[project]
+name = "t"
+
+[gates.boom]
+run = "exit 1"
+retries = 1
+env = {{ {} = "2" }}
+
+[gates.after]
+run = "true"
+needs = ["boom"]
+
+[gates.lint]
+run = "true"
+
+[[phase]]
+id = "p"
+gates = ["boom", "after", "lint"]
+"#,
+            crate::attempt::tests::PANIC_AT
+        );
+        let roadmap = phasegate_roadmap::parse(&source, "phasegate.toml").unwrap();
+        let gates: Vec<&Gate> = roadmap.gates.iter().collect();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let ctx = context(dir.path(), &roadmap, BTreeMap::new());
+        let outcome = run(&roadmap, &gates, ctx, tx, cancel).await;
+
+        assert!(!outcome.interrupted);
+        assert_eq!(
+            verdicts(&outcome),
+            [
+                (
+                    "after",
+                    Verdict::Skipped,
+                    Some("needs `boom`, which ended with error")
+                ),
+                (
+                    "boom",
+                    Verdict::Error,
+                    Some("the gate panicked: attempt 2 of `boom` was told to panic")
+                ),
+                ("lint", Verdict::Pass, None),
+            ]
+        );
+        // The record names the attempt that panicked, after the one that failed.
+        let mut boom = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            if let Event::Finished(r) = event
+                && r.gate.as_str() == "boom"
+            {
+                boom.push((r.attempt, r.max_attempts, r.verdict));
+            }
+        }
+        assert_eq!(boom, [(1, 2, Verdict::Fail), (2, 2, Verdict::Error)]);
     }
 
     /// Answers 200 to every request on a fresh loopback port, for as long as `runtime` runs.
