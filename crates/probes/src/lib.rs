@@ -188,6 +188,16 @@ pub enum Cut {
     Panicked(String),
 }
 
+/// The text a panic was raised with, as [`Cut::Panicked`] quotes it. Public so that the
+/// runner words a panicking gate the same way.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// [`run`], cut short when `stop` resolves. However the check ends (run to its end,
 /// stopped, panicked), what it changed is undone before this returns: `health`'s restore
 /// hook runs, bounded by its own limit, and a finding says how it ended. A cut check's

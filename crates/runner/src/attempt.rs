@@ -104,7 +104,10 @@ pub(crate) async fn run_gate(
     match attempts.catch_unwind().await {
         Ok(record) => record,
         Err(panic) => {
-            let why = format!("the gate panicked: {}", panic_message(&*panic));
+            let why = format!(
+                "the gate panicked: {}",
+                phasegate_probes::panic_message(&*panic)
+            );
             let max_attempts = job.gate.retries.saturating_add(1);
             let why = redact_str(&why, &job.secrets);
             emit(
@@ -113,15 +116,6 @@ pub(crate) async fn run_gate(
             )
         }
     }
-}
-
-/// The text a panic was raised with.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// The attempts of [`run_gate`], `attempt` counting them.
