@@ -1,11 +1,12 @@
 //! Shell hooks (`health`'s fault and restore): `sh -c` in the context's working directory,
-//! bounded in time, in their own process group so that a timeout leaves nothing behind.
+//! bounded in time, in their own process group so that a timeout leaves nothing behind, and
+//! registered (see [`child`]) while they are waited for.
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::Context;
 use crate::net::ProbeError;
+use crate::{Context, child};
 
 /// How much of a failed hook's output the error quotes.
 const EXCERPT: usize = 400;
@@ -28,17 +29,13 @@ pub(crate) async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let child = cmd
-        .spawn()
+    // Registered until this returns, after the wait: the runner's reaper of orphans must
+    // not take the hook's exit status first.
+    let (child, spawned) = child::spawn(&mut cmd)
         .map_err(|e| ProbeError::Other(format!("{what} hook `{command}` could not start: {e}")))?;
     // Ends the hook's whole group (the shell's children too) unless it finished: on its
     // timeout, and when the probe is dropped mid-hook (its gate timed out or was stopped).
-    let mut group = Group(
-        child
-            .id()
-            .and_then(|p| i32::try_from(p).ok())
-            .and_then(rustix::process::Pid::from_raw),
-    );
+    let mut group = Group(rustix::process::Pid::from_raw(spawned.pid()));
     match tokio::time::timeout(limit, child.wait_with_output()).await {
         Ok(Ok(out)) if out.status.success() => {
             group.0 = None;

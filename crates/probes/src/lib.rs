@@ -9,6 +9,9 @@
 //! What this crate is not: it knows nothing of the ledger, of gates or of caching, and it never
 //! prints. It talks only to `base_url` (redirects are not followed, proxies from the
 //! environment are ignored) plus the shell hooks a probe declares (`health`'s fault and restore).
+//! Besides the probes it holds what every process phasegate starts shares, the runner's
+//! processes included, because the runner depends on this crate and not the other way:
+//! [`ChildEnv`], its environment, and [`child`], the registry of the children waited for.
 //! Every probe has a request budget computed from its parameters before the first request, and
 //! every wait is bounded by a parameter.
 //!
@@ -36,6 +39,7 @@ use std::time::Duration;
 
 use phasegate_model::{Finding, Verdict};
 
+pub mod child;
 mod cors;
 mod env;
 mod exposition;
@@ -182,6 +186,16 @@ pub enum Cut {
     Stopped,
     /// The check panicked, with this message.
     Panicked(String),
+}
+
+/// The text a panic was raised with, as [`Cut::Panicked`] quotes it. Public so that the
+/// runner words a panicking gate the same way.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// [`run`], cut short when `stop` resolves. However the check ends (run to its end,

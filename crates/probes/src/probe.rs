@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::net::{Client, ProbeError};
 use crate::params;
 use crate::report::Report;
-use crate::{Context, Cut, ParamError, Params};
+use crate::{Context, Cut, ParamError, Params, panic_message};
 
 /// One built-in probe: its name, its parameters, its request budget and its check. A probe
 /// says only what is its own; parsing, the client and closing the report are done here.
@@ -128,15 +128,6 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
             }
         }
     })
-}
-
-/// The text a panic was raised with.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Running one gate (with its retries) and turning what happened into evidence records.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use jiff::Timestamp;
 use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Verdict};
 use phasegate_probes::ChildEnv;
@@ -77,7 +79,10 @@ async fn access(job: &GateJob, services: &Services) -> Result<ServiceAccess, Str
     Ok(access)
 }
 
-/// Runs all attempts of one gate; returns its final record.
+/// Runs all attempts of one gate; returns its final record. A panic in one of them (a bug of
+/// phasegate's, or of a library it calls) ends the gate, not the run: the attempt's record is
+/// an error naming the panic, and the gates needing this one are skipped as for any other
+/// error.
 pub(crate) async fn run_gate(
     job: GateJob,
     ctx: Arc<RunContext>,
@@ -85,63 +90,90 @@ pub(crate) async fn run_gate(
     events: mpsc::UnboundedSender<Event>,
     mut cancel: watch::Receiver<bool>,
 ) -> Record {
+    let mut attempt = 1;
+    // Unwind safety: after a panic nothing the attempts touched is used again but `attempt`,
+    // a plain integer, and the job and context, which they only read.
+    let attempts = AssertUnwindSafe(attempts(
+        &job,
+        &ctx,
+        &services,
+        &events,
+        &mut cancel,
+        &mut attempt,
+    ));
+    match attempts.catch_unwind().await {
+        Ok(record) => record,
+        Err(panic) => {
+            let why = format!(
+                "the gate panicked: {}",
+                phasegate_probes::panic_message(&*panic)
+            );
+            let max_attempts = job.gate.retries.saturating_add(1);
+            let why = redact_str(&why, &job.secrets);
+            emit(
+                &events,
+                base_record(&job, &ctx, attempt, max_attempts, Verdict::Error, Some(why)),
+            )
+        }
+    }
+}
+
+/// The attempts of [`run_gate`], `attempt` counting them.
+async fn attempts(
+    job: &GateJob,
+    ctx: &RunContext,
+    services: &Services,
+    events: &mpsc::UnboundedSender<Event>,
+    cancel: &mut watch::Receiver<bool>,
+    attempt: &mut u32,
+) -> Record {
     let max_attempts = job.gate.retries.saturating_add(1);
     let access = tokio::select! {
-        a = access(&job, &services) => a,
-        () = process::cancelled(&mut cancel) => Err("interrupted: the run was stopped".to_owned()),
+        a = access(job, services) => a,
+        () = process::cancelled(cancel) => Err("interrupted: the run was stopped".to_owned()),
     };
     let access = match access {
         Ok(a) => a,
         Err(why) => {
             let why = redact_str(&why, &job.secrets);
             return emit(
-                &events,
-                base_record(&job, &ctx, 1, max_attempts, Verdict::Error, Some(why)),
+                events,
+                base_record(job, ctx, 1, max_attempts, Verdict::Error, Some(why)),
             );
         }
     };
-    let mut attempt = 1;
     loop {
         let _ = events.send(Event::Started {
             gate: job.gate.id.clone(),
-            attempt,
+            attempt: *attempt,
             max_attempts,
         });
         let record = match &job.gate.kind {
             GateKind::Run { command } => {
-                run_attempt(
-                    &job,
-                    &ctx,
-                    command,
-                    &access,
-                    attempt,
-                    max_attempts,
-                    &mut cancel,
-                )
-                .await
+                run_attempt(job, ctx, command, &access, *attempt, max_attempts, cancel).await
             }
             GateKind::Probe { probe, params } => {
                 probe::attempt(
-                    &job,
-                    &ctx,
+                    job,
+                    ctx,
                     probe,
                     params,
                     access.base_url.as_deref(),
                     &access.env,
-                    attempt,
+                    *attempt,
                     max_attempts,
-                    &mut cancel,
+                    cancel,
                 )
                 .await
             }
             GateKind::Signoff { .. } => unreachable!("`run` leaves sign-off gates out"),
         };
-        let retry = attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
-        let record = emit(&events, record);
+        let retry = *attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
+        let record = emit(events, record);
         if !retry {
             return record;
         }
-        attempt += 1;
+        *attempt += 1;
     }
 }
 
@@ -165,6 +197,8 @@ async fn run_attempt(
         secrets: job.secrets.clone(),
         marker: format!("{}/{}/{attempt}", ctx.run_id(), job.gate.id),
     };
+    #[cfg(test)]
+    tests::panic_if_asked(job, attempt);
     let started_at = Timestamp::now();
     let exec = process::execute(&spec, cancel).await;
     attempt_record(job, ctx, attempt, max_attempts, started_at, &exec, log_rel)
@@ -304,4 +338,20 @@ pub(crate) fn base_record(
     r.attempt = attempt;
     r.max_attempts = max_attempts;
     r
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The variable that makes a `run` gate's attempt panic in tests: its value is the attempt
+    /// that panics.
+    pub(crate) const PANIC_AT: &str = "PHASEGATE_TEST_PANIC_AT";
+
+    /// The test-only way into a gate's task for a panic: no gate panics on purpose otherwise.
+    pub(crate) fn panic_if_asked(job: &GateJob, attempt: u32) {
+        if job.gate.env.get(PANIC_AT) == Some(&attempt.to_string()) {
+            panic!("attempt {attempt} of `{}` was told to panic", job.gate.id);
+        }
+    }
 }

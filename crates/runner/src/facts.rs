@@ -60,6 +60,8 @@ mod tests {
 
     #[test]
     fn git_status_lists_changes_to_tracked_files_or_says_why_not() {
+        // git is spawned unregistered, which a supervised run's reaper may take.
+        let _serial = crate::supervisor::tests::PROCESS_WIDE.lock().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let why = git_status(dir.path()).unwrap_err();
         assert!(why.contains("not a git repository"), "{why}");

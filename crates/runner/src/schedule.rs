@@ -148,7 +148,7 @@ impl Scheduler<'_> {
             };
             // When an exclusive gate ran, it was the only one: whatever finished, it is over.
             alone = false;
-            let record = done.expect("a gate task never panics");
+            let record = done.expect("a gate task never panics: `run_gate` catches its panics");
             let skipped = dag.settle(&record.gate, record.verdict);
             records.push(record);
             self.skip(skipped, &mut records);
@@ -182,6 +182,7 @@ mod tests {
     use phasegate_model::Verdict;
 
     use super::*;
+    use crate::Event;
 
     fn context(
         root: &std::path::Path,
@@ -316,6 +317,168 @@ gates = ["approve", "build", "deploy", "lint"]
                 ("deploy", Verdict::Pass, None),
                 ("lint", Verdict::Pass, None),
             ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_gate_is_an_error_its_dependants_are_skipped_and_the_run_closes() {
+        // Regression (issue 8): the panic took the whole run down with it.
+        let dir = tempfile::tempdir().unwrap();
+        let source = format!(
+            r#"
+[project]
+name = "t"
+
+[gates.boom]
+run = "exit 1"
+retries = 1
+env = {{ {} = "2" }}
+
+[gates.after]
+run = "true"
+needs = ["boom"]
+
+[gates.lint]
+run = "true"
+
+[[phase]]
+id = "p"
+gates = ["boom", "after", "lint"]
+"#,
+            crate::attempt::tests::PANIC_AT
+        );
+        let roadmap = phasegate_roadmap::parse(&source, "phasegate.toml").unwrap();
+        let gates: Vec<&Gate> = roadmap.gates.iter().collect();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let ctx = context(dir.path(), &roadmap, BTreeMap::new());
+        let outcome = run(&roadmap, &gates, ctx, tx, cancel).await;
+
+        assert!(!outcome.interrupted);
+        assert_eq!(
+            verdicts(&outcome),
+            [
+                (
+                    "after",
+                    Verdict::Skipped,
+                    Some("needs `boom`, which ended with error")
+                ),
+                (
+                    "boom",
+                    Verdict::Error,
+                    Some("the gate panicked: attempt 2 of `boom` was told to panic")
+                ),
+                ("lint", Verdict::Pass, None),
+            ]
+        );
+        // The record names the attempt that panicked, after the one that failed.
+        let mut boom = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            if let Event::Finished(r) = event
+                && r.gate.as_str() == "boom"
+            {
+                boom.push((r.attempt, r.max_attempts, r.verdict));
+            }
+        }
+        assert_eq!(boom, [(1, 2, Verdict::Fail), (2, 2, Verdict::Error)]);
+    }
+
+    /// Answers 200 to every request on a fresh loopback port, for as long as `runtime` runs.
+    fn serve_ok(runtime: &tokio::runtime::Runtime) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        runtime.spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = conn.read(&mut request).await;
+                    let _ = conn
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn the_reaper_never_takes_the_exit_status_of_a_hook_or_a_stop_command() {
+        // Regression (issue 8): health hooks and services' stop commands were spawned outside
+        // the registry, so `reap_orphans` could reap one that had just exited before tokio
+        // waited for it: "could not be waited for" (ECHILD) instead of its exit status.
+        // Not a tokio test: the lock must not be held across an await.
+        let _serial = crate::supervisor::tests::PROCESS_WIDE.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let url = serve_ok(&runtime);
+        let mut source = String::from("[project]\nname = \"t\"\n");
+        for s in 0..4 {
+            source.push_str(&format!(
+                "\n[services.s{s}]\nrun = \"exec sleep 30\"\nstop = \"exit 0\"\nurl = \"{url}\"\n"
+            ));
+        }
+        let gates: Vec<String> = (0..32).map(|i| format!("h{i}")).collect();
+        for (i, g) in gates.iter().enumerate() {
+            // The probe goes to its service's URL, served here; the service is a `sleep`,
+            // whose stop command the reaper must leave alone too.
+            source.push_str(&format!(
+                "\n[gates.{g}]\nprobe = \"health\"\nlive = \"/\"\nready = \"/\"\nfault = \"exit 3\"\nrestore = \"true\"\nservice = \"s{}\"\n",
+                i % 4
+            ));
+        }
+        source.push_str(&format!(
+            "\n[[phase]]\nid = \"p\"\ngates = [{}]\n",
+            gates
+                .iter()
+                .map(|g| format!("\"{g}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let roadmap = phasegate_roadmap::parse(&source, "phasegate.toml").unwrap();
+        let selected: Vec<&Gate> = roadmap.gates.iter().collect();
+        let mut ctx = context(dir.path(), &roadmap, BTreeMap::new());
+        ctx.jobs = 8;
+
+        let supervisor = crate::Supervisor::install();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reaper = std::thread::spawn({
+            let done = done.clone();
+            move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    tree::reap_orphans();
+                }
+            }
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let outcome = runtime.block_on(run(&roadmap, &selected, ctx, tx, cancel));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        reaper.join().unwrap();
+        drop(supervisor);
+
+        assert_eq!(outcome.records.len(), gates.len());
+        let lost: Vec<_> = outcome
+            .records
+            .iter()
+            .filter(|r| {
+                r.reason.as_deref()
+                    != Some("fault hook `exit 3` failed (exit status: 3): no output")
+            })
+            .map(|r| (r.gate.as_str(), r.verdict, r.reason.as_deref()))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "{} of {} gates lost their hook's status: {lost:#?}",
+            lost.len(),
+            gates.len()
         );
     }
 

@@ -169,6 +169,10 @@ async fn wait_ready(
     within: Duration,
 ) -> Result<(), String> {
     let deadline = Instant::now() + within;
+    // reqwest is built without a default crypto provider and panics without one; the
+    // embedding program may not have installed it (phasegate's binary does), and another
+    // part of it may have already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()
@@ -214,10 +218,14 @@ async fn stop(running: &Running, grace: Duration) {
         c.arg("-c")
             .arg(cmd)
             .current_dir(&running.cwd)
+            // The service's marker: a stop command still running after its grace period is
+            // ended with the service's tree below.
+            .env(tree::MARKER_VAR, &running.marker)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Ok(mut child) = c.spawn() {
+        // Registered while it is waited for, so that the reaper of orphans leaves it alone.
+        if let Ok((mut child, _spawned)) = tree::spawn(&mut c) {
             let _ = tokio::time::timeout(grace, child.wait()).await;
         }
         let mut leader = running.child.lock().await;

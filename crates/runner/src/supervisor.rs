@@ -96,8 +96,9 @@ mod subreaper {
 pub(crate) mod tests {
     use super::*;
 
-    /// Held by the tests that install a supervisor or depend on none being installed: the
-    /// setting is process-wide and tests run in parallel.
+    /// Held by the tests that install a supervisor, depend on none being installed, or spawn
+    /// children outside the registry (which a supervised run reaps and ends): the setting is
+    /// process-wide and tests run in parallel.
     pub(crate) static PROCESS_WIDE: Mutex<()> = Mutex::new(());
 
     #[test]

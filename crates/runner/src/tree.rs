@@ -11,9 +11,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use phasegate_probes::child;
+// Every child phasegate spawns is registered through this (gates, services, their stop
+// commands, the probes' hooks); `phasegate_probes::child` says why the registry lives there.
+pub use phasegate_probes::child::{Spawned, spawn};
 use rustix::process::{Pid, Signal};
 
 use crate::supervisor;
@@ -67,10 +70,7 @@ fn has_marker(pid: i32, marker: &str) -> bool {
 /// takes every orphan reparented to phasegate (the end-of-run sweep).
 fn members(leader: Option<i32>, marker: Option<&str>) -> BTreeSet<i32> {
     let me = rustix::process::getpid().as_raw_nonzero().get();
-    let spawned = SPAWNED
-        .lock()
-        .expect("never poisoned: no panics while held")
-        .clone();
+    let spawned = child::with_registered(BTreeSet::clone);
     let procs = all_procs();
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for p in &procs {
@@ -112,10 +112,7 @@ fn nothing_left(leader: Option<i32>) -> bool {
         .is_none_or(|pgid| rustix::process::test_kill_process_group(pgid).is_err());
     group_empty
         && direct_children().is_some_and(|children| {
-            let spawned = SPAWNED
-                .lock()
-                .expect("never poisoned: no panics while held");
-            children.iter().all(|c| spawned.contains(c))
+            child::with_registered(|spawned| children.iter().all(|c| spawned.contains(c)))
         })
 }
 
@@ -188,48 +185,6 @@ async fn end_all(leader: Option<i32>, marker: Option<&str>, grace: Duration) -> 
     first.len()
 }
 
-/// Direct children whose exit status tokio waits for: never reaped here, or tokio's own
-/// wait would fail. Process-wide because being a subreaper is process-wide.
-static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
-
-/// Guards one spawned gate leader: registered while tokio may still wait for it.
-#[derive(Debug)]
-pub struct Spawned(i32);
-
-/// Spawns `cmd` and registers its pid in one step under the lock [`reap_orphans`] holds,
-/// so a gate that exits at once is never mistaken for an orphan and reaped behind tokio's
-/// back.
-pub fn spawn(
-    cmd: &mut tokio::process::Command,
-) -> std::io::Result<(tokio::process::Child, Spawned)> {
-    let mut spawned = SPAWNED
-        .lock()
-        .expect("never poisoned: no panics while held");
-    let child = cmd.spawn()?;
-    let pid = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .expect("a just-spawned child has a pid");
-    spawned.insert(pid);
-    Ok((child, Spawned(pid)))
-}
-
-impl Spawned {
-    /// The leader's pid (also its process group id).
-    pub fn pid(&self) -> i32 {
-        self.0
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        SPAWNED
-            .lock()
-            .expect("never poisoned: no panics while held")
-            .remove(&self.0);
-    }
-}
-
 /// Waits for (reaps) zombies that were reparented to phasegate as subreaper. Does nothing
 /// unless a [`Supervisor`](crate::Supervisor) is installed: without the subreaper no orphan
 /// is reparented here, and the unregistered children are the embedding program's, whose exit
@@ -238,25 +193,24 @@ pub fn reap_orphans() {
     if !supervisor::is_installed() {
         return;
     }
-    // Held throughout: a gate spawned between the listing and the waits would otherwise be
-    // reaped here, behind tokio's back.
-    let keep = SPAWNED
-        .lock()
-        .expect("never poisoned: no panics while held");
-    let children = direct_children().unwrap_or_else(|| {
-        let me = rustix::process::getpid().as_raw_nonzero().get();
-        all_procs()
+    // The registry is held throughout: a child spawned between the listing and the waits
+    // would otherwise be reaped here, behind tokio's back.
+    child::with_registered(|keep| {
+        let children = direct_children().unwrap_or_else(|| {
+            let me = rustix::process::getpid().as_raw_nonzero().get();
+            all_procs()
+                .into_iter()
+                .filter(|p| p.ppid == me)
+                .map(|p| p.pid)
+                .collect()
+        });
+        for pid in children
             .into_iter()
-            .filter(|p| p.ppid == me)
-            .map(|p| p.pid)
-            .collect()
+            .filter(|c| !keep.contains(c))
+            .filter_map(Pid::from_raw)
+        {
+            // NOHANG: reaps the ones that have exited, leaves the living alone.
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+        }
     });
-    for pid in children
-        .into_iter()
-        .filter(|c| !keep.contains(c))
-        .filter_map(Pid::from_raw)
-    {
-        // NOHANG: reaps the ones that have exited, leaves the living alone.
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
-    }
 }
