@@ -163,7 +163,7 @@ pub enum LedgerError {
 /// message) is in its causes. They go into the message rather than `source()`, so that it
 /// stands alone and a report walking `source()` does not print each part twice.
 #[cfg(feature = "postgres")]
-fn with_causes(error: &postgres::Error) -> String {
+pub(crate) fn with_causes(error: &postgres::Error) -> String {
     let mut text = error.to_string();
     let mut next = std::error::Error::source(error);
     while let Some(cause) = next {

@@ -14,6 +14,9 @@
 //! A transaction that spans caller code (the tip read, `build`, the inserts of
 //! [`Store::append`]; the pages of [`Store::scan`]) is a sequence of jobs on the one
 //! connection; a guard rolls it back if the caller fails or panics in between.
+//!
+//! The connection is encrypted as the URL's `sslmode` and `sslrootcert` say, as in libpq
+//! (see the `tls` module).
 
 use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
@@ -331,9 +334,12 @@ fn parse_config(url: &str, location: &str) -> Result<(Config, Tls), LedgerError>
     let decoded = |v: Option<String>| v.map(|v| crate::url::percent_decode(&v));
     let tls = Tls::from_params(decoded(sslmode).as_deref(), decoded(sslrootcert).as_deref())
         .map_err(bad)?;
-    let mut config: Config = url
-        .parse()
-        .map_err(|e| bad(format!("not a valid PostgreSQL URL: {e}")))?;
+    let mut config: Config = url.parse().map_err(|e| {
+        bad(format!(
+            "not a valid PostgreSQL URL: {}",
+            crate::error::with_causes(&e)
+        ))
+    })?;
     if config.get_application_name().is_none() {
         config.application_name("phasegate");
     }
@@ -774,6 +780,28 @@ mod tests {
             split_schema("postgres://h/db"),
             ("postgres://h/db".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn tls_parameters_are_read_here_not_by_tokio_postgres() {
+        // tokio-postgres refuses `sslrootcert` and `verify-full`: the error is ours, about
+        // the file, its path percent-decoded.
+        let url = "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fno%20such.pem";
+        let err = parse_config(url, "x").err().unwrap().to_string();
+        assert!(
+            err.contains("cannot read sslrootcert `/no such.pem`"),
+            "{err}"
+        );
+        let url = "postgres://u@h/db?sslmode=require&application_name=a";
+        let (config, _) = parse_config(url, "x").map_err(|e| e.to_string()).unwrap();
+        assert_eq!(config.get_ssl_mode(), postgres::config::SslMode::Require);
+        assert_eq!(config.get_application_name(), Some("a"));
+        // What neither reads is named.
+        let err = parse_config("postgres://u@h/db?sslcert=c.pem", "x")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.ends_with("unknown option `sslcert`"), "{err}");
     }
 
     #[test]
