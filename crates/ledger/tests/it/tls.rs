@@ -57,7 +57,7 @@ struct ServerTls {
     ca: PathBuf,
     /// A CA that did not.
     wrong_ca: PathBuf,
-    /// The base URL of the tests, with the host replaced by `host`.
+    /// The URL of the tests' server (`PHASEGATE_TEST_PG_URL`), as given.
     url: String,
     _dir: tempfile::TempDir,
     _turn: MutexGuard<'static, ()>,
@@ -173,7 +173,10 @@ impl ServerTls {
             ("ssl", "on"),
         ] {
             admin
-                .batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'"))
+                .batch_execute(&format!(
+                    "ALTER SYSTEM SET {name} = '{}'",
+                    value.replace('\'', "''")
+                ))
                 .unwrap();
         }
         admin.batch_execute("SELECT pg_reload_conf()").unwrap();
