@@ -45,21 +45,21 @@ pub enum LedgerError {
     },
     /// The PostgreSQL ledger could not be reached or prepared.
     #[cfg(feature = "postgres")]
-    #[error("cannot open ledger `{location}`: {source}")]
+    #[error("cannot open ledger `{location}`: {}", with_causes(cause))]
     PostgresOpen {
         /// The database URL, without its password.
         location: String,
-        /// The cause.
-        source: postgres::Error,
+        /// The cause, whose own causes the message also shows.
+        cause: postgres::Error,
     },
     /// A read or write on the PostgreSQL ledger failed.
     #[cfg(feature = "postgres")]
-    #[error("ledger `{location}`: {source}")]
+    #[error("ledger `{location}`: {}", with_causes(cause))]
     Postgres {
         /// The database URL, without its password.
         location: String,
-        /// The cause.
-        source: postgres::Error,
+        /// The cause, whose own causes the message also shows.
+        cause: postgres::Error,
     },
     /// The PostgreSQL ledger was written by a newer phasegate.
     #[error(
@@ -156,4 +156,24 @@ pub enum LedgerError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// `error` and its causes, joined by `: `. A `postgres::Error` says only what kind of thing
+/// failed ("error performing TLS handshake", "db error"); why (an unknown CA, the server's
+/// message) is in its causes. They go into the message rather than `source()`, so that it
+/// stands alone and a report walking `source()` does not print each part twice.
+#[cfg(feature = "postgres")]
+pub(crate) fn with_causes(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        let shown = cause.to_string();
+        // An `io::Error` wrapping another error shows that error's text, and its source is
+        // the wrapped error's source: the same words can come twice in a row.
+        if !text.ends_with(&shown) {
+            text = format!("{text}: {shown}");
+        }
+        next = cause.source();
+    }
+    text
 }

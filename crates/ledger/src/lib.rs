@@ -25,6 +25,8 @@ mod ledger;
 mod postgres;
 mod sqlite;
 mod store;
+#[cfg(feature = "postgres")]
+mod tls;
 mod url;
 mod verify;
 

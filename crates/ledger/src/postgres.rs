@@ -14,16 +14,20 @@
 //! A transaction that spans caller code (the tip read, `build`, the inserts of
 //! [`Store::append`]; the pages of [`Store::scan`]) is a sequence of jobs on the one
 //! connection; a guard rolls it back if the caller fails or panics in between.
+//!
+//! The connection is encrypted as the URL's `sslmode` and `sslrootcert` say, as in libpq
+//! (see the `tls` module).
 
 use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use postgres::types::ToSql;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, Statement};
 
 use crate::LedgerError;
 use crate::store::{BuildRows, Row, Store, Tip, Visit};
+use crate::tls::Tls;
 
 /// The schema version this build writes (the one row of `schema_version`).
 pub const PG_SCHEMA_VERSION: i64 = 1;
@@ -167,10 +171,10 @@ struct Conn {
 }
 
 impl Conn {
-    fn err(&self, source: postgres::Error) -> LedgerError {
+    fn err(&self, cause: postgres::Error) -> LedgerError {
         LedgerError::Postgres {
             location: self.location.clone(),
-            source,
+            cause,
         }
     }
 
@@ -285,24 +289,30 @@ fn check_schema(schema: &str, location: &str) -> Result<(), LedgerError> {
 
 /// `url` without its `schema=` parameter, and that parameter's value.
 fn split_schema(url: &str) -> (String, Option<String>) {
+    take_param(url, "schema")
+}
+
+/// `url` without its `name=` parameter (every occurrence), and the last one's value as
+/// written: phasegate's own parameters and those tokio-postgres does not know.
+fn take_param(url: &str, name: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_owned(), None);
     };
-    let mut schema = None;
+    let mut value = None;
     let rest: Vec<&str> = query
         .split('&')
-        .filter(|kv| match kv.strip_prefix("schema=") {
-            Some(v) => {
-                schema = Some(v.to_owned());
+        .filter(|kv| match kv.split_once('=') {
+            Some((key, v)) if key == name => {
+                value = Some(v.to_owned());
                 false
             }
-            None => !kv.is_empty(),
+            _ => !kv.is_empty(),
         })
         .collect();
     if rest.is_empty() {
-        (base.to_owned(), schema)
+        (base.to_owned(), value)
     } else {
-        (format!("{base}?{}", rest.join("&")), schema)
+        (format!("{base}?{}", rest.join("&")), value)
     }
 }
 
@@ -312,15 +322,29 @@ fn location_of(url: &str, schema: &str) -> String {
     format!("{base}{sep}schema={schema}")
 }
 
-fn parse_config(url: &str, location: &str) -> Result<Config, LedgerError> {
-    let mut config: Config = url.parse().map_err(|e| LedgerError::Location {
+/// The connection settings of `url` (without `schema=`) and its TLS (`sslmode`,
+/// `sslrootcert`, which tokio-postgres does not take as libpq does: see [`crate::tls`]).
+fn parse_config(url: &str, location: &str) -> Result<(Config, Tls), LedgerError> {
+    let bad = |reason: String| LedgerError::Location {
         location: location.to_owned(),
-        reason: format!("not a valid PostgreSQL URL: {e}"),
+        reason,
+    };
+    let (url, sslmode) = take_param(url, "sslmode");
+    let (url, sslrootcert) = take_param(&url, "sslrootcert");
+    let decoded = |v: Option<String>| v.map(|v| crate::url::percent_decode(&v));
+    let tls = Tls::from_params(decoded(sslmode).as_deref(), decoded(sslrootcert).as_deref())
+        .map_err(bad)?;
+    let mut config: Config = url.parse().map_err(|e| {
+        bad(format!(
+            "not a valid PostgreSQL URL: {}",
+            crate::error::with_causes(&e)
+        ))
     })?;
     if config.get_application_name().is_none() {
         config.application_name("phasegate");
     }
-    Ok(config)
+    config.ssl_mode(tls.ssl_mode());
+    Ok((config, tls))
 }
 
 impl PostgresStore {
@@ -339,7 +363,7 @@ impl PostgresStore {
         let (url, _) = split_schema(url);
         let location = location_of(&url, schema);
         check_schema(schema, &location)?;
-        let config = parse_config(&url, &location)?;
+        let (config, tls) = parse_config(&url, &location)?;
         let sql = Arc::new(Sql::new(schema));
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), LedgerError>>(1);
         let (jobs, inbox) = mpsc::channel::<Job>();
@@ -347,7 +371,7 @@ impl PostgresStore {
         let thread = std::thread::Builder::new()
             .name("ledger-postgres".to_owned())
             .spawn(move || {
-                let mut conn = match connect(&config, thread_location, sql) {
+                let mut conn = match connect(&config, &tls, thread_location, sql) {
                     Ok(conn) => conn,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -381,17 +405,17 @@ impl PostgresStore {
         let (url, _) = split_schema(url);
         let location = location_of(&url, schema);
         check_schema(schema, &location)?;
-        let config = parse_config(&url, &location)?;
+        let (config, tls) = parse_config(&url, &location)?;
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(schema));
         // On a thread of its own for the same reason as the store's: the caller may be
         // inside a tokio runtime.
         let open_location = location.clone();
         std::thread::spawn(move || -> Result<(), LedgerError> {
-            let err = |source| LedgerError::PostgresOpen {
+            let err = |cause| LedgerError::PostgresOpen {
                 location: open_location.clone(),
-                source,
+                cause,
             };
-            let mut client = config.connect(NoTls).map_err(err)?;
+            let mut client = tls.connect(&config).map_err(err)?;
             client.batch_execute(&sql).map_err(err)
         })
         .join()
@@ -471,12 +495,17 @@ impl Drop for Pending<'_> {
     }
 }
 
-fn connect(config: &Config, location: String, sql: Arc<Sql>) -> Result<Conn, LedgerError> {
-    let client = config
-        .connect(NoTls)
-        .map_err(|source| LedgerError::PostgresOpen {
+fn connect(
+    config: &Config,
+    tls: &Tls,
+    location: String,
+    sql: Arc<Sql>,
+) -> Result<Conn, LedgerError> {
+    let client = tls
+        .connect(config)
+        .map_err(|cause| LedgerError::PostgresOpen {
             location: location.clone(),
-            source,
+            cause,
         })?;
     let mut conn = Conn {
         client,
@@ -520,9 +549,7 @@ fn migrate(conn: &mut Conn) -> Result<(), LedgerError> {
         _ => {}
     }
     let open_error = |e: LedgerError| match e {
-        LedgerError::Postgres { location, source } => {
-            LedgerError::PostgresOpen { location, source }
-        }
+        LedgerError::Postgres { location, cause } => LedgerError::PostgresOpen { location, cause },
         other => other,
     };
     conn.transaction(|conn| {
@@ -753,6 +780,28 @@ mod tests {
             split_schema("postgres://h/db"),
             ("postgres://h/db".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn tls_parameters_are_read_here_not_by_tokio_postgres() {
+        // tokio-postgres refuses `sslrootcert` and `verify-full`: the error is ours, about
+        // the file, its path percent-decoded.
+        let url = "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fno%20such.pem";
+        let err = parse_config(url, "x").err().unwrap().to_string();
+        assert!(
+            err.contains("cannot read sslrootcert `/no such.pem`"),
+            "{err}"
+        );
+        let url = "postgres://u@h/db?sslmode=require&application_name=a";
+        let (config, _) = parse_config(url, "x").map_err(|e| e.to_string()).unwrap();
+        assert_eq!(config.get_ssl_mode(), postgres::config::SslMode::Require);
+        assert_eq!(config.get_application_name(), Some("a"));
+        // What neither reads is named.
+        let err = parse_config("postgres://u@h/db?sslcert=c.pem", "x")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.ends_with("unknown option `sslcert`"), "{err}");
     }
 
     #[test]

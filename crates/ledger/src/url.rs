@@ -65,7 +65,7 @@ pub fn url_secrets(url: &str) -> Vec<String> {
 }
 
 /// `%XX` escapes decoded; anything malformed is kept as written.
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

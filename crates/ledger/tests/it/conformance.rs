@@ -93,7 +93,7 @@ fn populated(b: &impl Backend) -> Ledger {
     ledger
 }
 
-fn append_close_verify_round_trip(b: &impl Backend) {
+pub fn append_close_verify_round_trip(b: &impl Backend) {
     let mut ledger = b.ledger();
     let key = Key::generate().unwrap();
     assert_eq!(ledger.open_run(&run("r1")).unwrap(), 1);
@@ -536,11 +536,7 @@ fn an_incomplete_run_does_not_hide_tampering_after_it(b: &impl Backend) {
 mod postgres_only {
     use phasegate_ledger::{Ledger, LedgerError, PG_SCHEMA_VERSION, PostgresStore};
 
-    use crate::support::{PG_URL_VAR, fresh_schema, pg_skipped, run};
-
-    fn url() -> Option<String> {
-        std::env::var(PG_URL_VAR).ok().filter(|u| !u.is_empty())
-    }
+    use crate::support::{fresh_schema, pg_skipped, pg_url as url, run};
 
     #[test]
     fn open_url_uses_the_schema_parameter_and_hides_the_password() {

@@ -1,5 +1,5 @@
 //! Integration tests of the ledger: the `Store` conformance suite on SQLite and PostgreSQL,
-//! and the SQLite store's own behaviours.
+//! the SQLite store's own behaviours, and the PostgreSQL store over TLS.
 
 mod support;
 
@@ -8,3 +8,5 @@ mod encoding;
 mod keys;
 mod queries;
 mod tamper;
+#[cfg(feature = "postgres")]
+mod tls;
