@@ -20,6 +20,8 @@ pub struct ProbeRequest {
     pub timeout: Duration,
     /// Where hook commands run.
     pub workdir: PathBuf,
+    /// The least severe finding that fails the probe; less severe ones are warnings.
+    pub fail_on: phasegate_model::Severity,
 }
 
 /// `KEY=VALUE` pairs; a value that parses as TOML (a number, an array, an inline table, a
@@ -69,5 +71,7 @@ pub async fn probe(request: &ProbeRequest) -> Result<Outcome, Error> {
         // No session here, but the same variables are phasegate's own secrets.
         env: phasegate_probes::ChildEnv::withholding([crate::SIGNING_KEY_VAR, crate::LEDGER_VAR]),
     };
-    Ok(phasegate_probes::run(&request.kind, &request.params, &ctx).await)
+    Ok(phasegate_probes::run(&request.kind, &request.params, &ctx)
+        .await
+        .judged(request.fail_on))
 }

@@ -193,6 +193,7 @@ fn sample(run_id: &str, gates: &[GateId], i: u64) -> Record {
         ]),
         findings: if verdict == Verdict::Fail {
             vec![Finding {
+                severity: None,
                 code: "test-failed".to_owned(),
                 message: "payments::callback_replay_is_idempotent failed".to_owned(),
                 location: Some("src/payments.rs:212".to_owned()),

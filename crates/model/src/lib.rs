@@ -23,7 +23,7 @@ pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use policy::WaiverRule;
 pub use record::{
     Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,
-    Record, Rule, STATEMENT_NAMESPACE, Waiver,
+    Record, Rule, STATEMENT_NAMESPACE, Severity, Waiver,
 };
 pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service, Trust};
 pub use status::{

@@ -142,6 +142,64 @@ pub struct Finding {
     pub message: String,
     /// Where it was seen (a request, a file:line).
     pub location: Option<String>,
+    /// How much it matters; `None` in records made before findings had severities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// How much a finding matters. A probe gate fails on findings at or above its `fail_on`
+/// (default [`Severity::Medium`]); lower ones are kept and shown as warnings.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; rarely worth blocking on.
+    Low,
+    /// A real weakness (the default threshold).
+    #[default]
+    Medium,
+    /// Directly exploitable, or a protection missing on every response.
+    High,
+    /// Exposes users or money now.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name used in roadmaps and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The severity named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether this is the default threshold (left out of a gate's digest, so that gates
+    /// written before thresholds existed keep their evidence).
+    pub fn is_default(&self) -> bool {
+        *self == Severity::default()
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The output of a gate: digest of all of it, and a bounded excerpt.

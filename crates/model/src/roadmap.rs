@@ -123,6 +123,10 @@ pub struct Gate {
     /// dependency taken down). Left out of the digest when false, like `item`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub exclusive: bool,
+    /// For a probe gate: the least severe finding that fails it; less severe ones are
+    /// warnings. Left out of the digest at its default, so older evidence stays current.
+    #[serde(skip_serializing_if = "crate::Severity::is_default")]
+    pub fail_on: crate::Severity,
 }
 
 /// The kinds of gate.

@@ -258,6 +258,10 @@ pub struct ProbeArgs {
     /// Limit on each request
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime_duration)]
     pub timeout: std::time::Duration,
+    /// The least severe finding that fails the probe (critical, high, medium, low); less
+    /// severe ones are shown as warnings
+    #[arg(long, value_name = "SEVERITY", default_value = "medium", value_parser = severity)]
+    pub fail_on: phasegate_model::Severity,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -347,6 +351,11 @@ pub enum Format {
 pub enum ExportFormat {
     /// JSON lines
     Jsonl,
+}
+
+fn severity(s: &str) -> Result<phasegate_model::Severity, String> {
+    phasegate_model::Severity::from_name(s.trim())
+        .ok_or_else(|| "expected `critical`, `high`, `medium` or `low`".to_owned())
 }
 
 fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {

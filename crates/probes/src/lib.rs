@@ -54,6 +54,7 @@ mod probe;
 mod rate_limit;
 mod report;
 mod request_id;
+pub mod severity;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;

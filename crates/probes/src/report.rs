@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use phasegate_model::{Finding, Verdict};
+use phasegate_model::{Finding, Severity, Verdict};
 
 use crate::net::ProbeError;
 use crate::{Outcome, ParamError};
@@ -36,6 +36,7 @@ impl Report {
             code: code.to_string(),
             message: message.into(),
             location: Some(location.into()),
+            severity: Some(crate::severity::of(code)),
         });
     }
 
@@ -53,43 +54,181 @@ impl Report {
         self
     }
 
+    /// The outcome at the default threshold ([`Severity::Medium`]); a gate with another
+    /// `fail_on` judges it again ([`Outcome::judged`]).
     pub fn into_outcome(self) -> Outcome {
-        let (verdict, reason) = if let Some(error) = self.error {
-            (Verdict::Error, Some(error))
-        } else if self.requests == 0 {
+        let error = match self.error {
+            Some(error) => Some(error),
             // No samples is never a pass: it proves nothing about the service.
-            (
-                Verdict::Error,
-                Some("the probe gathered no samples".to_string()),
-            )
-        } else if let Some(first) = self.findings.first() {
-            let more = match self.findings.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            let at = first
-                .location
-                .as_deref()
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default();
-            (
-                Verdict::Fail,
-                Some(format!("{}: {}{at}{more}", first.code, first.message)),
-            )
-        } else {
-            (Verdict::Pass, None)
+            None if self.requests == 0 => Some("the probe gathered no samples".to_string()),
+            None => None,
         };
-        Outcome {
-            verdict,
-            reason,
+        let outcome = Outcome {
+            verdict: if error.is_some() {
+                Verdict::Error
+            } else {
+                Verdict::Pass
+            },
+            reason: error,
             findings: self.findings,
             measurements: self.measurements,
             requests: self.requests,
-        }
+        };
+        outcome.judged(Severity::default())
     }
+}
+
+impl Outcome {
+    /// The verdict at threshold `fail_on`: a fail when some finding is at least that
+    /// severe, else a pass (findings below it stay, as warnings). The reason leads with the
+    /// most severe finding and groups its repeats; an error stays an error.
+    pub fn judged(mut self, fail_on: Severity) -> Outcome {
+        if self.verdict == Verdict::Error {
+            return self;
+        }
+        // Most severe first; a stable sort keeps the probe's order within a severity.
+        self.findings
+            .sort_by_key(|f| std::cmp::Reverse(f.severity.unwrap_or_default()));
+        let worst = self
+            .findings
+            .first()
+            .map(|f| f.severity.unwrap_or_default());
+        let (verdict, reason) = match worst {
+            Some(s) if s >= fail_on => (Verdict::Fail, Some(summary(&self.findings))),
+            Some(_) => (
+                Verdict::Pass,
+                Some(format!(
+                    "passed with {} warning{} below fail_on {fail_on}: {}",
+                    self.findings.len(),
+                    if self.findings.len() == 1 { "" } else { "s" },
+                    summary(&self.findings)
+                )),
+            ),
+            None => (Verdict::Pass, None),
+        };
+        self.verdict = verdict;
+        self.reason = reason;
+        self
+    }
+}
+
+/// "hsts-missing (high) on 3 responses: no Strict-Transport-Security header, at GET /,
+/// GET /login, GET /x; and 2 more findings": the first (most severe) code, its repeats
+/// grouped, a few of their places.
+fn summary(findings: &[Finding]) -> String {
+    let first = &findings[0];
+    let same: Vec<&Finding> = findings.iter().filter(|f| f.code == first.code).collect();
+    let severity = first.severity.unwrap_or_default();
+    let places: Vec<&str> = same.iter().filter_map(|f| f.location.as_deref()).collect();
+    let shown = places
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let at = match places.len() {
+        0 => String::new(),
+        n if n <= 3 => format!(" at {shown}"),
+        n => format!(" at {shown} (+{} more)", n - 3),
+    };
+    let repeats = match same.len() {
+        1 => String::new(),
+        n => format!(" on {n} responses"),
+    };
+    let others = findings.len() - same.len();
+    let more = match others {
+        0 => String::new(),
+        1 => "; and 1 more finding".to_owned(),
+        n => format!("; and {n} more findings"),
+    };
+    format!(
+        "{} ({severity}){repeats}: {}{at}{more}",
+        first.code, first.message
+    )
 }
 
 /// Milliseconds of a duration, as measurements are recorded.
 pub(crate) fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use phasegate_model::{Severity, Verdict};
+
+    use super::Report;
+
+    fn report(codes: &[(&str, &str)]) -> Report {
+        let mut r = Report {
+            requests: 3,
+            ..Report::default()
+        };
+        for (code, at) in codes {
+            r.finding(code, format!("{code} seen"), *at);
+        }
+        r
+    }
+
+    #[test]
+    fn findings_below_the_threshold_are_warnings_and_at_it_fail() {
+        let low = report(&[("x-powered-by", "GET /")]).into_outcome();
+        assert_eq!(low.verdict, Verdict::Pass);
+        assert!(
+            low.reason
+                .unwrap()
+                .starts_with("passed with 1 warning below fail_on medium")
+        );
+        let strict = report(&[("x-powered-by", "GET /")])
+            .into_outcome()
+            .judged(Severity::Low);
+        assert_eq!(strict.verdict, Verdict::Fail);
+        let lenient = report(&[("hsts-missing", "GET /")])
+            .into_outcome()
+            .judged(Severity::Critical);
+        assert_eq!(lenient.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn the_reason_leads_with_the_most_severe_and_groups_its_repeats() {
+        let o = report(&[
+            ("x-powered-by", "GET /"),
+            ("hsts-missing", "GET /"),
+            ("hsts-missing", "GET /a"),
+            ("hsts-missing", "GET /b"),
+            ("hsts-missing", "GET /c"),
+            ("cors-origin-reflected", "OPTIONS /api"),
+        ])
+        .into_outcome();
+        assert_eq!(o.verdict, Verdict::Fail);
+        assert_eq!(
+            o.reason.as_deref(),
+            Some(
+                "cors-origin-reflected (critical): cors-origin-reflected seen at OPTIONS /api; and 5 more findings"
+            )
+        );
+        let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes[..2], ["cors-origin-reflected", "hsts-missing"]);
+        let hsts = report(&[
+            ("hsts-missing", "GET /"),
+            ("hsts-missing", "GET /a"),
+            ("hsts-missing", "GET /b"),
+            ("hsts-missing", "GET /c"),
+        ])
+        .into_outcome();
+        assert_eq!(
+            hsts.reason.as_deref(),
+            Some(
+                "hsts-missing (high) on 4 responses: hsts-missing seen at GET /, GET /a, GET /b (+1 more)"
+            )
+        );
+    }
+
+    #[test]
+    fn an_error_stays_an_error_whatever_the_threshold() {
+        let mut r = report(&[("hsts-missing", "GET /")]);
+        r.error = Some("connection refused".into());
+        let o = r.into_outcome().judged(Severity::Low);
+        assert_eq!(o.verdict, Verdict::Error);
+        assert_eq!(o.reason.as_deref(), Some("connection refused"));
+    }
 }

@@ -33,6 +33,14 @@ fn table(header: &[&str], width: Option<u16>) -> Table {
     t
 }
 
+/// `code, severity` (just the code for findings recorded before severities).
+fn finding_label(f: &phasegate_model::Finding) -> String {
+    match f.severity {
+        Some(s) => format!("{}, {s}", f.code),
+        None => f.code.clone(),
+    }
+}
+
 /// `12ms`, `3.4s`, `2m 5s`: short enough for a table cell.
 fn short_duration(ms: u64) -> String {
     if ms < 1000 {

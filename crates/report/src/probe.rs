@@ -31,8 +31,14 @@ pub fn probe_text(o: &ProbeView<'_>) -> String {
     if let Some(r) = o.reason {
         let _ = writeln!(s, "  {r}");
     }
+    // A passing probe's findings are warnings below its threshold.
+    let mark = if o.verdict == Verdict::Pass {
+        "⚠"
+    } else {
+        "✘"
+    };
     for f in o.findings {
-        let _ = writeln!(s, "  ✘ [{}] {}", f.code, f.message);
+        let _ = writeln!(s, "  {mark} [{}] {}", crate::finding_label(f), f.message);
         if let Some(l) = &f.location {
             let _ = writeln!(s, "      at {l}");
         }

@@ -120,7 +120,12 @@ fn evidence(o: &mut String, r: &Record, now: Timestamp) {
             .as_deref()
             .map(|l| format!(" at {l}"))
             .unwrap_or_default();
-        let _ = writeln!(o, "  finding:  [{}] {}{at}", f.code, f.message);
+        let _ = writeln!(
+            o,
+            "  finding:  [{}] {}{at}",
+            crate::finding_label(f),
+            f.message
+        );
     }
     if let Some(out) = &r.output {
         output(o, out);

@@ -55,6 +55,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "base_url",
     "exclusive",
     "item",
+    "fail_on",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
@@ -190,6 +191,7 @@ struct GateBody {
     base_url: Option<String>,
     exclusive: Option<bool>,
     item: Option<String>,
+    fail_on: Option<(phasegate_model::Severity, Range<usize>)>,
 }
 
 struct PhaseDraft {
@@ -788,6 +790,7 @@ fn build(
                     services: g.services.into_iter().map(|r| r.id).collect(),
                     base_url: g.base_url,
                     exclusive: g.exclusive.unwrap_or(false),
+                    fail_on: g.fail_on.map(|(s, _)| s).unwrap_or_default(),
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
                     cwd: g.cwd,

@@ -263,6 +263,8 @@ fn attempt_record(
             code: "leftover-processes".into(),
             message: format!("{} process(es) were still running after the gate's command exited; phasegate ended them", exec.leftovers),
             location: None,
+            // The gate's own verdict stands: phasegate cleaned up after it.
+            severity: Some(phasegate_model::Severity::Low),
         });
     }
     let mut measurements = BTreeMap::new();

@@ -63,6 +63,8 @@ pub(crate) async fn attempt(
         }
     };
     let (o, cut) = phasegate_probes::run_until(probe, params, &pctx, stop).await;
+    // The gate's own threshold: findings below it are warnings, not a fail.
+    let o = o.judged(job.gate.fail_on);
     let timeout = humantime::format_duration(job.gate.timeout);
     let (verdict, reason, timed_out) = match cut {
         Some(Cut::Stopped) if *interrupted.borrow() => (

@@ -38,6 +38,7 @@ fn request(url: &str, params: &[&str]) -> ProbeRequest {
         params: parse_params(&params).unwrap(),
         timeout: Duration::from_secs(5),
         workdir: std::env::temp_dir(),
+        fail_on: phasegate_model::Severity::Medium,
     }
 }
 

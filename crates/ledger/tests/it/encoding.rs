@@ -111,6 +111,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             findings: findings
                 .into_iter()
                 .map(|(code, message, location)| Finding {
+                    severity: None,
                     code,
                     message,
                     location,

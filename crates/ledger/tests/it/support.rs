@@ -55,6 +55,7 @@ pub fn record(run_id: &str, gate: &str, verdict: Verdict, i: i64) -> Record {
         timed_out: false,
         measurements: BTreeMap::from([("duration_ms".to_owned(), 1234.5)]),
         findings: vec![Finding {
+            severity: None,
             code: "note".to_owned(),
             message: "ünïcode \"quoted\" and\nnewline".to_owned(),
             location: Some("src/lib.rs:1".to_owned()),

@@ -24,6 +24,7 @@ fn gate(id: &str) -> Gate {
         secret_env: vec![],
         item: None,
         exclusive: false,
+        fail_on: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ pub fn probe(args: &ProbeArgs) -> Result<u8, Error> {
         url: args.url.clone(),
         params: phasegate_engine::parse_params(&args.params)?,
         timeout: args.timeout,
+        fail_on: args.fail_on,
         workdir: std::env::current_dir().map_err(Error::io("cannot read the current directory"))?,
     };
     let o = super::runtime()?.block_on(phasegate_engine::probe(&request))?;

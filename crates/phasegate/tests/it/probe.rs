@@ -70,10 +70,29 @@ fn probe_passes_on_the_clean_service_and_names_the_flaw_otherwise() {
     assert!(r.stdout.contains(": pass"), "{r:?}");
 
     let flawed = Sample::start(&["x-powered-by"]);
+    // A banner is a low-severity finding: a warning at the default threshold...
     let r = probe(&["headers", &flawed.url, "-p", "https=yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("⚠ [x-powered-by, low]"), "{r:?}");
+    // ...and a fail when the threshold is low.
+    let r = probe(&[
+        "headers",
+        &flawed.url,
+        "-p",
+        "https=yes",
+        "--fail-on",
+        "low",
+    ]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stdout.contains("[x-powered-by]"), "{r:?}");
-    let json = probe(&["headers", &flawed.url, "--format", "json"]);
+    assert!(r.stdout.contains("✘ [x-powered-by, low]"), "{r:?}");
+    let json = probe(&[
+        "headers",
+        &flawed.url,
+        "--fail-on",
+        "low",
+        "--format",
+        "json",
+    ]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["verdict"], "fail");
 }

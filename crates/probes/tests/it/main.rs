@@ -9,5 +9,6 @@ mod metrics;
 mod nginx;
 mod rate_limit;
 mod request_id;
+mod severity;
 mod support;
 mod validate;

@@ -246,6 +246,7 @@ pub fn run(rm: &Roadmap) -> Vec<Record> {
     test.exit_code = Some(101);
     test.measurements = BTreeMap::from([("passed".into(), 41.0), ("p95_ms".into(), 12.25)]);
     test.findings = vec![Finding {
+        severity: None,
         code: "test-failed".into(),
         message: "cart::tests::total_includes_tax panicked".into(),
         location: Some("src/cart.rs:88".into()),

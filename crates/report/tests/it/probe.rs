@@ -7,6 +7,7 @@ use phasegate_report::{ProbeView, probe_json, probe_text};
 
 fn findings() -> Vec<Finding> {
     vec![Finding {
+        severity: Some(phasegate_model::Severity::High),
         code: "hsts-missing".into(),
         message: "no Strict-Transport-Security header".into(),
         location: Some("GET /login".into()),

@@ -61,6 +61,7 @@ impl Checker<'_> {
                 "base_url" => g.base_url = self.string("base_url", v).map(str::to_owned),
                 "exclusive" => g.exclusive = self.boolean("exclusive", v),
                 "item" => g.item = self.string("item", v).map(str::to_owned),
+                "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
                 _ => others.push((k, v)),
             }
         }
@@ -76,6 +77,18 @@ impl Checker<'_> {
             );
         }
         g.kind = self.kind(key, &kinds, &others, &place);
+        if let Some((_, span)) = &g.fail_on
+            && !matches!(g.kind, Some(GateKind::Probe { .. }) | None)
+        {
+            self.push(
+                Problem::new(
+                    format!("`fail_on` on gate `{name}`, which is not a probe gate"),
+                    span.clone(),
+                    "only probe gates",
+                )
+                .help("findings with severities come from probes: remove `fail_on` here"),
+            );
+        }
         if matches!(g.kind, Some(GateKind::Probe { .. }))
             && g.services.is_empty()
             && g.base_url.is_none()
@@ -401,5 +414,22 @@ impl Checker<'_> {
         }
         let roles = items.iter().map(|(r, _)| (*r).to_owned()).collect();
         (roles, valid)
+    }
+
+    /// A severity name: `critical`, `high`, `medium` or `low`.
+    fn severity(&mut self, v: &Val<'_>) -> Option<phasegate_model::Severity> {
+        let name = self.string("fail_on", v)?;
+        let found = phasegate_model::Severity::from_name(name.trim());
+        if found.is_none() {
+            self.push(
+                Problem::new(
+                    format!("unknown severity `{name}` for `fail_on`"),
+                    v.span(),
+                    "not a severity",
+                )
+                .help("expected `critical`, `high`, `medium` or `low`: the least severe finding that fails the gate"),
+            );
+        }
+        found
     }
 }

@@ -893,3 +893,27 @@ fn a_waiver_rule_with_an_unknown_gate_a_bad_duration_or_zero_approvals_is_refuse
     assert_eq!(found[2].labelled, ["0"]);
     assert_eq!(help(&found[3]), "did you mean `roles`?");
 }
+
+#[test]
+fn fail_on_is_a_severity_of_probe_gates() {
+    let r = parse(
+        &with_phase(
+            "[gates.h]\nprobe = \"headers\"\nbase_url = \"http://x\"\nfail_on = \"high\"\n",
+        ),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(r.gates[0].fail_on, phasegate_model::Severity::High);
+    let f = one(&with_phase(
+        "[gates.h]\nprobe = \"headers\"\nbase_url = \"http://x\"\nfail_on = \"severe\"\n",
+    ));
+    assert_eq!(f.message, "unknown severity `severe` for `fail_on`");
+    assert_eq!(f.labelled, ["\"severe\""]);
+    let f = one(&with_phase(
+        "[gates.r]\nrun = \"true\"\nfail_on = \"low\"\n",
+    ));
+    assert_eq!(
+        f.message,
+        "`fail_on` on gate `r`, which is not a probe gate"
+    );
+}

@@ -1,0 +1,115 @@
+//! How much each finding code matters: one table, so that docs/probes.md, the gates'
+//! `fail_on` thresholds and the reasons shown agree. A code a probe reports must be listed
+//! here (debug builds, hence the tests, panic on an unlisted one).
+
+use phasegate_model::Severity::{self, Critical, High, Low, Medium};
+
+/// Every finding code of the built-in probes with its severity.
+pub const SEVERITIES: &[(&str, Severity)] = &[
+    // headers
+    ("csp-missing", High),
+    ("csp-invalid", Medium),
+    ("csp-report-only", Medium),
+    ("csp-unsafe-inline", High),
+    ("csp-unsafe-eval", Medium),
+    ("csp-script-unrestricted", High),
+    ("csp-object-unrestricted", Medium),
+    ("csp-broad-source", Medium),
+    ("hsts-missing", High),
+    ("hsts-invalid", High),
+    ("hsts-max-age-too-short", Medium),
+    ("framing-missing", Medium),
+    ("framing-frame-ancestors-open", Medium),
+    ("xfo-invalid", Medium),
+    ("xfo-allow-from", Medium),
+    ("nosniff-missing", Medium),
+    ("nosniff-invalid", Medium),
+    ("referrer-policy-missing", Low),
+    ("referrer-policy-invalid", Low),
+    ("referrer-policy-unsafe", Medium),
+    ("x-powered-by", Low),
+    ("server-version", Low),
+    ("cookie-not-secure", High),
+    ("cookie-session-not-httponly", High),
+    ("cookie-samesite-missing", Medium),
+    ("cookie-samesite-invalid", Medium),
+    ("cookie-prefix-invalid", Medium),
+    ("cookie-session-not-seen", Medium),
+    ("unknown-path-status", Medium),
+    ("unknown-method-status", Low),
+    // cors
+    ("cors-origin-reflected", Critical),
+    ("cors-wildcard-with-credentials", Critical),
+    ("cors-foreign-origin-allowed", High),
+    ("cors-allowed-origin-refused", Medium),
+    ("cors-allowed-origin-mismatch", Medium),
+    ("cors-vary-missing", Medium),
+    ("cors-credentials-missing", Medium),
+    ("cors-preflight-method-missing", Medium),
+    // http: the roadmap's own assertions, so each one that breaks fails the gate
+    ("status-mismatch", High),
+    ("header-mismatch", High),
+    ("header-missing", High),
+    ("body-mismatch", High),
+    ("body-not-json", High),
+    ("json-mismatch", High),
+    ("json-missing", High),
+    ("json-type-mismatch", High),
+    ("capture-failed", High),
+    ("capture-unavailable", High),
+    ("latency-exceeded", High),
+    // health
+    ("live-not-ok", High),
+    ("ready-not-ok", High),
+    ("live-fails-during-fault", High),
+    ("ready-ignores-dependency", High),
+    ("ready-not-restored", High),
+    ("restored-after-cut", Medium),
+    // metrics
+    ("metrics-status", High),
+    ("metrics-parse-error", High),
+    ("metrics-family-missing", Medium),
+    ("metrics-family-type", Medium),
+    ("metrics-family-labels", Medium),
+    ("metrics-histogram-inconsistent", Medium),
+    ("metrics-no-histogram", Low),
+    ("metrics-no-request-counter", Low),
+    ("metrics-counter-not-increased", Medium),
+    // rate-limit
+    ("rate-limit-not-enforced", High),
+    ("retry-after-missing", Medium),
+    ("retry-after-invalid", Medium),
+    ("rate-limit-not-recovered", Medium),
+    // request-id
+    ("request-id-missing", Medium),
+    ("request-id-not-echoed", Medium),
+    ("request-id-unsafe-echoed", High),
+    ("request-id-oversized-echoed", Medium),
+    ("request-id-pattern", Medium),
+    ("request-id-duplicate", Medium),
+];
+
+/// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,
+/// where the tests run, so that no code goes out unlisted).
+pub fn of(code: &str) -> Severity {
+    let found = SEVERITIES.iter().find(|(c, _)| *c == code).map(|(_, s)| *s);
+    debug_assert!(
+        found.is_some() || cfg!(test),
+        "finding code `{code}` has no severity in severity.rs"
+    );
+    found.unwrap_or(Medium)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_listed_once() {
+        let mut codes: Vec<&str> = SEVERITIES.iter().map(|(c, _)| *c).collect();
+        codes.sort_unstable();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(before, codes.len(), "a code is listed twice");
+    }
+}
