@@ -262,7 +262,9 @@ fn allowed(
         ),
         Some(_) => {}
     }
-    if cfg.credentials && !credentials(headers) {
+    // Without ACAO the origin is refused already; a missing ACAC there says nothing more.
+    let has_acao = combined(headers, "access-control-allow-origin").is_some();
+    if cfg.credentials && has_acao && !credentials(headers) {
         report.finding(
             "cors-credentials-missing",
             format!(
