@@ -338,7 +338,8 @@ fn preflight_headers(cfg: &Config, resp: &Response, report: &mut Report) {
         .iter()
         .filter(|h| {
             let listed = names.iter().any(|n| n.eq_ignore_ascii_case(h));
-            !listed && !(star && *h != "authorization")
+            let by_star = star && *h != "authorization";
+            !(listed || by_star)
         })
         .map(String::as_str)
         .collect();

@@ -97,18 +97,24 @@ impl Request {
     }
 
     /// A `GET` of a page as a browser loads it: with a browser's `Accept`.
-    #[expect(
-        dead_code,
-        reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+        )
     )]
     pub fn page(path: &str) -> Self {
         Request::get(path).header("accept", BROWSER_ACCEPT)
     }
 
     /// A `GET` of a metrics endpoint as Prometheus scrapes it: with Prometheus's `Accept`.
-    #[expect(
-        dead_code,
-        reason = "the metrics probe calls it once issue 9's branches merge; drop this then"
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the metrics probe calls it once issue 9's branches merge; drop this then"
+        )
     )]
     pub fn prometheus(path: &str) -> Self {
         Request::get(path).header("accept", PROMETHEUS_ACCEPT)
@@ -398,9 +404,12 @@ impl Client {
     /// https origin. Opt-in: it is the one request that leaves the base URL's scheme and port,
     /// and it counts against the budget like any other. Connection refused means there is no
     /// cleartext listener, which is as safe as a redirect.
-    #[expect(
-        dead_code,
-        reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+        )
     )]
     pub async fn check_http_redirects_to_https(
         &mut self,
@@ -543,4 +552,147 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::http::HeaderMap;
+
+    use super::*;
+
+    async fn serve(app: Router) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+
+    fn client(base: &str) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ctx = Context {
+            base_url: Url::parse(base).unwrap(),
+            timeout: Duration::from_secs(5),
+            workdir: std::env::temp_dir(),
+            env: crate::ChildEnv::default(),
+        };
+        Client::new(&ctx, 4).unwrap()
+    }
+
+    /// A plain-http server answering every request with `status` and `Location: location`.
+    async fn plain(status: u16, location: String) -> u16 {
+        serve(Router::new().fallback(move || async move {
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("location", location)],
+            )
+        }))
+        .await
+    }
+
+    #[tokio::test]
+    async fn plain_http_redirecting_to_the_https_origin_passes() {
+        let port = plain(301, "https://127.0.0.1:8443/".to_string()).await;
+        let mut http = client("https://127.0.0.1:8443/");
+        let mut report = Report::default();
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await
+            .unwrap();
+        assert_eq!(seen, HttpToHttps::Redirected);
+        assert!(report.findings.is_empty());
+        assert_eq!(http.sent(), 1);
+    }
+
+    #[tokio::test]
+    async fn plain_http_served_or_redirected_elsewhere_is_a_finding() {
+        for (status, location) in [
+            (200, "/"),
+            (301, "http://127.0.0.1:8443/"),
+            (302, "https://other.example/"),
+        ] {
+            let port = plain(status, location.to_string()).await;
+            let mut http = client("https://127.0.0.1:8443/");
+            let mut report = Report::default();
+            let seen = http
+                .check_http_redirects_to_https("/", port, &mut report)
+                .await
+                .unwrap();
+            assert_eq!(seen, HttpToHttps::NotRedirected, "{status} {location}");
+            assert_eq!(report.findings[0].code, "http-not-redirected-to-https");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_plain_http_listener_and_http_bases_need_nothing() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let mut report = Report::default();
+        let mut http = client("https://127.0.0.1:8443/");
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await;
+        assert_eq!(seen.unwrap(), HttpToHttps::NoHttpListener);
+        let mut http = client("http://127.0.0.1:8443/");
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await;
+        assert_eq!(seen.unwrap(), HttpToHttps::NotApplicable);
+        assert_eq!(http.sent(), 0);
+        assert!(report.findings.is_empty());
+    }
+
+    #[tokio::test]
+    async fn requests_look_like_browsers_and_prometheus() {
+        let echo = |headers: HeaderMap| async move {
+            let get = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_string());
+            format!(
+                "{}\n{}",
+                get("user-agent").unwrap_or_default(),
+                get("accept").unwrap_or_default()
+            )
+        };
+        let port = serve(Router::new().fallback(echo)).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let page = http.send(&Request::page("/")).await.unwrap().text();
+        assert_eq!(page, format!("{USER_AGENT}\n{BROWSER_ACCEPT}"));
+        assert!(USER_AGENT.starts_with("Mozilla/5.0 ("));
+        let scrape = http
+            .send(&Request::prometheus("/metrics"))
+            .await
+            .unwrap()
+            .text();
+        assert_eq!(scrape, format!("{USER_AGENT}\n{PROMETHEUS_ACCEPT}"));
+    }
+
+    #[tokio::test]
+    async fn a_303_after_post_becomes_a_get_and_hops_count_as_requests() {
+        let app = Router::new()
+            .route(
+                "/form",
+                axum::routing::post(|| async {
+                    (
+                        axum::http::StatusCode::SEE_OTHER,
+                        [("location", "/done?x=1")],
+                    )
+                }),
+            )
+            .route("/done", axum::routing::get(|| async { "done" }));
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let req = Request::new("POST", "/form").body(Some(Body::Text("a=1".into())));
+        let resp = http.send(&req).await.unwrap();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "done"));
+        assert_eq!(resp.location, "POST /form -> 303 /done?x=1");
+        assert_eq!(resp.redirects[0].to, "/done?x=1");
+        assert_eq!(http.sent(), 2);
+        let resp = http.send(&req.clone().no_follow()).await.unwrap();
+        assert_eq!(resp.status, 303);
+        let mut report = Report::default();
+        http.drain_findings(&mut report);
+        assert_eq!(report.measurements["redirects_followed"], 1.0);
+    }
 }
