@@ -312,8 +312,10 @@ fn fill_json(v: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String
 }
 
 fn build(step: &Step, index: usize, vars: &BTreeMap<String, String>) -> Result<Request, String> {
-    let mut req =
-        Request::new(&step.method, &fill(&step.path, vars)?).note(format!("request {}", index + 1));
+    let mut req = Request::new(&step.method, &fill(&step.path, vars)?)
+        .note(format!("request {}", index + 1))
+        // Statuses are asserted as written (`status = 302`), as Hurl does without --location.
+        .no_follow();
     for (name, value) in &step.headers {
         req = req.header(name, fill(value, vars)?);
     }

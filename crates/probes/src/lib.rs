@@ -7,8 +7,9 @@
 //! measurements and the number of requests sent.
 //!
 //! What this crate is not: it knows nothing of the ledger, of gates or of caching, and it never
-//! prints. It talks only to `base_url` (redirects are not followed, proxies from the
-//! environment are ignored) plus the shell hooks a probe declares (`health`'s fault and restore).
+//! prints. It talks only to `base_url` (redirects are followed only within its origin, at most
+//! five hops, each counted; proxies from the environment are ignored) plus the shell hooks a
+//! probe declares (`health`'s fault and restore).
 //! Besides the probes it holds what every process phasegate starts shares, the runner's
 //! processes included, because the runner depends on this crate and not the other way:
 //! [`ChildEnv`], its environment, and [`child`], the registry of the children waited for.

@@ -1,5 +1,13 @@
 //! The one HTTP client every probe uses: bounded in requests, time and body size, confined to
 //! the base URL.
+//!
+//! Redirects are followed like a browser follows them, but only within the base URL's origin
+//! and at most [`MAX_REDIRECTS`] hops per request; each hop is one request. A redirect that
+//! leaves the origin, or one hop too many, is not followed: the 3xx is returned for the probe to
+//! judge and the client records a finding (`redirect-off-origin`, `redirect-limit-exceeded`),
+//! because the probe did not see the response a browser would end on. Requests carry a
+//! browser-like `User-Agent` (and, for [`Request::page`], a browser's `Accept`) so that the
+//! service answers the way it answers the clients being protected.
 
 use std::time::{Duration, Instant};
 
@@ -7,10 +15,34 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::Context;
+use crate::report::Report;
 
 /// Bodies are read up to this many bytes; a probe never needs more, and a service streaming
 /// gigabytes must not grow phasegate's memory.
 const MAX_BODY: usize = 1 << 20;
+
+/// Same-origin redirects followed per request. Browsers allow 20; five is far more than a
+/// sane route needs and keeps the worst case of a probe's budget small.
+pub(crate) const MAX_REDIRECTS: u32 = 5;
+
+/// The `User-Agent` of every request: browser-shaped (`Mozilla/5.0 (platform)`), because
+/// services and the WAFs in front of them treat unknown agents differently, yet naming
+/// phasegate so that its traffic can be told apart in the service's logs.
+pub(crate) const USER_AGENT: &str = concat!(
+    "Mozilla/5.0 (X11; Linux x86_64) phasegate/",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// The `Accept` a browser sends for a top-level page (Firefox's), used by [`Request::page`]:
+/// content negotiation must pick the page a browser gets, with the headers it gets.
+pub(crate) const BROWSER_ACCEPT: &str =
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// The `Accept` Prometheus sends when it scrapes (its default scrape protocols, OpenMetrics
+/// first), used by [`Request::prometheus`]: a service may answer it with another format than
+/// the one a bare `curl` gets, and the metrics probe must judge what Prometheus will parse.
+pub(crate) const PROMETHEUS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// Why a probe could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +76,8 @@ pub(crate) struct Request {
     pub body: Option<Body>,
     /// Said in the location after the request line, e.g. `after fault hook`.
     pub note: Option<String>,
+    /// Whether same-origin redirects are followed (true unless [`Request::no_follow`]).
+    pub follow: bool,
 }
 
 impl Request {
@@ -54,11 +88,44 @@ impl Request {
             headers: Vec::new(),
             body: None,
             note: None,
+            follow: true,
         }
     }
 
     pub fn get(path: &str) -> Self {
         Request::new("GET", path)
+    }
+
+    /// A `GET` of a page as a browser loads it: with a browser's `Accept`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+        )
+    )]
+    pub fn page(path: &str) -> Self {
+        Request::get(path).header("accept", BROWSER_ACCEPT)
+    }
+
+    /// A `GET` of a metrics endpoint as Prometheus scrapes it: with Prometheus's `Accept`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the metrics probe calls it once issue 9's branches merge; drop this then"
+        )
+    )]
+    pub fn prometheus(path: &str) -> Self {
+        Request::get(path).header("accept", PROMETHEUS_ACCEPT)
+    }
+
+    /// Judge the first response even when it is a redirect: the `http` probe asserts statuses
+    /// as written, and a CORS preflight is never redirected by browsers (Fetch treats a 3xx
+    /// preflight as a failed preflight).
+    pub fn no_follow(mut self) -> Self {
+        self.follow = false;
+        self
     }
 
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
@@ -93,9 +160,24 @@ pub(crate) struct Response {
     /// Names lowercased, in the order received; values decoded lossily.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// From the first request to this response, summed over redirect hops.
     pub latency: Duration,
-    /// The request that produced it, as findings name it.
+    /// The request that produced it, as findings name it, with the redirects followed:
+    /// `GET / -> 302 /login`.
     pub location: String,
+    /// The redirects followed to reach this response, in order.
+    pub redirects: Vec<Hop>,
+}
+
+/// One redirect followed.
+#[derive(Debug, Clone)]
+pub(crate) struct Hop {
+    /// The redirect's status (301, 302, 303, 307, 308).
+    pub status: u16,
+    /// The redirect response's headers, as in [`Response::headers`] (CORS checks every hop).
+    pub headers: Vec<(String, String)>,
+    /// Path and query the redirect pointed to, under the base URL's origin.
+    pub to: String,
 }
 
 impl Response {
@@ -123,22 +205,52 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// Whether the status is one a browser follows with `Location`.
+    pub fn is_redirect(&self) -> bool {
+        matches!(self.status, 301 | 302 | 303 | 307 | 308)
+    }
+}
+
+/// What plain `http://` on an https service's host answered (see
+/// [`Client::check_http_redirects_to_https`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HttpToHttps {
+    /// The base URL is not https: nothing to check, nothing sent.
+    NotApplicable,
+    /// Nothing listens for plain http there: no cleartext page to downgrade to.
+    NoHttpListener,
+    /// The first answer redirected to the base URL's https origin.
+    Redirected,
+    /// Anything else; a finding `http-not-redirected-to-https` was recorded.
+    NotRedirected,
 }
 
 /// The client: counts requests against a budget and only addresses the base URL.
 pub(crate) struct Client {
     client: reqwest::Client,
     base: Url,
+    /// Every request sent, redirect hops included.
     sent: u32,
+    /// Requests the probe asked for (hops not included), checked against `budget`.
+    asked: u32,
     budget: u32,
+    /// Redirect hops followed.
+    hops: u32,
+    /// Findings about redirects, recorded by [`Client::drain_findings`] into the report.
+    findings: Vec<(&'static str, String, String)>,
+    /// Whether the last request failed to connect at all (nothing listening).
+    last_was_connect_error: bool,
 }
 
 impl Client {
     /// A client for `ctx` allowed at most `budget` requests.
     pub fn new(ctx: &Context, budget: u32) -> Result<Client, ProbeError> {
         let client = reqwest::Client::builder()
-            // A probe judges the response it got; following a redirect could leave the base URL.
+            // Redirects are followed by `send`, hop by hop, so that each hop is counted and none
+            // leaves the base URL's origin.
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
             // Libraries do not read the environment behind the caller's back (HTTP_PROXY).
             .no_proxy()
             .timeout(ctx.timeout)
@@ -151,13 +263,28 @@ impl Client {
             client,
             base: ctx.base_url.clone(),
             sent: 0,
+            asked: 0,
             budget,
+            hops: 0,
+            findings: Vec::new(),
+            last_was_connect_error: false,
         })
     }
 
-    /// Requests sent so far.
+    /// Requests sent so far, redirect hops included.
     pub fn sent(&self) -> u32 {
         self.sent
+    }
+
+    /// Moves the findings the client made (redirects it would not follow) into `report`, and
+    /// the number of redirect hops followed into its measurements when there were any.
+    pub fn drain_findings(&mut self, report: &mut Report) {
+        for (code, message, location) in self.findings.drain(..) {
+            report.finding(code, message, location);
+        }
+        if self.hops > 0 {
+            report.measure("redirects_followed", f64::from(self.hops));
+        }
     }
 
     /// The URL of `path` under the base URL.
@@ -177,27 +304,194 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends `req` and reads the response.
+    /// Sends `req` and reads the response, following same-origin redirects unless the request
+    /// says otherwise.
     pub async fn send(&mut self, req: &Request) -> Result<Response, ProbeError> {
-        let location = req.location();
-        if self.sent >= self.budget {
+        let mut location = req.location();
+        if self.asked >= self.budget {
             return Err(ProbeError::Budget {
                 budget: self.budget,
                 location,
             });
         }
-        let url = self.url(&req.path)?;
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| ProbeError::Other(format!("invalid method {:?}", req.method)))?;
+        self.asked += 1;
+        let mut url = self.url(&req.path)?;
+        let mut method = req.method.clone();
+        let mut headers = req.headers.clone();
+        let mut body = req.body.clone();
+        let mut redirects = Vec::new();
+        let mut latency = Duration::ZERO;
+        loop {
+            let mut resp = self
+                .send_once(&method, url.clone(), &headers, body.as_ref(), &location)
+                .await?;
+            latency += resp.latency;
+            if !req.follow || !resp.is_redirect() {
+                resp.latency = latency;
+                resp.location = location;
+                resp.redirects = redirects;
+                return Ok(resp);
+            }
+            let next = resp
+                .header("location")
+                .and_then(|l| url.join(l.trim()).ok());
+            let stop = match &next {
+                // A 3xx without a usable Location is what a browser shows: judge it.
+                None => None,
+                Some(next) if next.origin() != self.base.origin() => Some((
+                    "redirect-off-origin",
+                    format!(
+                        "expected redirects to stay on {}, saw {} to {next} (not followed: probes talk only to the base URL)",
+                        self.base.origin().ascii_serialization(),
+                        resp.status
+                    ),
+                )),
+                Some(_) if redirects.len() >= MAX_REDIRECTS as usize => Some((
+                    "redirect-limit-exceeded",
+                    format!(
+                        "expected at most {MAX_REDIRECTS} redirects, saw a {} after {MAX_REDIRECTS}",
+                        resp.status
+                    ),
+                )),
+                Some(_) => None,
+            };
+            let Some(next) = next.filter(|_| stop.is_none()) else {
+                if let Some((code, message)) = stop {
+                    self.findings.push((code, message, location.clone()));
+                }
+                resp.latency = latency;
+                resp.location = location;
+                resp.redirects = redirects;
+                return Ok(resp);
+            };
+            let to = match next.query() {
+                Some(q) => format!("{}?{q}", next.path()),
+                None => next.path().to_string(),
+            };
+            location = format!("{location} -> {} {to}", resp.status);
+            // Fetch's HTTP-redirect fetch: 303 (but for HEAD), and 301/302 after POST, become
+            // a GET without a body or the headers describing it; 307 and 308 keep both.
+            let to_get = (resp.status == 303 && method != "HEAD")
+                || (matches!(resp.status, 301 | 302) && method == "POST");
+            if to_get {
+                method = "GET".to_string();
+                body = None;
+                headers.retain(|(n, _)| {
+                    ![
+                        "content-type",
+                        "content-length",
+                        "content-encoding",
+                        "content-language",
+                        "content-location",
+                    ]
+                    .iter()
+                    .any(|h| n.eq_ignore_ascii_case(h))
+                });
+            }
+            redirects.push(Hop {
+                status: resp.status,
+                headers: resp.headers,
+                to,
+            });
+            self.hops += 1;
+            url = next;
+        }
+    }
+
+    /// For an https base URL, asks plain `http://` on the same host (port `http_port`, 80 for
+    /// a service behind a standard listener) for `path` and records
+    /// `http-not-redirected-to-https` unless the first answer redirects to the base URL's
+    /// https origin. Opt-in: it is the one request that leaves the base URL's scheme and port,
+    /// and it counts against the budget like any other. Connection refused means there is no
+    /// cleartext listener, which is as safe as a redirect.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
+        )
+    )]
+    pub async fn check_http_redirects_to_https(
+        &mut self,
+        path: &str,
+        http_port: u16,
+        report: &mut Report,
+    ) -> Result<HttpToHttps, ProbeError> {
+        if self.base.scheme() != "https" {
+            return Ok(HttpToHttps::NotApplicable);
+        }
+        let mut plain = self.url(path)?;
+        plain
+            .set_scheme("http")
+            .map_err(|()| ProbeError::Other(format!("cannot make {plain} plain http")))?;
+        // `set_port` only fails for URLs without a host, and `url` returned one under the base.
+        plain
+            .set_port(Some(http_port))
+            .map_err(|()| ProbeError::Other(format!("cannot set port {http_port} on {plain}")))?;
+        let location = format!("GET {plain}");
+        if self.asked >= self.budget {
+            return Err(ProbeError::Budget {
+                budget: self.budget,
+                location,
+            });
+        }
+        self.asked += 1;
+        // A person typing the host in a browser's address bar is who the redirect protects.
+        let accept = [("accept".to_string(), BROWSER_ACCEPT.as_bytes().to_vec())];
+        let resp = match self
+            .send_once("GET", plain.clone(), &accept, None, &location)
+            .await
+        {
+            Ok(resp) => resp,
+            Err(_) if self.last_was_connect_error => return Ok(HttpToHttps::NoHttpListener),
+            Err(e) => return Err(e),
+        };
+        let target = resp
+            .header("location")
+            .and_then(|l| plain.join(l.trim()).ok());
+        let good = resp.is_redirect()
+            && target
+                .as_ref()
+                .is_some_and(|t| t.origin() == self.base.origin());
+        if good {
+            return Ok(HttpToHttps::Redirected);
+        }
+        let saw = match (resp.is_redirect(), target) {
+            (true, Some(t)) => format!("{} to {t}", resp.status),
+            _ => format!("status {}", resp.status),
+        };
+        report.finding(
+            "http-not-redirected-to-https",
+            format!(
+                "expected plain http to redirect to {}, saw {saw}",
+                self.base.origin().ascii_serialization()
+            ),
+            location,
+        );
+        Ok(HttpToHttps::NotRedirected)
+    }
+
+    /// One request, no redirect handling; counts one request sent.
+    async fn send_once(
+        &mut self,
+        method: &str,
+        url: Url,
+        headers: &[(String, Vec<u8>)],
+        body: Option<&Body>,
+        location: &str,
+    ) -> Result<Response, ProbeError> {
+        self.last_was_connect_error = false;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ProbeError::Other(format!("invalid method {method:?}")))?;
         let mut builder = self.client.request(method, url);
-        for (name, value) in &req.headers {
+        for (name, value) in headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| ProbeError::Other(format!("invalid header name {name:?}")))?;
             let value = HeaderValue::from_bytes(value)
                 .map_err(|_| ProbeError::Other(format!("invalid value for header {name}")))?;
             builder = builder.header(name, value);
         }
-        builder = match &req.body {
+        builder = match body {
             Some(Body::Text(text)) => builder.body(text.clone()),
             Some(Body::Json(json)) => builder.json(json),
             None => builder,
@@ -205,10 +499,16 @@ impl Client {
         self.sent += 1;
         let started = Instant::now();
         let transport = |e: reqwest::Error| ProbeError::Transport {
-            location: location.clone(),
+            location: location.to_string(),
             message: chain(&e),
         };
-        let mut resp = builder.send().await.map_err(transport)?;
+        let mut resp = match builder.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                self.last_was_connect_error = e.is_connect();
+                return Err(transport(e));
+            }
+        };
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -233,7 +533,8 @@ impl Client {
             headers,
             body,
             latency: started.elapsed(),
-            location,
+            location: location.to_string(),
+            redirects: Vec::new(),
         })
     }
 }
@@ -251,4 +552,147 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::http::HeaderMap;
+
+    use super::*;
+
+    async fn serve(app: Router) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+
+    fn client(base: &str) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ctx = Context {
+            base_url: Url::parse(base).unwrap(),
+            timeout: Duration::from_secs(5),
+            workdir: std::env::temp_dir(),
+            env: crate::ChildEnv::default(),
+        };
+        Client::new(&ctx, 4).unwrap()
+    }
+
+    /// A plain-http server answering every request with `status` and `Location: location`.
+    async fn plain(status: u16, location: String) -> u16 {
+        serve(Router::new().fallback(move || async move {
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("location", location)],
+            )
+        }))
+        .await
+    }
+
+    #[tokio::test]
+    async fn plain_http_redirecting_to_the_https_origin_passes() {
+        let port = plain(301, "https://127.0.0.1:8443/".to_string()).await;
+        let mut http = client("https://127.0.0.1:8443/");
+        let mut report = Report::default();
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await
+            .unwrap();
+        assert_eq!(seen, HttpToHttps::Redirected);
+        assert!(report.findings.is_empty());
+        assert_eq!(http.sent(), 1);
+    }
+
+    #[tokio::test]
+    async fn plain_http_served_or_redirected_elsewhere_is_a_finding() {
+        for (status, location) in [
+            (200, "/"),
+            (301, "http://127.0.0.1:8443/"),
+            (302, "https://other.example/"),
+        ] {
+            let port = plain(status, location.to_string()).await;
+            let mut http = client("https://127.0.0.1:8443/");
+            let mut report = Report::default();
+            let seen = http
+                .check_http_redirects_to_https("/", port, &mut report)
+                .await
+                .unwrap();
+            assert_eq!(seen, HttpToHttps::NotRedirected, "{status} {location}");
+            assert_eq!(report.findings[0].code, "http-not-redirected-to-https");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_plain_http_listener_and_http_bases_need_nothing() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let mut report = Report::default();
+        let mut http = client("https://127.0.0.1:8443/");
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await;
+        assert_eq!(seen.unwrap(), HttpToHttps::NoHttpListener);
+        let mut http = client("http://127.0.0.1:8443/");
+        let seen = http
+            .check_http_redirects_to_https("/", port, &mut report)
+            .await;
+        assert_eq!(seen.unwrap(), HttpToHttps::NotApplicable);
+        assert_eq!(http.sent(), 0);
+        assert!(report.findings.is_empty());
+    }
+
+    #[tokio::test]
+    async fn requests_look_like_browsers_and_prometheus() {
+        let echo = |headers: HeaderMap| async move {
+            let get = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_string());
+            format!(
+                "{}\n{}",
+                get("user-agent").unwrap_or_default(),
+                get("accept").unwrap_or_default()
+            )
+        };
+        let port = serve(Router::new().fallback(echo)).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let page = http.send(&Request::page("/")).await.unwrap().text();
+        assert_eq!(page, format!("{USER_AGENT}\n{BROWSER_ACCEPT}"));
+        assert!(USER_AGENT.starts_with("Mozilla/5.0 ("));
+        let scrape = http
+            .send(&Request::prometheus("/metrics"))
+            .await
+            .unwrap()
+            .text();
+        assert_eq!(scrape, format!("{USER_AGENT}\n{PROMETHEUS_ACCEPT}"));
+    }
+
+    #[tokio::test]
+    async fn a_303_after_post_becomes_a_get_and_hops_count_as_requests() {
+        let app = Router::new()
+            .route(
+                "/form",
+                axum::routing::post(|| async {
+                    (
+                        axum::http::StatusCode::SEE_OTHER,
+                        [("location", "/done?x=1")],
+                    )
+                }),
+            )
+            .route("/done", axum::routing::get(|| async { "done" }));
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let req = Request::new("POST", "/form").body(Some(Body::Text("a=1".into())));
+        let resp = http.send(&req).await.unwrap();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "done"));
+        assert_eq!(resp.location, "POST /form -> 303 /done?x=1");
+        assert_eq!(resp.redirects[0].to, "/done?x=1");
+        assert_eq!(http.sent(), 2);
+        let resp = http.send(&req.clone().no_follow()).await.unwrap();
+        assert_eq!(resp.status, 303);
+        let mut report = Report::default();
+        http.drain_findings(&mut report);
+        assert_eq!(report.measurements["redirects_followed"], 1.0);
+    }
 }

@@ -111,6 +111,8 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
                 () = stop => Err(Cut::Stopped),
             }
         };
+        // Redirects the client would not follow are findings of whichever probe sent them.
+        http.drain_findings(&mut report);
         match ended {
             Ok(result) => (report.finish(http.sent(), result), None),
             Err(cut) => {

@@ -15,9 +15,11 @@ const APP: &str = "https://app.example.com";
 fn server(policy: fn(&str) -> Option<String>, credentials: bool) -> Router {
     let policy = Arc::new(policy);
     Router::new()
-        .route("/api/data", get(|| async { "{}" }))
-        // No OPTIONS route: preflights get axum's 405, with the CORS headers added below. A 4xx
-        // preflight is data.
+        // Preflights get a 204; the CORS headers are added below, whatever the status.
+        .route(
+            "/api/data",
+            get(|| async { "{}" }).options(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let policy = policy.clone();
             async move {
@@ -37,6 +39,10 @@ fn server(policy: fn(&str) -> Option<String>, credentials: bool) -> Router {
                     h.insert(
                         "access-control-allow-methods",
                         HeaderValue::from_static("GET, PUT"),
+                    );
+                    h.insert(
+                        "access-control-allow-headers",
+                        HeaderValue::from_static("Content-Type"),
                     );
                     if credentials {
                         h.insert(
