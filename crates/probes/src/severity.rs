@@ -39,13 +39,13 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("unknown-method-status", Low),
     // cors
     ("cors-origin-reflected", Critical),
-    ("cors-wildcard-with-credentials", Critical),
+    ("cors-wildcard-with-credentials", Medium),
     ("cors-foreign-origin-allowed", High),
-    ("cors-allowed-origin-refused", Medium),
-    ("cors-allowed-origin-mismatch", Medium),
+    ("cors-allowed-origin-refused", High),
+    ("cors-allowed-origin-mismatch", High),
     ("cors-vary-missing", Medium),
-    ("cors-credentials-missing", Medium),
-    ("cors-preflight-method-missing", Medium),
+    ("cors-credentials-missing", High),
+    ("cors-preflight-method-missing", High),
     // http: the roadmap's own assertions, so each one that breaks fails the gate
     ("status-mismatch", High),
     ("header-mismatch", High),
@@ -72,8 +72,8 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("metrics-family-type", Medium),
     ("metrics-family-labels", Medium),
     ("metrics-histogram-inconsistent", Medium),
-    ("metrics-no-histogram", Low),
-    ("metrics-no-request-counter", Low),
+    ("metrics-no-histogram", Medium),
+    ("metrics-no-request-counter", Medium),
     ("metrics-counter-not-increased", Medium),
     // rate-limit
     ("rate-limit-not-enforced", High),
@@ -87,6 +87,12 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("request-id-oversized-echoed", Medium),
     ("request-id-pattern", Medium),
     ("request-id-duplicate", Medium),
+    ("cors-preflight-not-ok", High),
+    ("cors-preflight-headers-missing", High),
+    ("cors-max-age-too-short", Low),
+    ("redirect-off-origin", Medium),
+    ("redirect-limit-exceeded", Medium),
+    ("http-not-redirected-to-https", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

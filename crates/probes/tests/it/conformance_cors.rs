@@ -108,10 +108,14 @@ fn rows() -> Vec<Row> {
         name,
         params,
         serve,
-        verdict: if codes.is_empty() {
-            Verdict::Pass
-        } else {
+        // At the default threshold, only findings of medium severity or more fail.
+        verdict: if codes
+            .iter()
+            .any(|c| phasegate_probes::severity::of(c) >= phasegate_model::Severity::Medium)
+        {
             Verdict::Fail
+        } else {
+            Verdict::Pass
         },
         codes,
         requests: None,

@@ -203,12 +203,18 @@ async fn nosniff_and_referrer_policy() {
 
 #[tokio::test]
 async fn x_powered_by_and_server_version_fail() {
+    // Banners are low-severity findings: they fail a gate whose threshold is low.
+    let low = phasegate_model::Severity::Low;
     assert_fails_with(
-        &probe(good().set("x-powered-by", "Express"), GOOD_COOKIE).await,
+        &probe(good().set("x-powered-by", "Express"), GOOD_COOKIE)
+            .await
+            .judged(low),
         "x-powered-by",
     );
     assert_fails_with(
-        &probe(good().set("server", "nginx/1.22.1"), GOOD_COOKIE).await,
+        &probe(good().set("server", "nginx/1.22.1"), GOOD_COOKIE)
+            .await
+            .judged(low),
         "server-version",
     );
     let o = run_with_rules(good().set("server", "nginx/1.22.1")).await;
