@@ -1,6 +1,10 @@
 //! Integration tests: every probe against in-process fixture servers on 127.0.0.1:0 (a good
 //! variant that passes and one bad variant per rule) and the headers probe against a real nginx.
 
+mod conformance_health;
+mod conformance_metrics;
+mod conformance_rate_limit;
+mod conformance_request_id;
 mod cors;
 mod headers;
 mod health;
