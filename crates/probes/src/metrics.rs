@@ -135,8 +135,7 @@ impl Probe for Metrics {
             Some(specs) => declared(specs, &exp, at, report),
             None => default_families(&exp, at, report),
         };
-        let Some((second, again)) = scrape(cfg, http, "second scrape", false, report).await?
-        else {
+        let Some((second, again)) = scrape(cfg, http, "second scrape", false, report).await? else {
             return Ok(());
         };
         decreased(&exp, &second, &again.location, report);
@@ -229,7 +228,10 @@ async fn grows(
 ) -> Result<(), ProbeError> {
     let base_path = http.url(&cfg.path)?.path().to_string();
     let own = [cfg.path.as_str(), base_path.as_str()];
-    let (a, b) = (traffic(first, counters, &own), traffic(second, counters, &own));
+    let (a, b) = (
+        traffic(first, counters, &own),
+        traffic(second, counters, &own),
+    );
     http.send(&Request::get("/").note("traffic")).await?;
     if let Some((third, resp)) = scrape(cfg, http, "after traffic", false, report).await? {
         decreased(second, &third, &resp.location, report);
@@ -293,7 +295,12 @@ fn monotonic(exp: &Exposition) -> BTreeMap<SeriesKey, (f64, usize)> {
             };
             if keep && !s.value.is_nan() {
                 out.insert(
-                    (f.name.clone(), labels(s, false), s.name.clone(), labels(s, true)),
+                    (
+                        f.name.clone(),
+                        labels(s, false),
+                        s.name.clone(),
+                        labels(s, true),
+                    ),
                     (s.value, s.line),
                 );
             }
@@ -452,11 +459,16 @@ mod tests {
     fn content_types_prometheus_scrapes() {
         let text = Ok(Format::Text);
         let om = Ok(Format::OpenMetrics);
-        assert_eq!(content_type(Some("text/plain; version=0.0.4; charset=utf-8")), text);
+        assert_eq!(
+            content_type(Some("text/plain; version=0.0.4; charset=utf-8")),
+            text
+        );
         assert_eq!(content_type(Some("text/plain")), text);
         assert_eq!(content_type(Some("Text/Plain;charset=\"utf-8\";")), text);
         assert_eq!(
-            content_type(Some("application/openmetrics-text; version=1.0.0; charset=utf-8")),
+            content_type(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            )),
             om
         );
         for bad in [

@@ -241,7 +241,9 @@ fn request(cfg: &Config, note: String) -> Request {
 fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     let now = date
@@ -287,7 +289,11 @@ mod tests {
             "Wednesday, 21-Oct-15 07:28:30 GMT",
             "Wed Oct 21 07:28:30 2015",
         ] {
-            assert_eq!(retry_after(form, date), Some(Duration::from_secs(30)), "{form}");
+            assert_eq!(
+                retry_after(form, date),
+                Some(Duration::from_secs(30)),
+                "{form}"
+            );
         }
         assert_eq!(
             retry_after("99999999999999999999999", None),

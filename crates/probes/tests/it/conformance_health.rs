@@ -52,27 +52,82 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 fn rows() -> Vec<Row> {
     vec![
         // Kubernetes: readiness follows the dependency, liveness does not.
-        Row { name: "well-behaved", live: ok, ready: follows, expect: &[] },
+        Row {
+            name: "well-behaved",
+            live: ok,
+            ready: follows,
+            expect: &[],
+        },
         // Any 2xx is a success.
-        Row { name: "204 everywhere", live: |_| 204, ready: |p| if matches!(p, Phase::During(_)) { 503 } else { 204 }, expect: &[] },
+        Row {
+            name: "204 everywhere",
+            live: |_| 204,
+            ready: |p| {
+                if matches!(p, Phase::During(_)) {
+                    503
+                } else {
+                    204
+                }
+            },
+            expect: &[],
+        },
         // Kubernetes: a probe that times out has failed, so no answer is not ready.
-        Row { name: "ready hangs during the fault", live: ok, ready: |p| if matches!(p, Phase::During(_)) { 0 } else { 200 }, expect: &[] },
+        Row {
+            name: "ready hangs during the fault",
+            live: ok,
+            ready: |p| {
+                if matches!(p, Phase::During(_)) {
+                    0
+                } else {
+                    200
+                }
+            },
+            expect: &[],
+        },
         // Kubernetes: 4xx is a failure too.
-        Row { name: "ready 429 during the fault", live: ok, ready: |p| if matches!(p, Phase::During(_)) { 429 } else { 200 }, expect: &[] },
+        Row {
+            name: "ready 429 during the fault",
+            live: ok,
+            ready: |p| {
+                if matches!(p, Phase::During(_)) {
+                    429
+                } else {
+                    200
+                }
+            },
+            expect: &[],
+        },
         // Readiness that ignores the dependency keeps sending traffic to a broken pod.
-        Row { name: "ready ignores the dependency", live: ok, ready: ok, expect: &["ready-ignores-dependency"] },
+        Row {
+            name: "ready ignores the dependency",
+            live: ok,
+            ready: ok,
+            expect: &["ready-ignores-dependency"],
+        },
         // Kubernetes: 200-399 is success, so a redirect keeps the pod in the endpoints.
         Row {
             name: "ready redirects during the fault",
             live: ok,
-            ready: |p| if matches!(p, Phase::During(_)) { 302 } else { 200 },
+            ready: |p| {
+                if matches!(p, Phase::During(_)) {
+                    302
+                } else {
+                    200
+                }
+            },
             expect: &["ready-ignores-dependency"],
         },
         // Kubernetes: a failing liveness probe restarts the container, which does not bring
         // a dependency back.
         Row {
             name: "live fails with the dependency",
-            live: |p| if matches!(p, Phase::During(_)) { 503 } else { 200 },
+            live: |p| {
+                if matches!(p, Phase::During(_)) {
+                    503
+                } else {
+                    200
+                }
+            },
             ready: follows,
             expect: &["live-fails-during-fault"],
         },
@@ -117,9 +172,19 @@ fn rows() -> Vec<Row> {
         },
         // phasegate rule, stricter than Kubernetes: a health endpoint answers 2xx itself; a
         // redirect (to a login page, say) proves nothing about the service.
-        Row { name: "live redirects", live: |_| 302, ready: follows, expect: &["live-not-ok"] },
+        Row {
+            name: "live redirects",
+            live: |_| 302,
+            ready: follows,
+            expect: &["live-not-ok"],
+        },
         // A service not ready to begin with is not put through the fault.
-        Row { name: "ready 500 before the fault", live: ok, ready: |_| 500, expect: &["ready-not-ok"] },
+        Row {
+            name: "ready 500 before the fault",
+            live: ok,
+            ready: |_| 500,
+            expect: &["ready-not-ok"],
+        },
     ]
 }
 
@@ -185,9 +250,16 @@ async fn health_conformance() {
         let mut seen = codes(&o);
         seen.sort_unstable();
         seen.dedup();
-        let verdict = if r.expect.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if r.expect.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         if o.verdict != verdict || seen != r.expect {
-            wrong.push(format!("{}: expected {:?}, got {:?} {:?} {:#?}", r.name, r.expect, o.verdict, o.reason, o.findings));
+            wrong.push(format!(
+                "{}: expected {:?}, got {:?} {:?} {:#?}",
+                r.name, r.expect, o.verdict, o.reason, o.findings
+            ));
         }
         assert!(!dir.path().join("db-down").exists(), "{}: restored", r.name);
     }

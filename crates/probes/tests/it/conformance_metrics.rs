@@ -60,7 +60,12 @@ struct Row {
     expect: &'static [&'static str],
 }
 
-fn row(name: &'static str, ct: Option<&'static str>, body: String, expect: &'static [&'static str]) -> Row {
+fn row(
+    name: &'static str,
+    ct: Option<&'static str>,
+    body: String,
+    expect: &'static [&'static str],
+) -> Row {
     Row {
         name,
         content_type: ct,
@@ -248,26 +253,22 @@ mystery 1
 async fn serving(ct: Option<&'static str>, bodies: Vec<String>) -> url::Url {
     let bodies = Arc::new(bodies);
     let n = Arc::new(AtomicUsize::new(0));
-    serve(
-        Router::new()
-            .route("/", get(|| async { "home" }))
-            .route(
-                "/metrics",
-                get(move || {
-                    let i = n.fetch_add(1, Ordering::Relaxed).min(bodies.len() - 1);
-                    let body = bodies[i].clone();
-                    async move {
-                        let mut resp = body.into_response();
-                        resp.headers_mut().remove(header::CONTENT_TYPE);
-                        if let Some(ct) = ct {
-                            resp.headers_mut()
-                                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-                        }
-                        resp
-                    }
-                }),
-            ),
-    )
+    serve(Router::new().route("/", get(|| async { "home" })).route(
+        "/metrics",
+        get(move || {
+            let i = n.fetch_add(1, Ordering::Relaxed).min(bodies.len() - 1);
+            let body = bodies[i].clone();
+            async move {
+                let mut resp = body.into_response();
+                resp.headers_mut().remove(header::CONTENT_TYPE);
+                if let Some(ct) = ct {
+                    resp.headers_mut()
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                }
+                resp
+            }
+        }),
+    ))
     .await
 }
 
@@ -278,13 +279,25 @@ async fn metrics_conformance() {
     let mut wrong = Vec::new();
     for r in rows {
         let url = serving(r.content_type, r.bodies).await;
-        let o = run("metrics", &url, json!({ "expect_traffic": r.expect_traffic })).await;
+        let o = run(
+            "metrics",
+            &url,
+            json!({ "expect_traffic": r.expect_traffic }),
+        )
+        .await;
         let mut seen: Vec<&str> = codes(&o);
         seen.sort_unstable();
         seen.dedup();
-        let verdict = if r.expect.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if r.expect.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         if o.verdict != verdict || seen != r.expect {
-            wrong.push(format!("{}: expected {:?}, got {:?} {:#?}", r.name, r.expect, o.verdict, o.findings));
+            wrong.push(format!(
+                "{}: expected {:?}, got {:?} {:#?}",
+                r.name, r.expect, o.verdict, o.findings
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -82,7 +82,13 @@ fn rows() -> Vec<Row> {
                     "Sat" => "Saturday",
                     _ => "Sunday",
                 };
-                let rfc850 = format!("{day}, {}-{}-{} {} GMT", parts[1], parts[2], &parts[3][2..], parts[4]);
+                let rfc850 = format!(
+                    "{day}, {}-{}-{} {} GMT",
+                    parts[1],
+                    parts[2],
+                    &parts[3][2..],
+                    parts[4]
+                );
                 vec![("date", date(now)), ("retry-after", rfc850)]
             },
             &[],
@@ -94,7 +100,14 @@ fn rows() -> Vec<Row> {
             |now| {
                 let imf = date(now + 2 * S);
                 let p: Vec<&str> = imf.split([' ', ',']).filter(|p| !p.is_empty()).collect();
-                let asctime = format!("{} {} {:>2} {} {}", p[0], p[2], p[1].trim_start_matches('0'), p[4], p[3]);
+                let asctime = format!(
+                    "{} {} {:>2} {} {}",
+                    p[0],
+                    p[2],
+                    p[1].trim_start_matches('0'),
+                    p[4],
+                    p[3]
+                );
                 vec![("date", date(now)), ("retry-after", asctime)]
             },
             &[],
@@ -117,13 +130,33 @@ fn rows() -> Vec<Row> {
         Row {
             block: Duration::from_secs(60),
             max_wait: "1s",
-            ..base("retry-after beyond max_wait", |_| seconds("60"), &[], Some(0.0))
+            ..base(
+                "retry-after beyond max_wait",
+                |_| seconds("60"),
+                &[],
+                Some(0.0),
+            )
         },
         // RFC 6585 §4: Retry-After is a MAY; phasegate asks for it (proposed severity low).
-        base("429 without retry-after", |_| Vec::new(), &["retry-after-missing"], Some(0.0)),
+        base(
+            "429 without retry-after",
+            |_| Vec::new(),
+            &["retry-after-missing"],
+            Some(0.0),
+        ),
         // RFC 9110 §10.2.3: delay-seconds = 1*DIGIT, so neither words nor fractions.
-        base("retry-after words", |_| seconds("soon"), &["retry-after-invalid"], Some(0.0)),
-        base("retry-after fraction", |_| seconds("1.5"), &["retry-after-invalid"], Some(0.0)),
+        base(
+            "retry-after words",
+            |_| seconds("soon"),
+            &["retry-after-invalid"],
+            Some(0.0),
+        ),
+        base(
+            "retry-after fraction",
+            |_| seconds("1.5"),
+            &["retry-after-invalid"],
+            Some(0.0),
+        ),
         // RFC 9110 §5.5 (singleton fields): two different values leave nothing to obey.
         base(
             "two retry-after values",
@@ -135,17 +168,32 @@ fn rows() -> Vec<Row> {
         Row {
             block: Duration::from_secs(5),
             max_wait: "3s",
-            ..base("still limited after retry-after", |_| seconds("1"), &["rate-limit-not-recovered"], Some(1.0))
+            ..base(
+                "still limited after retry-after",
+                |_| seconds("1"),
+                &["rate-limit-not-recovered"],
+                Some(1.0),
+            )
         },
         // RFC 6585 §4: limiting is answered with 429; a 503 is not a rate limit.
         Row {
             status: 503,
-            ..base("503 instead of 429", |_| seconds("1"), &["rate-limit-not-enforced"], None)
+            ..base(
+                "503 instead of 429",
+                |_| seconds("1"),
+                &["rate-limit-not-enforced"],
+                None,
+            )
         },
         // phasegate rule: a 429 by request limit + 1.
         Row {
             allow: 6,
-            ..base("429 too late", |_| seconds("1"), &["rate-limit-not-enforced"], Some(1.0))
+            ..base(
+                "429 too late",
+                |_| seconds("1"),
+                &["rate-limit-not-enforced"],
+                Some(1.0),
+            )
         },
         // RFC 9110 §10.2.3: 0 is a valid delay.
         Row {
@@ -202,12 +250,17 @@ async fn rate_limit_conformance() {
     let mut wrong = Vec::new();
     for r in rows {
         let url = serve(limiter(r.allow, r.block, r.status, r.headers)).await;
-        let p = json!({ "path": "/api/login", "limit": 3, "max_requests": 10, "max_wait": r.max_wait });
+        let p =
+            json!({ "path": "/api/login", "limit": 3, "max_requests": 10, "max_wait": r.max_wait });
         let o = run("rate-limit", &url, p).await;
         let mut seen = codes(&o);
         seen.sort_unstable();
         seen.dedup();
-        let verdict = if r.expect.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if r.expect.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         let checked = o.measurements.get("recovery_checked").copied();
         if o.verdict != verdict || seen != r.expect || checked != r.recovery_checked {
             wrong.push(format!(

@@ -29,7 +29,8 @@ struct Row {
 static N: AtomicU64 = AtomicU64::new(1);
 
 fn next() -> u64 {
-    N.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    N.fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// A fresh UUID-shaped id.
@@ -58,10 +59,24 @@ fn is_inert(id: &str) -> bool {
 }
 
 fn rows() -> Vec<Row> {
-    let row = |name, decide: Decide, expect| Row { name, decide, pattern: None, expect };
+    let row = |name, decide: Decide, expect| Row {
+        name,
+        decide,
+        pattern: None,
+        expect,
+    };
     vec![
         // Echo a valid id, otherwise mint one.
-        row("well-behaved", |sent| vec![sent.filter(|s| is_inert(s)).map_or_else(uuid, str::to_string)], &[]),
+        row(
+            "well-behaved",
+            |sent| {
+                vec![
+                    sent.filter(|s| is_inert(s))
+                        .map_or_else(uuid, str::to_string),
+                ]
+            },
+            &[],
+        ),
         // A service that echoes only ids in its own format (32 hex digits) is not at fault
         // for replacing a UUID: the probe retries with one of the service's own ids.
         row(
@@ -73,11 +88,24 @@ fn rows() -> Vec<Row> {
             &[],
         ),
         // The default pattern accepts upper-case hex.
-        row("upper-case ids", |sent| vec![sent.filter(|s| is_inert(s)).map_or_else(|| uuid().to_uppercase(), str::to_string)], &[]),
+        row(
+            "upper-case ids",
+            |sent| {
+                vec![
+                    sent.filter(|s| is_inert(s))
+                        .map_or_else(|| uuid().to_uppercase(), str::to_string),
+                ]
+            },
+            &[],
+        ),
         // Echo when given: a service that always mints its own breaks the client's trace.
         row("never echoes", |_| vec![uuid()], &["request-id-not-echoed"]),
         // Generated when absent.
-        row("no header at all", |_| Vec::new(), &["request-id-missing", "request-id-not-echoed"]),
+        row(
+            "no header at all",
+            |_| Vec::new(),
+            &["request-id-missing", "request-id-not-echoed"],
+        ),
         // Fresh on every request; a constant id echoed back must not pass the echo rule
         // either (it is "echoed" only because it is constant).
         row(
@@ -99,7 +127,12 @@ fn rows() -> Vec<Row> {
         // Generated ids should be unguessable-looking and recognisable: a UUID or hex.
         row(
             "sequential ids",
-            |sent| vec![sent.filter(|s| is_inert(s)).map_or_else(|| format!("req-{}", N.fetch_add(1, Ordering::Relaxed)), str::to_string)],
+            |sent| {
+                vec![sent.filter(|s| is_inert(s)).map_or_else(
+                    || format!("req-{}", N.fetch_add(1, Ordering::Relaxed)),
+                    str::to_string,
+                )]
+            },
             &["request-id-pattern"],
         ),
         // Unsafe values are not echoed: oversized (log flooding) and whitespace or control
@@ -111,7 +144,12 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "echoes long ids",
-            |sent| vec![sent.filter(|s| !s.contains([' ', '\t'])).map_or_else(uuid, str::to_string)],
+            |sent| {
+                vec![
+                    sent.filter(|s| !s.contains([' ', '\t']))
+                        .map_or_else(uuid, str::to_string),
+                ]
+            },
             &["request-id-oversized-echoed"],
         ),
         // One id per response: a service that adds its own and passes the client's on in a
@@ -133,7 +171,12 @@ fn rows() -> Vec<Row> {
         // A declared pattern must match in full.
         Row {
             name: "custom pattern not matched",
-            decide: |sent| vec![sent.filter(|s| is_inert(s)).map_or_else(uuid, str::to_string)],
+            decide: |sent| {
+                vec![
+                    sent.filter(|s| is_inert(s))
+                        .map_or_else(uuid, str::to_string),
+                ]
+            },
             pattern: Some("[0-9a-f]{32}"),
             expect: &["request-id-pattern"],
         },
@@ -143,18 +186,20 @@ fn rows() -> Vec<Row> {
 fn server(decide: Decide) -> Router {
     Router::new()
         .route("/health/live", get(|| async { "ok" }))
-        .layer(middleware::from_fn(move |req: Request, next: Next| async move {
-            let sent = req
-                .headers()
-                .get("x-request-id")
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let mut resp = next.run(req).await;
-            for id in decide(sent.as_deref()) {
-                resp.headers_mut()
-                    .append("x-request-id", HeaderValue::from_str(&id).unwrap());
-            }
-            resp
-        }))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                let sent = req
+                    .headers()
+                    .get("x-request-id")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                let mut resp = next.run(req).await;
+                for id in decide(sent.as_deref()) {
+                    resp.headers_mut()
+                        .append("x-request-id", HeaderValue::from_str(&id).unwrap());
+                }
+                resp
+            },
+        ))
 }
 
 #[tokio::test]
@@ -172,9 +217,16 @@ async fn request_id_conformance() {
         let mut seen = codes(&o);
         seen.sort_unstable();
         seen.dedup();
-        let verdict = if r.expect.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if r.expect.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         if o.verdict != verdict || seen != r.expect {
-            wrong.push(format!("{}: expected {:?}, got {:?} {:#?}", r.name, r.expect, o.verdict, o.findings));
+            wrong.push(format!(
+                "{}: expected {:?}, got {:?} {:#?}",
+                r.name, r.expect, o.verdict, o.findings
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
