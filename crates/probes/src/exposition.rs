@@ -1,15 +1,31 @@
-//! A strict reader of the Prometheus text exposition format (version 0.0.4).
+//! A strict reader of the Prometheus text exposition format (version 0.0.4) and of the
+//! OpenMetrics 1.0 text format, the two text formats Prometheus scrapes.
 //!
 //! Strict where a scraper would drop data or a dashboard would lie: metric and label names,
 //! label value escapes (`\\`, `\"`, `\n` only), numbers, `# TYPE` before a family's samples and
 //! at most once, a family's samples in one group, no duplicate series, and histograms whose
 //! buckets are cumulative with a `+Inf` bucket equal to `_count`. It keeps reading after an
 //! error so that every problem is reported with its line number.
+//!
+//! The [`Format`] decides what else is legal, as Prometheus's two text parsers decide it:
+//! OpenMetrics adds the `gaugehistogram`, `info`, `stateset` and `unknown` types (and drops
+//! `untyped`), `# UNIT`, `_created` series, float timestamps in seconds, exemplars after a
+//! value (`# {trace_id="..."} 1.0`, label set at most 128 characters) and requires `# EOF` as
+//! the last line. In the 0.0.4 format an exemplar is a syntax error and `# EOF` a comment.
 
 use std::collections::HashSet;
 
 /// Label pairs in the order written.
 type Labels = Vec<(String, String)>;
+
+/// The text format an exposition is written in, as its `Content-Type` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `text/plain; version=0.0.4` (the Prometheus text exposition format).
+    Text,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
 
 /// The type a `# TYPE` line declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,17 +34,35 @@ pub(crate) enum Kind {
     Gauge,
     Histogram,
     Summary,
+    /// `untyped` in the 0.0.4 format, `unknown` in OpenMetrics: the same thing.
     Untyped,
+    GaugeHistogram,
+    Info,
+    StateSet,
 }
 
+/// The types a declared family may name, in any format.
+pub(crate) const KIND_NAMES: &str =
+    "counter, gauge, histogram, summary, untyped, unknown, gaugehistogram, info or stateset";
+
 impl Kind {
+    /// Any type name of either format (a roadmap may declare either).
     pub fn parse(text: &str) -> Option<Kind> {
-        Some(match text {
-            "counter" => Kind::Counter,
-            "gauge" => Kind::Gauge,
-            "histogram" => Kind::Histogram,
-            "summary" => Kind::Summary,
-            "untyped" => Kind::Untyped,
+        Kind::parse_in(text, Format::Text).or_else(|| Kind::parse_in(text, Format::OpenMetrics))
+    }
+
+    /// A type name legal in `format`: Prometheus's 0.0.4 parser refuses the OpenMetrics-only
+    /// types and its OpenMetrics parser refuses `untyped`.
+    fn parse_in(text: &str, format: Format) -> Option<Kind> {
+        Some(match (text, format) {
+            ("counter", _) => Kind::Counter,
+            ("gauge", _) => Kind::Gauge,
+            ("histogram", _) => Kind::Histogram,
+            ("summary", _) => Kind::Summary,
+            ("untyped", Format::Text) | ("unknown", Format::OpenMetrics) => Kind::Untyped,
+            ("gaugehistogram", Format::OpenMetrics) => Kind::GaugeHistogram,
+            ("info", Format::OpenMetrics) => Kind::Info,
+            ("stateset", Format::OpenMetrics) => Kind::StateSet,
             _ => return None,
         })
     }
@@ -40,17 +74,29 @@ impl Kind {
             Kind::Histogram => "histogram",
             Kind::Summary => "summary",
             Kind::Untyped => "untyped",
+            Kind::GaugeHistogram => "gaugehistogram",
+            Kind::Info => "info",
+            Kind::StateSet => "stateset",
         }
     }
 
-    /// Sample-name suffixes that belong to a family of this kind.
+    /// Whether a declared `type` names this kind (`unknown` is OpenMetrics' `untyped`).
+    pub fn is_named(self, name: &str) -> bool {
+        Kind::parse(name) == Some(self)
+    }
+
+    /// Sample-name suffixes that belong to a family of this kind. `_created` (OpenMetrics)
+    /// is listed in both formats: in 0.0.4 a sample matches its exact family name first, so a
+    /// separately declared `x_created` family keeps its own samples.
     fn suffixes(self) -> &'static [&'static str] {
         match self {
-            Kind::Histogram => &["_bucket", "_sum", "_count"],
-            Kind::Summary => &["", "_sum", "_count"],
+            Kind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            Kind::GaugeHistogram => &["_bucket", "_gsum", "_gcount"],
+            Kind::Summary => &["", "_sum", "_count", "_created"],
             // Counters named without `_total` in TYPE are exposed with it (OpenMetrics style).
-            Kind::Counter => &["", "_total"],
-            Kind::Gauge | Kind::Untyped => &[""],
+            Kind::Counter => &["", "_total", "_created"],
+            Kind::Info => &["_info"],
+            Kind::Gauge | Kind::Untyped | Kind::StateSet => &[""],
         }
     }
 }
@@ -112,9 +158,10 @@ impl Problem {
 }
 
 /// A parsed exposition.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Exposition {
     pub families: Vec<Family>,
+    pub format: Format,
 }
 
 impl Exposition {
@@ -154,19 +201,43 @@ fn parse_value(s: &str) -> Option<f64> {
     }
 }
 
-/// Parses `text`, returning what could be read and every problem found.
-pub(crate) fn parse(text: &str) -> (Exposition, Vec<Problem>) {
-    let mut reader = Reader::default();
+/// Parses `text` written in `format`, returning what could be read and every problem found.
+pub(crate) fn parse(text: &str, format: Format) -> (Exposition, Vec<Problem>) {
+    let mut reader = Reader {
+        exp: Exposition {
+            families: Vec::new(),
+            format,
+        },
+        problems: Vec::new(),
+        current: None,
+        series: HashSet::new(),
+        eof: None,
+    };
+    let mut last = 0;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             continue;
         }
+        last = line;
+        if let Some(eof) = reader.eof {
+            // OpenMetrics: "# EOF" ends the exposition; Prometheus refuses anything after it.
+            let message = format!("expected nothing after # EOF (line {eof}), saw {trimmed:?}");
+            reader.problems.push(Problem::parse(line, message));
+            continue;
+        }
         match trimmed.strip_prefix('#') {
             Some(rest) => reader.comment(line, rest),
             None => reader.sample(line, trimmed),
         }
+    }
+    if format == Format::OpenMetrics && reader.eof.is_none() {
+        // A missing terminator is how a truncated scrape looks; Prometheus refuses it.
+        let message = "expected # EOF as the last line of an OpenMetrics exposition, saw none";
+        reader
+            .problems
+            .push(Problem::parse(last + 1, message.to_string()));
     }
     let Reader {
         exp, mut problems, ..
@@ -181,7 +252,6 @@ pub(crate) fn parse(text: &str) -> (Exposition, Vec<Problem>) {
 }
 
 /// What has been read so far, line by line.
-#[derive(Default)]
 struct Reader {
     exp: Exposition,
     problems: Vec<Problem>,
@@ -189,6 +259,8 @@ struct Reader {
     current: Option<usize>,
     /// Every series read (name and sorted labels), so that a repeated one is caught.
     series: HashSet<(String, Labels)>,
+    /// The line of `# EOF` (OpenMetrics only).
+    eof: Option<usize>,
 }
 
 impl Reader {
@@ -204,8 +276,14 @@ impl Reader {
         self.exp.families.len() - 1
     }
 
-    /// A `#` line: `# HELP` and `# TYPE` are read, anything else is a plain comment.
+    /// A `#` line: `# HELP` and `# TYPE` are read (and in OpenMetrics `# EOF`; `# UNIT` is
+    /// metadata no rule looks at), anything else is a plain comment.
     fn comment(&mut self, line: usize, rest: &str) {
+        let format = self.exp.format;
+        if format == Format::OpenMetrics && rest.trim() == "EOF" {
+            self.eof = Some(line);
+            return;
+        }
         let mut parts = rest.trim_start().splitn(3, char::is_whitespace);
         let keyword = parts.next().unwrap_or_default();
         if keyword != "HELP" && keyword != "TYPE" {
@@ -233,9 +311,14 @@ impl Reader {
             family.has_help = true;
             return;
         }
-        match Kind::parse(arg) {
+        match Kind::parse_in(arg, format) {
             None => problem(format!(
-                "expected counter, gauge, histogram, summary or untyped after # TYPE {name}, saw {arg:?}"
+                "expected {} after # TYPE {name}, saw {arg:?}",
+                match format {
+                    Format::Text => "counter, gauge, histogram, summary or untyped",
+                    Format::OpenMetrics =>
+                        "counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown",
+                }
             )),
             Some(_) if family.typed => {
                 problem(format!("expected one # TYPE for {name}, saw a second"))
@@ -252,7 +335,7 @@ impl Reader {
 
     /// A sample line: read, added to its family and checked against it.
     fn sample(&mut self, line: usize, text: &str) {
-        let sample = match parse_sample(text, line) {
+        let sample = match parse_sample(text, line, self.exp.format) {
             Ok(s) => s,
             Err(message) => {
                 self.problems.push(Problem::parse(line, message));
@@ -275,6 +358,19 @@ impl Reader {
                 family.name, sample.name
             ));
         }
+        // OpenMetrics: a stateset sample is 1 (the state holds) or 0, an info sample is 1.
+        if family.kind == Kind::StateSet && sample.value != 0.0 && sample.value != 1.0 {
+            problem(format!(
+                "expected stateset {} samples to be 0 or 1, saw {}",
+                family.name, sample.value
+            ));
+        }
+        if family.kind == Kind::Info && sample.value != 1.0 {
+            problem(format!(
+                "expected info {} samples to be 1, saw {}",
+                family.name, sample.value
+            ));
+        }
         if family.kind == Kind::Counter && (sample.value < 0.0 || sample.value.is_nan()) {
             problem(format!(
                 "expected counter {} to be non-negative, saw {}",
@@ -294,8 +390,16 @@ impl Reader {
     }
 }
 
-/// The family a sample name belongs to: declared families first, by their kind's suffixes.
+/// The family a sample name belongs to: one of that exact name first, then by the kinds'
+/// suffixes.
 fn family_of(exp: &Exposition, name: &str) -> Option<usize> {
+    if let Some(exact) = exp
+        .families
+        .iter()
+        .position(|f| f.name == name && f.kind.suffixes().contains(&""))
+    {
+        return Some(exact);
+    }
     exp.families.iter().position(|f| {
         f.kind
             .suffixes()
@@ -304,7 +408,7 @@ fn family_of(exp: &Exposition, name: &str) -> Option<usize> {
     })
 }
 
-fn parse_sample(line: &str, number: usize) -> Result<Sample, String> {
+fn parse_sample(line: &str, number: usize, format: Format) -> Result<Sample, String> {
     let name_end = line
         .find(|c: char| c == '{' || c.is_whitespace())
         .unwrap_or(line.len());
@@ -324,21 +428,30 @@ fn parse_sample(line: &str, number: usize) -> Result<Sample, String> {
             "expected whitespace and a value after {name}, saw {rest:?}"
         ));
     }
+    // Label values are behind us, so a `#` now can only start an exemplar.
+    let (rest, exemplar) = match rest.split_once('#') {
+        Some((before, after)) if format == Format::OpenMetrics => (before, Some(after)),
+        Some(_) => {
+            return Err(format!(
+                "expected no exemplar after {name}'s value (exemplars are OpenMetrics only, and this exposition is text/plain), saw \"#\""
+            ));
+        }
+        None => (rest, None),
+    };
     let mut fields = rest.split_whitespace();
     let value_text = fields.next().unwrap_or_default();
     let value = parse_value(value_text)
         .ok_or_else(|| format!("expected a number for {name}, saw {value_text:?}"))?;
-    if let Some(ts) = fields.next()
-        && ts.parse::<i64>().is_err()
-    {
-        return Err(format!(
-            "expected an integer timestamp after the value of {name}, saw {ts:?}"
-        ));
+    if let Some(ts) = fields.next() {
+        check_timestamp(ts, name, format)?;
     }
     if let Some(extra) = fields.next() {
         return Err(format!(
             "expected the end of the line after {name}'s value, saw {extra:?}"
         ));
+    }
+    if let Some(exemplar) = exemplar {
+        check_exemplar(exemplar, name)?;
     }
     Ok(Sample {
         name: name.to_string(),
@@ -346,6 +459,60 @@ fn parse_sample(line: &str, number: usize) -> Result<Sample, String> {
         value,
         line: number,
     })
+}
+
+/// 0.0.4: integer milliseconds; OpenMetrics: seconds, possibly fractional.
+fn check_timestamp(ts: &str, name: &str, format: Format) -> Result<(), String> {
+    let ok = match format {
+        Format::Text => ts.parse::<i64>().is_ok(),
+        Format::OpenMetrics => parse_value(ts).is_some_and(f64::is_finite),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {} timestamp after the value of {name}, saw {ts:?}",
+        match format {
+            Format::Text => "an integer",
+            Format::OpenMetrics => "a number",
+        }
+    ))
+}
+
+/// An OpenMetrics exemplar after `#`: `{labels} value [timestamp]`, its label names and values
+/// at most 128 characters together (OpenMetrics 1.0, "Exemplars").
+fn check_exemplar(text: &str, name: &str) -> Result<(), String> {
+    let Some(after) = text.trim_start().strip_prefix('{') else {
+        return Err(format!(
+            "expected an exemplar `{{labels}} value` after # on {name}, saw {text:?}"
+        ));
+    };
+    let (labels, rest) = parse_labels(after)?;
+    let length: usize = labels
+        .iter()
+        .map(|(n, v)| n.chars().count() + v.chars().count())
+        .sum();
+    if length > 128 {
+        return Err(format!(
+            "expected an exemplar label set of at most 128 characters on {name}, saw {length}"
+        ));
+    }
+    let mut fields = rest.split_whitespace();
+    let value = fields.next().unwrap_or_default();
+    if parse_value(value).is_none() {
+        return Err(format!(
+            "expected a number as the exemplar value on {name}, saw {value:?}"
+        ));
+    }
+    if let Some(ts) = fields.next() {
+        check_timestamp(ts, name, Format::OpenMetrics)?;
+    }
+    match fields.next() {
+        Some(extra) => Err(format!(
+            "expected the end of the line after {name}'s exemplar, saw {extra:?}"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads `name="value",...}`; returns the labels and what follows the `}`.
@@ -543,7 +710,7 @@ up 1
 
     #[test]
     fn reads_a_good_exposition() {
-        let (exp, problems) = parse(GOOD);
+        let (exp, problems) = parse(GOOD, Format::Text);
         assert_eq!(problems, []);
         let counter = exp.family("http_requests_total").unwrap();
         assert_eq!(counter.kind, Kind::Counter);
@@ -555,7 +722,7 @@ up 1
     }
 
     fn lines(text: &str) -> Vec<(usize, &'static str)> {
-        parse(text)
+        parse(text, Format::Text)
             .1
             .into_iter()
             .map(|p| (p.line, p.kind))

@@ -11,14 +11,20 @@
 //! poll = "200ms"                   # default: interval between polls
 //! ```
 //!
-//! Live and ready must answer 2xx first (`live-not-ok`, `ready-not-ok`). With a fault hook:
-//! the hook runs (`sh -c` in the context's working directory with its environment, bounded by
-//! `within`); ready must turn non-2xx within `within` (`ready-ignores-dependency`) while live
-//! stays 2xx at every poll (`live-fails-during-fault`). Then the restore hook **always** runs,
-//! even when the check already failed or the fault hook did, and ready must answer 2xx again
-//! within `within` (`ready-not-restored`). A hook that fails makes the verdict an error quoting
-//! its output. During the fault a ready request that times out or is refused counts as
-//! not ready, as an orchestrator's readiness probe would count it.
+//! Live and ready must answer 2xx first (`live-not-ok`, `ready-not-ok`; stricter than a
+//! Kubernetes probe, which takes any 200–399: a health endpoint that redirects, to a login page
+//! say, proves nothing). With a fault hook: the hook runs (`sh -c` in the context's working
+//! directory with its environment, bounded by `within`), and the fault window lasts `within`
+//! from then: ready must turn not-ready within it (`ready-ignores-dependency`) and stay so
+//! until its end (`ready-up-during-fault`, once it has gone down), while live stays 2xx at
+//! every poll of the **whole** window (`live-fails-during-fault`), not only until ready went
+//! down: a liveness check that fails a few seconds into an outage gets the service restarted
+//! just the same. Then the restore hook **always** runs, even when the check already failed
+//! or the fault hook did, and ready must answer 2xx again within `within`
+//! (`ready-not-restored`). A hook that fails makes the verdict an error quoting its output.
+//! During the fault, not ready is what an orchestrator's readiness probe counts as failing
+//! (Kubernetes: a status of 400 or more, a timeout or a refused connection); a 3xx still routes
+//! traffic there, so it is not "down".
 //!
 //! Budget: 2, plus with a fault hook 2 per poll while waiting for the fault and 1 per poll
 //! while waiting for the restore (`ceil(within / poll) + 1` polls each).
@@ -194,7 +200,8 @@ fn polls(cfg: &Config) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Polls until ready turns non-2xx, checking live at every poll.
+/// Polls ready and live for the whole fault window (`within` from the fault hook): ready must
+/// go down and stay down, live must stay 2xx throughout.
 async fn during_fault(
     cfg: &Config,
     http: &mut Client,
@@ -203,6 +210,9 @@ async fn during_fault(
     let started = Instant::now();
     let deadline = started + cfg.within.0;
     let mut live_reported = false;
+    let mut up_reported = false;
+    let mut went_down = false;
+    let mut last_ready = String::from("no answer");
     loop {
         let at = Instant::now();
         let ready = http
@@ -215,44 +225,74 @@ async fn during_fault(
             let problem = match &live {
                 Ok(r) if r.is_success() => None,
                 Ok(r) => Some((format!("status {}", r.status), r.location.clone())),
-                Err(e) => Some((
+                Err(e @ ProbeError::Transport { .. }) => Some((
                     e.to_string(),
                     format!("GET {} (after fault hook)", cfg.live),
                 )),
+                Err(_) => return live.map(drop),
             };
             if let Some((seen, location)) = problem {
                 live_reported = true;
                 report.finding(
                     "live-fails-during-fault",
-                    format!("expected liveness to stay 2xx while a dependency is down, saw {seen}"),
+                    format!(
+                        "expected liveness to stay 2xx while a dependency is down, saw {seen} {} after the fault hook",
+                        humantime::format_duration(round_ms(at - started))
+                    ),
                     location,
                 );
             }
         }
         let down = match &ready {
-            Ok(r) => !r.is_success(),
+            Ok(r) => {
+                last_ready = r.status.to_string();
+                is_not_ready(r)
+            }
             Err(ProbeError::Transport { .. }) => true,
             Err(_) => return ready.map(drop),
         };
-        if down {
+        if down && !went_down {
+            went_down = true;
             report.measure("ready_down_after_ms", ms(started.elapsed()));
-            return Ok(());
         }
-        if Instant::now() >= deadline {
-            let last: Option<&Response> = ready.as_ref().ok();
+        if !down && went_down && !up_reported {
+            up_reported = true;
             report.finding(
-                "ready-ignores-dependency",
+                "ready-up-during-fault",
                 format!(
-                    "expected readiness to turn non-2xx within {} of the fault hook, saw {} throughout",
-                    humantime::format_duration(cfg.within.0),
-                    last.map_or("2xx".to_string(), |r| r.status.to_string())
+                    "expected readiness to stay down while the dependency is down, saw it back at {last_ready} {} after the fault hook",
+                    humantime::format_duration(round_ms(at - started))
                 ),
                 format!("GET {} (after fault hook)", cfg.ready),
             );
-            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            break;
         }
         tokio::time::sleep_until((at + cfg.poll.0).min(deadline)).await;
     }
+    if !went_down {
+        report.finding(
+            "ready-ignores-dependency",
+            format!(
+                "expected readiness to turn not-ready (4xx, 5xx or no answer) within {} of the fault hook, saw {last_ready} throughout",
+                humantime::format_duration(cfg.within.0),
+            ),
+            format!("GET {} (after fault hook)", cfg.ready),
+        );
+    }
+    Ok(())
+}
+
+/// Whether an orchestrator would take this readiness answer as not ready: Kubernetes counts
+/// 200–399 as success, so a redirect still receives traffic.
+fn is_not_ready(r: &Response) -> bool {
+    !(200..400).contains(&r.status)
+}
+
+/// A duration to the millisecond, as messages show it.
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Polls until ready answers 2xx again.

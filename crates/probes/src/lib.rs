@@ -24,7 +24,7 @@
 //! Probes, one module each: `http` (requests with assertions and captures), `headers`
 //! (security headers and cookies on every route, including 404 and 405 responses), `cors`
 //! (allow-list with look-alike origins), `request-id`, `health` (live/ready with a fault hook),
-//! `metrics` (Prometheus text format) and `rate-limit`.
+//! `metrics` (Prometheus text format and OpenMetrics) and `rate-limit`.
 //!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget

@@ -11,15 +11,28 @@
 //! max_wait = "10s"                 # cap on the wait for Retry-After (default 10s)
 //! ```
 //!
-//! Requests go one after the other until the first 429, at most `max_requests`. No 429 by
-//! request `limit + 1` is `rate-limit-not-enforced`, saying how many got through (the burst
-//! goes on to `max_requests` to find out). The 429 must carry `Retry-After` as seconds or an
-//! HTTP-date (`retry-after-missing`, `retry-after-invalid`). The probe then waits that long
-//! (at most `max_wait`) and one more request must not be a 429 (`rate-limit-not-recovered`);
-//! without a usable `Retry-After` there is nothing to wait for and that step is left out.
+//! Requests go one after the other until the first 429 (RFC 6585 §4), at most
+//! `max_requests`. No 429 by request `limit + 1` is `rate-limit-not-enforced`, saying how many
+//! got through (the burst goes on to `max_requests` to find out).
+//!
+//! The 429 should carry `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date in any
+//! of the three forms a recipient must accept (IMF-fixdate, RFC 850, asctime). RFC 6585 makes
+//! it a MAY; phasegate asks for it (`retry-after-missing`, proposed severity low) because
+//! without it a well-behaved client can only guess when to come back, and it is what lets the
+//! probe check recovery. A value that is neither, or several different values, is
+//! `retry-after-invalid`. An HTTP-date is read against the response's own `Date` when it has
+//! one, so a clock difference between the service and phasegate does not change the wait.
+//!
+//! The probe then waits what the server asked (plus 100ms) and one more request must not be a
+//! 429 (`rate-limit-not-recovered`). When the server asks for more than `max_wait`, recovery
+//! is **not checked** — not waited for and no request sent, since a request before the
+//! server's time is exactly what it asked clients not to do and may extend the block — and the
+//! measurement `recovery_checked` is 0 with `retry_after_s` saying what the server asked; it
+//! is not a finding: the service did what the RFC asks. Without a usable `Retry-After` there is
+//! nothing to wait for and recovery is not checked either.
 //!
 //! Budget: `max_requests + 1`, time at most `max_wait` plus the requests.
-//! Measurements: `requests_before_429`, `retry_after_s`.
+//! Measurements: `requests_before_429`, `retry_after_s`, `recovery_checked` (1 or 0).
 
 use std::time::{Duration, SystemTime};
 
@@ -103,10 +116,17 @@ impl Probe for RateLimit {
         let Some(limited) = burst(cfg, http, report).await? else {
             return Ok(());
         };
-        let Some(wait) = retry_wait(&limited, report) else {
-            return Ok(());
-        };
-        recovery(cfg, wait, http, report).await
+        let wait = retry_wait(&limited, report);
+        match wait {
+            Some(wait) if wait.saturating_add(SLACK) <= cfg.max_wait.0 => {
+                report.measure("recovery_checked", 1.0);
+                recovery(cfg, wait, http, report).await
+            }
+            _ => {
+                report.measure("recovery_checked", 0.0);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -152,7 +172,8 @@ async fn burst(
 
 /// The wait the 429 asks for; `None` (with a finding) when it asks for none usable.
 fn retry_wait(limited: &Response, report: &mut Report) -> Option<Duration> {
-    let Some(value) = limited.header("retry-after") else {
+    let values = limited.header_all("retry-after");
+    let Some(value) = values.first().copied() else {
         report.finding(
             "retry-after-missing",
             "expected a Retry-After header (seconds or HTTP-date) on the 429, saw none",
@@ -160,7 +181,13 @@ fn retry_wait(limited: &Response, report: &mut Report) -> Option<Duration> {
         );
         return None;
     };
-    let wait = retry_after(value);
+    // Retry-After is a singleton field: two different values leave the client nothing to obey.
+    let wait = if values.iter().all(|v| v.trim() == value.trim()) {
+        retry_after(value, limited.header("date"))
+    } else {
+        None
+    };
+    let value = values.join(", ");
     match wait {
         Some(wait) => report.measure("retry_after_s", wait.as_secs_f64()),
         None => report.finding(
@@ -172,35 +199,28 @@ fn retry_wait(limited: &Response, report: &mut Report) -> Option<Duration> {
     wait
 }
 
-/// Waits `wait` (at most `max_wait`), then one request must not be a 429.
+/// Waits `wait` (the caller made sure it fits in `max_wait`), then one request must not be a
+/// 429.
 async fn recovery(
     cfg: &Config,
     wait: Duration,
     http: &mut Client,
     report: &mut Report,
 ) -> Result<(), ProbeError> {
-    let capped = (wait + SLACK).min(cfg.max_wait.0);
-    tokio::time::sleep(capped).await;
+    let waited = wait + SLACK;
+    tokio::time::sleep(waited).await;
     let after = http
         .send(&request(
             cfg,
-            format!("after waiting {}", humantime::format_duration(capped)),
+            format!("after waiting {}", humantime::format_duration(waited)),
         ))
         .await?;
     if after.status == 429 {
         report.finding(
             "rate-limit-not-recovered",
             format!(
-                "expected no 429 after waiting Retry-After ({}s){}, saw 429",
-                wait.as_secs(),
-                if capped < wait + SLACK {
-                    format!(
-                        ", capped at max_wait {}",
-                        humantime::format_duration(cfg.max_wait.0)
-                    )
-                } else {
-                    String::new()
-                }
+                "expected no 429 after waiting what Retry-After asked ({}), saw 429",
+                humantime::format_duration(wait)
             ),
             after.location.as_str(),
         );
@@ -214,17 +234,22 @@ fn request(cfg: &Config, note: String) -> Request {
         .note(note)
 }
 
-/// `Retry-After` as a wait from now: delay-seconds or an HTTP-date.
-fn retry_after(value: &str) -> Option<Duration> {
+/// `Retry-After` as a wait: delay-seconds (`1*DIGIT`, so no sign, fraction or unit; a value
+/// too large for a `u64` is still a valid, very long wait) or an HTTP-date, measured from the
+/// response's `Date` when it has a valid one, else from our clock. A date in the past is no
+/// wait.
+fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let now = date
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .unwrap_or_else(SystemTime::now);
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// `200×5, 500×1`.
@@ -252,12 +277,30 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("3", None), Some(Duration::from_secs(3)));
         assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", None),
             Some(Duration::ZERO)
         );
-        assert_eq!(retry_after("soon"), None);
-        assert_eq!(retry_after("-1"), None);
+        // RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms must be accepted too.
+        let date = Some("Wed, 21 Oct 2015 07:28:00 GMT");
+        for form in [
+            "Wed, 21 Oct 2015 07:28:30 GMT",
+            "Wednesday, 21-Oct-15 07:28:30 GMT",
+            "Wed Oct 21 07:28:30 2015",
+        ] {
+            assert_eq!(
+                retry_after(form, date),
+                Some(Duration::from_secs(30)),
+                "{form}"
+            );
+        }
+        assert_eq!(
+            retry_after("99999999999999999999999", None),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for bad in ["soon", "-1", "+1", "1.5", "1s", ""] {
+            assert_eq!(retry_after(bad, None), None, "{bad}");
+        }
     }
 }

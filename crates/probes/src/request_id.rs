@@ -10,20 +10,27 @@
 //! pattern = "^[0-9a-f]{32}$"   # what a generated id must match, in full
 //! ```
 //!
-//! Checks, in order: a fresh UUID sent in `header` comes back unchanged
-//! (`request-id-not-echoed`); `samples` requests without the header each get an id
+//! Checks, in order: `samples` requests without the header each get an id
 //! (`request-id-missing`) matching `pattern` (`request-id-pattern`; default a UUID or 16 to 64
-//! hex digits), all different (`request-id-duplicate`); a 300-character id, one with a space and
-//! one with a tab (a control character a header may carry) are not echoed as they were
-//! (`request-id-oversized-echoed`, `request-id-unsafe-echoed`). Replacing them with a
-//! generated id is fine.
+//! hex digits), all different (`request-id-duplicate`); a fresh UUID sent in `header` comes
+//! back unchanged (`request-id-not-echoed`) — when it does not, and the generated ids were all
+//! different, one of the service's own ids is sent instead, so that a service that echoes only
+//! ids in its own format is not blamed for refusing a UUID; a 300-character id, one with a space
+//! and one with a tab (a control character a header may carry) are not echoed as they were, in
+//! any of the response's values of the header (`request-id-oversized-echoed`,
+//! `request-id-unsafe-echoed`). Replacing them with a generated id is fine. A response that
+//! carries the header more than once leaves logs and clients to pick one
+//! (`request-id-multiple`, reported once).
 //!
-//! Budget: `samples + 4` requests.
+//! Budget: `samples + 5` requests. Measurements: `request_id_samples` (requests sent without
+//! an id), `request_id_unique` (distinct ids among their responses).
+
+use std::collections::HashSet;
 
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::net::{Client, ProbeError, Request};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, err};
 use crate::probe::Probe;
 use crate::report::Report;
@@ -87,7 +94,7 @@ impl Probe for RequestId {
     }
 
     fn budget(cfg: &Config) -> u32 {
-        cfg.samples + 4
+        cfg.samples + 5
     }
 
     /// Sends the samples and judges the ids.
@@ -97,48 +104,114 @@ impl Probe for RequestId {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        echo(cfg, http, report).await?;
-        generated(cfg, http, report).await?;
+        let mut ids = Ids::default();
+        generated(cfg, http, &mut ids, report).await?;
+        echo(cfg, http, &mut ids, report).await?;
         hostile(cfg, http, report).await
     }
 }
 
-/// A valid id sent must come back unchanged.
-async fn echo(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
-    let name = cfg.header.as_str();
-    let sent = uuid::Uuid::new_v4().to_string();
-    let resp = http
-        .send(
-            &Request::get(&cfg.path)
-                .header(name, &sent)
-                .note(format!("{name}: {sent}")),
-        )
-        .await?;
-    match resp.header(name) {
-        Some(v) if v == sent => {}
-        seen => report.finding(
-            "request-id-not-echoed",
-            format!(
-                "expected {name}: {sent} echoed unchanged, saw {}",
-                seen.map_or("no such header".to_string(), |v| format!("{v:?}"))
-            ),
-            resp.location.as_str(),
-        ),
+/// The generated ids seen, and whether a response with several values was reported.
+#[derive(Default)]
+struct Ids {
+    generated: Vec<String>,
+    duplicates: bool,
+    multiple_reported: bool,
+}
+
+impl Ids {
+    /// The id a response carries; a second value is a finding (once per run).
+    fn of<'r>(&mut self, resp: &'r Response, name: &str, report: &mut Report) -> Option<&'r str> {
+        let values = resp.header_all(name);
+        if values.len() > 1 && !self.multiple_reported {
+            self.multiple_reported = true;
+            report.finding(
+                "request-id-multiple",
+                format!("expected one {name} on the response, saw {values:?}"),
+                resp.location.as_str(),
+            );
+        }
+        values.first().copied()
     }
+}
+
+/// A valid id sent must come back unchanged: a UUID, else one in the service's own format.
+async fn echo(
+    cfg: &Config,
+    http: &mut Client,
+    ids: &mut Ids,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let resp = send_id(cfg, http, &uuid).await?;
+    let seen = ids.of(&resp, name, report).map(str::to_string);
+    if seen.as_deref() == Some(uuid.as_str()) {
+        return Ok(());
+    }
+    // A constant id would be echoed by a service that echoes nothing: only ids proven fresh
+    // serve as the service's own format.
+    let own = ids
+        .generated
+        .first()
+        .filter(|_| !ids.duplicates)
+        .filter(|own| **own != uuid)
+        .cloned();
+    let retried = match own {
+        Some(own) => {
+            let resp = send_id(cfg, http, &own).await?;
+            let back = ids.of(&resp, name, report).map(str::to_string);
+            if back.as_deref() == Some(own.as_str()) {
+                return Ok(());
+            }
+            format!(
+                ", nor {own:?} (an id it generated) echoed, saw {}",
+                shown(back.as_deref())
+            )
+        }
+        None => String::new(),
+    };
+    report.finding(
+        "request-id-not-echoed",
+        format!(
+            "expected {name}: {uuid} echoed unchanged, saw {}{retried}",
+            shown(seen.as_deref())
+        ),
+        resp.location.as_str(),
+    );
     Ok(())
 }
 
-/// Without an id sent, each response must carry a fresh one matching the pattern.
-async fn generated(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+async fn send_id(cfg: &Config, http: &mut Client, id: &str) -> Result<Response, ProbeError> {
     let name = cfg.header.as_str();
-    let mut ids: Vec<String> = Vec::new();
+    http.send(
+        &Request::get(&cfg.path)
+            .header(name, id)
+            .note(format!("{name}: {id}")),
+    )
+    .await
+}
+
+fn shown(value: Option<&str>) -> String {
+    value.map_or("no such header".to_string(), |v| format!("{v:?}"))
+}
+
+/// Without an id sent, each response must carry a fresh one matching the pattern.
+async fn generated(
+    cfg: &Config,
+    http: &mut Client,
+    ids: &mut Ids,
+    report: &mut Report,
+) -> Result<(), ProbeError> {
+    let name = cfg.header.as_str();
     let regex = cfg.regex.as_ref();
+    let mut unique: HashSet<String> = HashSet::new();
     for i in 0..cfg.samples {
         let resp = http
             .send(&Request::get(&cfg.path).note(format!("no {name}, sample {}", i + 1)))
             .await?;
         let at = resp.location.as_str();
-        let Some(id) = resp.header(name) else {
+        let Some(id) = ids.of(&resp, name, report) else {
             report.finding(
                 "request-id-missing",
                 format!("expected a generated {name} when none is sent, saw no such header"),
@@ -158,17 +231,19 @@ async fn generated(cfg: &Config, http: &mut Client, report: &mut Report) -> Resu
                 at,
             );
         }
-        if ids.iter().any(|seen| seen == id) {
+        if !unique.insert(id.to_string()) {
+            ids.duplicates = true;
             report.finding(
                 "request-id-duplicate",
                 format!("expected a fresh {name} on every request, saw {id:?} again"),
                 at,
             );
         }
-        ids.push(id.to_string());
+        ids.generated.push(id.to_string());
     }
     report.measure("request_id_samples", f64::from(cfg.samples));
-    report.measure("request_id_unique", ids.len() as f64);
+    // Distinct ids, not ids received: 20 responses carrying one constant id is 1 unique id.
+    report.measure("request_id_unique", unique.len() as f64);
     Ok(())
 }
 
@@ -200,7 +275,9 @@ async fn hostile(cfg: &Config, http: &mut Client, report: &mut Report) -> Result
                     .note(format!("{name}: {what}")),
             )
             .await?;
-        if resp.header(name) == Some(value.as_str()) {
+        // Any value counts: a service that adds its own id but also passes the sent one on
+        // still puts the hostile one in front of whoever reads the header.
+        if resp.header_all(name).contains(&value.as_str()) {
             report.finding(
                 code,
                 format!("expected a {what} to be replaced or dropped, saw it echoed back as sent"),

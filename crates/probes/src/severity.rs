@@ -61,17 +61,17 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     // health
     ("live-not-ok", High),
     ("ready-not-ok", High),
-    ("live-fails-during-fault", High),
+    ("live-fails-during-fault", Critical),
     ("ready-ignores-dependency", High),
     ("ready-not-restored", High),
-    ("restored-after-cut", Medium),
+    ("restored-after-cut", Low),
     // metrics
-    ("metrics-status", High),
-    ("metrics-parse-error", High),
+    ("metrics-status", Critical),
+    ("metrics-parse-error", Critical),
     ("metrics-family-missing", Medium),
     ("metrics-family-type", Medium),
     ("metrics-family-labels", Medium),
-    ("metrics-histogram-inconsistent", Medium),
+    ("metrics-histogram-inconsistent", High),
     ("metrics-no-histogram", Medium),
     ("metrics-no-request-counter", Medium),
     ("metrics-counter-not-increased", Medium),
@@ -93,6 +93,10 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("redirect-off-origin", Medium),
     ("redirect-limit-exceeded", Medium),
     ("http-not-redirected-to-https", High),
+    ("metrics-content-type", Critical),
+    ("metrics-counter-decreased", High),
+    ("ready-up-during-fault", High),
+    ("request-id-multiple", Low),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

@@ -108,15 +108,7 @@ fn rows() -> Vec<Row> {
         name,
         params,
         serve,
-        // At the default threshold, only findings of medium severity or more fail.
-        verdict: if codes
-            .iter()
-            .any(|c| phasegate_probes::severity::of(c) >= phasegate_model::Severity::Medium)
-        {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
-        },
+        verdict: crate::support::expected_verdict(codes),
         codes,
         requests: None,
         at: None,

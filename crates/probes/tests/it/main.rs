@@ -2,6 +2,10 @@
 //! variant that passes and one bad variant per rule) and the headers probe against a real nginx.
 
 mod conformance_cors;
+mod conformance_health;
+mod conformance_metrics;
+mod conformance_rate_limit;
+mod conformance_request_id;
 mod cors;
 mod headers;
 mod health;

@@ -107,7 +107,7 @@ async fn counters_must_grow_with_traffic_when_asked() {
     let url = serve(counting(true)).await;
     let o = run("metrics", &url, json!({ "expect_traffic": true })).await;
     assert_pass(&o);
-    assert_eq!(o.requests, 3);
+    assert_eq!(o.requests, 4, "two scrapes, GET /, a third scrape");
     let url = serve(counting(false)).await;
     let o = run("metrics", &url, json!({ "expect_traffic": true })).await;
     assert_fails_with(&o, "metrics-counter-not-increased");

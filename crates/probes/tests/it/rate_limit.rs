@@ -88,12 +88,23 @@ async fn a_429_without_retry_after_fails() {
 }
 
 #[tokio::test]
-async fn a_limit_that_does_not_lift_fails() {
-    // Retry-After says 1s, but the window is 1s long and counting never resets below the limit
-    // because the probe's wait is capped at 200ms.
-    let url = serve(limited(3, Some("1"))).await;
+async fn a_retry_after_beyond_max_wait_is_not_checked_and_not_a_failure() {
+    let url = serve(limited(3, Some("60"))).await;
     let mut p = params();
     p["max_wait"] = json!("200ms");
+    let o = run("rate-limit", &url, p).await;
+    assert_pass(&o);
+    assert_eq!(o.measurements["recovery_checked"], 0.0);
+    assert_eq!(o.measurements["retry_after_s"], 60.0);
+    assert_eq!(o.requests, 4, "no request before the server's time");
+}
+
+#[tokio::test]
+async fn a_limit_that_does_not_lift_fails() {
+    // Retry-After says 0s, but the window is 1s long: the probe comes back after 100ms, as
+    // it was told it could, and is still refused.
+    let url = serve(limited(3, Some("0"))).await;
+    let p = params();
     assert_fails_with(
         &run("rate-limit", &url, p).await,
         "rate-limit-not-recovered",

@@ -60,3 +60,16 @@ pub async fn dead_url() -> url::Url {
     drop(listener);
     url::Url::parse(&format!("http://{addr}/")).unwrap()
 }
+
+/// The verdict a probe owes `codes` at the default threshold: a fail when one of them is
+/// at least medium, else a pass (lower findings are warnings).
+pub fn expected_verdict(codes: &[&str]) -> phasegate_model::Verdict {
+    let fails = codes
+        .iter()
+        .any(|c| phasegate_probes::severity::of(c) >= phasegate_model::Severity::Medium);
+    if fails {
+        phasegate_model::Verdict::Fail
+    } else {
+        phasegate_model::Verdict::Pass
+    }
+}
