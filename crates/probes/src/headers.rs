@@ -10,10 +10,14 @@
 //! hsts_min_age = "365d"
 //! rules = { server_version = false }   # every rule defaults to on
 //! error_routes = true                  # also probe an unknown path and an unknown method
+//! authenticated = { paths = ["/account"], bearer = "/token" }  # signed in after the login
+//! ignore = ["corp-missing"]            # finding codes not reported
+//! require = ["cookie-session-host-prefix-missing"]  # opt-in codes
 //! ```
 //!
 //! Requests: each path, then (with `error_routes`) `GET /phasegate-probe-404-<random>`, which
-//! must answer 404, and `DELETE /`, which must answer 404 or 405, then the login when given.
+//! must answer 404, and `DELETE /`, which must answer 404 or 405, then the login when given,
+//! then each `authenticated` path with the login's cookies (and its bearer token).
 //! Every rule is evaluated on every response, so a route or an error page that drops a header
 //! is flagged with that route as the location. `Set-Cookie` is collected from all of them.
 //!
@@ -23,15 +27,23 @@
 //!
 //! | rule (`rules.*`) | phasegate: fails when | finding codes | Observatory test | same verdict? |
 //! |---|---|---|---|---|
-//! | `hsts` (https only) | header missing; several headers or a comma (duplicates); no parseable `max-age`; `max-age` below `hsts_min_age` (default 1 year), including 0 | `hsts-missing`, `hsts-invalid`, `hsts-max-age-too-short` | strict-transport-security | yes, except the threshold (Observatory: 6 months) and plain http with `https = "auto"`, where phasegate does not apply the rule (Observatory: fail, `hsts-not-implemented-no-https`) |
-//! | `csp` | no enforced CSP (header or `<meta http-equiv>` in HTML); script-src (else default-src) missing, or with `'unsafe-inline'` (ignored when a nonce or hash is present), `'unsafe-eval'`, `*` or a scheme-only source (`data:`, `https:`); object-src (else default-src) missing, `*` or scheme-only; `'strict-dynamic'` without nonce or hash | `csp-missing`, `csp-report-only`, `csp-script-unrestricted`, `csp-unsafe-inline`, `csp-unsafe-eval`, `csp-broad-source`, `csp-object-unrestricted`, `csp-invalid` | content-security-policy | yes (Report-Only alone fails in both); with `'strict-dynamic'` and a nonce or hash, host and scheme sources are ignored, as CSP3 browsers do |
-//! | `nosniff` | `X-Content-Type-Options` missing or not `nosniff` (case-insensitive) | `nosniff-missing`, `nosniff-invalid` | x-content-type-options | yes |
-//! | `framing` | no CSP `frame-ancestors` and no `X-Frame-Options` DENY/SAMEORIGIN; **`frame-ancestors *` or scheme-only** is no protection; **`ALLOW-FROM`** is obsolete | `framing-missing`, `framing-frame-ancestors-open`, `xfo-allow-from`, `xfo-invalid` | x-frame-options | yes, except the two deliberate differences in bold (Observatory passes both) |
-//! | `referrer` | `Referrer-Policy` (header or meta) missing, without a valid token, or whose last valid token is not no-referrer, same-origin, strict-origin or strict-origin-when-cross-origin | `referrer-policy-missing`, `referrer-policy-invalid`, `referrer-policy-unsafe` | referrer-policy | yes, except a missing policy (Observatory: pass with 0) |
+//! | `hsts` (https only) | header missing; several headers or a comma (duplicates); a directive twice (RFC 6797 §6.1 rule 2); no `max-age` of 1*DIGIT; `max-age` below `hsts_min_age` (default 1 year), including 0 | `hsts-missing`, `hsts-invalid`, `hsts-max-age-too-short` | strict-transport-security | yes, except the threshold (Observatory: 6 months), a repeated directive (Observatory: pass) and plain http with `https = "auto"`, where phasegate does not apply the rule (Observatory: fail, `hsts-not-implemented-no-https`) |
+//! | `csp` | no enforced CSP (header, or `<meta http-equiv>` in `<head>` of HTML); for `<script>` (script-src-elem, else script-src, else default-src): missing, `'unsafe-inline'` without a grammatical nonce or hash, `*`, scheme-only, host wildcard (`https://*`, `*.*`), `http://` on https; for inline handlers (script-src-attr ...): missing or `'unsafe-inline'`; for eval (script-src, else default-src): `'unsafe-eval'` or missing; object-src (else default-src) missing, broad or `http://`; `'strict-dynamic'` without nonce or hash; base-uri missing or broad when scripts are nonce-based; form-action missing or broad on HTML | `csp-missing`, `csp-report-only`, `csp-script-unrestricted`, `csp-unsafe-inline`, `csp-unsafe-eval`, `csp-broad-source`, `csp-insecure-source`, `csp-object-unrestricted`, `csp-invalid`, `csp-base-uri-missing`, `csp-base-uri-unsafe`, `csp-form-action-missing`, `csp-form-action-unsafe` | content-security-policy | yes (Report-Only alone fails in both), except: script-src-elem/-attr are read (Observatory: not), host wildcards fail, base-uri and form-action fail (Observatory: informational flags), a malformed nonce does not excuse `'unsafe-inline'`; several policies are combined as browsers enforce them (each aspect weak only if weak in all) |
+//! | `nosniff` | first value of the combined `X-Content-Type-Options` (Fetch "determine nosniff") missing or not `nosniff` (case-insensitive) | `nosniff-missing`, `nosniff-invalid` | x-content-type-options | yes |
+//! | `framing` | no header CSP `frame-ancestors` and no `X-Frame-Options` DENY/SAMEORIGIN; **`frame-ancestors *` or scheme-only** is no protection (an empty list is `'none'`); **`ALLOW-FROM`** is obsolete; several distinct XFO values conflict | `framing-missing`, `framing-frame-ancestors-open`, `xfo-allow-from`, `xfo-invalid` | x-frame-options | yes, except the two deliberate differences in bold (Observatory passes both) |
+//! | `referrer` | `Referrer-Policy` (header, then `<meta name=referrer>` with its legacy values) missing, without a valid token, or whose last valid token is not no-referrer, same-origin, strict-origin or strict-origin-when-cross-origin | `referrer-policy-missing`, `referrer-policy-invalid`, `referrer-policy-unsafe` | referrer-policy | yes, except a missing policy (Observatory: pass with 0) |
+//! | `coop` (HTML only) | `Cross-Origin-Opener-Policy` missing, `unsafe-none`, or not exactly same-origin, same-origin-allow-popups or noopener-allow-popups | `coop-missing`, `coop-unsafe`, `coop-invalid` | cross-origin-opener-policy (after 1.4.8) | no: missing fails (Observatory: 0) |
+//! | `corp` | `Cross-Origin-Resource-Policy` missing or, combined, not exactly same-origin, same-site or cross-origin | `corp-missing`, `corp-invalid` | cross-origin-resource-policy | no: missing fails (Observatory: 0) |
+//! | `permissions_policy` (HTML only) | `Permissions-Policy` missing or not a structured-field dictionary | `permissions-policy-missing`, `permissions-policy-invalid` | — | — |
+//! | `cache` | the login's response or an `authenticated` response without `Cache-Control: no-store` | `cache-no-store-missing` | — | — |
 //! | `powered_by` | `X-Powered-By` present | `x-powered-by` | — (not tested by the Observatory) | — |
 //! | `server_version` | `Server` contains a digit | `server-version` | — (not tested by the Observatory) | — |
-//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly`; a `__Secure-`/`__Host-` cookie breaking its prefix rules; a named session cookie never set | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-prefix-invalid`, `cookie-session-not-seen` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
+//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly` or with `SameSite=None`; a `__Secure-`/`__Host-` cookie (case-insensitive) breaking its prefix rules; a named session cookie never set; with `require`, a session cookie not named `__Host-` | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-session-samesite-none`, `cookie-prefix-invalid`, `cookie-session-not-seen`, `cookie-session-host-prefix-missing` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
 //! | (error routes) | the unknown path does not answer 404; the unknown method does not answer 404 or 405 | `unknown-path-status`, `unknown-method-status` | — | — |
+//!
+//! Cookies being deleted (Max-Age ≤ 0, else an Expires in the past) are not judged. The
+//! conformance suite (`tests/it/conformance_headers.rs`) holds one row per rule, with the
+//! clause it rests on.
 //!
 //! CORS reflection, the fourth deliberate difference, is the `cors` probe's business.
 
