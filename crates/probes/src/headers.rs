@@ -295,9 +295,7 @@ impl Probe for Headers {
         report: &mut Report,
     ) -> Result<(), ProbeError> {
         let result = check(cfg, ctx, http, report).await;
-        report
-            .findings
-            .retain(|f| !cfg.ignore.iter().any(|c| *c == f.code));
+        report.findings.retain(|f| !cfg.ignore.contains(&f.code));
         result
     }
 }

@@ -136,16 +136,14 @@ impl Policy {
             )),
             // The same directive as <script> elements: already judged above.
             Some((name, _)) if elem.as_ref().is_some_and(|(e, _)| e == name) => {}
-            Some((name, sources)) => {
-                if Sources::of(sources).allows_all_inline() {
-                    out.push((
-                        "csp-unsafe-inline",
-                        "script-attr",
-                        format!("expected no 'unsafe-inline' in {name} (inline event handlers), saw {:?}", sources.join(" ")),
-                    ));
-                }
+            Some((name, sources)) if Sources::of(sources).allows_all_inline() => {
+                out.push((
+                    "csp-unsafe-inline",
+                    "script-attr",
+                    format!("expected no 'unsafe-inline' in {name} (inline event handlers), saw {:?}", sources.join(" ")),
+                ));
             }
-            None => {}
+            _ => {}
         }
         match &eval {
             None if elem.is_some() => out.push((

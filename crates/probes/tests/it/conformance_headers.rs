@@ -40,6 +40,9 @@ const BASE: &[(&str, &str)] = &[
     ("server", "fixture"),
 ];
 
+/// Header fields in order, as sent.
+type Fields = Vec<(&'static str, &'static str)>;
+
 struct Row {
     name: &'static str,
     /// Fields replacing the base fields of the same name; a name listed twice is sent twice.
@@ -48,10 +51,7 @@ struct Row {
     body: &'static str,
     params: Value,
     /// With a login: fields of the sign-in response and of the signed-in page.
-    login: Option<(
-        Vec<(&'static str, &'static str)>,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    login: Option<(Fields, Fields)>,
     expect: Vec<&'static str>,
 }
 
@@ -125,6 +125,7 @@ fn respond(
     resp
 }
 
+// One row per line reads as a table; rustfmt would spread each over many lines.
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
     let sid = json!({ "session_cookies": ["sid"] });
