@@ -25,6 +25,8 @@ pub(crate) async fn middleware(
     req: Request,
     next: Next,
 ) -> Response {
+    // API answers carry credentials (sign-in) or the member's data: no cache may keep them.
+    let api = req.uri().path().starts_with("/api/");
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
@@ -59,6 +61,16 @@ pub(crate) async fn middleware(
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
     );
+    // Same-origin: no page of another site may embed a response with no-cors; the CORS
+    // allowlist still lets the app's origins read the API, as CORP leaves CORS requests alone.
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
     set(headers, header::SERVER, SERVER);
 
     let powered_by = HeaderName::from_static("x-powered-by");

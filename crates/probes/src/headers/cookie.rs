@@ -12,10 +12,12 @@ pub(super) struct CookieCheck {
 }
 
 impl CookieCheck {
-    /// Judges the cookies `resp` sets; `session_cookies` are the ones that must be HttpOnly.
+    /// Judges the cookies `resp` sets; `session_cookies` are the ones that must be HttpOnly and
+    /// not `SameSite=None` (and `__Host-` prefixed when `host_prefix`).
     pub fn evaluate(
         &mut self,
         session_cookies: &[String],
+        host_prefix: bool,
         https: bool,
         resp: &Response,
         report: &mut Report,
@@ -29,7 +31,7 @@ impl CookieCheck {
                 self.seen.push(cookie.name.clone());
             }
             // A cookie being deleted carries no value worth protecting.
-            if cookie.max_age.is_some_and(|a| a <= 0) {
+            if cookie.is_deletion() {
                 continue;
             }
             let name = &cookie.name;
@@ -47,7 +49,19 @@ impl CookieCheck {
                 Some("none") => problems.push(("cookie-samesite-invalid", format!("expected cookie `{name}` with SameSite=None to be Secure, saw no Secure attribute"))),
                 Some(other) => problems.push(("cookie-samesite-invalid", format!("expected cookie `{name}` to have SameSite Lax, Strict or None, saw {other:?}"))),
             }
-            if session_cookies.contains(name) && !cookie.http_only {
+            let session = session_cookies.contains(name);
+            if session
+                && cookie
+                    .same_site
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("none"))
+            {
+                problems.push(("cookie-session-samesite-none", format!("expected session cookie `{name}` to be SameSite=Lax or Strict, saw SameSite=None (sent on cross-site requests: CSRF)")));
+            }
+            if session && host_prefix && !has_prefix(name, "__Host-") {
+                problems.push(("cookie-session-host-prefix-missing", format!("expected session cookie `{name}` to be named `__Host-...` (locked to this host, Secure and Path=/), saw no prefix")));
+            }
+            if session && !cookie.http_only {
                 problems.push((
                     "cookie-session-not-httponly",
                     format!(
@@ -55,10 +69,11 @@ impl CookieCheck {
                     ),
                 ));
             }
-            if name.starts_with("__Secure-") && !cookie.secure {
+            // RFC 6265bis §5.7 step 21-22: prefixes match case-insensitively.
+            if has_prefix(name, "__Secure-") && !cookie.secure {
                 problems.push(("cookie-prefix-invalid", format!("expected `{name}` to be Secure as its __Secure- prefix requires, saw no Secure attribute")));
             }
-            if name.starts_with("__Host-")
+            if has_prefix(name, "__Host-")
                 && (!cookie.secure || cookie.domain || cookie.path.as_deref() != Some("/"))
             {
                 problems.push(("cookie-prefix-invalid", format!("expected `{name}` to be Secure, with Path=/ and no Domain as its __Host- prefix requires, saw {line:?}")));
@@ -74,6 +89,11 @@ impl CookieCheck {
     }
 }
 
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
 /// The parts of a `Set-Cookie` line the rules look at.
 #[derive(Debug, Default)]
 struct Cookie {
@@ -84,9 +104,20 @@ struct Cookie {
     domain: bool,
     path: Option<String>,
     max_age: Option<i64>,
+    expires: Option<std::time::SystemTime>,
 }
 
 impl Cookie {
+    /// Max-Age 0 or less, or (without Max-Age, which takes precedence) an Expires in the past.
+    fn is_deletion(&self) -> bool {
+        match self.max_age {
+            Some(age) => age <= 0,
+            None => self
+                .expires
+                .is_some_and(|e| e <= std::time::SystemTime::now()),
+        }
+    }
+
     fn parse(line: &str) -> Cookie {
         let mut parts = line.split(';');
         let name = parts
@@ -109,7 +140,13 @@ impl Cookie {
                 "samesite" => cookie.same_site = Some(value.unwrap_or_default().to_string()),
                 "domain" => cookie.domain = true,
                 "path" => cookie.path = value.map(str::to_string),
-                "max-age" => cookie.max_age = value.and_then(|v| v.parse().ok()),
+                // RFC 6265bis §5.6.2: a value not starting with a digit or `-` is ignored.
+                "max-age" => {
+                    cookie.max_age = value
+                        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit() || c == '-'))
+                        .and_then(|v| v.parse().ok());
+                }
+                "expires" => cookie.expires = value.and_then(|v| httpdate::parse_http_date(v).ok()),
                 _ => {}
             }
         }
@@ -128,5 +165,7 @@ mod tests {
         assert!(c.http_only && !c.secure);
         assert_eq!(c.same_site.as_deref(), Some("Lax"));
         assert_eq!(c.max_age, Some(10));
+        assert!(Cookie::parse("sid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT").is_deletion());
+        assert!(!Cookie::parse("sid=x; Max-Age=+0").is_deletion());
     }
 }

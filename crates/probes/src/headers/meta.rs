@@ -7,7 +7,7 @@ use regex::Regex;
 /// The `<meta>` elements of an HTML page that act like headers.
 #[derive(Debug, Default)]
 pub(super) struct Meta {
-    /// `content` of each `<meta http-equiv="Content-Security-Policy">`.
+    /// `content` of each `<meta http-equiv="Content-Security-Policy">` in `<head>`.
     pub csp: Vec<String>,
     /// `content` of each `<meta name="referrer">`.
     pub referrer: Vec<String>,
@@ -22,6 +22,14 @@ impl Meta {
             Regex::new(r#"(?s)([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
                 .expect("static regex")
         });
+        static HEAD_END: OnceLock<Regex> = OnceLock::new();
+        // HTML's "content security policy state" returns early unless the meta is a child of
+        // <head>: the parser closes <head> at `</head>` or `<body>`, so a meta after either is
+        // in the body and ignored (the referrer meta counts anywhere in the document).
+        let head_end = HEAD_END
+            .get_or_init(|| Regex::new(r"(?i)</head|<body[\s>]").expect("static regex"))
+            .find(html)
+            .map_or(html.len(), |m| m.start());
         let mut out = Meta::default();
         for tag in meta.find_iter(html) {
             let mut http_equiv = None;
@@ -40,9 +48,14 @@ impl Meta {
                     _ => {}
                 }
             }
-            let Some(content) = content else { continue };
+            // An absent or empty content is ignored for both (HTML §4.2.5.3, §4.2.5.1).
+            let Some(content) = content.filter(|c| !c.is_empty()) else {
+                continue;
+            };
             if http_equiv.is_some_and(|h| h.eq_ignore_ascii_case("content-security-policy")) {
-                out.csp.push(content);
+                if tag.start() < head_end {
+                    out.csp.push(content);
+                }
             } else if name.is_some_and(|n| n.eq_ignore_ascii_case("referrer")) {
                 out.referrer.push(content);
             }
@@ -61,6 +74,15 @@ mod tests {
             r#"<html><head><META http-equiv="Content-Security-Policy" content="default-src 'none'"><meta name=referrer content='no-referrer'></head>"#,
         );
         assert_eq!(m.csp, ["default-src 'none'"]);
+        assert_eq!(m.referrer, ["no-referrer"]);
+    }
+
+    #[test]
+    fn csp_meta_in_the_body_is_ignored() {
+        let m = Meta::from_html(
+            r#"<html><head></head><body><meta http-equiv="Content-Security-Policy" content="default-src 'none'"><meta name="referrer" content="no-referrer"></body>"#,
+        );
+        assert!(m.csp.is_empty());
         assert_eq!(m.referrer, ["no-referrer"]);
     }
 }

@@ -11,8 +11,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-const CSP: &str =
-    "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// A site whose every response (404 and 405 included) gets `headers`, except where told.
 #[derive(Clone)]
@@ -34,6 +33,9 @@ fn good() -> Site {
             ("x-content-type-options", "nosniff".into()),
             ("referrer-policy", "strict-origin-when-cross-origin".into()),
             ("server", "fixture".into()),
+            ("cross-origin-opener-policy", "same-origin".into()),
+            ("cross-origin-resource-policy", "same-origin".into()),
+            ("permissions-policy", "camera=(), microphone=()".into()),
         ],
         drop_on: None,
         bare_404: false,
@@ -139,9 +141,9 @@ async fn short_or_duplicate_hsts_fails() {
 
 #[tokio::test]
 async fn csp_with_unsafe_inline_fails_unless_a_nonce_is_present() {
-    let o = probe(good().set("content-security-policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'"), GOOD_COOKIE).await;
+    let o = probe(good().set("content-security-policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'; form-action 'self'"), GOOD_COOKIE).await;
     assert_fails_with(&o, "csp-unsafe-inline");
-    let o = probe(good().set("content-security-policy", "default-src 'self'; script-src 'nonce-r4nd' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'"), GOOD_COOKIE).await;
+    let o = probe(good().set("content-security-policy", "default-src 'self'; script-src 'nonce-r4nd' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"), GOOD_COOKIE).await;
     assert_pass(&o);
 }
 
@@ -158,7 +160,7 @@ async fn report_only_alone_is_not_a_policy() {
 async fn frame_ancestors_star_is_not_protection() {
     let site = good().set(
         "content-security-policy",
-        "default-src 'self'; object-src 'none'; frame-ancestors *",
+        "default-src 'self'; object-src 'none'; frame-ancestors *; form-action 'self'",
     );
     let o = probe(site.clone().set("x-frame-options", "DENY"), GOOD_COOKIE).await;
     assert_fails_with(&o, "framing-frame-ancestors-open");
@@ -168,7 +170,7 @@ async fn frame_ancestors_star_is_not_protection() {
 async fn x_frame_options_allow_from_fails_and_deny_passes() {
     let site = good().set(
         "content-security-policy",
-        "default-src 'self'; object-src 'none'",
+        "default-src 'self'; object-src 'none'; form-action 'self'",
     );
     assert_fails_with(&probe(site.clone(), GOOD_COOKIE).await, "framing-missing");
     let o = probe(

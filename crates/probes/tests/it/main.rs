@@ -2,6 +2,7 @@
 //! variant that passes and one bad variant per rule) and the headers probe against a real nginx.
 
 mod conformance_cors;
+mod conformance_headers;
 mod conformance_health;
 mod conformance_metrics;
 mod conformance_rate_limit;

@@ -44,7 +44,10 @@ http {{
         root {d}/www;
         server_tokens off;
         add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
-        add_header Content-Security-Policy "default-src 'self'; object-src 'none'; frame-ancestors 'none'" always;
+        add_header Content-Security-Policy "default-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'" always;
+        add_header Cross-Origin-Opener-Policy "same-origin" always;
+        add_header Cross-Origin-Resource-Policy "same-origin" always;
+        add_header Permissions-Policy "camera=(), microphone=()" always;
         add_header X-Content-Type-Options "nosniff" always;
         add_header Referrer-Policy "no-referrer" always;
         location / {{ }}
