@@ -143,6 +143,13 @@ pub(crate) struct Config {
     /// Opt-in finding codes to check (see [`OPT_IN`]).
     #[serde(default)]
     require: Vec<String>,
+    /// With an https base URL: the cleartext port that must redirect to https.
+    #[serde(default = "http_port")]
+    http_port: u16,
+}
+
+fn http_port() -> u16 {
+    80
 }
 
 fn root() -> Vec<String> {
@@ -280,7 +287,9 @@ impl Probe for Headers {
     }
 
     fn budget(cfg: &Config) -> u32 {
+        // One more for the cleartext listener, asked only with an https base URL.
         let budget = cfg.paths.len()
+            + 1
             + 2 * usize::from(cfg.error_routes)
             + usize::from(cfg.login.is_some())
             + cfg.authenticated.as_ref().map_or(0, |a| a.paths.len());
@@ -309,8 +318,13 @@ async fn check(
     let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
     let mut responses = Vec::new();
     for path in &cfg.paths {
-        responses.push(http.send(&Request::get(path)).await?);
+        responses.push(http.send(&Request::page(path)).await?);
     }
+    // HSTS protects only from the second visit on: the first, typed as plain http, must be
+    // redirected (a no-op unless the base URL is https).
+    let first = cfg.paths.first().map_or("/", String::as_str);
+    http.check_http_redirects_to_https(first, cfg.http_port, report)
+        .await?;
     if cfg.error_routes {
         let missing = format!("/phasegate-probe-404-{}", uuid::Uuid::new_v4().simple());
         let resp = http

@@ -55,10 +55,6 @@ use crate::{Context, ParamError};
 const ROUTE_LABELS: &[&str] = &["route", "path", "handler", "endpoint"];
 const STATUS_LABELS: &[&str] = &["status", "code", "status_code"];
 
-/// What Prometheus 2 sends when scraping the text formats, OpenMetrics preferred; the
-/// protobuf format is left out because the probe reads text only.
-const ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
-
 /// The `metrics` probe's parameters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -355,7 +351,7 @@ async fn scrape(
     report: &mut Report,
 ) -> Result<Option<(Exposition, Response)>, ProbeError> {
     let resp = http
-        .send(&Request::get(&cfg.path).header("accept", ACCEPT).note(note))
+        .send(&Request::prometheus(&cfg.path).note(note))
         .await?;
     if !resp.is_success() {
         report.finding(

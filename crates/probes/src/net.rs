@@ -38,11 +38,11 @@ pub(crate) const USER_AGENT: &str = concat!(
 pub(crate) const BROWSER_ACCEPT: &str =
     "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-/// The `Accept` Prometheus sends when it scrapes (its default scrape protocols, OpenMetrics
-/// first), used by [`Request::prometheus`]: a service may answer it with another format than
-/// the one a bare `curl` gets, and the metrics probe must judge what Prometheus will parse.
-pub(crate) const PROMETHEUS_ACCEPT: &str =
-    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// The `Accept` Prometheus 2 sends when it scrapes the text formats (OpenMetrics preferred;
+/// protobuf left out, as the probe reads text only), used by [`Request::prometheus`]: a
+/// service may answer it with another format than a bare `curl` gets, and the metrics probe
+/// must judge what Prometheus will parse.
+pub(crate) const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
 /// Why a probe could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -97,25 +97,11 @@ impl Request {
     }
 
     /// A `GET` of a page as a browser loads it: with a browser's `Accept`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
-        )
-    )]
     pub fn page(path: &str) -> Self {
         Request::get(path).header("accept", BROWSER_ACCEPT)
     }
 
     /// A `GET` of a metrics endpoint as Prometheus scrapes it: with Prometheus's `Accept`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the metrics probe calls it once issue 9's branches merge; drop this then"
-        )
-    )]
     pub fn prometheus(path: &str) -> Self {
         Request::get(path).header("accept", PROMETHEUS_ACCEPT)
     }
@@ -404,13 +390,6 @@ impl Client {
     /// https origin. Opt-in: it is the one request that leaves the base URL's scheme and port,
     /// and it counts against the budget like any other. Connection refused means there is no
     /// cleartext listener, which is as safe as a redirect.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the headers probe calls it once issue 9's branches merge; drop this then"
-        )
-    )]
     pub async fn check_http_redirects_to_https(
         &mut self,
         path: &str,
