@@ -807,16 +807,15 @@ fn referrer(resp: &Response, meta: &Meta, report: &mut Report) {
 /// field included, as unsafe-none.
 fn coop(resp: &Response, report: &mut Report) {
     let at = resp.location.as_str();
-    let values = resp.header_all("cross-origin-opener-policy");
-    if values.is_empty() {
-        report.finding(
-            "coop-missing",
-            "expected Cross-Origin-Opener-Policy same-origin (or same-origin-allow-popups) on an HTML page, saw none",
-            at,
-        );
+    let Some(combined) = combined_or_missing(
+        resp,
+        "cross-origin-opener-policy",
+        "coop-missing",
+        "expected Cross-Origin-Opener-Policy same-origin (or same-origin-allow-popups) on an HTML page, saw none",
+        report,
+    ) else {
         return;
-    }
-    let combined = values.join(", ");
+    };
     let token = combined.split(';').next().unwrap_or_default().trim();
     match token {
         "same-origin" | "same-origin-allow-popups" | "noopener-allow-popups" => {}
@@ -837,16 +836,15 @@ fn coop(resp: &Response, report: &mut Report) {
 /// combined value and compares it byte for byte, so a repeated field is no policy.
 fn corp(resp: &Response, report: &mut Report) {
     let at = resp.location.as_str();
-    let values = resp.header_all("cross-origin-resource-policy");
-    if values.is_empty() {
-        report.finding(
-            "corp-missing",
-            "expected Cross-Origin-Resource-Policy same-origin or same-site (cross-origin for a public resource), saw none",
-            at,
-        );
+    let Some(combined) = combined_or_missing(
+        resp,
+        "cross-origin-resource-policy",
+        "corp-missing",
+        "expected Cross-Origin-Resource-Policy same-origin or same-site (cross-origin for a public resource), saw none",
+        report,
+    ) else {
         return;
-    }
-    let combined = values.join(", ");
+    };
     if !matches!(
         combined.as_str(),
         "same-origin" | "same-site" | "cross-origin"
@@ -861,16 +859,15 @@ fn corp(resp: &Response, report: &mut Report) {
 
 fn permissions_policy(resp: &Response, report: &mut Report) {
     let at = resp.location.as_str();
-    let values = resp.header_all("permissions-policy");
-    if values.is_empty() {
-        report.finding(
-            "permissions-policy-missing",
-            "expected a Permissions-Policy on an HTML page (e.g. camera=(), microphone=(), geolocation=()), saw none",
-            at,
-        );
+    let Some(combined) = combined_or_missing(
+        resp,
+        "permissions-policy",
+        "permissions-policy-missing",
+        "expected a Permissions-Policy on an HTML page (e.g. camera=(), microphone=(), geolocation=()), saw none",
+        report,
+    ) else {
         return;
-    }
-    let combined = values.join(", ");
+    };
     if let Err(why) = parse_sf_dictionary(&combined) {
         report.finding(
             "permissions-policy-invalid",
@@ -878,6 +875,23 @@ fn permissions_policy(resp: &Response, report: &mut Report) {
             at,
         );
     }
+}
+
+/// The value of header `name` as Fetch combines repeated fields (", "), or `None` after
+/// recording `missing` when the response has none.
+fn combined_or_missing(
+    resp: &Response,
+    name: &str,
+    missing: &str,
+    message: &str,
+    report: &mut Report,
+) -> Option<String> {
+    let values = resp.header_all(name);
+    if values.is_empty() {
+        report.finding(missing, message, resp.location.as_str());
+        return None;
+    }
+    Some(values.join(", "))
 }
 
 /// Checks RFC 8941 §4.2.2 dictionary syntax, as Permissions Policy parses its header: members
