@@ -277,11 +277,11 @@ fn the_key_files_seed_is_redacted_when_a_gate_reads_it() {
     use crate::harness::one_phase;
     let p = Project::new(&one_phase(&[(
         "peek",
-        "run = \"cat .phasegate/signing.key; tr a-f A-F < .phasegate/signing.key\"",
+        "run = \"cat $XDG_STATE_HOME/phasegate/keys/*.key; tr a-f A-F < $XDG_STATE_HOME/phasegate/keys/*.key\"",
     )]));
     let r = p.run(&["run"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let seed = std::fs::read_to_string(p.file(".phasegate/signing.key")).unwrap();
+    let seed = std::fs::read_to_string(p.key_file()).unwrap();
     let seed = seed.trim();
     assert_eq!(seed.len(), 64, "a hex seed: {seed}");
     let why = p.run(&["why", "peek"]);
