@@ -53,7 +53,7 @@ impl std::str::FromStr for Anchor {
 impl Session {
     /// The chain's end now; `None` for an empty ledger.
     pub fn anchor(&self) -> Result<Option<Anchor>, Error> {
-        Ok(self.ledger()?.tip()?.map(|e| Anchor {
+        Ok(self.read_ledger()?.tip()?.map(|e| Anchor {
             seq: e.seq,
             hash: e.hash,
         }))
@@ -62,7 +62,7 @@ impl Session {
     /// Whether the ledger still holds `anchor`'s entry with its hash: `Some` names what was
     /// lost (entries removed after the anchor, or the entry replaced).
     pub fn check_anchor(&self, anchor: &Anchor) -> Result<Option<Broken>, Error> {
-        let ledger = self.ledger()?;
+        let ledger = self.read_ledger()?;
         let broken = |gate, run_id, reason| Broken {
             seq: anchor.seq,
             gate,

@@ -101,7 +101,7 @@ impl Session {
     ) -> Result<(Snapshot, PathBuf), Error> {
         let snapshot = self.snapshot(card, entries, phase)?;
         let base = format!("{phase}-{}", snapshot.closed_at.strftime("%Y%m%dT%H%M%SZ"));
-        let snapshots = self.ledger_dir.join("snapshots");
+        let snapshots = self.state_dir()?.join("snapshots");
         // Two snapshots of a phase within a second must not overwrite each other.
         let dir = std::iter::once(base.clone())
             .chain((2..).map(|n| format!("{base}-{n}")))

@@ -33,7 +33,7 @@ impl Session {
             .expect("every roadmap gate is on the scorecard")
             .clone();
         let history = self
-            .ledger()?
+            .read_ledger()?
             .history(name, WHY_HISTORY)?
             .into_iter()
             .filter_map(|e| match e.entry {
@@ -51,13 +51,13 @@ impl Session {
 
     /// The ledger's entries, oldest first (only the last `limit` when given).
     pub fn entries(&self, limit: Option<usize>) -> Result<Vec<Summary>, Error> {
-        Ok(self.ledger()?.list(limit)?)
+        Ok(self.read_ledger()?.list(limit)?)
     }
 
     /// Entry `seq` as a JSON document: its place in the chain and its canonical encoding
     /// (exactly what the chain hashes), or `None` when there is no such entry.
     pub fn entry_json(&self, seq: u64) -> Result<Option<serde_json::Value>, Error> {
-        let Some(e) = self.ledger()?.get(seq)? else {
+        let Some(e) = self.read_ledger()?.get(seq)? else {
             return Ok(None);
         };
         let body: serde_json::Value = serde_json::from_slice(&phasegate_ledger::encode(&e.entry)?)
@@ -70,7 +70,7 @@ impl Session {
     /// Recomputes every hash and signature of the ledger; when the roadmap pins run
     /// signers, a head signed by any other key breaks it too.
     pub fn verify(&self) -> Result<Verification, Error> {
-        let ledger = self.ledger()?;
+        let ledger = self.read_ledger()?;
         Ok(match self.pinned_run_keys()? {
             Some(keys) => ledger.verify_trusting(&keys)?,
             None => ledger.verify()?,
@@ -79,7 +79,7 @@ impl Session {
 
     /// Writes every entry as one JSON object per line.
     pub fn export_jsonl(&self, out: &mut impl Write) -> Result<u64, Error> {
-        let n = self.ledger()?.export_jsonl(out)?;
+        let n = self.read_ledger()?.export_jsonl(out)?;
         out.flush().map_err(Error::io("cannot write the export"))?;
         Ok(n)
     }

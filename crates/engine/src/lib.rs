@@ -33,6 +33,7 @@ mod run;
 mod session;
 mod signers;
 mod signoff;
+mod state;
 mod trust;
 mod verified;
 
@@ -47,9 +48,12 @@ pub use markdown::{SyncReport, import};
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
-pub use session::{LEDGER_VAR, Options, SIGNING_KEY_VAR, Session};
+pub use session::{
+    ALLOW_KEY_IN_TREE_VAR, LEDGER_VAR, Options, SIGNING_KEY_FILE_VAR, SIGNING_KEY_VAR, Session,
+};
 pub use signers::AllowedSigners;
 pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
+pub use state::{GITIGNORE, KEY_ID_FILE, LEGACY_KEY_FILE};
 pub use trust::UNPINNED;
 pub use verified::CHECKPOINT_FILE;
 

@@ -103,8 +103,9 @@ impl Session {
         mut observe: impl FnMut(&Event),
         cancel: watch::Receiver<bool>,
     ) -> Result<RunReport, Error> {
-        let mut ledger = self.ledger()?;
+        // The key first: one refused (inside a work tree) must leave nothing behind.
         let key = self.signing_key()?;
+        let mut ledger = self.ledger()?;
         // To tell which phases this run completes, for their snapshots.
         let before = self.scorecard()?;
         let provenance = self.provenance()?;

@@ -18,6 +18,13 @@ use crate::trust::Judge;
 /// the key file.
 pub const SIGNING_KEY_VAR: &str = "PHASEGATE_SIGNING_KEY";
 
+/// Environment variable a front end reads the path of a file holding the signing key's
+/// seed (hex) from, e.g. one a CI system mounts.
+pub const SIGNING_KEY_FILE_VAR: &str = "PHASEGATE_SIGNING_KEY_FILE";
+
+/// Environment variable that, set to `1`, lets a key file inside a git work tree be used.
+pub const ALLOW_KEY_IN_TREE_VAR: &str = "PHASEGATE_ALLOW_KEY_IN_TREE";
+
 /// Environment variable a front end reads the ledger's location (a directory or a
 /// PostgreSQL URL, which may hold a password) from.
 pub const LEDGER_VAR: &str = "PHASEGATE_LEDGER";
@@ -34,9 +41,20 @@ pub struct Options {
     /// The ledger directory, or a PostgreSQL URL (`postgres://...`); `None` is
     /// `.phasegate/` beside the roadmap.
     pub ledger: Option<PathBuf>,
-    /// The signing key's seed as hex ([`SIGNING_KEY_VAR`]); `None` uses the key file in
-    /// the ledger directory, created with 0600 permissions on first use.
+    /// The signing key's seed as hex ([`SIGNING_KEY_VAR`]); `None` uses
+    /// [`Options::signing_key_file`], else the project's key in [`Options::key_dir`].
     pub signing_key_hex: Option<String>,
+    /// A file holding the signing key's seed as hex ([`SIGNING_KEY_FILE_VAR`]), e.g. one a
+    /// CI system mounts; never created.
+    pub signing_key_file: Option<PathBuf>,
+    /// The directory of this user's signing keys (`$XDG_STATE_HOME/phasegate/keys`): the
+    /// project's key is `<key id>.key` there, its id in `.phasegate/key-id`. `None` keeps
+    /// the key in the ledger directory as `signing.key` (for embedding; refused inside a
+    /// git work tree like any key there).
+    pub key_dir: Option<PathBuf>,
+    /// Use a key file found inside a git work tree ([`ALLOW_KEY_IN_TREE_VAR`]) instead of
+    /// refusing it.
+    pub allow_key_in_tree: bool,
     /// Environment variables the session may read declared secrets from.
     pub vars: BTreeMap<String, String>,
     /// The user's login name, the last resort for who makes a statement.
@@ -65,6 +83,9 @@ impl std::fmt::Debug for Options {
                 "signing_key_hex",
                 &self.signing_key_hex.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("signing_key_file", &self.signing_key_file)
+            .field("key_dir", &self.key_dir)
+            .field("allow_key_in_tree", &self.allow_key_in_tree)
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("user", &self.user)
             .field("ssh_auth_sock", &self.ssh_auth_sock)
@@ -141,26 +162,55 @@ impl Session {
     }
 
     /// Opens (creating when needed) the ledger: the PostgreSQL database of the URL, else the
-    /// SQLite file in the ledger directory.
+    /// SQLite file in the ledger directory (created with its `.gitignore`).
     pub fn ledger(&self) -> Result<Ledger, Error> {
         Ok(match &self.ledger_url {
             Some(url) => Ledger::open_url(url)?,
-            None => Ledger::open(&self.ledger_dir)?,
+            None => {
+                self.state_dir()?;
+                Ledger::open(&self.ledger_dir)?
+            }
         })
     }
 
-    /// The signing key: the seed given in [`Options::signing_key_hex`], else the key file in
-    /// the ledger directory (created with 0600 permissions on first use).
+    /// Whether the ledger exists: a database URL always counts; a directory ledger once its
+    /// SQLite file has been created.
+    pub fn has_ledger(&self) -> bool {
+        self.ledger_url.is_some()
+            || self
+                .ledger_dir
+                .join(phasegate_ledger::LEDGER_FILE)
+                .is_file()
+    }
+
+    /// The ledger for reading: where none exists yet, an empty one in memory, so that
+    /// read-only commands create nothing.
+    pub(crate) fn read_ledger(&self) -> Result<Ledger, Error> {
+        Ok(match &self.ledger_url {
+            Some(url) => Ledger::open_url(url)?,
+            None if self.has_ledger() => Ledger::open(&self.ledger_dir)?,
+            None => Ledger::empty()?,
+        })
+    }
+
+    /// The signing key: the seed given in [`Options::signing_key_hex`], else the file of
+    /// [`Options::signing_key_file`], else the project's key in [`Options::key_dir`].
     pub fn signing_key(&self) -> Result<Key, Error> {
-        match &self.options.signing_key_hex {
-            Some(hex) => Key::from_hex(hex.trim()).map_err(|e| {
+        if let Some(hex) = &self.options.signing_key_hex {
+            return Key::from_hex(hex.trim()).map_err(|e| {
                 Error::usage(
                     format!("{SIGNING_KEY_VAR} is not a valid key: {e}"),
                     "it must hold the 32-byte ed25519 seed as 64 hex characters",
                 )
-            }),
-            None => Ok(Key::load_or_create(&self.ledger_dir.join("signing.key"))?),
+            });
         }
+        if let Some(file) = &self.options.signing_key_file {
+            let file = absolute(file);
+            let key = Key::load(&file)?;
+            self.refuse_in_tree(&file, &key)?;
+            return Ok(key);
+        }
+        self.project_key()
     }
 
     /// The scorecard, evaluated now from the ledger.
@@ -175,7 +225,7 @@ impl Session {
     /// With `[trust]`, evidence the pins do not vouch for (a run signed by an unpinned key,
     /// an approval without a valid personal signature) is `untrusted`, never a pass.
     pub fn evaluate(&self) -> Result<(Scorecard, Vec<StoredEntry>), Error> {
-        let ledger = self.ledger()?;
+        let ledger = self.read_ledger()?;
         let verification = self.verify_incrementally(&ledger)?;
         let entries = self.evidence(&ledger)?;
         let now = Timestamp::now();
@@ -224,7 +274,7 @@ impl Session {
 
     /// The variables no gate, service or hook inherits: the front end's own secrets.
     pub(crate) fn withheld_vars(&self) -> BTreeSet<String> {
-        [SIGNING_KEY_VAR, LEDGER_VAR]
+        [SIGNING_KEY_VAR, SIGNING_KEY_FILE_VAR, LEDGER_VAR]
             .into_iter()
             .map(str::to_owned)
             .chain(self.options.withheld_vars.iter().cloned())

@@ -36,6 +36,8 @@ impl Session {
             .filter(|s| s.location == location);
         let previous = saved.map(|s| s.checkpoint);
         let (verification, next) = ledger.verify_from(previous.as_ref())?;
+        // Where no ledger exists yet there is nothing to cache, and nothing may be created.
+        let next = next.filter(|_| self.has_ledger());
         if let Some(checkpoint) = next.filter(|n| Some(n) != previous.as_ref()) {
             let text = serde_json::to_string(&Saved {
                 location,

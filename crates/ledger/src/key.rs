@@ -108,6 +108,41 @@ impl Key {
         }
     }
 
+    /// Loads the key stored at `path`; it must exist.
+    pub fn load(path: &Path) -> Result<Key, LedgerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LedgerError::KeyFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_file_text(path, &text)
+    }
+
+    /// A new key stored in `dir` as `<key id>.key`: the directory is created only readable
+    /// by its owner (0700) when missing, the file with 0600 permissions. Returns the key and
+    /// its file.
+    pub fn create_in(dir: &Path) -> Result<(Key, PathBuf), LedgerError> {
+        let key = Key::generate()?;
+        let path = dir.join(format!("{}.key", key.key_id()));
+        let file_error = |source: io::Error| LedgerError::KeyFile {
+            path: path.clone(),
+            source,
+        };
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(file_error)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(file_error)?;
+        file.write_all(format!("{}\n", hex::encode(key.signing.to_bytes())).as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(file_error)?;
+        Ok((key, path))
+    }
+
     fn from_file_text(path: &Path, text: &str) -> Result<Key, LedgerError> {
         parse_seed(text).map_err(|reason| LedgerError::InvalidKeyFile {
             path: path.to_owned(),

@@ -112,6 +112,13 @@ impl Ledger {
         Ok(Ledger::with_store(Box::new(store)))
     }
 
+    /// An empty ledger held in memory: what a read-only command sees where no ledger has
+    /// been created yet, without creating one.
+    pub fn empty() -> Result<Ledger, LedgerError> {
+        let store = SqliteStore::open(Path::new(":memory:"))?;
+        Ok(Ledger::with_store(Box::new(store)))
+    }
+
     /// Opens the ledger at `location`: a `postgres://` or `postgresql://` URL opens the
     /// PostgreSQL store (schema from its `schema=` parameter, `phasegate` by default);
     /// anything else is a directory for [`Ledger::open`].

@@ -6,6 +6,10 @@ use crate::exit;
 
 pub fn evidence(global: &Global, cmd: EvidenceCommand) -> Result<u8, Error> {
     let session = super::open(global)?;
+    // Read-only subcommands see an empty ledger where there is none, and say so.
+    if !matches!(cmd, EvidenceCommand::Key) {
+        super::status::no_ledger_note(&session);
+    }
     match cmd {
         EvidenceCommand::List { limit } => list(&session, limit),
         EvidenceCommand::Show { seq } => show(&session, seq),

@@ -14,7 +14,11 @@ mod run;
 mod signoff;
 mod status;
 
-use phasegate_engine::{Error, Options, SIGNING_KEY_VAR, Session};
+use std::path::PathBuf;
+
+use phasegate_engine::{
+    ALLOW_KEY_IN_TREE_VAR, Error, Options, SIGNING_KEY_FILE_VAR, SIGNING_KEY_VAR, Session,
+};
 
 use crate::cli::{Cli, Command, Global};
 
@@ -71,6 +75,11 @@ fn options(global: &Global) -> Result<Options, Error> {
         cwd,
         ledger: global.ledger.clone(),
         signing_key_hex: std::env::var(SIGNING_KEY_VAR).ok(),
+        signing_key_file: std::env::var_os(SIGNING_KEY_FILE_VAR)
+            .filter(|v| !v.is_empty())
+            .map(Into::into),
+        key_dir: key_dir(),
+        allow_key_in_tree: std::env::var(ALLOW_KEY_IN_TREE_VAR).is_ok_and(|v| v == "1"),
         vars: std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect(),
@@ -79,6 +88,16 @@ fn options(global: &Global) -> Result<Options, Error> {
         // The engine withholds SIGNING_KEY_VAR and LEDGER_VAR; this front end has no others.
         withheld_vars: Vec::new(),
     })
+}
+
+/// This user's key directory: `$XDG_STATE_HOME/phasegate/keys`, else
+/// `$HOME/.local/state/phasegate/keys` (relative values are ignored, as XDG says).
+pub(crate) fn key_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .and_then(absolute)
+        .or_else(|| Some(absolute(std::env::var_os("HOME")?)?.join(".local/state")))?;
+    Some(state.join("phasegate").join("keys"))
 }
 
 /// Opens the session the global flags name.

@@ -11,6 +11,7 @@ pub fn status(global: &Global, format: Format) -> Result<u8, Error> {
 /// Prints the scorecard of `session`; the exit code says go or no-go.
 pub fn show(session: &Session, format: Format) -> Result<u8, Error> {
     let card = session.scorecard()?;
+    no_ledger_note(session);
     if let Some(notice) = session.trust_notice() {
         eprintln!("note: {notice}");
     }
@@ -24,9 +25,20 @@ pub fn show(session: &Session, format: Format) -> Result<u8, Error> {
 pub fn why(global: &Global, gate: &str) -> Result<u8, Error> {
     let session = super::open(global)?;
     let why = session.why(gate)?;
+    no_ledger_note(&session);
     print!(
         "{}",
         phasegate_report::why(why.gate, &why.status, &why.history, why.evaluated_at)
     );
     Ok(exit::ok_if(why.status.state == GateState::Pass))
+}
+
+/// Says so on stderr when the project has no ledger yet (read-only commands create none).
+pub fn no_ledger_note(session: &Session) {
+    if !session.has_ledger() {
+        eprintln!(
+            "note: no evidence yet (no ledger in `{}`): run `phasegate run`",
+            session.ledger_dir.display()
+        );
+    }
 }

@@ -7,9 +7,12 @@ use phasegate_testkit::{Server, Signal};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_phasegate");
 
-/// A temporary directory holding a `phasegate.toml`.
+/// A temporary directory holding a `phasegate.toml`, and the user's state directory
+/// (`XDG_STATE_HOME`, where keys live) of its commands: its own, outside the project, so
+/// keys are per test, never inside the project's work tree, and removed with it.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    pub state: tempfile::TempDir,
 }
 
 /// What a command did.
@@ -49,6 +52,7 @@ impl Project {
     pub fn new(roadmap: &str) -> Self {
         Project {
             dir: phasegate_testkit::project_dir(roadmap),
+            state: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -66,6 +70,9 @@ impl Project {
         c.args(args)
             .current_dir(self.path())
             .env_remove("PHASEGATE_SIGNING_KEY")
+            .env_remove("PHASEGATE_SIGNING_KEY_FILE")
+            .env_remove("PHASEGATE_ALLOW_KEY_IN_TREE")
+            .env("XDG_STATE_HOME", self.state.path())
             .env_remove("PHASEGATE_CONFIG")
             .env_remove("PHASEGATE_LEDGER")
             .env("NO_COLOR", "1");
@@ -90,6 +97,17 @@ impl Project {
 
     pub fn run(&self, args: &[&str]) -> Ran {
         self.cmd(args).output().unwrap().into()
+    }
+
+    /// The directory the project's signing keys are kept in.
+    pub fn key_dir(&self) -> PathBuf {
+        self.state.path().join("phasegate/keys")
+    }
+
+    /// The project's signing key file, as `.phasegate/key-id` names it.
+    pub fn key_file(&self) -> PathBuf {
+        let id = std::fs::read_to_string(self.file(".phasegate/key-id")).unwrap();
+        self.key_dir().join(format!("{}.key", id.trim()))
     }
 
     pub fn ledger_db(&self) -> PathBuf {

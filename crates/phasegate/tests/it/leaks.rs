@@ -275,13 +275,13 @@ fn no_canary_reaches_children_output_or_the_postgres_ledger() {
 #[test]
 fn the_key_files_seed_is_redacted_when_a_gate_reads_it() {
     use crate::harness::one_phase;
-    let p = Project::new(&one_phase(&[(
-        "peek",
-        "run = \"cat .phasegate/signing.key; tr a-f A-F < .phasegate/signing.key\"",
-    )]));
+    let p = Project::new("");
+    let keys = p.key_dir().display().to_string();
+    let gate = format!("run = \"cat {keys}/*.key; cat {keys}/*.key | tr a-f A-F\"");
+    std::fs::write(p.file("phasegate.toml"), one_phase(&[("peek", &gate)])).unwrap();
     let r = p.run(&["run"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let seed = std::fs::read_to_string(p.file(".phasegate/signing.key")).unwrap();
+    let seed = std::fs::read_to_string(p.key_file()).unwrap();
     let seed = seed.trim();
     assert_eq!(seed.len(), 64, "a hex seed: {seed}");
     let why = p.run(&["why", "peek"]);

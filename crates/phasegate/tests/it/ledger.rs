@@ -186,11 +186,16 @@ fn the_signing_key_file_is_private_and_stable() {
     let p = Project::new(&quick_gates(1));
     let first = p.run(&["evidence", "key"]);
     assert_eq!(first.code, 0, "{first:?}");
-    let mode = std::fs::metadata(p.file(".phasegate/signing.key"))
+    // Issue 19: the key lives in the user's key directory, named by the id the project
+    // records, never in the project.
+    assert!(!p.file(".phasegate/signing.key").exists());
+    let mode = std::fs::metadata(p.key_file())
         .unwrap()
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(p.key_dir()).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
     assert_eq!(p.run(&["evidence", "key"]).stdout, first.stdout);
     let seed = "11".repeat(32);
     let from_env: crate::harness::Ran = p

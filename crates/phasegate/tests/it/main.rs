@@ -13,5 +13,6 @@ mod process;
 mod run;
 mod services;
 mod signoff;
+mod state;
 mod status;
 mod trust;

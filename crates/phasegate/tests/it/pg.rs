@@ -42,9 +42,9 @@ fn run_status_and_verify_on_a_postgres_ledger() {
     let verify = p.run(&["--ledger", &ledger, "evidence", "verify"]);
     assert_eq!(verify.code, 0, "{verify:?}");
 
-    // The entries are in PostgreSQL, not in a SQLite file; the key stays in .phasegate/.
+    // The entries are in PostgreSQL, not in a SQLite file; the key in the key directory.
     assert!(!p.ledger_db().exists());
-    assert!(p.file(".phasegate/signing.key").exists());
+    assert!(p.key_file().exists());
     let ledger = phasegate_ledger::Ledger::open_url(&ledger).unwrap();
     let v = ledger.verify().unwrap();
     assert!(v.is_ok(), "{:?}", v.broken);
