@@ -73,3 +73,12 @@ pub fn expected_verdict(codes: &[&str]) -> phasegate_model::Verdict {
         phasegate_model::Verdict::Pass
     }
 }
+
+/// Whether a conformance row's outcome is the expected one: exactly the distinct codes of
+/// `expect` (given sorted), and the verdict they owe ([`expected_verdict`]).
+pub fn row_holds(o: &Outcome, expect: &[&str]) -> bool {
+    let mut seen = codes(o);
+    seen.sort_unstable();
+    seen.dedup();
+    o.verdict == expected_verdict(expect) && seen == expect
+}
