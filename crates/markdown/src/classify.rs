@@ -304,6 +304,20 @@ pub(crate) fn is_command(code: &str) -> bool {
 /// Built-in probes and the words that name what they check, most specific first: the
 /// first probe with a match wins.
 const PROBES: &[(&str, &[&str])] = &[
+    // Before `webhook`: "a repeated checkout with the same key" is about the key, not the
+    // callback.
+    (
+        "idempotency",
+        &[
+            "idempoten*",
+            "idempotency-key",
+            "double charge*",
+            "duplicate charge*",
+            "duplicate payment*",
+            "charged twice",
+            "same key",
+        ],
+    ),
     (
         "webhook",
         &[
@@ -316,9 +330,49 @@ const PROBES: &[(&str, &[&str])] = &[
             "کال بک",
         ],
     ),
+    // Before `rbac`: an expired or foreign token answers 403 too, but the claim is the token's.
+    (
+        "token",
+        &[
+            "download token*",
+            "download link*",
+            "expired token*",
+            "expiring token*",
+            "token expir*",
+            "token lifetime",
+            "signed url*",
+            "signed link*",
+            "presigned*",
+            "pre-signed*",
+            "token in url*",
+            "token leak*",
+            "توکن*",
+            "لینک دانلود",
+        ],
+    ),
+    (
+        "strict-input",
+        &[
+            "unknown field*",
+            "extra field*",
+            "strict dto*",
+            "dto*",
+            "input validation",
+            "validate input*",
+            "schema validation",
+            "mass assignment",
+            "malformed json",
+            "reject unknown*",
+            "forbidnonwhitelisted",
+            "اعتبارسنجی ورودی",
+        ],
+    ),
     (
         "rbac",
         &[
+            "access control",
+            "non-member*",
+            "permission*",
             "rbac",
             "403",
             "unauthori*",
@@ -379,6 +433,21 @@ const PROBES: &[(&str, &[&str])] = &[
             "هدر*",
         ],
     ),
+    // Before `health`: "readiness turns unready on SIGTERM" is about shutting down.
+    (
+        "shutdown",
+        &[
+            "graceful shutdown",
+            "graceful stop",
+            "shutdown*",
+            "sigterm",
+            "in-flight",
+            "inflight",
+            "connection drain*",
+            "draining",
+            "خاموش*",
+        ],
+    ),
     (
         "health",
         &[
@@ -424,6 +493,17 @@ const PROBES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Words saying an item asks for a document or a review, not a behaviour.
+const PAPERWORK: &[&str] = &[
+    "documented",
+    "runbook*",
+    "playbook*",
+    "reviewed",
+    "written down",
+    "مستند",
+    "مستندسازی",
+];
+
 /// The kind of gate an item becomes: its backticked commands, else the probe its words name,
 /// else a sign-off.
 pub(crate) fn item_kind(text: &str, code: &[String]) -> Kind {
@@ -437,6 +517,11 @@ pub(crate) fn item_kind(text: &str, code: &[String]) -> Kind {
         return Kind::Run(commands.join(" && "));
     }
     let t = fold(text);
+    // "Shutdown behaviour documented in the runbook" names a probe's subject, but what it
+    // asks for is a document a person reviews.
+    if mentions_any(&t, PAPERWORK) {
+        return Kind::Signoff;
+    }
     PROBES
         .iter()
         .find(|(_, words)| mentions_any(&t, words))
@@ -621,6 +706,33 @@ mod tests {
             "not `load`"
         );
         assert_eq!(k("آزمون بازیابی از بکاپ"), Kind::Probe("restore-drill"));
+        assert_eq!(
+            k("A repeated checkout with the same Idempotency-Key creates one payment"),
+            Kind::Probe("idempotency")
+        );
+        assert_eq!(
+            k("An expired download token is rejected"),
+            Kind::Probe("token")
+        );
+        assert_eq!(
+            k("Strict DTO routes reject unknown fields"),
+            Kind::Probe("strict-input")
+        );
+        assert_eq!(k("A non-member gets no access"), Kind::Probe("rbac"));
+        assert_eq!(
+            k("Graceful shutdown closes resources cleanly"),
+            Kind::Probe("shutdown")
+        );
+        assert_eq!(
+            k("Readiness turns unready on SIGTERM before connections drain"),
+            Kind::Probe("shutdown")
+        );
+        assert_eq!(k("توکن دانلود منقضی رد می شود"), Kind::Probe("token"));
+        assert_eq!(
+            k("Shutdown behaviour documented in the runbook"),
+            Kind::Signoff,
+            "a document, not a behaviour"
+        );
     }
 
     #[test]
