@@ -133,7 +133,11 @@ mod tests {
             .filter(|_| allows(&config, Role::Member, Action::ReadOpsSummary))
             .count();
         assert_eq!(through, 10);
-        assert!(!allows(&Config::new("x.db"), Role::Member, Action::ReadOpsSummary));
+        assert!(!allows(
+            &Config::new("x.db"),
+            Role::Member,
+            Action::ReadOpsSummary
+        ));
     }
 
     #[test]

@@ -204,14 +204,24 @@ async fn rbac_flaky_deny_lets_some_denied_requests_through() {
 async fn dto_accepts_unknown_ignores_unknown_fields_only() {
     let body = serde_json::json!({ "email": MEMBER, "password": SEED_PASSWORD, "admin": true });
     let clean = Service::start().await;
-    let response = clean.post_as("/api/v1/auth/sign-in", "x", body.clone()).await;
+    let response = clean
+        .post_as("/api/v1/auth/sign-in", "x", body.clone())
+        .await;
     assert_eq!(response.status(), 422);
 
     let service = Service::with_flaw(Flaw::DtoAcceptsUnknown).await;
     let response = service.post_as("/api/v1/auth/sign-in", "x", body).await;
     assert_eq!(response.status(), 200);
     let response = service
-        .post_as("/api/v1/auth/sign-in", "x", serde_json::json!({ "email": 1 }))
+        .post_as(
+            "/api/v1/auth/sign-in",
+            "x",
+            serde_json::json!({ "email": 1 }),
+        )
         .await;
-    assert_eq!(response.status(), 422, "types and required fields still checked");
+    assert_eq!(
+        response.status(),
+        422,
+        "types and required fields still checked"
+    );
 }
