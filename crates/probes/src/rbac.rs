@@ -321,7 +321,7 @@ fn judge(cell: &Cell, got: &[u16]) -> Option<(&'static str, String)> {
         (
             "rbac-deny-unstable",
             format!(
-                "role {role} must be refused (expected {expected}), yet it was not every time: {answered}"
+                "role {role} must be refused (expected {expected}), yet it was let in some of the time: {answered}"
             ),
         )
     } else {

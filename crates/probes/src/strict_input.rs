@@ -44,7 +44,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::access::{self, ANONYMOUS, Credentials, Keyring, Patience};
-use crate::http::{StatusSet, excerpt};
+use crate::http::StatusSet;
 use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
 use crate::probe::Probe;
@@ -512,6 +512,12 @@ impl Run<'_> {
                 if let Some(new) = &after
                     && new != old
                 {
+                    let (at, was, now) = first_difference(old, new, effect.pointer.clone());
+                    let within = if at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at `{at}`")
+                    };
                     self.report.finding(
                         "input-effect",
                         format!(
@@ -519,9 +525,9 @@ impl Run<'_> {
                             bad.what,
                             effect.method,
                             effect.path,
-                            if effect.pointer.is_empty() { String::new() } else { format!(" at `{}`", effect.pointer) },
-                            self.ring.scrub(&excerpt(&old.to_string())),
-                            self.ring.scrub(&excerpt(&new.to_string())),
+                            within,
+                            self.ring.scrub(&short(was)),
+                            self.ring.scrub(&short(now)),
                         ),
                         resp.location.as_str(),
                     );
@@ -594,6 +600,54 @@ impl Run<'_> {
             );
         }
         Ok(value)
+    }
+}
+
+/// Where two JSON documents first differ, as a JSON pointer (`at` is where they were read:
+/// the effect's own pointer), with the value on each side (`None`: absent there). A list of users that changed
+/// in one role is then told as that role, not as two long documents that start alike.
+fn first_difference<'a>(
+    old: &'a Value,
+    new: &'a Value,
+    at: String,
+) -> (String, Option<&'a Value>, Option<&'a Value>) {
+    let child = |key: &str| format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) if x == y => {}
+                    (Some(x), Some(y)) => return first_difference(x, y, child(key)),
+                    (x, y) => return (child(key), x, y),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) if x == y => {}
+                    (Some(x), Some(y)) => return first_difference(x, y, child(&i.to_string())),
+                    (x, y) => return (child(&i.to_string()), x, y),
+                }
+            }
+        }
+        _ => {}
+    }
+    (at, Some(old), Some(new))
+}
+
+/// A JSON value for a message: as JSON, cut at 120 characters; `nothing` when absent.
+fn short(v: Option<&Value>) -> String {
+    const MAX: usize = 120;
+    let Some(v) = v else {
+        return "nothing".to_owned();
+    };
+    let text = v.to_string();
+    if text.chars().count() > MAX {
+        format!("{}...", text.chars().take(MAX).collect::<String>())
+    } else {
+        text
     }
 }
 
@@ -683,6 +737,26 @@ mod tests {
                 .unwrap_err()
                 .contains("no string field to oversize")
         );
+    }
+
+    #[test]
+    fn an_effect_is_told_by_its_first_difference() {
+        let old = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b" }]);
+        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "c", "x/y": 1 }]);
+        let (at, was, now) = first_difference(&old, &new, String::new());
+        assert_eq!(
+            (at.as_str(), short(was), short(now)),
+            ("/1/role", "\"b\"".into(), "\"c\"".into())
+        );
+        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b", "x/y": 1 }]);
+        let (at, was, now) = first_difference(&old, &new, String::new());
+        assert_eq!(
+            (at.as_str(), short(was), short(now)),
+            ("/1/x~1y", "nothing".into(), "1".into())
+        );
+        let (at, _, _) = first_difference(&json!(13), &json!(14), String::new());
+        assert_eq!(at, "");
+        assert_eq!(short(Some(&json!("x".repeat(200)))).len(), 123);
     }
 
     #[test]
