@@ -50,8 +50,9 @@ struct FromEnv {
     env: String,
 }
 
-/// The sign-in request; its body usually holds a password, so it is never quoted.
-#[derive(Debug, Deserialize)]
+/// The sign-in request; its body usually holds a password, so it is never quoted (not even
+/// by `Debug`).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SignIn {
     #[serde(default = "params::post")]
@@ -61,6 +62,17 @@ struct SignIn {
     headers: BTreeMap<String, String>,
     body: Option<String>,
     json: Option<Value>,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &"<redacted>")
+            .finish()
+    }
 }
 
 fn authorization() -> String {
@@ -196,7 +208,11 @@ impl Keyring {
                             format!("role {name} ({} {})", sign_in.method, sign_in.path),
                         )
                     }),
-                (None, None) => unreachable!("validate requires `token` or `sign_in`"),
+                // `validate` refuses this; said rather than assumed.
+                (None, None) => Err((
+                    "expected `token` or `sign_in`, saw neither".to_owned(),
+                    format!("role {name}"),
+                )),
             };
             match token {
                 Ok(token) => {
@@ -363,6 +379,21 @@ impl Patience {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sign_in_body_does_not_show_in_debug() {
+        let cred: Credentials = serde_json::from_value(serde_json::json!({
+            "sign_in": { "path": "/login", "json": { "password": "hunter2" },
+                         "headers": { "x-otp": "123456" } },
+        }))
+        .unwrap();
+        let debug = format!("{cred:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("123456"),
+            "{debug}"
+        );
+        assert!(debug.contains("/login"), "{debug}");
+    }
 
     #[test]
     fn secrets_do_not_show_in_debug_and_are_scrubbed_from_text() {

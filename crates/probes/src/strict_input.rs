@@ -26,8 +26,9 @@
 //!   (default 100000);
 //! - `malformed`: the body's JSON text cut short by its last byte, still sent as JSON.
 //!
-//! Refused means a 4xx other than 401, 403, 404, 405 and 429, which say who may call, which
-//! routes exist or how often, not that the body was checked (`refused = [400, 422]` lists the
+//! Refused means a 4xx other than 401, 403, 404, 405, 409 and 429, which say who may call,
+//! which routes exist, what already exists (the valid body's own write) or how often, not that
+//! the body was checked (`refused = [400, 422]` lists the
 //! statuses instead). When `effect` names a request (`GET` unless said; its JSON, or the value
 //! at `pointer`, is read before and after each variant), a variant must also leave it
 //! unchanged. A route's credentials (`as`, and the effect's own `as`) are those of `roles`, as
@@ -452,7 +453,7 @@ fn classify(status: u16, refused: Option<&StatusSet>) -> Answer {
         (500..=599, _) => Answer::ServerError,
         (s, Some(StatusSet(codes))) if codes.contains(&s) => Answer::Refused,
         (_, Some(_)) => Answer::Inconclusive,
-        (401 | 403 | 404 | 405 | 429, None) => Answer::Inconclusive,
+        (401 | 403 | 404 | 405 | 409 | 429, None) => Answer::Inconclusive,
         (400..=499, None) => Answer::Refused,
         _ => Answer::Inconclusive,
     }
@@ -765,7 +766,7 @@ mod tests {
         assert_eq!(classify(413, None), Answer::Refused);
         assert_eq!(classify(200, None), Answer::Accepted);
         assert_eq!(classify(500, None), Answer::ServerError);
-        for s in [401, 403, 404, 405, 429, 302] {
+        for s in [401, 403, 404, 405, 409, 429, 302] {
             assert_eq!(classify(s, None), Answer::Inconclusive, "{s}");
         }
         let only = StatusSet(vec![400]);
