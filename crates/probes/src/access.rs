@@ -260,14 +260,15 @@ impl Keyring {
 }
 
 /// The value of `name` in the environment the gate's own processes get ([`crate::ChildEnv`]:
-/// what it sets, else phasegate's own unless withheld); an empty value counts as unset.
+/// what it sets, else phasegate's own unless withheld), trimmed (a token file read with
+/// `$(cat ..)` keeps no newline, one exported by hand may); an empty value counts as unset.
 fn env_value(ctx: &Context, name: &str) -> Option<String> {
     let value = match ctx.env.set.get(name) {
         Some(value) => Some(value.clone()),
         None if ctx.env.withheld.contains(name) => None,
         None => std::env::var(name).ok(),
     };
-    value.filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Sends the sign-in and reads the token; the inner `Err` says why there is none.
