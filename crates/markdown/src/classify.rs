@@ -383,6 +383,18 @@ const PROBES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "strict-input",
+        &[
+            "unknown field*",
+            "strict dto*",
+            "strict input*",
+            "strict json",
+            "mass assignment",
+            "input validation",
+            "malformed json",
+        ],
+    ),
+    (
         "restore-drill",
         &[
             "restore*",
@@ -680,6 +692,15 @@ mod tests {
         assert_eq!(
             k("Unauthorised admin route returns 403"),
             Kind::Probe("rbac")
+        );
+        assert_eq!(
+            k("Strict DTO routes reject unknown fields"),
+            Kind::Probe("strict-input")
+        );
+        assert_eq!(
+            k("`POST /api/users` refuses unknown fields with 422"),
+            Kind::Probe("strict-input"),
+            "before `http`"
         );
         assert_eq!(
             k("Restore drill within 30 days"),

@@ -60,6 +60,7 @@
 //! gate (several commands are joined with `&&`). Otherwise an item naming a known check
 //! becomes that probe, with a placeholder `base_url` and its parameters left to the user:
 //! `webhook` (callback, replay, signature), `rbac` (403, unauthorised, admin routes),
+//! `strict-input` (unknown fields, strict DTOs, mass assignment, input validation),
 //! `restore-drill` (backup, restore, RTO/RPO), `rate-limit` (429, throttling),
 //! `request-id`, `cors`, `headers` (security headers, CSP, HSTS, cookie flags), `health`
 //! (readiness, liveness), `metrics` (Prometheus), `load` (p95, latency, req/s), `http`

@@ -247,7 +247,7 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Probe: http, headers, cors, request-id, health, metrics, rate-limit
+    /// Probe: http, headers, cors, request-id, health, metrics, rate-limit, rbac, strict-input
     pub kind: String,
     /// Base URL of the service, e.g. http://127.0.0.1:8080
     pub url: String,

@@ -74,7 +74,7 @@ struct Expect {
 /// `status = 200` or `status = [200, 204]`.
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "Value")]
-struct StatusSet(Vec<u16>);
+pub(crate) struct StatusSet(pub Vec<u16>);
 
 impl TryFrom<Value> for StatusSet {
     type Error = String;

@@ -24,7 +24,9 @@
 //! Probes, one module each: `http` (requests with assertions and captures), `headers`
 //! (security headers and cookies on every route, including 404 and 405 responses), `cors`
 //! (allow-list with look-alike origins), `request-id`, `health` (live/ready with a fault hook),
-//! `metrics` (Prometheus text format and OpenMetrics) and `rate-limit`.
+//! `metrics` (Prometheus text format and OpenMetrics), `rate-limit`, and the access probes
+//! `rbac` (a role × request matrix of statuses) and `strict-input` (bad bodies refused, with
+//! no effect), which share how roles obtain credentials (module `access`).
 //!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
@@ -40,6 +42,7 @@ use std::time::Duration;
 
 use phasegate_model::{Finding, Verdict};
 
+mod access;
 pub mod child;
 mod cors;
 mod env;
@@ -53,9 +56,11 @@ mod net;
 mod params;
 mod probe;
 mod rate_limit;
+mod rbac;
 mod report;
 mod request_id;
 pub mod severity;
+mod strict_input;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -74,6 +79,9 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<health::Health>(),
     Entry::of::<metrics::Metrics>(),
     Entry::of::<rate_limit::RateLimit>(),
+    // access: rbac, strict-input
+    Entry::of::<rbac::Rbac>(),
+    Entry::of::<strict_input::StrictInput>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

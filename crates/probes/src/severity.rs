@@ -112,6 +112,21 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("cache-no-store-missing", Medium),
     ("cookie-session-samesite-none", Medium),
     ("cookie-session-host-prefix-missing", Low),
+    // access: rbac, strict-input (and the credentials both obtain)
+    ("credentials-unavailable", High),
+    ("rbac-access-granted", Critical),
+    ("rbac-deny-unstable", Critical),
+    ("rbac-status-mismatch", High),
+    ("input-valid-refused", High),
+    ("input-unknown-field-accepted", High),
+    ("input-wrong-type-accepted", High),
+    ("input-missing-field-accepted", High),
+    ("input-oversized-accepted", Medium),
+    ("input-malformed-accepted", High),
+    ("input-server-error", High),
+    ("input-refusal-inconclusive", Medium),
+    ("input-effect", Critical),
+    ("input-effect-unreadable", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

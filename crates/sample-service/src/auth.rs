@@ -2,7 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
@@ -120,6 +120,19 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The flaw: as if the admin read routes were mounted outside the authentication layer,
+        // their handlers trusting whoever calls with the rights of a platform admin.
+        if state.config.has(Flaw::RbacAdminOpen)
+            && parts.method == Method::GET
+            && parts.uri.path().starts_with("/api/v1/admin/")
+            && !parts.headers.contains_key(header::AUTHORIZATION)
+        {
+            return Ok(Principal {
+                user_id: 0,
+                email: "anonymous".to_owned(),
+                role: Role::PlatformAdmin,
+            });
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api_error::ApiError;
 use crate::config::Config;
+use crate::flaw::Flaw;
 use crate::state::AppState;
 
 /// A request body type that names its fields.
@@ -19,7 +20,7 @@ pub(crate) trait Fields {
 
 /// Parses `body` as a `T`, refusing unknown fields.
 pub(crate) fn parse_strict<T: DeserializeOwned + Fields>(
-    _config: &Config,
+    config: &Config,
     body: &[u8],
 ) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
@@ -27,7 +28,9 @@ pub(crate) fn parse_strict<T: DeserializeOwned + Fields>(
     let object = value
         .as_object()
         .ok_or_else(|| ApiError::bad_request("expected a JSON object"))?;
-    if let Some(unknown) = object.keys().find(|key| !T::FIELDS.contains(&key.as_str())) {
+    // serde ignores unknown fields by default: this check is what makes the parsing strict.
+    let unknown = object.keys().find(|key| !T::FIELDS.contains(&key.as_str()));
+    if let Some(unknown) = unknown.filter(|_| !config.has(Flaw::DtoAcceptsUnknown)) {
         return Err(ApiError::unprocessable(format!(
             "unknown field `{unknown}`"
         )));
@@ -85,5 +88,13 @@ mod tests {
             parse_strict::<Body>(&config, b"{}").is_err(),
             "missing field"
         );
+    }
+
+    #[test]
+    fn the_flaw_ignores_unknown_fields_but_still_checks_the_rest() {
+        let config = Config::new("x.db").with_flaw(Flaw::DtoAcceptsUnknown);
+        assert!(parse_strict::<Body>(&config, br#"{"email":"a","role":"x"}"#).is_ok());
+        assert!(parse_strict::<Body>(&config, br#"{"role":"x"}"#).is_err());
+        assert!(parse_strict::<Body>(&config, br#"{"email":1}"#).is_err());
     }
 }

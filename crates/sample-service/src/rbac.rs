@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::flaw::Flaw;
 
 /// A user's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,17 +75,31 @@ pub enum Action {
     ReadOpsSummary,
 }
 
+/// Denials decided so far while [`Flaw::RbacFlakyDeny`] is on: the simulated role-cache race
+/// lets every [`FLAKY_EVERY`]th one through. Per process, like the cache it stands for.
+static DENIALS: AtomicU64 = AtomicU64::new(0);
+
+/// With [`Flaw::RbacFlakyDeny`], one denial in this many answers as if allowed: a caller
+/// asking a denied route once is usually refused, one asking it this many times in a row is
+/// let through at least once (unless other denied callers interleave).
+const FLAKY_EVERY: u64 = 3;
+
 /// Whether `role` may perform `action`. Deny by default: an action lists the roles it allows.
-pub fn allows(_config: &Config, role: Role, action: Action) -> bool {
+pub fn allows(config: &Config, role: Role, action: Action) -> bool {
     use Role::*;
     let allowed: &[Role] = match action {
         Action::Checkout => &[Member],
         Action::ListUsers => &[PlatformAdmin, SupportAdmin],
+        Action::ChangeRole if config.has(Flaw::RbacAuditorCanWrite) => &[PlatformAdmin, Auditor],
         Action::ChangeRole => &[PlatformAdmin],
         Action::ReadAuditLog => &[PlatformAdmin, Auditor],
         Action::ReadOpsSummary => &[PlatformAdmin],
     };
-    allowed.contains(&role)
+    if allowed.contains(&role) {
+        return true;
+    }
+    config.has(Flaw::RbacFlakyDeny)
+        && DENIALS.fetch_add(1, Ordering::Relaxed) % FLAKY_EVERY == FLAKY_EVERY - 1
 }
 
 #[cfg(test)]
@@ -99,6 +115,29 @@ mod tests {
                 role == Role::PlatformAdmin
             );
         }
+    }
+
+    #[test]
+    fn the_auditor_flaw_lets_the_auditor_change_roles_and_nothing_else() {
+        let config = Config::new("x.db").with_flaw(Flaw::RbacAuditorCanWrite);
+        assert!(allows(&config, Role::Auditor, Action::ChangeRole));
+        assert!(!allows(&config, Role::SupportAdmin, Action::ChangeRole));
+        assert!(!allows(&config, Role::Auditor, Action::ReadOpsSummary));
+    }
+
+    #[test]
+    fn the_flaky_flaw_lets_one_denial_in_three_through() {
+        let config = Config::new("x.db").with_flaw(Flaw::RbacFlakyDeny);
+        // The counter is per process; this is the only test here that moves it.
+        let through = (0..30)
+            .filter(|_| allows(&config, Role::Member, Action::ReadOpsSummary))
+            .count();
+        assert_eq!(through, 10);
+        assert!(!allows(
+            &Config::new("x.db"),
+            Role::Member,
+            Action::ReadOpsSummary
+        ));
     }
 
     #[test]

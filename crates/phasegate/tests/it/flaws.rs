@@ -18,6 +18,11 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("ready-ignores-db", "readiness-tracks-db", "ready"),
     ("metrics-missing", "metrics", "metrics"),
     ("no-rate-limit", "sign-in-rate-limit", "429"),
+    // access: rbac, strict-input
+    ("rbac-auditor-can-write", "admin-rbac", "auditor"),
+    ("rbac-admin-open", "admin-rbac", "anonymous"),
+    ("rbac-flaky-deny", "admin-rbac", "some of the time"),
+    ("dto-accepts-unknown", "strict-dto", "unknown field"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

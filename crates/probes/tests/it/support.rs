@@ -82,3 +82,48 @@ pub fn row_holds(o: &Outcome, expect: &[&str]) -> bool {
     seen.dedup();
     o.verdict == expected_verdict(expect) && seen == expect
 }
+
+/// The sample service on a fresh loopback port, its database in a temporary directory, for
+/// as long as the value lives (dropping it stops the service).
+pub struct Sample {
+    pub url: url::Url,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// The sample service with `flaws`. Its sign-in rate limit is raised out of the way unless
+/// `rate_limited`: probes sign in often, and only some tests are about that.
+pub async fn sample_service(
+    flaws: &[phasegate_sample_service::Flaw],
+    rate_limited: bool,
+) -> Sample {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = phasegate_sample_service::Config::new(dir.path().join("membership.db"));
+    config.flaws.extend(flaws.iter().copied());
+    if !rate_limited {
+        config.rate_limit = 1000;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(phasegate_sample_service::serve(
+        listener,
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Sample {
+        url,
+        _stop: stop,
+        _dir: dir,
+    }
+}
+
+/// How a sample-service seed user signs in, as a role's credentials.
+pub fn seed_sign_in(email: &str) -> serde_json::Value {
+    serde_json::json!({ "sign_in": {
+        "path": "/api/v1/auth/sign-in",
+        "json": { "email": email, "password": phasegate_sample_service::SEED_PASSWORD },
+    } })
+}

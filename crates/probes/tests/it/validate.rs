@@ -17,6 +17,9 @@ fn every_kind_validates_its_minimal_params() {
         "http" => json!({ "requests": [{ "path": "/" }] }),
         "cors" => json!({ "allowed": ["https://app.example.com"] }),
         "rate-limit" => json!({ "path": "/api/login" }),
+        // access: rbac, strict-input
+        "rbac" => json!({ "default": 403, "rows": [{ "path": "/admin" }] }),
+        "strict-input" => json!({ "routes": [{ "path": "/items", "json": { "name": "a" } }] }),
         _ => json!({}),
     };
     for kind in KINDS {

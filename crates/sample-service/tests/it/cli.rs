@@ -29,6 +29,11 @@ fn list_flaws_prints_every_name_and_description() {
         "ready-ignores-db",
         "metrics-missing",
         "no-rate-limit",
+        // access (rbac, strict-input)
+        "rbac-auditor-can-write",
+        "rbac-admin-open",
+        "rbac-flaky-deny",
+        "dto-accepts-unknown",
     ];
     assert_eq!(lines.len(), expected.len(), "{stdout}");
     assert_eq!(Flaw::all().len(), expected.len());

@@ -3,7 +3,7 @@
 
 use phasegate_sample_service::{CSP, Flaw, HSTS, SEED_PASSWORD};
 
-use crate::support::{MEMBER, Service, header};
+use crate::support::{AUDITOR, MEMBER, Service, header};
 
 #[tokio::test]
 async fn no_hsts_drops_only_hsts() {
@@ -156,4 +156,72 @@ async fn flaws_combine() {
     assert!(header(&response, "strict-transport-security").is_none());
     assert_eq!(header(&response, "x-powered-by"), Some("Express/4.17.1"));
     assert!(header(&response, "x-request-id").is_some());
+}
+
+// access: the flaws the `rbac` and `strict-input` probes catch
+
+#[tokio::test]
+async fn rbac_auditor_can_write_lets_the_auditor_change_roles() {
+    let service = Service::with_flaw(Flaw::RbacAuditorCanWrite).await;
+    let auditor = service.token(AUDITOR).await;
+    let body = serde_json::json!({ "role": "support_admin" });
+    let response = service
+        .post_as("/api/v1/admin/users/3/role", &auditor, body)
+        .await;
+    assert_eq!(response.status(), 200);
+    let response = service.get_as("/api/v1/ops/summary", &auditor).await;
+    assert_eq!(response.status(), 403, "only the write is opened");
+}
+
+#[tokio::test]
+async fn rbac_admin_open_answers_admin_reads_without_a_token() {
+    let service = Service::with_flaw(Flaw::RbacAdminOpen).await;
+    for path in ["/api/v1/admin/users", "/api/v1/admin/audit-log"] {
+        assert_eq!(service.get(path).await.status(), 200, "{path}");
+    }
+    assert_eq!(service.get("/api/v1/ops/summary").await.status(), 401);
+    let member = service.token(MEMBER).await;
+    let response = service.get_as("/api/v1/admin/users", &member).await;
+    assert_eq!(response.status(), 403, "a token is still judged");
+}
+
+#[tokio::test]
+async fn rbac_flaky_deny_lets_some_denied_requests_through() {
+    let service = Service::with_flaw(Flaw::RbacFlakyDeny).await;
+    let member = service.token(MEMBER).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = service.get_as("/api/v1/ops/summary", &member).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&403), "{statuses:?}");
+    let anonymous = service.get("/api/v1/ops/summary").await;
+    assert_eq!(anonymous.status(), 401, "no token is no role to race on");
+}
+
+#[tokio::test]
+async fn dto_accepts_unknown_ignores_unknown_fields_only() {
+    let body = serde_json::json!({ "email": MEMBER, "password": SEED_PASSWORD, "admin": true });
+    let clean = Service::start().await;
+    let response = clean
+        .post_as("/api/v1/auth/sign-in", "x", body.clone())
+        .await;
+    assert_eq!(response.status(), 422);
+
+    let service = Service::with_flaw(Flaw::DtoAcceptsUnknown).await;
+    let response = service.post_as("/api/v1/auth/sign-in", "x", body).await;
+    assert_eq!(response.status(), 200);
+    let response = service
+        .post_as(
+            "/api/v1/auth/sign-in",
+            "x",
+            serde_json::json!({ "email": 1 }),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        422,
+        "types and required fields still checked"
+    );
 }

@@ -1,0 +1,422 @@
+//! What the access probes (`rbac`, `strict-input`) share: how a role obtains its credentials,
+//! the [`Keyring`] holding them (never shown in clear), and [`Patience`], which waits out the
+//! 429s a rate-limited sign-in answers instead of judging them.
+//!
+//! A role's credentials are either a token from an environment variable or a sign-in request
+//! whose JSON answer holds the token (`capture`, a JSON pointer, default `/token`):
+//!
+//! ```toml
+//! roles.member = { sign_in = { path = "/api/v1/auth/sign-in", json = { email = "m@x", password = "p" } } }
+//! roles.ops = { token = { env = "OPS_TOKEN" }, header = "X-Api-Key", scheme = "" }
+//! ```
+//!
+//! The token is sent as `Authorization: Bearer TOKEN` unless `header` and `scheme` say
+//! otherwise. The role [`ANONYMOUS`] is always there and sends no credentials.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::net::{Body, Client, ProbeError, Request, Response};
+use crate::params::{self, Dur, err};
+use crate::report::Report;
+use crate::{Context, ParamError};
+
+/// The role without credentials, available in every matrix without being declared.
+pub(crate) const ANONYMOUS: &str = "anonymous";
+
+/// Added to a `Retry-After` wait: limiters refill on their own clock.
+const SLACK: Duration = Duration::from_millis(100);
+
+/// How a role obtains its credentials.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Credentials {
+    token: Option<FromEnv>,
+    sign_in: Option<SignIn>,
+    capture: Option<String>,
+    #[serde(default = "authorization")]
+    header: String,
+    #[serde(default = "bearer")]
+    scheme: String,
+}
+
+/// `{ env = "NAME" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FromEnv {
+    env: String,
+}
+
+/// The sign-in request; its body usually holds a password, so it is never quoted (not even
+/// by `Debug`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    #[serde(default = "params::post")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    json: Option<Value>,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &"<redacted>")
+            .finish()
+    }
+}
+
+fn authorization() -> String {
+    "authorization".to_owned()
+}
+
+fn bearer() -> String {
+    "Bearer".to_owned()
+}
+
+/// The JSON pointer a sign-in's token is read at when `capture` is not given.
+const DEFAULT_CAPTURE: &str = "/token";
+
+impl Credentials {
+    fn capture(&self) -> &str {
+        self.capture.as_deref().unwrap_or(DEFAULT_CAPTURE)
+    }
+}
+
+/// Checks the `roles` table: names, one source of credentials each, pointers and headers.
+pub(crate) fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut Vec<ParamError>) {
+    for (name, cred) in roles {
+        let key = |k: &str| format!("roles.{name}{k}");
+        if name == ANONYMOUS {
+            errors.push(err(
+                key(""),
+                "`anonymous` is built in (no credentials) and cannot be declared",
+            ));
+        }
+        match (&cred.token, &cred.sign_in) {
+            (Some(_), Some(_)) => errors.push(err(
+                key(""),
+                "expected either `token` or `sign_in`, not both",
+            )),
+            (None, None) => errors.push(err(
+                key(""),
+                "expected `token = { env = \"NAME\" }` or `sign_in = { path = ..., json = ... }`",
+            )),
+            _ => {}
+        }
+        if let Some(FromEnv { env }) = &cred.token
+            && (env.is_empty() || env.contains('='))
+        {
+            errors.push(err(
+                key(".token.env"),
+                format!("expected an environment variable name, saw {env:?}"),
+            ));
+        }
+        if let Some(sign_in) = &cred.sign_in {
+            params::check_method(&key(".sign_in.method"), &sign_in.method, errors);
+            params::check_path(&key(".sign_in.path"), &sign_in.path, errors);
+            params::check_body(&key(".sign_in.body"), &sign_in.body, &sign_in.json, errors);
+            check_header_names(&key(".sign_in.headers"), sign_in.headers.keys(), errors);
+        } else if cred.capture.is_some() {
+            errors.push(err(key(".capture"), "`capture` reads the `sign_in` answer"));
+        }
+        if !cred.capture().is_empty() && !cred.capture().starts_with('/') {
+            errors.push(err(
+                key(".capture"),
+                format!(
+                    "expected a JSON pointer starting with `/`, saw {:?}",
+                    cred.capture()
+                ),
+            ));
+        }
+        check_header_names(&key(".header"), [&cred.header], errors);
+    }
+}
+
+/// Checks header names.
+pub(crate) fn check_header_names<'a>(
+    key: &str,
+    names: impl IntoIterator<Item = &'a String>,
+    errors: &mut Vec<ParamError>,
+) {
+    for name in names {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            errors.push(err(key, format!("invalid header name {name:?}")));
+        }
+    }
+}
+
+/// A token: its `Debug` never shows it.
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The credentials each role obtained. A role whose credentials could not be obtained is
+/// absent, and its requests are not sent (a `credentials-unavailable` finding says why).
+#[derive(Debug, Default)]
+pub(crate) struct Keyring {
+    /// Role name → header name and value.
+    headers: BTreeMap<String, (String, Secret)>,
+    /// Every token obtained, for [`Keyring::scrub`].
+    tokens: Vec<Secret>,
+}
+
+impl Keyring {
+    /// Obtains the credentials of `wanted` (roles of `roles`; anonymous needs none), in order.
+    /// A role that fails is a `credentials-unavailable` finding, not an error: the other
+    /// roles can still be checked, and the finding keeps the outcome from passing.
+    pub async fn obtain(
+        roles: &BTreeMap<String, Credentials>,
+        wanted: impl IntoIterator<Item = &str>,
+        ctx: &Context,
+        http: &mut Client,
+        patience: &mut Patience,
+        report: &mut Report,
+    ) -> Result<Keyring, ProbeError> {
+        let mut ring = Keyring::default();
+        for name in wanted {
+            let Some(cred) = roles.get(name) else {
+                continue;
+            };
+            let token = match (&cred.token, &cred.sign_in) {
+                (Some(FromEnv { env }), _) => env_value(ctx, env).ok_or_else(|| {
+                    (
+                        format!(
+                            "expected a token in environment variable {env}, saw it unset or empty"
+                        ),
+                        format!("role {name} (token from ${env})"),
+                    )
+                }),
+                (None, Some(sign_in)) => sign_in_token(sign_in, cred.capture(), http, patience)
+                    .await?
+                    .map_err(|why| {
+                        (
+                            why,
+                            format!("role {name} ({} {})", sign_in.method, sign_in.path),
+                        )
+                    }),
+                // `validate` refuses this; said rather than assumed.
+                (None, None) => Err((
+                    "expected `token` or `sign_in`, saw neither".to_owned(),
+                    format!("role {name}"),
+                )),
+            };
+            match token {
+                Ok(token) => {
+                    let value = if cred.scheme.is_empty() {
+                        token.clone()
+                    } else {
+                        format!("{} {token}", cred.scheme)
+                    };
+                    ring.tokens.push(Secret(token));
+                    ring.headers
+                        .insert(name.to_owned(), (cred.header.clone(), Secret(value)));
+                }
+                Err((why, location)) => {
+                    report.finding(
+                        "credentials-unavailable",
+                        format!("{why}; the requests of role {name} are not sent"),
+                        location,
+                    );
+                }
+            }
+        }
+        Ok(ring)
+    }
+
+    /// `req` with `role`'s credentials; `None` when the role has none to send (its
+    /// credentials could not be obtained). Anonymous gets `req` as it is.
+    pub fn authorize(&self, role: &str, req: Request) -> Option<Request> {
+        if role == ANONYMOUS {
+            return Some(req);
+        }
+        let (header, Secret(value)) = self.headers.get(role)?;
+        Some(req.header(header, value))
+    }
+
+    /// `text` with every token obtained replaced by `<redacted>`: for any text taken from a
+    /// response (an echoing service may quote the credentials it was sent).
+    pub fn scrub(&self, text: &str) -> String {
+        self.tokens
+            .iter()
+            .filter(|Secret(t)| !t.is_empty())
+            .fold(text.to_owned(), |text, Secret(t)| {
+                text.replace(t.as_str(), "<redacted>")
+            })
+    }
+}
+
+/// The value of `name` in the environment the gate's own processes get ([`crate::ChildEnv`]:
+/// what it sets, else phasegate's own unless withheld), trimmed (a token file read with
+/// `$(cat ..)` keeps no newline, one exported by hand may); an empty value counts as unset.
+fn env_value(ctx: &Context, name: &str) -> Option<String> {
+    let value = match ctx.env.set.get(name) {
+        Some(value) => Some(value.clone()),
+        None if ctx.env.withheld.contains(name) => None,
+        None => std::env::var(name).ok(),
+    };
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Sends the sign-in and reads the token; the inner `Err` says why there is none.
+async fn sign_in_token(
+    sign_in: &SignIn,
+    capture: &str,
+    http: &mut Client,
+    patience: &mut Patience,
+) -> Result<Result<String, String>, ProbeError> {
+    let mut req = Request::new(&sign_in.method, &sign_in.path)
+        .note("sign-in")
+        .body(match (&sign_in.body, &sign_in.json) {
+            (Some(text), _) => Some(Body::Text(text.clone())),
+            (None, Some(json)) => Some(Body::Json(json.clone())),
+            (None, None) => None,
+        });
+    for (name, value) in &sign_in.headers {
+        req = req.header(name, value);
+    }
+    let resp = patience.send(http, &req).await?;
+    if !resp.is_success() {
+        return Ok(Err(format!(
+            "expected the sign-in to answer 2xx with a token, saw {}",
+            resp.status
+        )));
+    }
+    let token = serde_json::from_slice::<Value>(&resp.body)
+        .ok()
+        .and_then(|doc| {
+            doc.pointer(capture)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty());
+    Ok(token.ok_or_else(|| {
+        format!(
+            "expected a token (a non-empty string) at `{capture}` of the sign-in's JSON answer ({}), saw none",
+            resp.status
+        )
+    }))
+}
+
+/// Waits out 429s: the access probes judge what a route does with a role or a body, and a
+/// sign-in or route behind a rate limit answers 429 whatever they send. A 429 with a
+/// `Retry-After` of at most `max_wait` is waited for and the request sent again, at most
+/// `max_retries` times per probe run; any other 429 is returned for the probe to judge.
+#[derive(Debug)]
+pub(crate) struct Patience {
+    max_wait: Duration,
+    retries_left: u32,
+    /// 429s waited out so far, measured as `rate_limited_waits`.
+    pub waits: u32,
+}
+
+/// Default cap on one `Retry-After` wait.
+pub(crate) fn max_wait() -> Dur {
+    Dur(Duration::from_secs(5))
+}
+
+/// Default number of 429s a probe run waits out.
+pub(crate) fn max_retries() -> u32 {
+    5
+}
+
+/// Checks the two parameters of [`Patience`].
+pub(crate) fn validate_patience(max_wait: Dur, max_retries: u32, errors: &mut Vec<ParamError>) {
+    if max_wait.0 > Duration::from_secs(60) {
+        errors.push(err("max_wait", "expected at most 60s"));
+    }
+    if max_retries > 50 {
+        errors.push(err(
+            "max_retries",
+            format!("expected at most 50, saw {max_retries}"),
+        ));
+    }
+}
+
+impl Patience {
+    pub fn new(max_wait: Dur, max_retries: u32) -> Patience {
+        Patience {
+            max_wait: max_wait.0,
+            retries_left: max_retries,
+            waits: 0,
+        }
+    }
+
+    /// Sends `req`, sending it again after each 429 it may wait out.
+    pub async fn send(&mut self, http: &mut Client, req: &Request) -> Result<Response, ProbeError> {
+        loop {
+            let resp = http.send(req).await?;
+            if resp.status != 429 || self.retries_left == 0 {
+                return Ok(resp);
+            }
+            let wait = resp
+                .header("retry-after")
+                .and_then(|v| crate::rate_limit::retry_after(v, resp.header("date")));
+            match wait {
+                Some(wait) if wait <= self.max_wait => {
+                    self.retries_left -= 1;
+                    self.waits += 1;
+                    tokio::time::sleep(wait + SLACK).await;
+                }
+                _ => return Ok(resp),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_body_does_not_show_in_debug() {
+        let cred: Credentials = serde_json::from_value(serde_json::json!({
+            "sign_in": { "path": "/login", "json": { "password": "hunter2" },
+                         "headers": { "x-otp": "123456" } },
+        }))
+        .unwrap();
+        let debug = format!("{cred:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("123456"),
+            "{debug}"
+        );
+        assert!(debug.contains("/login"), "{debug}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_and_are_scrubbed_from_text() {
+        let mut ring = Keyring::default();
+        ring.tokens.push(Secret("tok-123".into()));
+        ring.headers.insert(
+            "member".into(),
+            ("authorization".into(), Secret("Bearer tok-123".into())),
+        );
+        assert!(!format!("{ring:?}").contains("tok-123"));
+        assert_eq!(
+            ring.scrub("echo: Bearer tok-123"),
+            "echo: Bearer <redacted>"
+        );
+        let req = ring.authorize("member", Request::get("/x")).unwrap();
+        assert_eq!(req.headers[0].1, b"Bearer tok-123");
+        assert!(ring.authorize("auditor", Request::get("/x")).is_none());
+        assert!(
+            ring.authorize(ANONYMOUS, Request::get("/x"))
+                .unwrap()
+                .headers
+                .is_empty()
+        );
+    }
+}
