@@ -356,6 +356,8 @@ const PROBES: &[(&str, &[&str])] = &[
             "unknown field*",
             "extra field*",
             "strict dto*",
+            "strict input*",
+            "strict json",
             "dto*",
             "input validation",
             "validate input*",
@@ -380,18 +382,6 @@ const PROBES: &[(&str, &[&str])] = &[
             "admin route*",
             "role matrix",
             "نقش ها",
-        ],
-    ),
-    (
-        "strict-input",
-        &[
-            "unknown field*",
-            "strict dto*",
-            "strict input*",
-            "strict json",
-            "mass assignment",
-            "input validation",
-            "malformed json",
         ],
     ),
     (
