@@ -132,6 +132,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             tool_version: "0.1.0".to_owned(),
             approval: None,
             waiver: None,
+            cache: None,
         },
     )
 }
