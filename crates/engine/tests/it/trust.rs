@@ -354,3 +354,37 @@ fn a_forged_approval_in_the_ledger_does_not_count() {
     assert!(!bob.counts, "{bob:?}");
     assert!(bob.reason.contains("another key"), "{}", bob.reason);
 }
+
+#[test]
+fn evidence_from_an_unpinned_key_is_never_reused_by_the_cache() {
+    let team = Team::new();
+    let root = team.project.dir.path();
+    let cached = ROADMAP.replace(
+        "[gates.build]\nrun = \"true\"\n",
+        "[gates.build]\nrun = \"true\"\ninputs = [\"signers\"]\n",
+    );
+    std::fs::write(root.join("phasegate.toml"), cached).unwrap();
+    let forger = Session::open(Options {
+        signing_key_hex: Some("02".repeat(32)),
+        ..team.project.options()
+    })
+    .unwrap();
+    run(&forger, &["build"]);
+    let honest = team.project.session();
+    let (_, report, _) = run(&honest, &["build"]);
+    let decision = report.decisions["build"].to_string();
+    assert!(
+        decision.starts_with("its evidence is not a pass (untrusted: "),
+        "{decision}"
+    );
+    assert!(report.records[0].cached_from().is_none());
+    // Its own run is trusted, and from then on reused.
+    let (_, report, _) = run(&honest, &["build"]);
+    assert!(
+        report.records[0].cached_from().is_some(),
+        "{:?}",
+        report.decisions
+    );
+    let card = honest.scorecard().unwrap();
+    assert_eq!(card.gate("build").unwrap().state, GateState::Pass);
+}
