@@ -123,10 +123,71 @@ pub struct Inputs {
 struct State {
     stats: BTreeMap<String, Stat>,
     dirty: bool,
-    /// The tree's files, until something may have changed it.
-    listing: Option<Arc<Vec<Listed>>>,
-    /// Every path listed since the cache was loaded: what [`Inputs::save`] keeps.
+    /// The files below each part of the tree walked, until something may have changed it.
+    listings: BTreeMap<Base, Arc<Vec<Listed>>>,
+    /// Every part of the tree walked since the cache was loaded.
+    walked: std::collections::BTreeSet<Base>,
+    /// Every path listed since the cache was loaded.
     seen: std::collections::BTreeSet<String>,
+}
+
+/// The part of the tree a glob can match in: a directory relative to the root (`""`: the
+/// root) and how deep below it (`None`: any depth, for `**`). Walking only that keeps a
+/// gate declaring `src/**` from paying for the rest of a large tree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Base {
+    dir: String,
+    depth: Option<usize>,
+}
+
+impl Base {
+    /// Where `pattern` (a glob relative to the root) can match.
+    fn of(pattern: &str) -> Base {
+        let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+        let literal = parts
+            .iter()
+            .take(parts.len().saturating_sub(1))
+            .take_while(|p| !p.contains(['*', '?', '[', '{', '\\']))
+            .count();
+        let rest = &parts[literal..];
+        Base {
+            dir: parts[..literal].join("/"),
+            depth: if rest.iter().any(|p| p.contains("**")) {
+                None
+            } else {
+                Some(rest.len())
+            },
+        }
+    }
+
+    /// Whether `self` lists everything `other` does.
+    fn covers(&self, other: &Base) -> bool {
+        let Some(below) = under(&self.dir, &other.dir) else {
+            return false;
+        };
+        match (self.depth, other.depth) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => below + theirs <= mine,
+        }
+    }
+
+    /// Whether a walk of `self` would list the file `rel`.
+    fn lists(&self, rel: &str) -> bool {
+        under(&self.dir, rel).is_some_and(|below| self.depth.is_none_or(|d| below <= d))
+    }
+}
+
+/// How many components `path` lies below `dir` (`None`: not below it).
+fn under(dir: &str, path: &str) -> Option<usize> {
+    let rest = if dir.is_empty() {
+        path
+    } else {
+        path.strip_prefix(dir)?
+            .strip_prefix('/')
+            .or_else(|| (path == dir).then_some(""))?
+    };
+    Some(rest.split('/').filter(|p| !p.is_empty()).count())
 }
 
 impl Inputs {
@@ -150,9 +211,9 @@ impl Inputs {
         }
     }
 
-    /// Forgets the tree's listing: a gate ran and may have added or removed files.
+    /// Forgets the tree's listings: a gate ran and may have added or removed files.
     pub fn invalidate(&self) {
-        self.lock().listing = None;
+        self.lock().listings.clear();
     }
 
     /// The content digest of every file `globs` match (`!glob` excludes), by path
@@ -163,11 +224,15 @@ impl Inputs {
         if include.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let listing = self.listing();
-        let matched: Vec<&Listed> = listing
+        let listings = self.listings(globs);
+        // Bases may overlap (`src/**` and `src/*.rs`): each file once.
+        let matched: BTreeMap<&str, &Listed> = listings
             .iter()
+            .flat_map(|l| l.iter())
             .filter(|f| include.is_match(&f.rel) && !exclude.is_match(&f.rel))
+            .map(|f| (f.rel.as_str(), f))
             .collect();
+        let matched: Vec<&Listed> = matched.into_values().collect();
         let mut out = BTreeMap::new();
         let mut to_read: Vec<(&Listed, Observed)> = Vec::new();
         {
@@ -222,7 +287,10 @@ impl Inputs {
             text.push_str(STAT_HEADER);
             text.push('\n');
             for (rel, s) in &state.stats {
-                if !state.seen.contains(rel) {
+                // A file walked past and not listed is gone; one nobody looked for may
+                // still be there for the next run.
+                let looked = state.walked.iter().any(|b| b.lists(rel));
+                if looked && !state.seen.contains(rel) {
                     continue;
                 }
                 text.push_str(&format!(
@@ -254,15 +322,32 @@ impl Inputs {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn listing(&self) -> Arc<Vec<Listed>> {
-        if let Some(l) = &self.lock().listing {
-            return l.clone();
+    /// The listings of the parts of the tree `globs` can match, walking those not listed
+    /// since the last [`Inputs::invalidate`].
+    fn listings(&self, globs: &[&str]) -> Vec<Arc<Vec<Listed>>> {
+        let mut bases: Vec<Base> = Vec::new();
+        for g in globs.iter().filter(|g| !g.starts_with('!')) {
+            let base = Base::of(g.strip_prefix("./").unwrap_or(g));
+            if bases.iter().any(|b| b.covers(&base)) {
+                continue;
+            }
+            bases.retain(|b| !base.covers(b));
+            bases.push(base);
         }
-        let listing = Arc::new(walk(&self.root, &self.skip));
-        let mut state = self.lock();
-        state.seen.extend(listing.iter().map(|f| f.rel.clone()));
-        state.listing = Some(listing.clone());
-        listing
+        bases
+            .into_iter()
+            .map(|base| {
+                if let Some(l) = self.lock().listings.get(&base) {
+                    return l.clone();
+                }
+                let listing = Arc::new(walk(&self.root, &base, &self.skip));
+                let mut state = self.lock();
+                state.seen.extend(listing.iter().map(|f| f.rel.clone()));
+                state.walked.insert(base.clone());
+                state.listings.insert(base, listing.clone());
+                listing
+            })
+            .collect()
     }
 }
 
@@ -295,13 +380,20 @@ fn glob_sets(globs: &[&str]) -> Result<(GlobSet, GlobSet), InputsError> {
     Ok((build(include, &joined)?, build(exclude, &joined)?))
 }
 
-/// Every regular file below `root` that git would not ignore (`.gitignore` files, also
-/// outside a git repository, and `.git/info/exclude`; not the user's global excludes,
-/// which would make the key depend on whose machine it is), leaving out `.git` and `skip`.
-/// Unreadable directories are passed over.
-fn walk(root: &Path, skip: &[PathBuf]) -> Vec<Listed> {
+/// Every regular file of `base` below `root` that git would not ignore (`.gitignore`
+/// files, also outside a git repository and in the directories above `base`, and
+/// `.git/info/exclude`; not the user's global excludes, which would make the key depend on
+/// whose machine it is), leaving out `.git` and `skip`. Unreadable directories are passed
+/// over.
+fn walk(root: &Path, base: &Base, skip: &[PathBuf]) -> Vec<Listed> {
     let skip = skip.to_vec();
-    let walker = ignore::WalkBuilder::new(root)
+    let start = if base.dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(&base.dir)
+    };
+    let walker = ignore::WalkBuilder::new(start)
+        .max_depth(base.depth)
         .hidden(false)
         .git_global(false)
         .require_git(false)
@@ -476,6 +568,32 @@ mod tests {
         assert_eq!(names(&["*.rs"]), ["top.rs"]);
         assert_eq!(names(&["src/**", "!src/deep/**"]), ["src/a.rs"]);
         assert_eq!(names(&["./top.rs", ".gitignore"]), [".gitignore", "top.rs"]);
+        // Walked from `src` only, the root's `.gitignore` still applies.
+        assert_eq!(names(&["src/*.rs"]), ["src/a.rs"]);
+        assert_eq!(
+            names(&["src/*.rs", "src/**/b.rs"]),
+            ["src/a.rs", "src/deep/b.rs"]
+        );
+        assert!(names(&["missing/**"]).is_empty());
+    }
+
+    #[test]
+    fn a_glob_is_walked_only_where_it_can_match() {
+        let base = |g: &str| {
+            let b = Base::of(g);
+            (b.dir, b.depth)
+        };
+        assert_eq!(base("**/*.rs"), (String::new(), None));
+        assert_eq!(base("*.rs"), (String::new(), Some(1)));
+        assert_eq!(base("Cargo.lock"), (String::new(), Some(1)));
+        assert_eq!(base("src/**"), ("src".into(), None));
+        assert_eq!(base("crates/*/src/*.rs"), ("crates".into(), Some(3)));
+        assert_eq!(base("a/b/c.txt"), ("a/b".into(), Some(1)));
+        assert!(Base::of("src/**").covers(&Base::of("src/deep/*.rs")));
+        assert!(!Base::of("src/*.rs").covers(&Base::of("src/deep/*.rs")));
+        assert!(Base::of("*/*.rs").covers(&Base::of("src/*.rs")));
+        assert!(Base::of("src/**").lists("src/a/b.rs") && !Base::of("src/*").lists("src/a/b"));
+        assert!(!Base::of("src/**").lists("srcx/a"));
     }
 
     #[test]
