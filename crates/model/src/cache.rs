@@ -339,7 +339,7 @@ pub enum CacheDecision {
     /// Its evidence does not pass now (failed, stale, untrusted, ...): failures are never
     /// reused.
     NotPassing(String),
-    /// The gate changed its own inputs when it last ran.
+    /// The gate's inputs changed while it last ran (by the gate itself, most likely).
     ModifiedItself(Vec<String>),
     /// The key changed; what changed since the evidence (empty when the evidence keeps no
     /// manifest to compare with).
@@ -358,7 +358,7 @@ impl fmt::Display for CacheDecision {
             CacheDecision::NotPassing(why) => write!(f, "its evidence is not a pass ({why})"),
             CacheDecision::ModifiedItself(files) => write!(
                 f,
-                "it changed its own inputs when it last ran (`{}`)",
+                "its inputs changed while it last ran (`{}`)",
                 files.join("`, `")
             ),
             CacheDecision::Changed(changes) if changes.is_empty() => {

@@ -365,7 +365,7 @@ async fn check_own_inputs(job: &GateJob, inputs: &Arc<Inputs>, mut record: Recor
     record.findings.push(Finding {
         code: "inputs-modified".into(),
         message: format!(
-            "the gate changed its own inputs while it ran (`{}`): its result is not cached",
+            "its inputs changed while it ran (`{}`), by the gate itself or by something running beside it: its result is not cached",
             changed.join("`, `")
         ),
         location: changed.first().cloned(),

@@ -234,7 +234,7 @@ fn a_gate_writing_into_its_inputs_is_not_cached_and_the_finding_names_the_file()
     let (words, _) = run_all(&s);
     assert_eq!(
         words["gen"],
-        "ran: it changed its own inputs when it last ran (`gen/out.txt`)"
+        "ran: its inputs changed while it last ran (`gen/out.txt`)"
     );
 }
 
