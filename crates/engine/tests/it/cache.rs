@@ -310,3 +310,28 @@ fn a_fully_cached_gate_starts_no_service_and_a_probe_parameter_invalidates_it() 
         "ran: changed: `params.requests` changed in the gate's definition"
     );
 }
+
+#[test]
+fn a_secret_the_gate_is_given_is_in_its_key_but_never_stored_in_clear() {
+    let p = Project::new(&one_phase(&[(
+        "deploy",
+        "run = \"true\"\ninputs = [\"x\"]\nsecret_env = [\"DEPLOY_TOKEN\"]",
+    )]));
+    write(p.dir.path(), "x", "x");
+    let secret = "s3cr3t-value-never-stored";
+    let s = session_with(&p, &[("DEPLOY_TOKEN", secret)]);
+    run_all(&s);
+    let (words, _) = run_all(&s);
+    assert_eq!(cached(&words), ["deploy"]);
+    let s = session_with(&p, &[("DEPLOY_TOKEN", "rotated")]);
+    let (words, _) = run_all(&s);
+    assert_eq!(
+        words["deploy"],
+        "ran: changed: variable `DEPLOY_TOKEN` changed"
+    );
+    let mut export = Vec::new();
+    s.export_jsonl(&mut export).unwrap();
+    let export = String::from_utf8(export).unwrap();
+    assert!(export.contains("\"DEPLOY_TOKEN\":\""), "the digest is kept");
+    assert!(!export.contains(secret) && !export.contains("rotated"));
+}
