@@ -140,7 +140,19 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            if let Err(e) = globset::Glob::new(item.strip_prefix('!').unwrap_or(item)) {
+            let glob = item.strip_prefix('!').unwrap_or(item);
+            if glob.starts_with('/') || glob.split('/').any(|part| part == "..") {
+                self.push(
+                    Problem::new(
+                        format!("`{item}` in `inputs` leaves the roadmap's directory"),
+                        span,
+                        "outside the project",
+                    )
+                    .help("inputs are matched below the roadmap's directory: write the path relative to it, without `..`"),
+                );
+                continue;
+            }
+            if let Err(e) = globset::Glob::new(glob) {
                 self.push(
                     Problem::new(format!("invalid glob `{item}` in `inputs`"), span, "here")
                         .help(format!("{}; e.g. `src/**/*.rs`", e.kind())),

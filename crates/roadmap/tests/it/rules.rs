@@ -954,6 +954,13 @@ fn cache_is_a_boolean_inputs_hold_globs_and_variables_and_sign_offs_are_never_ca
         "[gates.t]\nrun = \"true\"\ninputs = [\"src/[\"]\n",
     ));
     assert_eq!(f.message, "invalid glob `src/[` in `inputs`");
+    let f = one(&with_phase(
+        "[gates.t]\nrun = \"true\"\ninputs = [\"../shared/**\"]\n",
+    ));
+    assert_eq!(
+        f.message,
+        "`../shared/**` in `inputs` leaves the roadmap's directory"
+    );
     let f = one(&with_phase("[gates.t]\nrun = \"true\"\ncahce = true\n"));
     assert_eq!(help(&f), "did you mean `cache`?");
 }
