@@ -7,12 +7,13 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use jiff::Timestamp;
 use phasegate_model::{
-    CacheDecision, CacheInfo, CachedFrom, Finding, Gate, GateId, GateKind, Manifest,
-    OutputEvidence, PhaseId, Record, Sha256Hex, Verdict,
+    CacheDecision, CacheInfo, Finding, Gate, GateId, GateKind, Manifest, OutputEvidence, PhaseId,
+    Record, Sha256Hex, Verdict,
 };
 use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 
+use crate::cache;
 use crate::capture::redact_str;
 use crate::inputs::Inputs;
 use crate::process::{self, Ending, Execution, Spec};
@@ -103,9 +104,9 @@ pub(crate) async fn run_gate(
     events: mpsc::UnboundedSender<Event>,
     cancel: watch::Receiver<bool>,
 ) -> (Record, CacheDecision) {
-    let (manifest, decision) = decide(&job, &ctx, &inputs, need_keys).await;
+    let (manifest, decision) = cache::decide(&job, &ctx, &inputs, need_keys).await;
     if let (CacheDecision::Hit(from), Some(m)) = (&decision, &manifest) {
-        let record = cached(&job, &ctx, m.key(), from.clone());
+        let record = cache::cached(&job, &ctx, m.key(), from.clone());
         return (emit(&events, record), decision);
     }
     job.manifest = manifest;
@@ -113,85 +114,6 @@ pub(crate) async fn run_gate(
     // Whatever the gate did, the tree may have changed under the gates still to start.
     inputs.invalidate();
     (record, decision)
-}
-
-/// The gate's manifest now, and whether its evidence can stand in for running it.
-async fn decide(
-    job: &GateJob,
-    ctx: &Arc<RunContext>,
-    inputs: &Arc<Inputs>,
-    need_keys: BTreeMap<GateId, Sha256Hex>,
-) -> (Option<Manifest>, CacheDecision) {
-    let (gate, ctx2, inputs2) = (job.gate.clone(), ctx.clone(), inputs.clone());
-    let made = tokio::task::spawn_blocking(move || {
-        crate::inputs::manifest(
-            &gate,
-            &ctx2.project,
-            &ctx2.provenance.tool_version,
-            &inputs2,
-            &ctx2.cache.vars,
-            |n| need_keys.get(n).cloned(),
-        )
-    })
-    .await;
-    let manifest = match made {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => return (None, CacheDecision::Unhashable(e.to_string())),
-        Err(e) => return (None, CacheDecision::Unhashable(e.to_string())),
-    };
-    let decision = judge_cache(&job.gate, &ctx.cache, &manifest);
-    (Some(manifest), decision)
-}
-
-/// What the cache makes of `gate` with `manifest` now. The key is compared before the
-/// verdict, so that a change is named even when the evidence would not have been reused
-/// anyway.
-pub fn judge_cache(gate: &Gate, cache: &crate::CacheContext, manifest: &Manifest) -> CacheDecision {
-    if let Some(why) = gate.not_cacheable_because() {
-        return CacheDecision::NotCacheable(why.to_owned());
-    }
-    if !cache.enabled {
-        return CacheDecision::Forced;
-    }
-    let Some(prior) = cache.priors.get(&gate.id) else {
-        return CacheDecision::NoEvidence;
-    };
-    // Before the key: the key of such evidence was taken before the gate changed its
-    // inputs, so it differs anyway, and this is what to fix.
-    if !prior.modified.is_empty() {
-        return CacheDecision::ModifiedItself(prior.modified.clone());
-    }
-    if prior.key != manifest.key() {
-        let changes = prior
-            .manifest
-            .as_ref()
-            .map(|before| manifest.changes_since(before))
-            .unwrap_or_default();
-        return CacheDecision::Changed(changes);
-    }
-    match &prior.reusable {
-        Ok(from) => CacheDecision::Hit(from.clone()),
-        Err(why) => CacheDecision::NotPassing(why.clone()),
-    }
-}
-
-/// The record of a gate whose evidence `from` is reused: a pass that took no time.
-fn cached(job: &GateJob, ctx: &RunContext, key: Sha256Hex, from: CachedFrom) -> Record {
-    let mut r = base_record(
-        job,
-        ctx,
-        1,
-        job.gate.retries.saturating_add(1),
-        Verdict::Pass,
-        None,
-    );
-    r.cache = Some(CacheInfo {
-        key,
-        manifest: None,
-        modified: Vec::new(),
-        from: Some(from),
-    });
-    r
 }
 
 /// The attempts of the gate, catching their panics.
@@ -283,7 +205,7 @@ async fn attempts(
             }
             GateKind::Signoff { .. } => unreachable!("`run` leaves sign-off gates out"),
         };
-        let record = check_own_inputs(job, inputs, record).await;
+        let record = cache::check_own_inputs(job, inputs, record).await;
         let retry = *attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
         let record = emit(events, record);
         if !retry {
@@ -318,64 +240,6 @@ async fn run_attempt(
     let started_at = Timestamp::now();
     let exec = process::execute(&spec, cancel).await;
     attempt_record(job, ctx, attempt, max_attempts, started_at, &exec, log_rel)
-}
-
-/// Hashes the gate's inputs again after an attempt: a gate that changed them (a formatter
-/// rewriting what it checks, a generator writing into its own inputs) has a result no key
-/// describes, so it is never reused, and a finding names the files.
-async fn check_own_inputs(job: &GateJob, inputs: &Arc<Inputs>, mut record: Record) -> Record {
-    let Some(before) = &job.manifest else {
-        return record;
-    };
-    let globs: Vec<String> = job.gate.input_globs().map(str::to_owned).collect();
-    if globs.is_empty() {
-        return record;
-    }
-    let inputs = inputs.clone();
-    let after = tokio::task::spawn_blocking(move || {
-        inputs.invalidate();
-        let globs: Vec<&str> = globs.iter().map(String::as_str).collect();
-        inputs.files(&globs)
-    })
-    .await;
-    let changed: Vec<String> = match after {
-        Ok(Ok(after)) => {
-            let mut changed: Vec<String> = after
-                .iter()
-                .filter(|(p, d)| before.files.get(*p) != Some(*d))
-                .map(|(p, _)| p.clone())
-                .chain(
-                    before
-                        .files
-                        .keys()
-                        .filter(|p| !after.contains_key(*p))
-                        .cloned(),
-                )
-                .collect();
-            changed.sort();
-            changed
-        }
-        // Unreadable now: whatever it holds, it is not what was hashed.
-        Ok(Err(e)) => vec![e.to_string()],
-        Err(e) => vec![e.to_string()],
-    };
-    if changed.is_empty() {
-        return record;
-    }
-    record.findings.push(Finding {
-        code: "inputs-modified".into(),
-        message: format!(
-            "its inputs changed while it ran (`{}`), by the gate itself or by something running beside it: its result is not cached",
-            changed.join("`, `")
-        ),
-        location: changed.first().cloned(),
-        // The verdict stands; only the reuse of the result is refused.
-        severity: Some(phasegate_model::Severity::Low),
-    });
-    if let Some(c) = &mut record.cache {
-        c.modified = changed;
-    }
-    record
 }
 
 /// The gate's working directory.

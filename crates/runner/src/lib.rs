@@ -24,6 +24,7 @@
 //!   exited) is reparented to init instead and may survive the run.
 
 mod attempt;
+mod cache;
 pub mod capture;
 mod dag;
 mod facts;
@@ -40,9 +41,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use phasegate_model::{CachedFrom, GateId, Manifest, Project, Provenance, Record, Sha256Hex};
+use phasegate_model::{GateId, Project, Provenance, Record};
 
-pub use attempt::judge_cache;
+pub use cache::{CacheContext, Prior, judge_cache};
 pub use facts::{git_info, git_status, host_name};
 pub use inputs::{Inputs, InputsError, manifest};
 pub use schedule::{RunOutcome, run};
@@ -84,37 +85,6 @@ pub struct RunContext {
     pub signoffs: BTreeMap<GateId, Signoff>,
     /// What the cache needs: the gates' earlier evidence, and whether to use it.
     pub cache: CacheContext,
-}
-
-/// The gate cache as a run sees it. The runner reads no evidence: the caller says what
-/// each gate's latest evidence was ([`Prior`]); the runner hashes the inputs at the moment
-/// a gate could start (after what it needs has run) and reuses the evidence when the key
-/// matches and the evidence may be reused.
-#[derive(Debug, Clone, Default)]
-pub struct CacheContext {
-    /// Reuse evidence at all (`false`: `--no-cache`; keys are still computed and stored).
-    pub enabled: bool,
-    /// Each gate's latest decisive evidence that carries a cache key.
-    pub priors: BTreeMap<GateId, Prior>,
-    /// Values of the variables the gates' keys declare ([`phasegate_model::Gate::cache_vars`]).
-    pub vars: BTreeMap<String, String>,
-    /// The stat cache file (a hint that spares reading unchanged files); `None`: none.
-    pub stat_file: Option<PathBuf>,
-}
-
-/// A gate's latest decisive evidence, as far as the cache is concerned.
-#[derive(Debug, Clone)]
-pub struct Prior {
-    /// Its cache key.
-    pub key: Sha256Hex,
-    /// What the key was made of (from the attempt that ran, for a cached record), to say
-    /// what changed.
-    pub manifest: Option<Manifest>,
-    /// Input files the gate changed while it ran then: never reused.
-    pub modified: Vec<String>,
-    /// The attempt a cached record would point at, when the evidence passes now (fresh,
-    /// trusted, under the current definition); otherwise why it does not.
-    pub reusable: Result<CachedFrom, String>,
 }
 
 /// Whether a need on a sign-off gate is met, as the caller judged it before the run (the
