@@ -195,8 +195,9 @@ impl Session {
     }
 
     /// `plan` narrowed to the gates whose cache key differs from their latest evidence's
-    /// (or that have none, or whose evidence changed its own inputs), and the gates of the
-    /// plan that need them, directly or not. The second list is what is left out.
+    /// (or that have none, or whose evidence changed its own inputs), the gates of the plan
+    /// that need them, directly or not, and what those need that does not pass now. The
+    /// second list is what is left out.
     pub fn changed(&self, plan: &Plan) -> Result<(Plan, Vec<GateId>), Error> {
         let (card, entries) = self.evaluate()?;
         let ledger = self.read_ledger()?;
@@ -216,11 +217,23 @@ impl Session {
             })
             .map(|g| &g.id)
             .collect();
+        // What needs a changed gate runs too; and so does a need of a gate that runs when
+        // its evidence does not pass now, or the gate would run without its need met (a
+        // need left out of a run is not waited for).
+        let in_plan: BTreeSet<&GateId> = gates.iter().map(|g| &g.id).collect();
+        let passing = |id: &GateId| priors.get(id).is_some_and(|p| p.reusable.is_ok());
         loop {
             let before = changed.len();
             for g in &gates {
                 if g.needs.iter().any(|n| changed.contains(n)) {
                     changed.insert(&g.id);
+                }
+                if changed.contains(&g.id) {
+                    for n in &g.needs {
+                        if in_plan.contains(n) && !passing(n) {
+                            changed.insert(n);
+                        }
+                    }
                 }
             }
             if changed.len() == before {

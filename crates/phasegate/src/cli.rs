@@ -301,7 +301,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Run only the gates whose cache key changed since their latest evidence (or that have
-    /// none), and the gates that need them
+    /// none), the gates that need them, and what those need that does not pass now
     #[arg(long)]
     pub changed: bool,
     /// After the run, say for each gate whether its evidence was reused and, when it ran,

@@ -335,3 +335,20 @@ fn a_secret_the_gate_is_given_is_in_its_key_but_never_stored_in_clear() {
     assert!(export.contains("\"DEPLOY_TOKEN\":\""), "the digest is kept");
     assert!(!export.contains(secret) && !export.contains("rotated"));
 }
+
+#[test]
+fn changed_also_runs_a_need_that_does_not_pass_rather_than_run_without_it() {
+    let p = Project::new(&one_phase(&[
+        ("a", "run = \"test -f ok\"\ninputs = [\"x\"]"),
+        ("b", "run = \"true\"\ninputs = [\"y\"]\nneeds = [\"a\"]"),
+    ]));
+    write(p.dir.path(), "x", "x");
+    write(p.dir.path(), "y", "y");
+    let s = p.session();
+    run_all(&s);
+    write(p.dir.path(), "y", "changed");
+    let (narrowed, left) = s.changed(&s.plan(&[]).unwrap()).unwrap();
+    let ids: Vec<&str> = narrowed.gates.iter().map(|g| g.as_str()).collect();
+    assert_eq!(ids, ["a", "b"], "`a` failed: `b` must wait for it");
+    assert!(left.is_empty());
+}
