@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use phasegate_ledger::{Entry, Summary, Verification};
-use phasegate_model::{Gate, GateStatus, Record};
+use phasegate_model::{CacheDecision, Gate, GateStatus, Record};
 
 use crate::{Error, Session};
 
@@ -21,19 +21,23 @@ pub struct Why<'s> {
     pub history: Vec<Record>,
     /// When the scorecard was evaluated.
     pub evaluated_at: jiff::Timestamp,
+    /// What a run would make of the gate's evidence now: reuse it, or run the gate and
+    /// why (what changed since the evidence). `None` for a sign-off gate.
+    pub cache: Option<CacheDecision>,
 }
 
 impl Session {
     /// The gate `name`'s state, explained by its recent records.
     pub fn why(&self, name: &str) -> Result<Why<'_>, Error> {
         let gate = self.gate(name)?;
-        let card = self.scorecard()?;
+        let (card, entries) = self.evaluate()?;
+        let ledger = self.read_ledger()?;
+        let cache = self.cache_decision(gate, &ledger, &card, &entries)?;
         let status = card
             .gate(name)
             .expect("every roadmap gate is on the scorecard")
             .clone();
-        let history = self
-            .read_ledger()?
+        let history = ledger
             .history(name, WHY_HISTORY)?
             .into_iter()
             .filter_map(|e| match e.entry {
@@ -46,6 +50,7 @@ impl Session {
             status,
             history,
             evaluated_at: card.evaluated_at,
+            cache,
         })
     }
 

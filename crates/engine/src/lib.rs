@@ -19,6 +19,7 @@
 //! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
 
 mod anchor;
+mod cache;
 mod close;
 mod error;
 mod fsutil;
@@ -38,6 +39,7 @@ mod trust;
 mod verified;
 
 pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
+pub use cache::STAT_CACHE_FILE;
 pub use close::Closed;
 pub use error::{Error, suggest};
 pub use identity::{KeySource, new_key};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use phasegate_ledger::{Head, Ledger, RunOpened, RunStatus};
 use phasegate_model::{
-    Gate, GateId, GateKind, GateState, PhaseId, Record, Roadmap, Scorecard, Verdict,
+    CacheDecision, Gate, GateId, GateKind, GateState, PhaseId, Record, Roadmap, Scorecard, Verdict,
 };
 use phasegate_runner::{Event, RunContext, Signoff};
 use tokio::sync::{mpsc, watch};
@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub grace: Duration,
     /// Environment given to every gate and service (e.g. `PHASEGATE_EXE`).
     pub env: BTreeMap<String, String>,
+    /// Run every gate, reusing no evidence (`--no-cache`); keys are still recorded.
+    pub no_cache: bool,
 }
 
 /// What a run did.
@@ -54,6 +56,9 @@ pub struct RunReport {
     pub scorecard: Scorecard,
     /// Phases the run completed, with the directory of their snapshot.
     pub snapshots: Vec<(PhaseId, PathBuf)>,
+    /// What the cache decided for each gate that could start: reused (cached) or ran, and
+    /// why (what changed since its evidence).
+    pub decisions: BTreeMap<GateId, CacheDecision>,
 }
 
 impl RunReport {
@@ -106,8 +111,10 @@ impl Session {
         // The key first: one refused (inside a work tree) must leave nothing behind.
         let key = self.signing_key()?;
         let mut ledger = self.ledger()?;
-        // To tell which phases this run completes, for their snapshots.
-        let before = self.scorecard()?;
+        // To tell which phases this run completes, for their snapshots, and which evidence
+        // the cache may reuse.
+        let (before, entries) = self.evaluate()?;
+        let cache = self.cache_context(&ledger, &before, &entries, !options.no_cache)?;
         let provenance = self.provenance()?;
         let run_id = provenance.run_id.clone();
         ledger.open_run(&RunOpened::new(
@@ -115,8 +122,9 @@ impl Session {
             Timestamp::now(),
             plan.names.clone(),
         ))?;
-        let ctx = self.run_context(provenance, options, &key, &before);
-        let (records, interrupted, store_error) =
+        let mut ctx = self.run_context(provenance, options, &key, &before);
+        ctx.cache = cache;
+        let (records, interrupted, decisions, store_error) =
             execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
         let status = if interrupted {
             RunStatus::Interrupted
@@ -141,6 +149,7 @@ impl Session {
             location: ledger.location(),
             scorecard,
             snapshots,
+            decisions,
         })
     }
 
@@ -165,6 +174,7 @@ impl Session {
             withheld_vars: self.withheld_vars(),
             own_secrets: self.own_secrets(key),
             signoffs: signoffs(self.roadmap(), before),
+            cache: Default::default(),
         }
     }
 }
@@ -196,7 +206,12 @@ async fn execute(
     ledger: &mut Ledger,
     observe: &mut impl FnMut(&Event),
     mut cancel: watch::Receiver<bool>,
-) -> (Vec<Record>, bool, Option<Error>) {
+) -> (
+    Vec<Record>,
+    bool,
+    BTreeMap<GateId, CacheDecision>,
+    Option<Error>,
+) {
     let roadmap = session.roadmap();
     let gates: Vec<&Gate> = plan
         .gates
@@ -234,5 +249,10 @@ async fn execute(
     while let Ok(ev) = rx.try_recv() {
         handle(ev, &mut store_error);
     }
-    (outcome.records, outcome.interrupted, store_error)
+    (
+        outcome.records,
+        outcome.interrupted,
+        outcome.decisions,
+        store_error,
+    )
 }

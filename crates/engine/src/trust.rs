@@ -97,11 +97,16 @@ impl<'p> Judge<'p> {
     ) -> Result<Self, Error> {
         let mut heads = BTreeMap::new();
         if !pins.run_signers.is_empty() {
+            // A cached record is only as trusted as the run of the attempt it reuses too.
             let runs: BTreeSet<&str> = entries
                 .iter()
                 .filter_map(|e| match &e.entry {
-                    Entry::Record(r) => Some(r.run_id.as_str()),
+                    Entry::Record(r) => Some(r),
                     _ => None,
+                })
+                .flat_map(|r| {
+                    std::iter::once(r.run_id.as_str())
+                        .chain(r.cached_from().map(|f| f.run_id.as_str()))
                 })
                 .collect();
             for run in runs {
@@ -113,22 +118,24 @@ impl<'p> Judge<'p> {
 
     /// Why `r` is not to be trusted, or `None`.
     pub(crate) fn distrust(&self, r: &Record) -> Option<String> {
-        self.run(r).or_else(|| self.statement(r))
+        self.run(&r.run_id)
+            .or_else(|| {
+                let from = r.cached_from()?;
+                let why = self.run(&from.run_id)?;
+                Some(format!("the evidence it reuses (#{}): {why}", from.seq))
+            })
+            .or_else(|| self.statement(r))
     }
 
-    fn run(&self, r: &Record) -> Option<String> {
+    fn run(&self, run_id: &str) -> Option<String> {
         if self.pins.run_signers.is_empty() {
             return None;
         }
-        match self.heads.get(&r.run_id)? {
-            None => Some(format!(
-                "run {} has no signed head (it never closed)",
-                r.run_id
-            )),
+        match self.heads.get(run_id)? {
+            None => Some(format!("run {run_id} has no signed head (it never closed)")),
             Some(k) if self.pins.run_key_ids.contains(k) => None,
             Some(k) => Some(format!(
-                "run {} is signed by key {k}, which no run signer ({}) holds",
-                r.run_id,
+                "run {run_id} is signed by key {k}, which no run signer ({}) holds",
                 self.pins.run_signers.join(", ")
             )),
         }

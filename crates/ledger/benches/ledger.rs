@@ -216,5 +216,6 @@ fn sample(run_id: &str, gates: &[GateId], i: u64) -> Record {
         tool_version: "0.1.0".to_owned(),
         approval: None,
         waiver: None,
+        cache: None,
     }
 }

@@ -5,6 +5,7 @@
 //! This crate does no I/O. Reading files is `phasegate-roadmap`'s job, storing records is
 //! `phasegate-ledger`'s and running gates is `phasegate-runner`'s.
 
+mod cache;
 mod digest;
 mod id;
 mod policy;
@@ -13,6 +14,10 @@ mod roadmap;
 mod status;
 mod verdict;
 
+pub use cache::{
+    CacheDecision, CacheInfo, CachedFrom, Change, How, MANIFEST_VERSION, Manifest,
+    definition_fields,
+};
 pub use digest::{Sha256Hex, sha256_hex};
 
 /// The longest duration a roadmap may give (a timeout, a wait): 100 years. Far longer than

@@ -67,6 +67,11 @@ pub struct Record {
     /// The exception this record is, for a record made by `phasegate waive`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
+    /// The gate's cache key and what it was made of; on a cached record, also the evidence
+    /// it reuses ([`crate::CacheInfo::from`]). Absent on records made before the cache
+    /// existed (which keep their encoding), on skips and on statements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::CacheInfo>,
 }
 
 /// A person's approval of a `signoff` gate, and what exactly it approves.
@@ -287,6 +292,17 @@ impl Record {
         }
     }
 
+    /// The evidence this record reuses, when it is a cached record (the gate did not run).
+    pub fn cached_from(&self) -> Option<&crate::CachedFrom> {
+        self.cache.as_ref().and_then(|c| c.from.as_ref())
+    }
+
+    /// When the result this record carries was observed: the reused attempt's start for a
+    /// cached record, else the record's own.
+    pub fn observed_at(&self) -> Timestamp {
+        self.cached_from().map_or(self.started_at, |f| f.started_at)
+    }
+
     /// The facts of where and under what the record was made.
     pub fn provenance(&self) -> Provenance {
         Provenance {
@@ -334,6 +350,7 @@ impl Record {
             tool_version: provenance.tool_version.clone(),
             approval: None,
             waiver: None,
+            cache: None,
         }
     }
 }

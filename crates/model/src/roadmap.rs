@@ -92,7 +92,9 @@ pub struct Gate {
     pub kind: GateKind,
     /// Gates that must pass before this one runs.
     pub needs: Vec<GateId>,
-    /// Globs whose content makes the cache key (used by the cache, a later version).
+    /// What the gate's result depends on besides its definition: globs of files (relative
+    /// to the roadmap's directory; `!glob` excludes) and `$NAME` environment variables.
+    /// Their content is part of the cache key ([`crate::Manifest`]).
     pub inputs: Vec<String>,
     /// Hard limit on one attempt.
     #[serde(rename = "timeout_ms", serialize_with = "ser_ms")]
@@ -127,6 +129,11 @@ pub struct Gate {
     /// warnings. Left out of the digest at its default, so older evidence stays current.
     #[serde(skip_serializing_if = "crate::Severity::is_default")]
     pub fail_on: crate::Severity,
+    /// `cache = true` / `false`: whether a run may reuse the gate's passing evidence when
+    /// its cache key is unchanged; `None` is the default of [`Gate::is_cacheable`]. Left
+    /// out of the digest when absent, so older evidence stays current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<bool>,
 }
 
 /// The kinds of gate.
@@ -205,6 +212,53 @@ impl Gate {
     /// under has changed since (a threshold loosened, a command replaced).
     pub fn digest(&self) -> Sha256Hex {
         sha256_hex(&serde_json::to_vec(self).expect("a gate always serializes"))
+    }
+
+    /// The file globs of `inputs` (its entries that are not `$NAME` variables).
+    pub fn input_globs(&self) -> impl Iterator<Item = &str> {
+        self.inputs
+            .iter()
+            .map(String::as_str)
+            .filter(|i| !i.starts_with('$'))
+    }
+
+    /// The environment variables whose values are part of the gate's cache key: the
+    /// `$NAME` entries of `inputs` and every secret variable the gate is given (it may
+    /// depend on them), each once, sorted.
+    pub fn cache_vars<'a>(&'a self, project: &'a Project) -> BTreeSet<&'a str> {
+        self.inputs
+            .iter()
+            .filter_map(|i| i.strip_prefix('$'))
+            .chain(self.secret_names(project))
+            .collect()
+    }
+
+    /// Whether a run may take the gate's result from its earlier passing evidence when
+    /// nothing it depends on changed. `cache = true` or `false` says so; by default a gate
+    /// is cached only when it declares `inputs` (without them nothing tells when its result
+    /// would change) and targets no running service (`services`, `base_url`: the service
+    /// can change under an unchanged key). Sign-off gates are never run, so never cached.
+    pub fn is_cacheable(&self) -> bool {
+        if matches!(self.kind, GateKind::Signoff { .. }) {
+            return false;
+        }
+        self.cache.unwrap_or_else(|| {
+            !self.inputs.is_empty() && self.services.is_empty() && self.base_url.is_none()
+        })
+    }
+
+    /// Why the gate is not cacheable ([`Gate::is_cacheable`]), in a few words; `None`
+    /// when it is.
+    pub fn not_cacheable_because(&self) -> Option<&'static str> {
+        if self.is_cacheable() {
+            return None;
+        }
+        Some(match (&self.kind, self.cache) {
+            (GateKind::Signoff { .. }, _) => "a sign-off gate is approved, not run",
+            (_, Some(false)) => "`cache = false`",
+            _ if self.inputs.is_empty() => "it declares no `inputs`",
+            _ => "it targets a running service",
+        })
     }
 
     /// Every secret variable name that applies to this gate.

@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::{
-    Gate, GateId, GateKind, PhaseId, Record, Roadmap, Sha256Hex, Verdict, Waiver, sha256_hex,
+    CachedFrom, Gate, GateId, GateKind, PhaseId, Record, Roadmap, Sha256Hex, Verdict, Waiver,
+    sha256_hex,
 };
 
 /// The state of one gate on the scorecard.
@@ -86,6 +87,10 @@ pub struct GateStatus {
     /// The unexpired waiver standing in for the gate, when its state is `waived`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
+    /// When the state comes from a cached record: the evidence whose result it reuses
+    /// (its time is what `fresh_for` is judged from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_from: Option<CachedFrom>,
 }
 
 /// One approver's approval of a `signoff` gate, as judged now.
@@ -427,21 +432,28 @@ fn digest_of(covered: &[&Gate], decisive: &BTreeMap<&str, Evidence<'_>>) -> Sha2
     for g in covered {
         if let Some(e) = decisive.get(g.id.as_str()) {
             // Ids are slugs and hashes hex, so tab and newline cannot occur inside them.
-            // An unknown hash gives a digest no real approval can have.
-            text.push_str(&format!(
-                "{}\t{}\n",
-                g.id,
-                e.entry_hash.unwrap_or("unknown")
-            ));
+            // An unknown hash gives a digest no real approval can have. A cached record
+            // stands for the evidence it reuses: a run that changed nothing must not make
+            // an approval stale.
+            let hash = match e.record.cached_from() {
+                Some(from) => Some(from.entry_hash.as_str()),
+                None => e.entry_hash,
+            };
+            text.push_str(&format!("{}\t{}\n", g.id, hash.unwrap_or("unknown")));
         }
     }
     sha256_hex(text.as_bytes())
 }
 
-/// When a record's attempt ended: the ledger holds it from about then on.
+/// When a record's attempt ended (for a cached record, the attempt it reuses): the ledger
+/// holds it from about then on.
 fn ended_at(r: &Record) -> Timestamp {
-    let took = jiff::SignedDuration::from_millis(i64::try_from(r.duration_ms).unwrap_or(i64::MAX));
-    r.started_at.checked_add(took).unwrap_or(r.started_at)
+    let (start, ms) = match r.cached_from() {
+        Some(from) => (from.started_at, from.duration_ms),
+        None => (r.started_at, r.duration_ms),
+    };
+    let took = jiff::SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+    start.checked_add(took).unwrap_or(start)
 }
 
 /// What a `signoff` gate asks for: approvals by `needed` distinct people in `roles`.
@@ -667,7 +679,8 @@ fn gate_status(
     };
     match r.verdict {
         Verdict::Pass => {
-            let age = now.duration_since(r.started_at).unsigned_abs();
+            // A cached record is as old as the result it reuses.
+            let age = now.duration_since(r.observed_at()).unsigned_abs();
             if let Some(fresh) = gate.fresh_for.filter(|f| age > *f) {
                 let reason = format!(
                     "passed {} ago, older than fresh_for {}",
@@ -681,6 +694,9 @@ fn gate_status(
                     "passed under a different definition of the gate; run it again".into(),
                     Some(r),
                 )
+            } else if let Some(from) = r.cached_from() {
+                let reason = format!("passed (cached from evidence #{})", from.seq);
+                base(GateState::Pass, reason, Some(r))
             } else {
                 base(GateState::Pass, "passed".into(), Some(r))
             }
@@ -705,6 +721,7 @@ fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Recor
         blocking: gate.blocking,
         approvals: Vec::new(),
         waiver: None,
+        cached_from: shown.and_then(|r| r.cached_from().cloned()),
     }
 }
 

@@ -59,6 +59,12 @@ pub enum Command {
     /// after the gates it `needs` have passed (a gate whose need did not pass is skipped
     /// with the reason). Every attempt is recorded in the ledger; the run closes with a
     /// signed head. Ctrl-C stops running gates and closes the run as interrupted.
+    ///
+    /// A cacheable gate (one with `inputs` and no running service, or `cache = true`)
+    /// whose cache key — its definition, input files, declared variables, phasegate's
+    /// version and the keys of the gates it needs — matches its passing, fresh, trusted
+    /// evidence is not run: a `cached` record pointing at that evidence is recorded
+    /// instead. Failures are never reused.
     Run(RunArgs),
     /// Print the scorecard: each gate pass / fail / stale / missing / waived / untrusted, each phase done /
     /// failing / in progress / blocked, and go / no-go with the reasons (exit 0 go, 1 no-go)
@@ -291,6 +297,17 @@ pub struct RunArgs {
     /// Time a gate gets between SIGTERM and SIGKILL when it is ended
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime_duration)]
     pub grace: std::time::Duration,
+    /// Run every selected gate, reusing no evidence (cache keys are still recorded)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Run only the gates whose cache key changed since their latest evidence (or that have
+    /// none), the gates that need them, and what those need that does not pass now
+    #[arg(long)]
+    pub changed: bool,
+    /// After the run, say for each gate whether its evidence was reused and, when it ran,
+    /// why: what changed since its evidence (file, variable, definition field, needed gate)
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -73,11 +73,14 @@ impl Progress {
         } else {
             String::new()
         };
-        let why = r
-            .reason
-            .as_deref()
-            .map(|w| format!(": {w}"))
-            .unwrap_or_default();
+        let why = match r.cached_from() {
+            Some(from) => format!(": cached from evidence #{}", from.seq),
+            None => r
+                .reason
+                .as_deref()
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default(),
+        };
         let line = format!(
             "{mark} {} {}{retry} ({:.1}s){why}",
             r.gate,

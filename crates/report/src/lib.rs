@@ -17,7 +17,7 @@ pub use probe::{ProbeView, probe_json, probe_text};
 pub use run::run_table;
 pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotGate, SnapshotHead};
 pub use status::status_table;
-pub use why::why;
+pub use why::{run_explain, why, why_cache};
 
 use comfy_table::{ContentArrangement, Table, presets};
 

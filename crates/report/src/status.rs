@@ -56,12 +56,16 @@ pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
             .last_run
             .map(|t| age(t, card.evaluated_at))
             .unwrap_or_else(|| "never".into());
-        gates.add_row(vec![
-            id,
-            gate_mark(g.state).to_owned(),
-            last,
-            g.reason.clone(),
-        ]);
+        // A cached pass says which evidence it stands on, and how old that is.
+        let reason = match &g.cached_from {
+            Some(from) if g.state == GateState::Pass => format!(
+                "pass (cached from evidence #{}, {})",
+                from.seq,
+                age(from.started_at, card.evaluated_at)
+            ),
+            _ => g.reason.clone(),
+        };
+        gates.add_row(vec![id, gate_mark(g.state).to_owned(), last, reason]);
     }
     let mut out = format!("{phases}\n{gates}\n");
     if card.go {

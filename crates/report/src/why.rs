@@ -1,7 +1,9 @@
 use std::fmt::Write;
 
 use jiff::Timestamp;
-use phasegate_model::{Gate, GateKind, GateState, GateStatus, GitInfo, OutputEvidence, Record};
+use phasegate_model::{
+    CacheDecision, Gate, GateKind, GateState, GateStatus, GitInfo, OutputEvidence, Record,
+};
 
 use crate::{age, short_duration};
 
@@ -89,6 +91,44 @@ fn rule(gate: &Gate) -> String {
     rule
 }
 
+/// What the cache makes of a gate now, for `why`: one line, `  cache:    ...`.
+pub fn why_cache(decision: &CacheDecision, now: Timestamp) -> String {
+    let text = match decision {
+        CacheDecision::Hit(from) => format!(
+            "unchanged since evidence #{} ({}): a run reuses it",
+            from.seq,
+            age(from.started_at, now)
+        ),
+        other => format!("a run would run it: {other}"),
+    };
+    format!("  cache:    {text}\n")
+}
+
+/// What the cache decided for each gate of a run (`run --explain`): one line per gate.
+pub fn run_explain(
+    decisions: &std::collections::BTreeMap<phasegate_model::GateId, CacheDecision>,
+    now: Timestamp,
+) -> String {
+    let width = decisions
+        .keys()
+        .map(|g| g.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let mut o = String::new();
+    for (gate, d) in decisions {
+        let text = match d {
+            CacheDecision::Hit(from) => format!(
+                "cached from evidence #{} ({})",
+                from.seq,
+                age(from.started_at, now)
+            ),
+            other => format!("ran: {other}"),
+        };
+        let _ = writeln!(o, "  {:width$}  {text}", gate.as_str());
+    }
+    o
+}
+
 /// The attempt `r`: when and how it ended, what it observed, where it ran, its output.
 fn evidence(o: &mut String, r: &Record, now: Timestamp) {
     let _ = writeln!(
@@ -102,6 +142,15 @@ fn evidence(o: &mut String, r: &Record, now: Timestamp) {
         short_duration(r.duration_ms)
     );
     let _ = writeln!(o, "  run:      {}", r.run_id);
+    if let Some(from) = r.cached_from() {
+        let _ = writeln!(
+            o,
+            "  cached:   the gate did not run; its result is evidence #{} (run {}, {})",
+            from.seq,
+            from.run_id,
+            age(from.started_at, now)
+        );
+    }
     let observed = observed(r);
     if !observed.is_empty() {
         let _ = writeln!(o, "  observed: {}", observed.join("; "));

@@ -56,6 +56,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "exclusive",
     "item",
     "fail_on",
+    "cache",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
@@ -192,6 +193,7 @@ struct GateBody {
     exclusive: Option<bool>,
     item: Option<String>,
     fail_on: Option<(phasegate_model::Severity, Range<usize>)>,
+    cache: Option<(bool, Range<usize>)>,
 }
 
 struct PhaseDraft {
@@ -791,6 +793,7 @@ fn build(
                     base_url: g.base_url,
                     exclusive: g.exclusive.unwrap_or(false),
                     fail_on: g.fail_on.map(|(s, _)| s).unwrap_or_default(),
+                    cache: g.cache.map(|(c, _)| c),
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
                     cwd: g.cwd,

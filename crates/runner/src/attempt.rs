@@ -6,11 +6,16 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use jiff::Timestamp;
-use phasegate_model::{Finding, Gate, GateKind, OutputEvidence, PhaseId, Record, Verdict};
+use phasegate_model::{
+    CacheDecision, CacheInfo, Finding, Gate, GateId, GateKind, Manifest, OutputEvidence, PhaseId,
+    Record, Sha256Hex, Verdict,
+};
 use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 
+use crate::cache;
 use crate::capture::redact_str;
+use crate::inputs::Inputs;
 use crate::process::{self, Ending, Execution, Spec};
 use crate::service::Services;
 use crate::{Event, RunContext, probe, rule};
@@ -27,6 +32,8 @@ pub(crate) struct GateJob {
     pub secrets: Vec<String>,
     /// Variables its processes must not inherit (see [`crate::secrets::withheld`]).
     pub withheld: BTreeSet<String>,
+    /// What its cache key was made of as it started, once known: stored with its records.
+    pub manifest: Option<Manifest>,
 }
 
 impl GateJob {
@@ -83,10 +90,38 @@ async fn access(job: &GateJob, services: &Services) -> Result<ServiceAccess, Str
 /// phasegate's, or of a library it calls) ends the gate, not the run: the attempt's record is
 /// an error naming the panic, and the gates needing this one are skipped as for any other
 /// error.
+///
+/// First the cache: the gate's inputs are hashed now, after what it needs has run, and
+/// when its key matches evidence that may be reused, a cached record pointing at that
+/// evidence is the gate's record: no attempt, no service started. Returns the record and
+/// what the cache decided.
 pub(crate) async fn run_gate(
+    mut job: GateJob,
+    need_keys: BTreeMap<GateId, Sha256Hex>,
+    ctx: Arc<RunContext>,
+    services: Arc<Services>,
+    inputs: Arc<Inputs>,
+    events: mpsc::UnboundedSender<Event>,
+    cancel: watch::Receiver<bool>,
+) -> (Record, CacheDecision) {
+    let (manifest, decision) = cache::decide(&job, &ctx, &inputs, need_keys).await;
+    if let (CacheDecision::Hit(from), Some(m)) = (&decision, &manifest) {
+        let record = cache::cached(&job, &ctx, m.key(), from.clone());
+        return (emit(&events, record), decision);
+    }
+    job.manifest = manifest;
+    let record = run_attempts(job, ctx, services, inputs.clone(), events, cancel).await;
+    // Whatever the gate did, the tree may have changed under the gates still to start.
+    inputs.invalidate();
+    (record, decision)
+}
+
+/// The attempts of the gate, catching their panics.
+async fn run_attempts(
     job: GateJob,
     ctx: Arc<RunContext>,
     services: Arc<Services>,
+    inputs: Arc<Inputs>,
     events: mpsc::UnboundedSender<Event>,
     mut cancel: watch::Receiver<bool>,
 ) -> Record {
@@ -97,6 +132,7 @@ pub(crate) async fn run_gate(
         &job,
         &ctx,
         &services,
+        &inputs,
         &events,
         &mut cancel,
         &mut attempt,
@@ -123,6 +159,7 @@ async fn attempts(
     job: &GateJob,
     ctx: &RunContext,
     services: &Services,
+    inputs: &Arc<Inputs>,
     events: &mpsc::UnboundedSender<Event>,
     cancel: &mut watch::Receiver<bool>,
     attempt: &mut u32,
@@ -168,6 +205,7 @@ async fn attempts(
             }
             GateKind::Signoff { .. } => unreachable!("`run` leaves sign-off gates out"),
         };
+        let record = cache::check_own_inputs(job, inputs, record).await;
         let retry = *attempt < max_attempts && record.verdict == Verdict::Fail && !*cancel.borrow();
         let record = emit(events, record);
         if !retry {
@@ -339,6 +377,17 @@ pub(crate) fn base_record(
     );
     r.attempt = attempt;
     r.max_attempts = max_attempts;
+    if let Some(m) = &job.manifest {
+        if job.gate.input_globs().next().is_some() {
+            r.inputs_sha256 = Some(m.files_sha256());
+        }
+        r.cache = Some(CacheInfo {
+            key: m.key(),
+            manifest: Some(m.clone()),
+            modified: Vec::new(),
+            from: None,
+        });
+    }
     r
 }
 

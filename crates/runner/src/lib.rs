@@ -24,9 +24,11 @@
 //!   exited) is reparented to init instead and may survive the run.
 
 mod attempt;
+mod cache;
 pub mod capture;
 mod dag;
 mod facts;
+pub mod inputs;
 mod probe;
 pub mod process;
 mod schedule;
@@ -41,7 +43,9 @@ use std::time::Duration;
 
 use phasegate_model::{GateId, Project, Provenance, Record};
 
+pub use cache::{CacheContext, Prior, judge_cache};
 pub use facts::{git_info, git_status, host_name};
+pub use inputs::{Inputs, InputsError, manifest};
 pub use schedule::{RunOutcome, run};
 pub use secrets::{gate_secrets, rule, secret_values};
 pub use supervisor::Supervisor;
@@ -79,6 +83,8 @@ pub struct RunContext {
     /// gate missing here is waiting, so that forgetting to fill this in never lets a
     /// dependant through.
     pub signoffs: BTreeMap<GateId, Signoff>,
+    /// What the cache needs: the gates' earlier evidence, and whether to use it.
+    pub cache: CacheContext,
 }
 
 /// Whether a need on a sign-off gate is met, as the caller judged it before the run (the

@@ -1,16 +1,17 @@
 //! Driving a run: gates start as soon as what they need has passed, up to `jobs` at once;
 //! a gate whose need did not pass is skipped with the reason.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use phasegate_model::{Gate, GateId, GateKind, Record, Roadmap, Verdict};
+use phasegate_model::{CacheDecision, Gate, GateId, GateKind, Record, Roadmap, Sha256Hex, Verdict};
 use phasegate_probes::ChildEnv;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::attempt::{self, GateJob};
 use crate::dag::Dag;
+use crate::inputs::Inputs;
 use crate::secrets::withheld;
 use crate::service::Services;
 use crate::{Event, RunContext, Signoff, gate_secrets, tree};
@@ -23,6 +24,8 @@ pub struct RunOutcome {
     pub records: Vec<Record>,
     /// Whether the run was interrupted (gates that had not started are not in `records`).
     pub interrupted: bool,
+    /// What the cache decided for each gate that could start: reused or ran, and why.
+    pub decisions: BTreeMap<GateId, CacheDecision>,
 }
 
 /// Runs `gates` (which must include everything they need; see [`Roadmap::select`]).
@@ -73,11 +76,16 @@ pub async fn run(
         secrets.clone(),
         ctx.grace,
     ));
+    // phasegate's own state is never an input: logs and the ledger change at every run.
+    let mut skip = vec![ctx.ledger_dir.clone(), ctx.root.join(".phasegate")];
+    skip.dedup();
+    let inputs = Arc::new(Inputs::new(&ctx.root, skip, ctx.cache.stat_file.clone()));
     let scheduler = Scheduler {
         roadmap,
         secrets,
         ctx: ctx.clone(),
         services: services.clone(),
+        inputs: inputs.clone(),
         events,
         cancel,
     };
@@ -91,7 +99,10 @@ pub async fn run(
                 .is_some_and(|g| matches!(g.kind, GateKind::Signoff { .. }))
         })
         .collect();
-    let records = scheduler.drive(Dag::new(&gates, &held), &held).await;
+    let (records, decisions) = scheduler.drive(Dag::new(&gates, &held), &held).await;
+    // The stat cache is a hint: failing to write it costs the next run some reading, and
+    // must not fail this one, whose evidence is already stored.
+    let _ = tokio::task::spawn_blocking(move || inputs.save()).await;
     // Services go at the end of the run, whatever happened: failure, timeout or Ctrl-C.
     services.stop_all().await;
     // Anything reparented to us that no gate accounted for must not outlive the run.
@@ -99,6 +110,7 @@ pub async fn run(
     RunOutcome {
         records,
         interrupted: *scheduler.cancel.borrow(),
+        decisions,
     }
 }
 
@@ -109,16 +121,37 @@ struct Scheduler<'a> {
     secrets: Vec<String>,
     ctx: Arc<RunContext>,
     services: Arc<Services>,
+    inputs: Arc<Inputs>,
     events: mpsc::UnboundedSender<Event>,
     cancel: watch::Receiver<bool>,
 }
 
 impl Scheduler<'_> {
     /// Runs the gates of `dag` to the end (or the cancel), after settling the `held`
-    /// sign-off gates; returns their final records.
-    async fn drive(&self, mut dag: Dag<'_>, held: &BTreeSet<&GateId>) -> Vec<Record> {
+    /// sign-off gates; returns their final records and what the cache decided.
+    async fn drive(
+        &self,
+        mut dag: Dag<'_>,
+        held: &BTreeSet<&GateId>,
+    ) -> (Vec<Record>, BTreeMap<GateId, CacheDecision>) {
         let jobs = self.ctx.jobs.max(1);
         let mut records = Vec::new();
+        let mut decisions = BTreeMap::new();
+        // The key of each gate as far as known: its evidence's, until it runs here. A
+        // gate's key holds the keys of its needs, so that a change reaches its dependants.
+        let mut keys: BTreeMap<GateId, Sha256Hex> = self
+            .ctx
+            .cache
+            .priors
+            .iter()
+            .map(|(g, p)| (g.clone(), p.key.clone()))
+            .collect();
+        // A sign-off gate never runs: its definition is its key.
+        for g in &self.roadmap.gates {
+            if matches!(g.kind, GateKind::Signoff { .. }) {
+                keys.insert(g.id.clone(), g.digest());
+            }
+        }
         for id in held {
             let skipped = match self.ctx.signoffs.get(*id) {
                 Some(Signoff::Satisfied) => dag.settle(id, Verdict::Pass),
@@ -135,10 +168,17 @@ impl Scheduler<'_> {
                     break;
                 };
                 alone = g.exclusive;
+                let need_keys = g
+                    .needs
+                    .iter()
+                    .filter_map(|n| Some((n.clone(), keys.get(n)?.clone())))
+                    .collect();
                 running.spawn(attempt::run_gate(
                     self.job(g),
+                    need_keys,
                     self.ctx.clone(),
                     self.services.clone(),
+                    self.inputs.clone(),
                     self.events.clone(),
                     self.cancel.clone(),
                 ));
@@ -148,12 +188,19 @@ impl Scheduler<'_> {
             };
             // When an exclusive gate ran, it was the only one: whatever finished, it is over.
             alone = false;
-            let record = done.expect("a gate task never panics: `run_gate` catches its panics");
+            let (record, decision) =
+                done.expect("a gate task never panics: `run_gate` catches its panics");
+            match &record.cache {
+                Some(c) => keys.insert(record.gate.clone(), c.key.clone()),
+                // Not hashable: its dependants must not match on its old key.
+                None => keys.remove(&record.gate),
+            };
+            decisions.insert(record.gate.clone(), decision);
             let skipped = dag.settle(&record.gate, record.verdict);
             records.push(record);
             self.skip(skipped, &mut records);
         }
-        records
+        (records, decisions)
     }
 
     /// Records and reports the gates `skipped`, each with why.
@@ -170,6 +217,7 @@ impl Scheduler<'_> {
             phases: self.roadmap.phases_of(&g.id),
             secrets: self.secrets.clone(),
             withheld: withheld(self.roadmap, Some(g), &self.ctx.withheld_vars),
+            manifest: None,
         }
     }
 }
@@ -207,6 +255,7 @@ mod tests {
             withheld_vars: Default::default(),
             own_secrets: Vec::new(),
             signoffs,
+            cache: Default::default(),
         }
     }
 

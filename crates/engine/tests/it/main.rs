@@ -3,6 +3,7 @@
 
 mod anchor;
 mod architecture;
+mod cache;
 mod close;
 mod inspect;
 mod markdown;

@@ -49,6 +49,7 @@ pub fn options() -> RunOptions {
         jobs: Some(2),
         grace: Duration::from_secs(2),
         env: BTreeMap::new(),
+        no_cache: false,
     }
 }
 

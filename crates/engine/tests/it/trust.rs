@@ -354,3 +354,92 @@ fn a_forged_approval_in_the_ledger_does_not_count() {
     assert!(!bob.counts, "{bob:?}");
     assert!(bob.reason.contains("another key"), "{}", bob.reason);
 }
+
+#[test]
+fn evidence_from_an_unpinned_key_is_never_reused_by_the_cache() {
+    let team = Team::new();
+    let root = team.project.dir.path();
+    let cached = ROADMAP.replace(
+        "[gates.build]\nrun = \"true\"\n",
+        "[gates.build]\nrun = \"true\"\ninputs = [\"signers\"]\n",
+    );
+    std::fs::write(root.join("phasegate.toml"), cached).unwrap();
+    let forger = Session::open(Options {
+        signing_key_hex: Some("02".repeat(32)),
+        ..team.project.options()
+    })
+    .unwrap();
+    run(&forger, &["build"]);
+    let honest = team.project.session();
+    let (_, report, _) = run(&honest, &["build"]);
+    let decision = report.decisions["build"].to_string();
+    assert!(
+        decision.starts_with("its evidence is not a pass (untrusted: "),
+        "{decision}"
+    );
+    assert!(report.records[0].cached_from().is_none());
+    // Its own run is trusted, and from then on reused.
+    let (_, report, _) = run(&honest, &["build"]);
+    assert!(
+        report.records[0].cached_from().is_some(),
+        "{:?}",
+        report.decisions
+    );
+    let card = honest.scorecard().unwrap();
+    assert_eq!(card.gate("build").unwrap().state, GateState::Pass);
+}
+
+#[test]
+fn a_cached_pass_is_untrusted_once_the_run_it_reuses_no_longer_is() {
+    let team = Team::new();
+    let root = team.project.dir.path();
+    let two_ci = |signers: &str| {
+        ROADMAP
+            .replace(
+                "[gates.build]\nrun = \"true\"\n",
+                "[gates.build]\nrun = \"true\"\ninputs = [\"signers\"]\n",
+            )
+            .replace("run_signers = [\"ci@example.com\"]", signers)
+    };
+    std::fs::write(
+        root.join("phasegate.toml"),
+        two_ci("run_signers = [\"ci@example.com\", \"ci2@example.com\"]"),
+    )
+    .unwrap();
+    let other_ci = Session::open(Options {
+        signing_key_hex: Some("02".repeat(32)),
+        ..team.project.options()
+    })
+    .unwrap();
+    other_ci.trust_key("ci2@example.com", None).unwrap();
+    let (_, first, _) = run(&other_ci, &["build"]);
+    let key_of_other = first.head.key_id.clone();
+    let honest = team.project.session();
+    let (_, reused, _) = run(&honest, &["build"]);
+    assert!(
+        reused.records[0].cached_from().is_some(),
+        "{:?}",
+        reused.decisions
+    );
+    assert_eq!(
+        honest.scorecard().unwrap().gate("build").unwrap().state,
+        GateState::Pass
+    );
+
+    // ci2 is no longer a run signer: the result it produced no longer counts, reused or not.
+    std::fs::write(
+        root.join("phasegate.toml"),
+        two_ci("run_signers = [\"ci@example.com\"]"),
+    )
+    .unwrap();
+    let honest = team.project.session();
+    let card = honest.scorecard().unwrap();
+    let build = card.gate("build").unwrap();
+    assert_eq!(build.state, GateState::Untrusted);
+    assert!(
+        build.reason.starts_with("the evidence it reuses (#")
+            && build.reason.contains(&key_of_other),
+        "{}",
+        build.reason
+    );
+}

@@ -4,7 +4,8 @@ use phasegate_ledger::{
     Entry, HEAD_VERSION, Head, RUN_OPENED_VERSION, RunOpened, RunStatus, decode, encode,
 };
 use phasegate_model::{
-    Finding, GateId, GitInfo, OutputEvidence, PhaseId, RECORD_VERSION, Record, Rule, Verdict,
+    CacheInfo, CachedFrom, Finding, GateId, GitInfo, MANIFEST_VERSION, Manifest, OutputEvidence,
+    PhaseId, RECORD_VERSION, Record, Rule, Verdict,
 };
 use proptest::prelude::*;
 
@@ -46,6 +47,52 @@ fn finite() -> impl Strategy<Value = f64> {
     any::<f64>().prop_filter("finite", |v| v.is_finite())
 }
 
+fn digests() -> impl Strategy<Value = std::collections::BTreeMap<String, String>> {
+    prop::collection::btree_map(text(), "[0-9a-f]{64}", 0..3)
+}
+
+/// A record's cache field: a ran attempt's manifest, or a cached record's pointer.
+fn cache_strategy() -> impl Strategy<Value = CacheInfo> {
+    let manifest = (
+        digests(),
+        digests(),
+        prop::collection::btree_map(text(), proptest::option::of("[0-9a-f]{64}"), 0..3),
+        prop::collection::btree_map(id(), "[0-9a-f]{64}", 0..3),
+    )
+        .prop_map(|(definition, files, env, needs)| Manifest {
+            v: MANIFEST_VERSION,
+            tool_version: "0.1.0".into(),
+            definition,
+            files,
+            env,
+            needs: needs
+                .into_iter()
+                .map(|(k, v)| (GateId::new(k).unwrap(), v))
+                .collect(),
+        });
+    let from = (any::<u64>(), text(), time(), any::<u64>()).prop_map(
+        |(seq, run_id, started_at, duration_ms)| CachedFrom {
+            seq,
+            entry_hash: "66".repeat(32),
+            run_id,
+            started_at,
+            duration_ms,
+        },
+    );
+    (
+        "[0-9a-f]{64}",
+        proptest::option::of(manifest),
+        prop::collection::vec(text(), 0..2),
+        proptest::option::of(from),
+    )
+        .prop_map(|(key, manifest, modified, from)| CacheInfo {
+            key,
+            manifest,
+            modified,
+            from,
+        })
+}
+
 fn record_strategy() -> impl Strategy<Value = Record> {
     let head = (
         id(),
@@ -68,6 +115,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
         proptest::option::of((text(), any::<u64>(), text(), any::<bool>())),
         git(),
         text(),
+        proptest::option::of(cache_strategy()),
     );
     (head, tail).prop_map(
         |(
@@ -82,7 +130,18 @@ fn record_strategy() -> impl Strategy<Value = Record> {
                 env,
                 started_at,
             ),
-            (duration_ms, exit_code, signal, timed_out, measurements, findings, output, git, host),
+            (
+                duration_ms,
+                exit_code,
+                signal,
+                timed_out,
+                measurements,
+                findings,
+                output,
+                git,
+                host,
+                cache,
+            ),
         )| Record {
             v: RECORD_VERSION,
             run_id,
@@ -132,6 +191,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             tool_version: "0.1.0".to_owned(),
             approval: None,
             waiver: None,
+            cache,
         },
     )
 }
@@ -226,4 +286,15 @@ fn decode_rejects_what_encode_never_writes() {
     ] {
         assert!(decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
     }
+}
+
+#[test]
+fn a_record_from_before_the_cache_decodes_and_keeps_its_bytes() {
+    // Records written before the `cache` field existed have no such key: they must decode,
+    // and encode back to the very bytes their hash was computed over.
+    let old = encode(&Entry::Record(record("r", "test", Verdict::Pass, 0))).unwrap();
+    let text = String::from_utf8(old.clone()).unwrap();
+    assert!(!text.contains("\"cache\""), "{text}");
+    let back = decode(&old).unwrap();
+    assert_eq!(encode(&back).unwrap(), old);
 }

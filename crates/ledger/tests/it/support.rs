@@ -75,6 +75,7 @@ pub fn record(run_id: &str, gate: &str, verdict: Verdict, i: i64) -> Record {
         tool_version: "0.1.0".to_owned(),
         approval: None,
         waiver: None,
+        cache: None,
     }
 }
 

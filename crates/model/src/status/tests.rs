@@ -25,6 +25,7 @@ fn gate(id: &str) -> Gate {
         item: None,
         exclusive: false,
         fail_on: Default::default(),
+        cache: None,
     }
 }
 
@@ -676,5 +677,59 @@ fn a_rule_needing_k_granters_waives_once_k_distinct_granters_agree_until_the_ear
     assert_eq!(
         l.card(&rm, minutes(60)).gate("b").unwrap().state,
         GateState::Missing
+    );
+}
+
+/// A cached record of `g` made at `at`, reusing the attempt at `seq` (entry hash `hash`)
+/// that started at `observed`.
+fn cached(g: &Gate, at: Timestamp, seq: u64, hash: &str, observed: Timestamp) -> Record {
+    let mut r = record(g, Verdict::Pass, at);
+    r.cache = Some(crate::CacheInfo {
+        key: "k".into(),
+        manifest: None,
+        modified: vec![],
+        from: Some(crate::CachedFrom {
+            seq,
+            entry_hash: hash.into(),
+            run_id: "r0".into(),
+            started_at: observed,
+            duration_ms: 5,
+        }),
+    });
+    r
+}
+
+#[test]
+fn a_cached_pass_shows_its_evidence_and_is_as_old_as_the_result_it_reuses() {
+    let mut a = gate("a");
+    a.fresh_for = Some(Duration::from_secs(3600));
+    let rm = roadmap(vec![a.clone()], vec![phase("p", &[], &["a"])]);
+    let recent = minutes(-10);
+    let s = evaluate(&rm, &[cached(&a, now(), 1, "h", recent)], now());
+    assert_eq!(s.gates[0].state, GateState::Pass);
+    assert_eq!(s.gates[0].reason, "passed (cached from evidence #1)");
+    assert_eq!(s.gates[0].cached_from.as_ref().unwrap().seq, 1);
+
+    // Reused today, observed two hours ago: older than fresh_for, whatever the reuse says.
+    let old = minutes(-120);
+    let s = evaluate(&rm, &[cached(&a, now(), 1, "h", old)], now());
+    assert_eq!(s.gates[0].state, GateState::Stale, "{}", s.gates[0].reason);
+}
+
+#[test]
+fn a_cached_record_does_not_change_the_evidence_an_approval_covers() {
+    let (build, release) = (gate("build"), signoff("release", &["sre"], 1));
+    let rm = roadmap(
+        vec![build.clone(), release.clone()],
+        vec![phase("launch", &[], &["build", "release"])],
+    );
+    let mut l = Ledger::new();
+    l.push(record(&build, Verdict::Pass, minutes(-5)));
+    let before = phase_evidence_digest(&rm, &release.id, l.evidence());
+    let original = format!("{:064x}", 1);
+    l.push(cached(&build, now(), 1, &original, minutes(-5)));
+    assert_eq!(
+        phase_evidence_digest(&rm, &release.id, l.evidence()),
+        before
     );
 }

@@ -69,6 +69,9 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
         names: Vec::new(),
         jobs: None,
         grace: Duration::from_secs(5),
+        no_cache: false,
+        changed: false,
+        explain: false,
     };
     let code = super::run::execute(&session, &run, env)?;
     if code == exit::INTERRUPTED {

@@ -20,7 +20,17 @@ pub fn execute(
     args: &RunArgs,
     mut env: BTreeMap<String, String>,
 ) -> Result<u8, Error> {
-    let plan = session.plan(&args.names)?;
+    let mut plan = session.plan(&args.names)?;
+    if args.changed {
+        let (changed, unchanged) = session.changed(&plan)?;
+        if !unchanged.is_empty() {
+            eprintln!(
+                "--changed: {} gate(s) unchanged since their evidence, not run",
+                unchanged.len()
+            );
+        }
+        plan = changed;
+    }
     for g in &plan.signoffs {
         eprintln!("note: `{g}` is a sign-off gate: approved by people, not run");
     }
@@ -35,6 +45,7 @@ pub fn execute(
         jobs: args.jobs,
         grace: args.grace,
         env,
+        no_cache: args.no_cache,
     };
     // Orphaned descendants of gates are reparented here, so that none outlives the run.
     let _supervisor = Supervisor::install();
@@ -61,6 +72,13 @@ pub fn execute(
         report
     })?;
     print_report(&report);
+    if args.explain {
+        println!("cache:");
+        print!(
+            "{}",
+            phasegate_report::run_explain(&report.decisions, report.scorecard.evaluated_at)
+        );
+    }
     Ok(if report.interrupted {
         exit::INTERRUPTED
     } else {

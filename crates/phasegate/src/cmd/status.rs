@@ -30,6 +30,12 @@ pub fn why(global: &Global, gate: &str) -> Result<u8, Error> {
         "{}",
         phasegate_report::why(why.gate, &why.status, &why.history, why.evaluated_at)
     );
+    if let Some(decision) = &why.cache {
+        print!(
+            "{}",
+            phasegate_report::why_cache(decision, why.evaluated_at)
+        );
+    }
     Ok(exit::ok_if(why.status.state == GateState::Pass))
 }
 

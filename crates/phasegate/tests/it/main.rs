@@ -1,5 +1,6 @@
 //! Integration tests: the real `phasegate` binary on temporary roadmaps.
 
+mod cache;
 mod close;
 mod config;
 mod flaws;

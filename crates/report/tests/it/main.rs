@@ -11,6 +11,7 @@ macro_rules! snapshot {
     };
 }
 
+mod cache;
 mod check;
 mod evidence;
 mod fixture;

@@ -34,12 +34,13 @@ impl Checker<'_> {
                 "title" => g.title = self.string("title", v).map(str::to_owned),
                 "needs" => g.needs = self.ids("needs", v, Noun::Gate),
                 "inputs" => {
-                    let items = self.strings("inputs", v, "an array of globs", "a glob (a string)");
-                    g.inputs = self
-                        .dedup("inputs", items)
-                        .into_iter()
-                        .map(|(s, _)| s.to_owned())
-                        .collect();
+                    let items = self.strings(
+                        "inputs",
+                        v,
+                        "an array of globs and `$VARIABLE`s",
+                        "a glob or `$VARIABLE` (a string)",
+                    );
+                    g.inputs = self.inputs(items);
                 }
                 "timeout" => g.timeout = self.duration("timeout", v),
                 "retries" => g.retries = self.retries(v),
@@ -62,6 +63,7 @@ impl Checker<'_> {
                 "exclusive" => g.exclusive = self.boolean("exclusive", v),
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
+                "cache" => g.cache = self.boolean("cache", v).map(|c| (c, k.span())),
                 _ => others.push((k, v)),
             }
         }
@@ -89,6 +91,18 @@ impl Checker<'_> {
                 .help("findings with severities come from probes: remove `fail_on` here"),
             );
         }
+        if let Some((true, span)) = &g.cache
+            && matches!(g.kind, Some(GateKind::Signoff { .. }))
+        {
+            self.push(
+                Problem::new(
+                    format!("`cache = true` on gate `{name}`, a sign-off gate"),
+                    span.clone(),
+                    "never cached",
+                )
+                .help("a sign-off gate is approved by people, never run, so there is no result to reuse: remove `cache`"),
+            );
+        }
         if matches!(g.kind, Some(GateKind::Probe { .. }))
             && g.services.is_empty()
             && g.base_url.is_none()
@@ -99,6 +113,55 @@ impl Checker<'_> {
             );
         }
         Some(GateDraft { id: id?, body: g })
+    }
+
+    /// The `inputs` of a gate: globs (checked by the runner when it matches them) and
+    /// `$NAME` variables, each once.
+    fn inputs(&mut self, items: Vec<(&str, Range<usize>)>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (item, span) in self.dedup("inputs", items) {
+            if let Some(name) = item.strip_prefix('$')
+                && !is_env_name(name)
+            {
+                self.push(
+                    Problem::new(
+                        format!("invalid variable `{item}` in `inputs`"),
+                        span,
+                        "not a variable name",
+                    )
+                    .help(format!("`$NAME` declares an environment variable whose value is part of the cache key; {ENV_HELP}")),
+                );
+                continue;
+            }
+            if item.is_empty() || item == "!" {
+                self.push(
+                    Problem::new("empty glob in `inputs`", span, "matches nothing")
+                        .help("write a glob such as `src/**/*.rs`, or `!glob` to leave files out"),
+                );
+                continue;
+            }
+            let glob = item.strip_prefix('!').unwrap_or(item);
+            if glob.starts_with('/') || glob.split('/').any(|part| part == "..") {
+                self.push(
+                    Problem::new(
+                        format!("`{item}` in `inputs` leaves the roadmap's directory"),
+                        span,
+                        "outside the project",
+                    )
+                    .help("inputs are matched below the roadmap's directory: write the path relative to it, without `..`"),
+                );
+                continue;
+            }
+            if let Err(e) = globset::Glob::new(glob) {
+                self.push(
+                    Problem::new(format!("invalid glob `{item}` in `inputs`"), span, "here")
+                        .help(format!("{}; e.g. `src/**/*.rs`", e.kind())),
+                );
+                continue;
+            }
+            out.push(item.to_owned());
+        }
+        out
     }
 
     /// Resolves the gate's kind from its kind keys, and judges its other keys by it.

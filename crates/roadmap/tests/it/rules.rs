@@ -917,3 +917,50 @@ fn fail_on_is_a_severity_of_probe_gates() {
         "`fail_on` on gate `r`, which is not a probe gate"
     );
 }
+
+#[test]
+fn cache_is_a_boolean_inputs_hold_globs_and_variables_and_sign_offs_are_never_cached() {
+    let r = parse(
+        &with_phase(
+            "[gates.t]\nrun = \"true\"\ninputs = [\"src/**\", \"!src/gen/**\", \"$MODE\"]\ncache = false\n",
+        ),
+        "x",
+    )
+    .unwrap();
+    let t = &r.gates[0];
+    assert_eq!(t.cache, Some(false));
+    assert_eq!(
+        t.input_globs().collect::<Vec<_>>(),
+        ["src/**", "!src/gen/**"]
+    );
+    assert_eq!(
+        t.cache_vars(&r.project).into_iter().collect::<Vec<_>>(),
+        ["MODE"]
+    );
+    assert!(!t.is_cacheable());
+
+    let f = one(&with_phase(
+        "[gates.s]\nsignoff = { roles = [\"sre\"] }\ncache = true\n",
+    ));
+    assert_eq!(f.message, "`cache = true` on gate `s`, a sign-off gate");
+    assert_eq!(f.labelled, ["cache"]);
+    let f = one(&with_phase("[gates.t]\nrun = \"true\"\ncache = \"yes\"\n"));
+    assert!(f.message.contains("`cache`"), "{}", f.message);
+    let f = one(&with_phase(
+        "[gates.t]\nrun = \"true\"\ninputs = [\"$1BAD\"]\n",
+    ));
+    assert_eq!(f.message, "invalid variable `$1BAD` in `inputs`");
+    let f = one(&with_phase(
+        "[gates.t]\nrun = \"true\"\ninputs = [\"src/[\"]\n",
+    ));
+    assert_eq!(f.message, "invalid glob `src/[` in `inputs`");
+    let f = one(&with_phase(
+        "[gates.t]\nrun = \"true\"\ninputs = [\"../shared/**\"]\n",
+    ));
+    assert_eq!(
+        f.message,
+        "`../shared/**` in `inputs` leaves the roadmap's directory"
+    );
+    let f = one(&with_phase("[gates.t]\nrun = \"true\"\ncahce = true\n"));
+    assert_eq!(help(&f), "did you mean `cache`?");
+}
