@@ -56,6 +56,11 @@ mod rate_limit;
 mod report;
 mod request_id;
 pub mod severity;
+// payments: webhook and idempotency
+mod effect;
+mod idempotency;
+mod signature;
+mod webhook;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -74,6 +79,9 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<health::Health>(),
     Entry::of::<metrics::Metrics>(),
     Entry::of::<rate_limit::RateLimit>(),
+    // payments
+    Entry::of::<webhook::Webhook>(),
+    Entry::of::<idempotency::Idempotency>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

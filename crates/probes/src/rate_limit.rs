@@ -238,7 +238,7 @@ fn request(cfg: &Config, note: String) -> Request {
 /// too large for a `u64` is still a valid, very long wait) or an HTTP-date, measured from the
 /// response's `Date` when it has a valid one, else from our clock. A date in the past is no
 /// wait.
-fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(

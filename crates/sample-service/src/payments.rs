@@ -250,8 +250,8 @@ pub(crate) async fn callback(
                 return Ok(Err(ApiError::not_found("unknown payment")));
             };
             // Checked before the event is recorded, so a corrected event can still be applied.
-            let matches = payment.amount_cents == event.amount_cents
-                && payment.currency == event.currency;
+            let matches =
+                payment.amount_cents == event.amount_cents && payment.currency == event.currency;
             if !matches && !config.has(Flaw::AmountMismatchOk) {
                 return Ok(Err(ApiError::unprocessable(format!(
                     "amount mismatch: payment is {} {}, event says {} {}",

@@ -246,5 +246,9 @@ async fn idempotency_ignored_creates_a_payment_per_request() {
     let other = service
         .checkout_with_key(&member, "k", serde_json::json!({ "plan": "yearly" }))
         .await;
-    assert_eq!(other.status(), 200, "a different body under the same key too");
+    assert_eq!(
+        other.status(),
+        200,
+        "a different body under the same key too"
+    );
 }

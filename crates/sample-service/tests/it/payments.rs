@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use phasegate_sample_service::{PLAN_AMOUNT_CENTS, PLAN_CURRENCY, PLAN_PERIOD, PLANS, sign_callback};
+use phasegate_sample_service::{
+    PLAN_AMOUNT_CENTS, PLAN_CURRENCY, PLAN_PERIOD, PLANS, sign_callback,
+};
 use serde_json::{Value, json};
 
 use crate::support::{MEMBER, PLATFORM, Service, now};
@@ -186,7 +188,11 @@ async fn the_callback_is_rate_limited() {
 }
 
 fn expires_at(subscription: &Value) -> jiff::Timestamp {
-    subscription["expires_at"].as_str().unwrap().parse().unwrap()
+    subscription["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -243,7 +249,9 @@ async fn checkout_takes_an_optional_strict_body() {
         json!({ "plan": "monthly", "amount_cents": 1 }),
         json!({ "plan": 12 }),
     ] {
-        let response = service.post_as("/api/v1/checkout", &member, bad.clone()).await;
+        let response = service
+            .post_as("/api/v1/checkout", &member, bad.clone())
+            .await;
         assert_eq!(response.status(), 422, "{bad}");
     }
 }
@@ -253,10 +261,14 @@ async fn an_idempotency_key_gives_one_payment_and_the_same_answer() {
     let service = Service::start().await;
     let member = service.token(MEMBER).await;
     let monthly = json!({ "plan": "monthly" });
-    let first = service.checkout_with_key(&member, "key-1", monthly.clone()).await;
+    let first = service
+        .checkout_with_key(&member, "key-1", monthly.clone())
+        .await;
     assert_eq!(first.status(), 200);
     let first: Value = first.json().await.unwrap();
-    let again = service.checkout_with_key(&member, "key-1", monthly.clone()).await;
+    let again = service
+        .checkout_with_key(&member, "key-1", monthly.clone())
+        .await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), first);
 
@@ -287,7 +299,10 @@ async fn an_idempotency_key_gives_one_payment_and_the_same_answer() {
     assert_ne!(answers[0]["payment_id"], first["payment_id"]);
 
     // Without a key, each checkout is a new payment.
-    assert_ne!(Value::from(service.checkout(&member).await), first["payment_id"]);
+    assert_ne!(
+        Value::from(service.checkout(&member).await),
+        first["payment_id"]
+    );
     let bad_key = service.checkout_with_key(&member, "", monthly).await;
     assert_eq!(bad_key.status(), 400);
 }
