@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::ParamError;
 use crate::http::{self, Step, Vars};
@@ -12,9 +13,17 @@ use crate::net::{Client, ProbeError, Response};
 use crate::params::err;
 use crate::report::Report;
 
+/// Times a setup request is sent again after a 429.
+pub(crate) const SETUP_RETRIES: u32 = 3;
+
+/// The longest `Retry-After` a setup request waits out: sign-in is rate limited, and the
+/// gates running beside this one sign in too.
+const SETUP_MAX_WAIT: Duration = Duration::from_secs(5);
+
 /// Runs `steps` in order (sign in, check out...). Setup is not what the probe judges: a step
 /// whose assertions fail, or whose capture cannot be taken, stops the check with an error
-/// naming it, since nothing after it could be tested.
+/// naming it, since nothing after it could be tested. A 429 is waited out (at most
+/// [`SETUP_RETRIES`] times, each at most 5s) rather than taken for a failure.
 pub(crate) async fn setup(
     steps: &[Step],
     what: &str,
@@ -23,8 +32,26 @@ pub(crate) async fn setup(
 ) -> Result<(), ProbeError> {
     for (i, step) in steps.iter().enumerate() {
         let note = format!("{what} {}", i + 1);
-        let mut scratch = Report::default();
-        http::run_step(step, &note, vars, http, &mut scratch).await?;
+        let mut attempt = 0;
+        let scratch = loop {
+            let mut scratch = Report::default();
+            let resp = http::run_step(step, &note, vars, http, &mut scratch).await?;
+            let wait = resp
+                .filter(|r| r.status == 429)
+                .map(|r| {
+                    r.header("retry-after")
+                        .and_then(|v| crate::rate_limit::retry_after(v, r.header("date")))
+                        .unwrap_or(Duration::from_secs(1))
+                })
+                .filter(|wait| *wait <= SETUP_MAX_WAIT && attempt < SETUP_RETRIES);
+            match wait {
+                Some(wait) => {
+                    attempt += 1;
+                    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+                }
+                None => break scratch,
+            }
+        };
         if let Some(f) = scratch.findings.first() {
             return Err(ProbeError::Other(format!(
                 "{what} request {} failed, nothing could be tested: {} ({})",

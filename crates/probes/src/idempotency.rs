@@ -25,7 +25,7 @@
 //! Keys are `phasegate-` and a random UUID, so runs never collide with each other or with
 //! real clients. Without `effect`, answers alone are compared (`effect_checked` is 0).
 //!
-//! Budget: setup + 5 requests + 5 effect reads. Measurements: `effect_checked` (1 or 0).
+//! Budget: 4 × setup (a 429 is waited out), 5 requests, 5 effect reads. Measurements: `effect_checked` (1 or 0).
 
 use std::collections::BTreeMap;
 
@@ -133,7 +133,9 @@ impl Probe for Idempotency {
     }
 
     fn budget(cfg: &Config) -> u32 {
-        let setup = u32::try_from(cfg.setup.len()).unwrap_or(u32::MAX);
+        let setup = u32::try_from(cfg.setup.len())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(effect::SETUP_RETRIES + 1);
         let reads = if cfg.effect.is_some() { 5 } else { 0 };
         setup.saturating_add(5 + reads)
     }
@@ -218,7 +220,7 @@ impl Run<'_> {
             report,
         );
 
-        self.race(&reference, http, report).await?;
+        let raced = self.race(&reference, twice, http, report).await?;
 
         let other = http
             .send(&self.request(&key, "different body, same key", true)?)
@@ -238,7 +240,7 @@ impl Run<'_> {
         }
         let last = self.read("after the different request", http).await?;
         self.no_change(
-            &twice,
+            &raced,
             &last,
             "another request under a used key",
             &other,
@@ -247,15 +249,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Two copies under a new key at once.
+    /// Two copies under a new key at once, the effect being `before`; the effect after.
     async fn race(
         &mut self,
         reference: &[effect::Change],
+        before: Value,
         http: &mut Client,
         report: &mut Report,
-    ) -> Result<(), ProbeError> {
+    ) -> Result<Value, ProbeError> {
         let key = new_key();
-        let before = self.read("before the concurrent copies", http).await?;
         let copy = self.request(&key, "concurrent copy", false)?;
         let answers = http.send_concurrently(&[copy.clone(), copy]).await?;
         let accepted: Vec<&Response> = answers.iter().filter(|a| a.is_success()).collect();
@@ -290,7 +292,7 @@ impl Run<'_> {
                 answers[0].location.as_str(),
             );
         }
-        Ok(())
+        Ok(after)
     }
 
     /// The request under `key`, with `different` applied when `changed`.

@@ -5,7 +5,7 @@
 //! [gates.payment-webhook]
 //! probe = "webhook"
 //! path = "/api/v1/payments/callback"
-//! secret_env = "PAYMENT_WEBHOOK_SECRET"    # also listed in the gate's secret_env
+//! secret = { env = "PAYMENT_WEBHOOK_SECRET" } # also in the gate's `secret_env`: redacted
 //! scheme = "stripe"                         # or a table, see below
 //! setup = [                                 # once, as the http probe's requests
 //!   { method = "POST", path = "/api/login", json = { email = "m@x", password = "p" },
@@ -24,7 +24,7 @@
 //! The probe plays the payment provider: it builds the event from the template
 //! (`{{event_id}}` is a new id per event; a string that is exactly `"{{name}}"` keeps the
 //! captured value's JSON type, so amounts stay numbers), signs it with the secret read from
-//! the `secret_env` variable, and reads the `effect` request's JSON (or the part at
+//! the variable `secret.env`, and reads the `effect` request's JSON (or the part at
 //! `effect_pointer`, minus `effect_ignore`) before and after each delivery.
 //!
 //! On a first pending payment: an event without its signature header, one signed with
@@ -45,7 +45,8 @@
 //! The secret never appears in findings, measurements or Debug output; signatures are not
 //! reported either.
 //!
-//! Budget: setup + 3 × payment + 12 effect reads at most + 4 × each event (retries).
+//! Budget: 4 × (setup + 3 × payment) + one effect read per event + 3, + 4 × each event
+//! (429s are waited out and sent again).
 //! Measurements: `stale_tested`, `mismatches_tested`, `concurrent_tested` (1 or 0),
 //! `rate_limit_waits`.
 
@@ -82,7 +83,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     path: String,
-    secret_env: String,
+    secret: SecretRef,
     scheme: SchemeParam,
     #[serde(default)]
     setup: Vec<Step>,
@@ -97,6 +98,14 @@ pub(crate) struct Config {
     mismatches: Vec<BTreeMap<String, Value>>,
     #[serde(default = "max_wait")]
     max_wait: Dur,
+}
+
+/// Where the secret is: `{ env = "NAME" }`. Never the value itself, which would be written in
+/// the roadmap and recorded with the gate's rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretRef {
+    env: String,
 }
 
 fn max_wait() -> Dur {
@@ -138,12 +147,12 @@ impl Probe for Webhook {
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
         params::check_path("path", &cfg.path, errors);
-        if !is_var_name(&cfg.secret_env) {
+        if !is_var_name(&cfg.secret.env) {
             errors.push(err(
-                "secret_env",
+                "secret.env",
                 format!(
                     "expected the name of an environment variable, saw {:?}",
-                    cfg.secret_env
+                    cfg.secret.env
                 ),
             ));
         }
@@ -207,8 +216,10 @@ impl Probe for Webhook {
         let events = cfg.events();
         // Before and after each event, less the two concurrent copies read together.
         let reads = events.saturating_add(3);
+        let tries = effect::SETUP_RETRIES + 1;
         steps(&cfg.setup)
             .saturating_add(steps(&cfg.payment).saturating_mul(3))
+            .saturating_mul(tries)
             .saturating_add(reads)
             .saturating_add(events.saturating_mul(RETRIES + 1))
     }
@@ -238,9 +249,9 @@ impl Probe for Webhook {
     }
 }
 
-/// The secret from the variable `secret_env`, as the gate's own process would see it.
+/// The secret from the variable `secret.env`, as the gate's own process would see it.
 fn secret(cfg: &Config, ctx: &Context) -> Result<Secret, ProbeError> {
-    let name = &cfg.secret_env;
+    let name = &cfg.secret.env;
     let text = ctx.env.var(name).filter(|v| !v.is_empty()).ok_or_else(|| {
         ProbeError::Other(format!(
             "the webhook secret variable `{name}` is not set (set it in phasegate's environment and list it in the gate's `secret_env`)"

@@ -82,3 +82,22 @@ pub fn row_holds(o: &Outcome, expect: &[&str]) -> bool {
     seen.dedup();
     o.verdict == expected_verdict(expect) && seen == expect
 }
+
+/// The sample service, in process on a fresh loopback port, with `adjust` applied to its
+/// configuration (flaws, limits, secrets); it stops when the returned directory's test ends.
+pub async fn sample_service(
+    adjust: impl FnOnce(&mut phasegate_sample_service::Config),
+) -> (url::Url, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = phasegate_sample_service::Config::new(dir.path().join("membership.db"));
+    adjust(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(phasegate_sample_service::serve(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    // serve() opens the database before it accepts; connections wait in the backlog.
+    (url, dir)
+}

@@ -17,6 +17,17 @@ fn every_kind_validates_its_minimal_params() {
         "http" => json!({ "requests": [{ "path": "/" }] }),
         "cors" => json!({ "allowed": ["https://app.example.com"] }),
         "rate-limit" => json!({ "path": "/api/login" }),
+        // payments
+        "webhook" => json!({
+            "path": "/callback", "secret": { "env": "SECRET" }, "scheme": "stripe",
+            "payment": [{ "method": "POST", "path": "/checkout", "capture": { "id": "/id" } }],
+            "event": { "id": "{{event_id}}", "payment": "{{id}}" },
+            "effect": { "path": "/subscription" },
+        }),
+        "idempotency" => json!({
+            "request": { "method": "POST", "path": "/checkout", "json": { "plan": "a" } },
+            "different": { "/plan": "b" },
+        }),
         _ => json!({}),
     };
     for kind in KINDS {
