@@ -32,7 +32,8 @@
 //! a timestamp; else `stale_tested` is 0) and one per `mismatches` entry (JSON-pointer
 //! overrides of the event, e.g. another amount or currency) must each be refused with a 4xx
 //! and change nothing. These come first so that an accidental acceptance shows as the change
-//! it made. Then the correctly signed event must be accepted (2xx) and change the effect, and
+//! it made; an accepted one may have paid the payment, so the next check starts on a new
+//! payment and every check is judged on its own. Then the correctly signed event must be accepted (2xx) and change the effect, and
 //! the very same event again must be acknowledged (2xx, so that the provider stops retrying)
 //! and change nothing. On a second payment one event gives the change one event makes; on a
 //! third, two copies of one event sent at once must make that same change once (numbers moved
@@ -45,8 +46,8 @@
 //! The secret never appears in findings, measurements or Debug output; signatures are not
 //! reported either.
 //!
-//! Budget: 4 × (setup + 3 × payment) + one effect read per event + 3, + 4 × each event
-//! (429s are waited out and sent again).
+//! Budget: 4 × (setup + payment × (3 + refused events)), two effect reads per event, 4 × each
+//! event (429s are waited out and sent again).
 //! Measurements: `stale_tested`, `mismatches_tested`, `concurrent_tested` (1 or 0),
 //! `rate_limit_waits`.
 
@@ -214,11 +215,14 @@ impl Probe for Webhook {
     fn budget(cfg: &Config) -> u32 {
         let steps = |s: &[Step]| u32::try_from(s.len()).unwrap_or(u32::MAX);
         let events = cfg.events();
-        // Before and after each event, less the two concurrent copies read together.
-        let reads = events.saturating_add(3);
+        // A payment per scenario (3) and after each refused event accepted (events - 5).
+        let payments = events.saturating_sub(2);
+        // Before and after each event, again on each new payment, less the two concurrent
+        // copies read together.
+        let reads = events.saturating_mul(2).saturating_sub(3);
         let tries = effect::SETUP_RETRIES + 1;
         steps(&cfg.setup)
-            .saturating_add(steps(&cfg.payment).saturating_mul(3))
+            .saturating_add(steps(&cfg.payment).saturating_mul(payments))
             .saturating_mul(tries)
             .saturating_add(reads)
             .saturating_add(events.saturating_mul(RETRIES + 1))
@@ -270,6 +274,16 @@ enum Kind {
     Signed,
 }
 
+/// An event that must be refused: how it is delivered and changed, how findings name it.
+struct Refusal<'a> {
+    kind: Kind,
+    what: String,
+    /// The finding when it is accepted.
+    code: &'static str,
+    /// JSON-pointer overrides of the event (a mismatch).
+    overrides: Option<&'a BTreeMap<String, Value>>,
+}
+
 /// An event, ready to be delivered as `kind`.
 struct Event {
     id: String,
@@ -301,48 +315,19 @@ impl Run<'_> {
         let stale = self.cfg.scheme().has_timestamp();
         report.measure("stale_tested", f64::from(u8::from(stale)));
         report.measure("mismatches_tested", self.cfg.mismatches.len() as f64);
-        let mut refusals = vec![
-            (
-                Kind::Unsigned,
-                None,
-                "an event without a signature",
-                "webhook-unsigned-accepted",
-            ),
-            (
-                Kind::BadSignature,
-                None,
-                "an event signed with the wrong secret",
-                "webhook-bad-signature-accepted",
-            ),
-        ];
-        if stale {
-            refusals.push((
-                Kind::Stale,
-                None,
-                "an event with a stale timestamp",
-                "webhook-stale-accepted",
-            ));
-        }
-        for overrides in &self.cfg.mismatches {
-            refusals.push((
-                Kind::Signed,
-                Some(overrides),
-                "",
-                "webhook-mismatch-accepted",
-            ));
-        }
-        for (kind, overrides, what, code) in refusals {
-            let event = self.event(kind, overrides)?;
-            let what = match overrides {
-                Some(o) => format!(
-                    "a signed event not matching the payment ({})",
-                    effect::show_overrides(o)
-                ),
-                None => what.to_owned(),
-            };
-            state = self
-                .refused(&event, &what, code, state, http, report)
-                .await?;
+        for refusal in refusals(self.cfg) {
+            let event = self.event(refusal.kind, refusal.overrides)?;
+            let (after, spent) = self.refused(&event, &refusal, state, http, report).await?;
+            state = after;
+            // An accepted forgery may have paid the payment: the next event goes to a new one,
+            // so that each check is judged on its own and the genuine event still has an effect.
+            if spent {
+                effect::setup(&self.cfg.payment, "payment", &mut self.vars, http).await?;
+                state = self
+                    .observer
+                    .read("on a new payment", &mut self.vars, http)
+                    .await?;
+            }
         }
 
         let event = self.event(Kind::Signed, None)?;
@@ -479,17 +464,60 @@ impl Run<'_> {
         tokio::time::sleep(wait + SLACK).await;
         Ok(())
     }
+}
 
-    /// Delivers an event that must be refused with no effect; the effect's new state.
+/// The events that must be refused, in order: unsigned, badly signed, stale (when the
+/// scheme has a timestamp), each mismatch.
+fn refusals(cfg: &Config) -> Vec<Refusal<'_>> {
+    let plain = |kind, what: &str, code| Refusal {
+        kind,
+        what: what.to_owned(),
+        code,
+        overrides: None,
+    };
+    let mut out = vec![
+        plain(
+            Kind::Unsigned,
+            "an event without a signature",
+            "webhook-unsigned-accepted",
+        ),
+        plain(
+            Kind::BadSignature,
+            "an event signed with the wrong secret",
+            "webhook-bad-signature-accepted",
+        ),
+    ];
+    if cfg.scheme().has_timestamp() {
+        out.push(plain(
+            Kind::Stale,
+            "an event with a stale timestamp",
+            "webhook-stale-accepted",
+        ));
+    }
+    out.extend(cfg.mismatches.iter().map(|o| Refusal {
+        kind: Kind::Signed,
+        what: format!(
+            "a signed event not matching the payment ({})",
+            effect::show_overrides(o)
+        ),
+        code: "webhook-mismatch-accepted",
+        overrides: Some(o),
+    }));
+    out
+}
+
+impl Run<'_> {
+    /// Delivers an event that must be refused with no effect; the effect's new state, and
+    /// whether the event was accepted or had an effect (the payment may be spent).
     async fn refused(
         &mut self,
         event: &Event,
-        what: &str,
-        code: &str,
+        refusal: &Refusal<'_>,
         before: Value,
         http: &mut Client,
         report: &mut Report,
-    ) -> Result<Value, ProbeError> {
+    ) -> Result<(Value, bool), ProbeError> {
+        let (what, code) = (refusal.what.as_str(), refusal.code);
         let resp = self.deliver(event, &note_of(event.kind), http).await?;
         let after = self
             .observer
@@ -521,7 +549,7 @@ impl Run<'_> {
                 at,
             );
         }
-        Ok(after)
+        Ok((after, resp.is_success() || !changed.is_empty()))
     }
 
     /// ` and changed GET /x: a went from 1 to 2`, or ` (no change seen in GET /x)`.

@@ -18,6 +18,12 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("ready-ignores-db", "readiness-tracks-db", "ready"),
     ("metrics-missing", "metrics", "metrics"),
     ("no-rate-limit", "sign-in-rate-limit", "429"),
+    // payments
+    ("webhook-no-signature", "payment-webhook", "without a signature"),
+    ("webhook-replay", "payment-webhook", "replayed event"),
+    ("webhook-stale-ok", "payment-webhook", "stale timestamp"),
+    ("amount-mismatch-ok", "payment-webhook", "not matching the payment"),
+    ("idempotency-ignored", "checkout-idempotency", "different answers"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

@@ -104,36 +104,57 @@ async fn the_clean_sample_service_passes_and_the_secret_never_shows() {
     assert!(!format!("{o:?}").contains(&secret));
 }
 
+/// Each flaw gives exactly its findings: an accepted forgery spends its payment, and the
+/// next check starts on a new one, so the genuine event is still judged on its own.
 #[tokio::test]
-async fn each_payments_flaw_fails_with_its_finding() {
-    for (flaw, code, words) in [
+async fn each_payments_flaw_fails_with_exactly_its_findings() {
+    for (flaw, expected, words) in [
         (
             Flaw::WebhookNoSignature,
-            "webhook-unsigned-accepted",
+            &["webhook-unsigned-accepted"][..],
             "an event without a signature (evt_phasegate_",
         ),
         (
             Flaw::WebhookStaleOk,
-            "webhook-stale-accepted",
+            &["webhook-stale-accepted"][..],
             "an event with a stale timestamp",
         ),
         (
             Flaw::AmountMismatchOk,
-            "webhook-mismatch-accepted",
+            &["webhook-mismatch-accepted"][..],
             "not matching the payment (amount_cents = 1)",
         ),
         (
             Flaw::WebhookReplay,
-            "webhook-replay-effect",
+            &["webhook-concurrent-effect", "webhook-replay-effect"][..],
             "had a second effect on GET /api/v1/subscription: activations went from 1 to 2, expires_at from 20",
         ),
     ] {
         let (o, secret) = against(&[flaw], |_| {}).await;
-        assert_fails_with(&o, code);
-        let text = message(&o, code);
+        assert!(row_holds(&o, expected), "{flaw}: {o:#?}");
+        let text = message(&o, expected[expected.len() - 1]);
         assert!(text.contains(words), "{flaw}: {text}");
         assert!(!format!("{o:?}").contains(&secret), "{flaw}");
     }
+    // Both mismatches are caught, each on its own payment.
+    let (o, _) = against(&[Flaw::AmountMismatchOk], |_| {}).await;
+    let mismatches: Vec<&str> = o
+        .findings
+        .iter()
+        .filter(|f| f.code == "webhook-mismatch-accepted")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(mismatches.len(), 2, "{o:#?}");
+    assert!(
+        mismatches[1].contains("(currency = \"USD\")"),
+        "{}",
+        mismatches[1]
+    );
+    assert!(
+        mismatches[1].contains("activations went from 1 to 2"),
+        "{}",
+        mismatches[1]
+    );
 }
 
 #[tokio::test]
@@ -217,6 +238,10 @@ async fn a_callback_that_accepts_everything_without_effect_fails() {
     );
     assert_fails_with(&o, "webhook-no-effect");
     assert_eq!(o.measurements["concurrent_tested"], 0.0);
+    assert!(
+        !o.findings.iter().any(|f| f.code == "webhook-replay-effect"),
+        "what could not be tested is not judged: {o:#?}"
+    );
 }
 
 /// A callback that refuses everything refuses the forgeries too, but is no pass.
