@@ -38,16 +38,12 @@ pub(crate) async fn setup(
             let resp = http::run_step(step, &note, vars, http, &mut scratch).await?;
             let wait = resp
                 .filter(|r| r.status == 429)
-                .map(|r| {
-                    r.header("retry-after")
-                        .and_then(|v| crate::rate_limit::retry_after(v, r.header("date")))
-                        .unwrap_or(Duration::from_secs(1))
-                })
+                .map(|r| retry_wait(&r))
                 .filter(|wait| *wait <= SETUP_MAX_WAIT && attempt < SETUP_RETRIES);
             match wait {
                 Some(wait) => {
                     attempt += 1;
-                    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+                    sleep_before_retry(wait).await;
                 }
                 None => break scratch,
             }
@@ -62,6 +58,20 @@ pub(crate) async fn setup(
         }
     }
     Ok(())
+}
+
+/// What a 429 asks a client to wait: its `Retry-After`, else a second.
+pub(crate) fn retry_wait(limited: &Response) -> Duration {
+    limited
+        .header("retry-after")
+        .and_then(|v| crate::rate_limit::retry_after(v, limited.header("date")))
+        .unwrap_or(Duration::from_secs(1))
+}
+
+/// Sleeps `wait` and a little more: limiters refill on their own clock, and coming back a
+/// hair early would be refused again.
+pub(crate) async fn sleep_before_retry(wait: Duration) {
+    tokio::time::sleep(wait + Duration::from_millis(100)).await;
 }
 
 /// The `effect` parameters: a request whose JSON shows what the probed action changes.

@@ -25,6 +25,9 @@
 //! (security headers and cookies on every route, including 404 and 405 responses), `cors`
 //! (allow-list with look-alike origins), `request-id`, `health` (live/ready with a fault hook),
 //! `metrics` (Prometheus text format and OpenMetrics) and `rate-limit`.
+//! The payment paths: `webhook` (plays the payment provider: signed, forged, stale and
+//! mismatching callbacks, replays and concurrent copies, judged by an `effect` request read
+//! before and after) and `idempotency` (a request repeated under one `Idempotency-Key`).
 //!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget

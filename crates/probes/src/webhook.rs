@@ -69,9 +69,6 @@ use crate::{Context, ParamError};
 /// Resends after a 429, each after waiting what it asked.
 const RETRIES: u32 = 3;
 
-/// Added to a 429's wait, as the rate-limit probe does: limiters refill on their own clock.
-const SLACK: Duration = Duration::from_millis(100);
-
 /// How much older than the tolerance the stale event is: clocks drift, and an event just past
 /// the limit could be accepted by a receiver rounding the other way.
 const STALE_MARGIN: Duration = Duration::from_secs(60);
@@ -448,20 +445,16 @@ impl Run<'_> {
         attempt: u32,
         what: &str,
     ) -> Result<(), ProbeError> {
-        let wait = limited
-            .header("retry-after")
-            .and_then(|v| crate::rate_limit::retry_after(v, limited.header("date")))
-            .unwrap_or(Duration::from_secs(1));
+        let wait = effect::retry_wait(limited);
         if attempt >= RETRIES || wait > self.cfg.max_wait.0 {
             return Err(ProbeError::Other(format!(
-                "{} was rate limited (429, Retry-After {}) after {} waits: the {what} event could not be tested; raise `max_wait` (at most 60s) or the service's limit",
+                "{} was rate limited (429, Retry-After {}) after {attempt} waits: the event sent as `{what}` could not be tested; raise `max_wait` (at most 60s) or the service's limit",
                 limited.location,
                 humantime::format_duration(wait),
-                attempt
             )));
         }
         self.waits += 1;
-        tokio::time::sleep(wait + SLACK).await;
+        effect::sleep_before_retry(wait).await;
         Ok(())
     }
 }
