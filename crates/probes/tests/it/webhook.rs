@@ -232,6 +232,7 @@ async fn a_callback_that_accepts_everything_without_effect_fails() {
     let o =
         phasegate_probes::run("webhook", &params_of(params()), &ctx_with_secret(&url, "s")).await;
     assert_fails_with(&o, "webhook-unsigned-accepted");
+    assert!(!format!("{o:?}").contains(FAKE_TOKEN));
     assert!(
         message(&o, "webhook-unsigned-accepted")
             .contains("(no change seen in GET /api/v1/subscription)")
@@ -251,16 +252,20 @@ async fn a_callback_that_refuses_everything_fails() {
     let o =
         phasegate_probes::run("webhook", &params_of(params()), &ctx_with_secret(&url, "s")).await;
     assert_fails_with(&o, "webhook-valid-refused");
+    assert!(!format!("{o:?}").contains(FAKE_TOKEN));
     let codes = codes(&o);
     assert_eq!(codes, ["webhook-valid-refused"], "{o:#?}");
 }
+
+/// The bearer token the fake sign-in hands out; it must never show in an outcome.
+const FAKE_TOKEN: &str = "tok-9f8e7d6c5b4a";
 
 /// Sign-in, checkout and a constant subscription; the callback answers `status`.
 fn fake(status: StatusCode) -> Router {
     Router::new()
         .route(
             "/api/v1/auth/sign-in",
-            post(|| async { axum::Json(json!({ "token": "tok-abc" })) }),
+            post(|| async { axum::Json(json!({ "token": FAKE_TOKEN })) }),
         )
         .route(
             "/api/v1/checkout",
