@@ -331,3 +331,157 @@ fn parameters_are_checked_together() {
         );
     }
 }
+
+/// A receiver written apart from the probe, as a provider's documentation says to verify:
+/// `verify` checks the headers against the raw body with the secret; events are applied once
+/// per payment, and must match its amount and currency.
+fn receiver(verify: fn(&axum::http::HeaderMap, &[u8]) -> bool) -> Router {
+    #[derive(Default)]
+    struct State {
+        next: u32,
+        paid: std::collections::HashSet<String>,
+        activations: u32,
+    }
+    let state = std::sync::Arc::new(std::sync::Mutex::new(State::default()));
+    let (checkout_state, callback_state, effect_state) =
+        (state.clone(), state.clone(), state.clone());
+    Router::new()
+        .route(
+            "/api/v1/auth/sign-in",
+            post(|| async { axum::Json(json!({ "token": FAKE_TOKEN })) }),
+        )
+        .route(
+            "/api/v1/checkout",
+            post(move || async move {
+                let mut s = checkout_state.lock().unwrap();
+                s.next += 1;
+                let id = format!("pay_{}", s.next);
+                axum::Json(json!({ "payment_id": id, "amount_cents": 990, "currency": "EUR" }))
+            }),
+        )
+        .route(
+            "/api/v1/subscription",
+            get(move || async move {
+                let s = effect_state.lock().unwrap();
+                axum::Json(json!({ "activations": s.activations }))
+            }),
+        )
+        .route(
+            "/api/v1/payments/callback",
+            post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                    if !verify(&headers, &body) {
+                        return StatusCode::UNAUTHORIZED;
+                    }
+                    let event: Value = serde_json::from_slice(&body).unwrap();
+                    if event["amount_cents"] != 990 || event["currency"] != "EUR" {
+                        return StatusCode::UNPROCESSABLE_ENTITY;
+                    }
+                    let mut s = callback_state.lock().unwrap();
+                    if s.paid
+                        .insert(event["payment_id"].as_str().unwrap().to_owned())
+                    {
+                        s.activations += 1;
+                    }
+                    StatusCode::OK
+                },
+            ),
+        )
+}
+
+const RECEIVER_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether unix time `ts` is within five minutes of now.
+fn fresh(ts: &str) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    ts.parse::<i64>().is_ok_and(|t| (now - t).abs() <= 300)
+}
+
+/// docs.stripe.com/webhooks, "Verify signatures manually".
+fn stripe_verify(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    let Some(value) = header(headers, "stripe-signature") else {
+        return false;
+    };
+    let field = |k: &str| {
+        value
+            .split(',')
+            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+    };
+    let (Some(t), Some(v1)) = (field("t"), field("v1")) else {
+        return false;
+    };
+    let expected = hmac_sha256(RECEIVER_SECRET.as_bytes(), &[t.as_bytes(), b".", body]);
+    fresh(t) && hex::decode(v1).is_ok_and(|sig| sig == expected)
+}
+
+/// The Standard Webhooks specification: the key is the base64 after `whsec_`.
+fn standard_verify(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(&RECEIVER_SECRET["whsec_".len()..]).unwrap();
+    let (Some(id), Some(ts), Some(sig)) = (
+        header(headers, "webhook-id"),
+        header(headers, "webhook-timestamp"),
+        header(headers, "webhook-signature"),
+    ) else {
+        return false;
+    };
+    let expected = b64.encode(hmac_sha256(
+        &key,
+        &[id.as_bytes(), b".", ts.as_bytes(), b".", body],
+    ));
+    fresh(ts)
+        && sig
+            .split(' ')
+            .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+/// Shopify: base64 of the HMAC of the raw body, no timestamp.
+fn shopify_verify(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD
+        .encode(hmac_sha256(RECEIVER_SECRET.as_bytes(), &[body]));
+    header(headers, "x-shopify-hmac-sha256") == Some(expected.as_str())
+}
+
+/// Presets against receivers written from the providers' documentation: each passes, and a
+/// scheme without a timestamp says staleness was not tested.
+#[tokio::test]
+async fn presets_pass_against_receivers_verifying_as_the_providers_document() {
+    for (preset, verify, stale) in [
+        ("stripe", stripe_verify as fn(&_, &_) -> bool, 1.0),
+        ("standard-webhooks", standard_verify, 1.0),
+        ("shopify", shopify_verify, 0.0),
+    ] {
+        let url = serve(receiver(verify)).await;
+        let mut p = params();
+        p["scheme"] = json!(preset);
+        p["mismatches"] = json!([{ "/amount_cents": 1 }, { "/currency": "USD" }]);
+        let o = phasegate_probes::run(
+            "webhook",
+            &params_of(p),
+            &ctx_with_secret(&url, RECEIVER_SECRET),
+        )
+        .await;
+        assert_pass(&o);
+        assert!(o.findings.is_empty(), "{preset}: {o:#?}");
+        assert_eq!(o.measurements["stale_tested"], stale, "{preset}");
+        assert!(!format!("{o:?}").contains(RECEIVER_SECRET), "{preset}");
+    }
+}
