@@ -717,6 +717,34 @@ mod tests {
         assert_eq!(scrape, format!("{USER_AGENT}\n{PROMETHEUS_ACCEPT}"));
     }
 
+    /// Both requests must be in flight at once: the route answers only when two are waiting.
+    #[tokio::test]
+    async fn concurrent_requests_arrive_together_and_count_against_the_budget() {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let app = Router::new().fallback(move || {
+            let barrier = barrier.clone();
+            async move {
+                barrier.wait().await;
+                "together"
+            }
+        });
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let reqs = [Request::get("/a"), Request::get("/b")];
+        let answers = tokio::time::timeout(Duration::from_secs(5), http.send_concurrently(&reqs))
+            .await
+            .expect("sent one after the other, the first would wait forever")
+            .unwrap();
+        let texts: Vec<String> = answers.iter().map(Response::text).collect();
+        assert_eq!(texts, ["together", "together"]);
+        assert_eq!(answers[1].location, "GET /b");
+        assert_eq!(http.sent(), 2);
+        let three = [Request::get("/c"), Request::get("/d"), Request::get("/e")];
+        let over = http.send_concurrently(&three).await;
+        assert!(matches!(over, Err(ProbeError::Budget { budget: 4, .. })));
+        assert_eq!(http.sent(), 2, "nothing sent past the budget");
+    }
+
     #[tokio::test]
     async fn a_303_after_post_becomes_a_get_and_hops_count_as_requests() {
         let app = Router::new()
