@@ -23,9 +23,11 @@
 //! under the first key must be refused with a 4xx (422 or 409 are usual) and have no effect.
 //!
 //! Keys are `phasegate-` and a random UUID, so runs never collide with each other or with
-//! real clients. Without `effect`, answers alone are compared (`effect_checked` is 0).
+//! real clients. Without `effect`, answers alone are compared (`effect_checked` is 0, as it
+//! is when the first request did not change the effect, which then cannot show a second one).
 //!
-//! Budget: 4 × setup (a 429 is waited out), 5 requests, 5 effect reads. Measurements: `effect_checked` (1 or 0).
+//! Budget: 4 × setup (a 429 is waited out), 5 requests, 5 effect reads.
+//! Measurements: `effect_checked` (1 or 0).
 
 use std::collections::BTreeMap;
 
@@ -164,6 +166,7 @@ impl Probe for Idempotency {
     }
 }
 
+/// One run of the check: the parameters, the effect request if any, what setup captured.
 struct Run<'a> {
     cfg: &'a Config,
     observer: Option<Observer<'a>>,
@@ -195,6 +198,10 @@ impl Run<'_> {
         }
         let once = self.read("after the first request", http).await?;
         let reference = effect::changes(&before, &once);
+        // An effect the first request did not move cannot show a second one: say so.
+        if reference.is_empty() {
+            report.measure("effect_checked", 0.0);
+        }
 
         let second = http.send(&self.request(&key, "repeated", false)?).await?;
         if !second.is_success() {

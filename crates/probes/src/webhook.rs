@@ -13,7 +13,8 @@
 //! ]
 //! payment = [                               # before each scenario: a new pending payment
 //!   { method = "POST", path = "/api/checkout", headers = { Authorization = "Bearer {{token}}" },
-//!     capture = { payment_id = "/payment_id", amount = "/amount_cents", currency = "/currency" } },
+//!     capture = { payment_id = "/payment_id", amount = "/amount_cents",
+//!                 currency = "/currency" } },
 //! ]
 //! event = { event_id = "{{event_id}}", payment_id = "{{payment_id}}",
 //!           amount_cents = "{{amount}}", currency = "{{currency}}", status = "paid" }
@@ -33,11 +34,12 @@
 //! overrides of the event, e.g. another amount or currency) must each be refused with a 4xx
 //! and change nothing. These come first so that an accidental acceptance shows as the change
 //! it made; an accepted one may have paid the payment, so the next check starts on a new
-//! payment and every check is judged on its own. Then the correctly signed event must be accepted (2xx) and change the effect, and
-//! the very same event again must be acknowledged (2xx, so that the provider stops retrying)
-//! and change nothing. On a second payment one event gives the change one event makes; on a
-//! third, two copies of one event sent at once must make that same change once (numbers moved
-//! by the same amount, timestamps by the same duration).
+//! payment and every check is judged on its own. Then the correctly signed event must be
+//! accepted (2xx) and change the effect, and the very same event again must be acknowledged
+//! (2xx, so that the provider stops retrying) and change nothing. On a second payment one
+//! event gives the change one event makes; on a third, two copies of one event sent at once
+//! must make that same change once (numbers moved by the same amount, timestamps by the same
+//! duration).
 //!
 //! The callback route is usually rate limited: a 429 is not a refusal. The probe waits what
 //! `Retry-After` asks (at most `max_wait`, default 5s) and sends again, re-signed, up to three
