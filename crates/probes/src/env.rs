@@ -23,6 +23,19 @@ impl ChildEnv {
         }
     }
 
+    /// The value of `name` as a child would see it: set here, else inherited from this
+    /// process unless withheld. How an in-process probe reads a secret its gate declares
+    /// (`secret_env`), exactly as the gate's command would.
+    pub fn var(&self, name: &str) -> Option<String> {
+        if let Some(value) = self.set.get(name) {
+            return Some(value.clone());
+        }
+        if self.withheld.contains(name) {
+            return None;
+        }
+        std::env::var(name).ok()
+    }
+
     /// Configures `cmd`'s environment.
     pub fn apply(&self, cmd: &mut tokio::process::Command) {
         // Removed first: a later `env` of the same name wins, as `set` must.
@@ -46,6 +59,17 @@ impl std::fmt::Debug for ChildEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn var_is_what_a_child_would_see() {
+        let env = ChildEnv {
+            set: BTreeMap::from([("SET_ONE".to_owned(), "s".to_owned())]),
+            withheld: BTreeSet::from(["PATH".to_owned(), "SET_ONE".to_owned()]),
+        };
+        assert_eq!(env.var("SET_ONE").as_deref(), Some("s"));
+        assert_eq!(env.var("PATH"), None);
+        assert!(std::env::var("HOME").is_err() || env.var("HOME").is_some());
+    }
 
     #[tokio::test]
     async fn withheld_variables_are_not_inherited_and_set_ones_win() {

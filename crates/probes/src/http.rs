@@ -43,9 +43,10 @@ pub(crate) struct Config {
     requests: Vec<Step>,
 }
 
+/// One request of a list: the `http` probe's `requests`, and the setup other probes run.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Step {
+pub(crate) struct Step {
     #[serde(default = "params::get")]
     method: String,
     path: String,
@@ -159,14 +160,14 @@ fn template_re() -> &'static Regex {
 }
 
 /// Names used as `{{name}}` in `text`.
-fn template_names(text: &str) -> Vec<String> {
+pub(crate) fn template_names(text: &str) -> Vec<String> {
     template_re()
         .captures_iter(text)
         .map(|c| c[1].to_string())
         .collect()
 }
 
-fn json_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+pub(crate) fn json_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::String(s) => out.push(s),
         Value::Array(items) => items.iter().for_each(|i| json_strings(i, out)),
@@ -186,58 +187,7 @@ impl Probe for Http {
         if cfg.requests.is_empty() {
             errors.push(err("requests", "expected at least one request"));
         }
-        let mut captured: Vec<&str> = Vec::new();
-        for (i, step) in cfg.requests.iter().enumerate() {
-            let key = |k: &str| format!("requests[{i}].{k}");
-            params::check_method(&key("method"), &step.method, errors);
-            params::check_path(&key("path"), &step.path, errors);
-            params::check_body(&key("body"), &step.body, &step.json, errors);
-            let mut texts: Vec<&str> = vec![&step.path];
-            texts.extend(step.headers.values().map(String::as_str));
-            texts.extend(step.body.as_deref());
-            if let Some(json) = &step.json {
-                json_strings(json, &mut texts);
-            }
-            for name in texts.iter().flat_map(|t| template_names(t)) {
-                if !captured.contains(&name.as_str()) {
-                    errors.push(err(
-                        key("path"),
-                        format!("`{{{{{name}}}}}` is not captured by an earlier request"),
-                    ));
-                }
-            }
-            for name in step.headers.keys() {
-                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                    errors.push(err(key("headers"), format!("invalid header name {name:?}")));
-                }
-            }
-            for pointer in step.expect.json.keys() {
-                if !pointer.is_empty() && !pointer.starts_with('/') {
-                    errors.push(err(
-                        key("expect.json"),
-                        format!("expected a JSON pointer starting with `/`, saw {pointer:?}"),
-                    ));
-                }
-            }
-            for (name, capture) in &step.capture {
-                if !template_re().is_match(&format!("{{{{{name}}}}}")) {
-                    errors.push(err(
-                        key("capture"),
-                        format!("capture names are letters, digits, `_` and `-`, saw {name:?}"),
-                    ));
-                }
-                if let Capture::Pointer(p) = capture
-                    && !p.is_empty()
-                    && !p.starts_with('/')
-                {
-                    errors.push(err(
-                        key(&format!("capture.{name}")),
-                        format!("expected a JSON pointer starting with `/`, saw {p:?}"),
-                    ));
-                }
-            }
-            captured.extend(step.capture.keys().map(String::as_str));
-        }
+        validate_steps("requests", &cfg.requests, &mut Vec::new(), errors);
     }
 
     fn budget(cfg: &Config) -> u32 {
@@ -251,24 +201,13 @@ impl Probe for Http {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        let mut vars = Vars::new();
         let mut latencies: Vec<Duration> = Vec::new();
         for (i, step) in cfg.requests.iter().enumerate() {
-            let req = match build(step, i, &vars) {
-                Ok(req) => req,
-                Err(missing) => {
-                    report.finding(
-                        "capture-unavailable",
-                        format!("expected capture `{missing}` from an earlier request, saw none; request not sent"),
-                        format!("{} {} (request {})", step.method, step.path, i + 1),
-                    );
-                    continue;
-                }
-            };
-            let resp = http.send(&req).await?;
-            latencies.push(resp.latency);
-            assert_step(step, &resp, report);
-            capture(step, &resp, &mut vars, report);
+            let note = format!("request {}", i + 1);
+            if let Some(resp) = run_step(step, &note, &mut vars, http, report).await? {
+                latencies.push(resp.latency);
+            }
         }
         if !latencies.is_empty() {
             latencies.sort();
@@ -281,39 +220,216 @@ impl Probe for Http {
     }
 }
 
+impl Step {
+    pub(crate) fn method(&self) -> &str {
+        &self.method
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub(crate) fn json(&self) -> Option<&Value> {
+        self.json.as_ref()
+    }
+
+    /// Without assertions or captures: for a request the probe judges itself.
+    pub(crate) fn is_bare(&self) -> bool {
+        let e = &self.expect;
+        self.capture.is_empty()
+            && e.status.is_none()
+            && e.headers.is_empty()
+            && e.body_contains.is_none()
+            && e.json.is_empty()
+            && e.max_latency.is_none()
+    }
+}
+
+/// Values captured by earlier requests, by name, with their JSON type.
+pub(crate) type Vars = BTreeMap<String, Value>;
+
+/// Checks a list of requests written as the `http` probe's `requests` (other probes take
+/// their setup in the same form), under the parameter `key`. `captured` holds the names
+/// available before the first request (a probe's own, such as `event_id`) and gains those the
+/// requests capture.
+pub(crate) fn validate_steps(
+    key: &str,
+    steps: &[Step],
+    captured: &mut Vec<String>,
+    errors: &mut Vec<ParamError>,
+) {
+    for (i, step) in steps.iter().enumerate() {
+        let key = |k: &str| format!("{key}[{i}].{k}");
+        params::check_method(&key("method"), &step.method, errors);
+        params::check_path(&key("path"), &step.path, errors);
+        params::check_body(&key("body"), &step.body, &step.json, errors);
+        let mut texts: Vec<&str> = vec![&step.path];
+        texts.extend(step.headers.values().map(String::as_str));
+        texts.extend(step.body.as_deref());
+        if let Some(json) = &step.json {
+            json_strings(json, &mut texts);
+        }
+        check_templates(&key("path"), &texts, captured, errors);
+        for name in step.headers.keys() {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                errors.push(err(key("headers"), format!("invalid header name {name:?}")));
+            }
+        }
+        for pointer in step.expect.json.keys() {
+            check_pointer(&key("expect.json"), pointer, errors);
+        }
+        for (name, capture) in &step.capture {
+            if !template_re().is_match(&format!("{{{{{name}}}}}")) {
+                errors.push(err(
+                    key("capture"),
+                    format!("capture names are letters, digits, `_` and `-`, saw {name:?}"),
+                ));
+            }
+            if let Capture::Pointer(p) = capture {
+                check_pointer(&key(&format!("capture.{name}")), p, errors);
+            }
+        }
+        captured.extend(step.capture.keys().cloned());
+    }
+}
+
+/// Every `{{name}}` used in `texts` must be among `captured`.
+pub(crate) fn check_templates(
+    key: &str,
+    texts: &[&str],
+    captured: &[String],
+    errors: &mut Vec<ParamError>,
+) {
+    for name in texts.iter().flat_map(|t| template_names(t)) {
+        if !captured.contains(&name) {
+            errors.push(err(
+                key,
+                format!("`{{{{{name}}}}}` is not captured by an earlier request"),
+            ));
+        }
+    }
+}
+
+/// A JSON pointer is empty (the whole document) or starts with `/`.
+pub(crate) fn check_pointer(key: &str, pointer: &str, errors: &mut Vec<ParamError>) {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        errors.push(err(
+            key,
+            format!("expected a JSON pointer starting with `/`, saw {pointer:?}"),
+        ));
+    }
+}
+
+/// Sends one request of a list with the captures so far (`note` names it in locations:
+/// `request 2`), records its failed assertions and adds its captures to `vars`. `None` when
+/// it could not be sent because a capture it uses is missing (a finding says so).
+pub(crate) async fn run_step(
+    step: &Step,
+    note: &str,
+    vars: &mut Vars,
+    http: &mut Client,
+    report: &mut Report,
+) -> Result<Option<Response>, ProbeError> {
+    let req = match build(step, note, vars) {
+        Ok(req) => req,
+        Err(missing) => {
+            report.finding(
+                "capture-unavailable",
+                format!("expected capture `{missing}` from an earlier request, saw none; request not sent"),
+                format!("{} {} ({note})", step.method, step.path),
+            );
+            return Ok(None);
+        }
+    };
+    let resp = http.send(&req).await?;
+    assert_step(step, &resp, report);
+    capture(step, &resp, vars, report);
+    Ok(Some(resp))
+}
+
 /// Replaces `{{name}}`; `None` names the first capture that is not available.
-fn fill(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+pub(crate) fn fill(text: &str, vars: &Vars) -> Result<String, String> {
     for name in template_names(text) {
         if !vars.contains_key(&name) {
             return Err(name);
         }
     }
     Ok(template_re()
-        .replace_all(text, |c: &regex::Captures<'_>| vars[&c[1]].clone())
+        .replace_all(text, |c: &regex::Captures<'_>| text_of(&vars[&c[1]]))
         .into_owned())
 }
 
-fn fill_json(v: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String> {
+/// A captured value as text: a string as itself, anything else as JSON.
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn fill_json(v: &Value, vars: &Vars) -> Result<Value, String> {
+    fill_json_as(v, vars, false)
+}
+
+/// [`fill_json`], except that a string that is exactly one `{{name}}` becomes the captured
+/// value with its JSON type: a payment event needs `"amount": "{{amount}}"` to stay a number.
+pub(crate) fn fill_json_typed(v: &Value, vars: &Vars) -> Result<Value, String> {
+    fill_json_as(v, vars, true)
+}
+
+fn fill_json_as(v: &Value, vars: &Vars, typed: bool) -> Result<Value, String> {
     Ok(match v {
-        Value::String(s) => Value::String(fill(s, vars)?),
+        Value::String(s) => {
+            let whole = template_re()
+                .captures(s)
+                .filter(|c| typed && c[0].len() == s.len())
+                .map(|c| c[1].to_string());
+            match whole {
+                Some(name) => vars.get(&name).cloned().ok_or(name)?,
+                None => Value::String(fill(s, vars)?),
+            }
+        }
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|i| fill_json(i, vars))
+                .map(|i| fill_json_as(i, vars, typed))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, i)| Ok((k.clone(), fill_json(i, vars)?)))
+                .map(|(k, i)| Ok((k.clone(), fill_json_as(i, vars, typed)?)))
                 .collect::<Result<_, String>>()?,
         ),
         other => other.clone(),
     })
 }
 
-fn build(step: &Step, index: usize, vars: &BTreeMap<String, String>) -> Result<Request, String> {
+/// The request of `step` with `vars` filled in, its JSON body replaced by `json` when given
+/// (a probe's variant of a body); `Err` names a capture that is missing.
+pub(crate) fn build_with(
+    step: &Step,
+    note: &str,
+    vars: &Vars,
+    json: Option<&Value>,
+) -> Result<Request, String> {
+    let mut req = build(step, note, vars)?;
+    if let Some(json) = json {
+        req.body = Some(Body::Json(json.clone()));
+    }
+    Ok(req)
+}
+
+/// The JSON body of `step` with `vars` filled in, keeping captured values' types.
+pub(crate) fn step_json(step: &Step, vars: &Vars) -> Result<Option<Value>, String> {
+    step.json
+        .as_ref()
+        .map(|json| fill_json_typed(json, vars))
+        .transpose()
+}
+
+fn build(step: &Step, note: &str, vars: &Vars) -> Result<Request, String> {
     let mut req = Request::new(&step.method, &fill(&step.path, vars)?)
-        .note(format!("request {}", index + 1))
+        .note(note)
         // Statuses are asserted as written (`status = 302`), as Hurl does without --location.
         .no_follow();
     for (name, value) in &step.headers {
@@ -480,17 +596,13 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn capture(step: &Step, resp: &Response, vars: &mut BTreeMap<String, String>, report: &mut Report) {
+fn capture(step: &Step, resp: &Response, vars: &mut Vars, report: &mut Report) {
     for (name, how) in &step.capture {
         let value = match how {
-            Capture::Header(h) => resp.header(h).map(str::to_string),
+            Capture::Header(h) => resp.header(h).map(|v| Value::String(v.to_string())),
             Capture::Pointer(p) => serde_json::from_slice::<Value>(&resp.body)
                 .ok()
-                .and_then(|doc| doc.pointer(p).cloned())
-                .map(|v| match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }),
+                .and_then(|doc| doc.pointer(p).cloned()),
         };
         match value {
             Some(v) => {
@@ -532,10 +644,19 @@ mod tests {
 
     #[test]
     fn templates_fill_and_name_the_missing_capture() {
-        let mut vars = BTreeMap::new();
-        vars.insert("id".to_string(), "42".to_string());
+        let mut vars = Vars::new();
+        vars.insert("id".to_string(), Value::from(42));
         assert_eq!(fill("/x/{{ id }}/{{id}}", &vars).unwrap(), "/x/42/42");
         assert_eq!(fill("/x/{{other}}", &vars).unwrap_err(), "other");
+        let json = serde_json::json!({ "a": "{{id}}", "b": "n{{id}}" });
+        assert_eq!(
+            fill_json(&json, &vars).unwrap(),
+            serde_json::json!({ "a": "42", "b": "n42" })
+        );
+        assert_eq!(
+            fill_json_typed(&json, &vars).unwrap(),
+            serde_json::json!({ "a": 42, "b": "n42" })
+        );
     }
 
     #[test]

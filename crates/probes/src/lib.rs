@@ -27,6 +27,9 @@
 //! `metrics` (Prometheus text format and OpenMetrics), `rate-limit`, and the access probes
 //! `rbac` (a role × request matrix of statuses) and `strict-input` (bad bodies refused, with
 //! no effect), which share how roles obtain credentials (module `access`).
+//! The payment paths: `webhook` (plays the payment provider: signed, forged, stale and
+//! mismatching callbacks, replays and concurrent copies, judged by an `effect` request read
+//! before and after) and `idempotency` (a request repeated under one `Idempotency-Key`).
 //!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
@@ -61,6 +64,11 @@ mod report;
 mod request_id;
 pub mod severity;
 mod strict_input;
+// payments: webhook and idempotency
+mod effect;
+mod idempotency;
+mod signature;
+mod webhook;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -82,6 +90,9 @@ const REGISTRY: &[Entry] = &[
     // access: rbac, strict-input
     Entry::of::<rbac::Rbac>(),
     Entry::of::<strict_input::StrictInput>(),
+    // payments
+    Entry::of::<webhook::Webhook>(),
+    Entry::of::<idempotency::Idempotency>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

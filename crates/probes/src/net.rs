@@ -450,6 +450,42 @@ impl Client {
         Ok(HttpToHttps::NotRedirected)
     }
 
+    /// Sends `reqs` at the same time, each exactly once (no redirect is followed: a probe
+    /// sending concurrent copies judges the first answer of each), and returns the responses
+    /// in the order of `reqs`. For races the service must win: duplicate deliveries of an
+    /// event, double submissions under one idempotency key.
+    pub async fn send_concurrently(
+        &mut self,
+        reqs: &[Request],
+    ) -> Result<Vec<Response>, ProbeError> {
+        let count = u32::try_from(reqs.len()).unwrap_or(u32::MAX);
+        if self.asked.saturating_add(count) > self.budget {
+            return Err(ProbeError::Budget {
+                budget: self.budget,
+                location: reqs.first().map(Request::location).unwrap_or_default(),
+            });
+        }
+        self.asked += count;
+        self.sent += count;
+        let mut pending = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let url = self.url(&req.path)?;
+            pending.push(exchange(
+                &self.client,
+                &req.method,
+                url,
+                &req.headers,
+                req.body.as_ref(),
+                req.location(),
+            ));
+        }
+        futures_util::future::join_all(pending)
+            .await
+            .into_iter()
+            .map(|r| r.map_err(|(e, _)| e))
+            .collect()
+    }
+
     /// One request, no redirect handling; counts one request sent.
     async fn send_once(
         &mut self,
@@ -459,63 +495,97 @@ impl Client {
         body: Option<&Body>,
         location: &str,
     ) -> Result<Response, ProbeError> {
-        self.last_was_connect_error = false;
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| ProbeError::Other(format!("invalid method {method:?}")))?;
-        let mut builder = self.client.request(method, url);
-        for (name, value) in headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| ProbeError::Other(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_bytes(value)
-                .map_err(|_| ProbeError::Other(format!("invalid value for header {name}")))?;
-            builder = builder.header(name, value);
-        }
-        builder = match body {
-            Some(Body::Text(text)) => builder.body(text.clone()),
-            Some(Body::Json(json)) => builder.json(json),
-            None => builder,
-        };
         self.sent += 1;
-        let started = Instant::now();
-        let transport = |e: reqwest::Error| ProbeError::Transport {
-            location: location.to_string(),
-            message: chain(&e),
-        };
-        let mut resp = match builder.send().await {
-            Ok(resp) => resp,
-            Err(e) => {
-                self.last_was_connect_error = e.is_connect();
-                return Err(transport(e));
-            }
-        };
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            let room = MAX_BODY - body.len();
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= MAX_BODY {
-                break;
-            }
-        }
-        Ok(Response {
-            status,
+        let result = exchange(
+            &self.client,
+            method,
+            url,
             headers,
             body,
-            latency: started.elapsed(),
-            location: location.to_string(),
-            redirects: Vec::new(),
-        })
+            location.to_string(),
+        )
+        .await;
+        self.last_was_connect_error = matches!(result, Err((_, true)));
+        result.map_err(|(e, _)| e)
     }
+}
+
+/// Sends one request and reads its response (up to [`MAX_BODY`]). The error says whether
+/// the connection could not be made at all.
+async fn exchange(
+    client: &reqwest::Client,
+    method: &str,
+    url: Url,
+    headers: &[(String, Vec<u8>)],
+    body: Option<&Body>,
+    location: String,
+) -> Result<Response, (ProbeError, bool)> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| {
+        (
+            ProbeError::Other(format!("invalid method {method:?}")),
+            false,
+        )
+    })?;
+    let mut builder = client.request(method, url);
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            (
+                ProbeError::Other(format!("invalid header name {name:?}")),
+                false,
+            )
+        })?;
+        let value = HeaderValue::from_bytes(value).map_err(|_| {
+            (
+                ProbeError::Other(format!("invalid value for header {name}")),
+                false,
+            )
+        })?;
+        builder = builder.header(name, value);
+    }
+    builder = match body {
+        Some(Body::Text(text)) => builder.body(text.clone()),
+        Some(Body::Json(json)) => builder.json(json),
+        None => builder,
+    };
+    let started = Instant::now();
+    let transport = |e: reqwest::Error| {
+        let connect = e.is_connect();
+        (
+            ProbeError::Transport {
+                location: location.clone(),
+                message: chain(&e),
+            },
+            connect,
+        )
+    };
+    let mut resp = builder.send().await.map_err(transport)?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        let room = MAX_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+        latency: started.elapsed(),
+        location,
+        redirects: Vec::new(),
+    })
 }
 
 /// An error with its causes, in one line ("error sending request: connection refused").
@@ -645,6 +715,34 @@ mod tests {
             .unwrap()
             .text();
         assert_eq!(scrape, format!("{USER_AGENT}\n{PROMETHEUS_ACCEPT}"));
+    }
+
+    /// Both requests must be in flight at once: the route answers only when two are waiting.
+    #[tokio::test]
+    async fn concurrent_requests_arrive_together_and_count_against_the_budget() {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let app = Router::new().fallback(move || {
+            let barrier = barrier.clone();
+            async move {
+                barrier.wait().await;
+                "together"
+            }
+        });
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let reqs = [Request::get("/a"), Request::get("/b")];
+        let answers = tokio::time::timeout(Duration::from_secs(5), http.send_concurrently(&reqs))
+            .await
+            .expect("sent one after the other, the first would wait forever")
+            .unwrap();
+        let texts: Vec<String> = answers.iter().map(Response::text).collect();
+        assert_eq!(texts, ["together", "together"]);
+        assert_eq!(answers[1].location, "GET /b");
+        assert_eq!(http.sent(), 2);
+        let three = [Request::get("/c"), Request::get("/d"), Request::get("/e")];
+        let over = http.send_concurrently(&three).await;
+        assert!(matches!(over, Err(ProbeError::Budget { budget: 4, .. })));
+        assert_eq!(http.sent(), 2, "nothing sent past the budget");
     }
 
     #[tokio::test]

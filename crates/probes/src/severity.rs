@@ -127,6 +127,24 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("input-refusal-inconclusive", Medium),
     ("input-effect", Critical),
     ("input-effect-unreadable", High),
+    // payments: webhook
+    ("webhook-unsigned-accepted", Critical),
+    ("webhook-bad-signature-accepted", Critical),
+    ("webhook-stale-accepted", High),
+    ("webhook-mismatch-accepted", Critical),
+    ("webhook-refusal-status", Medium),
+    ("webhook-refused-with-effect", Critical),
+    ("webhook-valid-refused", High),
+    ("webhook-no-effect", High),
+    ("webhook-replay-effect", Critical),
+    ("webhook-replay-refused", Medium),
+    ("webhook-concurrent-effect", Critical),
+    // payments: idempotency
+    ("idempotency-request-failed", High),
+    ("idempotency-repeat-refused", High),
+    ("idempotency-different-answer", Critical),
+    ("idempotency-second-effect", Critical),
+    ("idempotency-key-reuse-not-refused", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

@@ -15,7 +15,7 @@ use crate::password;
 use crate::rbac::Role;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE users (
@@ -52,6 +52,17 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     detail TEXT NOT NULL
 );
+";
+
+/// Version 2: subscriptions expire, and checkout remembers idempotency keys. The unique index
+/// is what makes a key create one payment even when two requests race: the second insert
+/// conflicts in the database instead of passing a check made before the first committed.
+/// SQLite treats NULLs as distinct, so payments made without a key never conflict.
+const SCHEMA_V2: &str = "
+ALTER TABLE subscriptions ADD COLUMN expires_at TEXT;
+ALTER TABLE payments ADD COLUMN plan TEXT NOT NULL DEFAULT 'monthly';
+ALTER TABLE payments ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX payments_idempotency_key ON payments (user_id, idempotency_key);
 ";
 
 /// The users a fresh database starts with; all share [`SEED_PASSWORD`].
@@ -123,7 +134,10 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA)?;
+    if version < 1 {
+        tx.execute_batch(SCHEMA)?;
+    }
+    tx.execute_batch(SCHEMA_V2)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
@@ -227,40 +241,71 @@ pub(crate) fn set_role(conn: &Connection, id: i64, role: Role) -> rusqlite::Resu
 pub(crate) struct Payment {
     pub(crate) id: String,
     pub(crate) user_id: i64,
+    pub(crate) plan: String,
     pub(crate) amount_cents: i64,
     pub(crate) currency: String,
     pub(crate) status: String,
 }
 
-pub(crate) fn insert_payment(conn: &Connection, payment: &Payment) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO payments (id, user_id, amount_cents, currency, status, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+const PAYMENT_COLUMNS: &str = "id, user_id, plan, amount_cents, currency, status";
+
+fn payment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Payment> {
+    Ok(Payment {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        plan: row.get(2)?,
+        amount_cents: row.get(3)?,
+        currency: row.get(4)?,
+        status: row.get(5)?,
+    })
+}
+
+/// Inserts `payment` under `idempotency_key` (none: always a new payment). Returns false,
+/// inserting nothing, when the user already made a payment with that key.
+pub(crate) fn insert_payment(
+    conn: &Connection,
+    payment: &Payment,
+    idempotency_key: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let inserted = conn.execute(
+        "INSERT INTO payments (id, user_id, plan, amount_cents, currency, status, created_at, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING",
         params![
             payment.id,
             payment.user_id,
+            payment.plan,
             payment.amount_cents,
             payment.currency,
             payment.status,
-            now()
+            now(),
+            idempotency_key
         ],
     )?;
-    Ok(())
+    Ok(inserted == 1)
+}
+
+/// The payment `user_id` made with `idempotency_key`.
+pub(crate) fn payment_by_key(
+    conn: &Connection,
+    user_id: i64,
+    idempotency_key: &str,
+) -> rusqlite::Result<Option<Payment>> {
+    conn.query_row(
+        &format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE user_id = ?1 AND idempotency_key = ?2"
+        ),
+        params![user_id, idempotency_key],
+        payment_from_row,
+    )
+    .optional()
 }
 
 pub(crate) fn payment(conn: &Connection, id: &str) -> rusqlite::Result<Option<Payment>> {
     conn.query_row(
-        "SELECT id, user_id, amount_cents, currency, status FROM payments WHERE id = ?1",
+        &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?1"),
         [id],
-        |row| {
-            Ok(Payment {
-                id: row.get(0)?,
-                user_id: row.get(1)?,
-                amount_cents: row.get(2)?,
-                currency: row.get(3)?,
-                status: row.get(4)?,
-            })
-        },
+        payment_from_row,
     )
     .optional()
 }
@@ -288,15 +333,40 @@ pub(crate) fn mark_paid(conn: &Connection, payment_id: &str) -> rusqlite::Result
     Ok(changed == 1)
 }
 
-/// Activates (or re-activates) a user's subscription, counting activations.
-pub(crate) fn activate_subscription(conn: &Connection, user_id: i64) -> rusqlite::Result<()> {
+/// Activates (or re-activates) a user's subscription, counting activations, and extends it
+/// by `period` from its current expiry, or from now when it has lapsed (a renewal paid early
+/// is not lost; one paid late does not back-date). Returns the new expiry.
+pub(crate) fn activate_subscription(
+    conn: &Connection,
+    user_id: i64,
+    period: std::time::Duration,
+) -> rusqlite::Result<String> {
+    let now = jiff::Timestamp::now();
+    let current: Option<String> = conn
+        .query_row(
+            "SELECT expires_at FROM subscriptions WHERE user_id = ?1",
+            [user_id],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten();
+    let from = current
+        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+        .filter(|at| *at > now)
+        .unwrap_or(now);
+    let period = jiff::SignedDuration::try_from(period).expect("plan periods are days, not ages");
+    let expires_at = from
+        .checked_add(period)
+        .expect("a plan period from now stays within jiff's range")
+        .to_string();
     conn.execute(
-        "INSERT INTO subscriptions (user_id, status, activated_at, activations)
-         VALUES (?1, 'active', ?2, 1)
-         ON CONFLICT (user_id) DO UPDATE SET status = 'active', activations = activations + 1",
-        params![user_id, now()],
+        "INSERT INTO subscriptions (user_id, status, activated_at, activations, expires_at)
+         VALUES (?1, 'active', ?2, 1, ?3)
+         ON CONFLICT (user_id) DO UPDATE
+         SET status = 'active', activations = activations + 1, expires_at = ?3",
+        params![user_id, now.to_string(), expires_at],
     )?;
-    Ok(())
+    Ok(expires_at)
 }
 
 /// A user's subscription as the API shows it.
@@ -305,6 +375,8 @@ pub(crate) struct Subscription {
     pub(crate) status: String,
     pub(crate) activated_at: Option<String>,
     pub(crate) activations: i64,
+    /// Until when it is paid for (RFC 3339, UTC); none before the first activation.
+    pub(crate) expires_at: Option<String>,
 }
 
 impl Subscription {
@@ -316,13 +388,14 @@ impl Subscription {
 pub(crate) fn subscription(conn: &Connection, user_id: i64) -> rusqlite::Result<Subscription> {
     let found = conn
         .query_row(
-            "SELECT status, activated_at, activations FROM subscriptions WHERE user_id = ?1",
+            "SELECT status, activated_at, activations, expires_at FROM subscriptions WHERE user_id = ?1",
             [user_id],
             |row| {
                 Ok(Subscription {
                     status: row.get(0)?,
                     activated_at: row.get(1)?,
                     activations: row.get(2)?,
+                    expires_at: row.get(3)?,
                 })
             },
         )
@@ -331,6 +404,7 @@ pub(crate) fn subscription(conn: &Connection, user_id: i64) -> rusqlite::Result<
         status: "none".to_owned(),
         activated_at: None,
         activations: 0,
+        expires_at: None,
     }))
 }
 

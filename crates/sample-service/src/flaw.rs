@@ -69,6 +69,17 @@ flaws! {
     RbacFlakyDeny => "rbac-flaky-deny", "every third request a role is denied answers 200 instead (a role-cache race)";
     /// Strict JSON bodies ignore unknown fields instead of refusing them.
     DtoAcceptsUnknown => "dto-accepts-unknown", "JSON bodies with unknown fields are accepted (the fields are ignored)";
+    // payments: the webhook and idempotency probes
+    /// A callback without a signature header is not verified at all.
+    WebhookNoSignature => "webhook-no-signature", "a payment callback without X-Signature is accepted unverified";
+    /// A replayed callback event activates (and extends) the subscription again.
+    WebhookReplay => "webhook-replay", "a replayed payment callback event activates and extends the subscription again";
+    /// The callback's timestamp is not checked for freshness.
+    WebhookStaleOk => "webhook-stale-ok", "payment callbacks with old timestamps are accepted";
+    /// The callback's amount and currency are not checked against the payment.
+    AmountMismatchOk => "amount-mismatch-ok", "a payment callback whose amount or currency differs from the payment is accepted";
+    /// Checkout ignores the Idempotency-Key header.
+    IdempotencyIgnored => "idempotency-ignored", "checkout ignores Idempotency-Key: a repeated request creates a second payment";
 }
 
 impl fmt::Display for Flaw {

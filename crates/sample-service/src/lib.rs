@@ -50,8 +50,8 @@ pub use crate::flaw::{Flaw, UnknownFlaw};
 pub use crate::headers::{CSP, HSTS, SERVER};
 pub use crate::metrics::Metrics;
 pub use crate::payments::{
-    PLAN_AMOUNT_CENTS, PLAN_CURRENCY, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-    TIMESTAMP_TOLERANCE_SECONDS, sign_callback,
+    IDEMPOTENCY_HEADER, PLAN_AMOUNT_CENTS, PLAN_CURRENCY, PLAN_PERIOD, PLANS, Plan,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, TIMESTAMP_TOLERANCE_SECONDS, sign_callback,
 };
 pub use crate::rbac::Role;
 pub use crate::request_id::X_REQUEST_ID;

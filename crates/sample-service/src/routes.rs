@@ -121,11 +121,18 @@ async fn sign_in(
     Ok(([(header::SET_COOKIE, cookie)], Json(signed_in)).into_response())
 }
 
+/// The body is optional (`{"plan": "yearly"}`); `Idempotency-Key` makes a retry safe.
 async fn checkout(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(payments::checkout(&state, principal).await?))
+    let request = payments::checkout_request(&state.config, &body)?;
+    let key = payments::idempotency_key(&headers)?;
+    Ok(Json(
+        payments::checkout(&state, principal, request, key).await?,
+    ))
 }
 
 async fn payment_callback(

@@ -5,13 +5,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use phasegate_engine::{Error, Options, Session};
-use phasegate_sample_service::Flaw;
+use phasegate_sample_service::{DEFAULT_WEBHOOK_SECRET, Flaw};
 
 use crate::cli::{DemoArgs, Format, Global, RunArgs};
 use crate::exit;
 
 /// The bundled roadmap, so `phasegate demo` works from any directory.
 const ROADMAP: &str = include_str!("../../demo/membership.toml");
+
+/// The variable the sample service reads its payment-callback secret from.
+const WEBHOOK_SECRET_VAR: &str = "SAMPLE_SERVICE_WEBHOOK_SECRET";
 
 /// Files of the sample service's database: removed so each demo starts afresh, also after
 /// a previous demo was interrupted mid-fault.
@@ -58,12 +61,28 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     eprintln!("phasegate demo: membership roadmap against the sample service (flaws: {flaws})");
     eprintln!("roadmap, database and evidence in {}", dir.display());
 
+    let mut options = super::options(global)?;
+    // The payment callbacks' secret: the caller's, else the sample service's well-known demo
+    // value. Set explicitly for the service (which signs nothing but verifies) and the
+    // `payment-webhook` gate (which signs, and declares it in `secret_env`), and known to the
+    // session as a value, so that it is redacted from everything the run leaves.
+    let secret = options
+        .vars
+        .get(WEBHOOK_SECRET_VAR)
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_WEBHOOK_SECRET.to_owned());
+    options
+        .vars
+        .insert(WEBHOOK_SECRET_VAR.to_owned(), secret.clone());
     let session = Session::open(Options {
         config: Some(roadmap.clone()),
-        ..super::options(global)?
+        ..options
     })?;
     let flags: Vec<String> = args.flaws.iter().map(|f| format!("--flaw {f}")).collect();
-    let env = BTreeMap::from([("SAMPLE_SERVICE_FLAGS".to_owned(), flags.join(" "))]);
+    let env = BTreeMap::from([
+        ("SAMPLE_SERVICE_FLAGS".to_owned(), flags.join(" ")),
+        (WEBHOOK_SECRET_VAR.to_owned(), secret),
+    ]);
     // Default parallelism: the roadmap marks its disruptive gates `exclusive`.
     let run = RunArgs {
         names: Vec::new(),

@@ -23,6 +23,12 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("rbac-admin-open", "admin-rbac", "anonymous"),
     ("rbac-flaky-deny", "admin-rbac", "some of the time"),
     ("dto-accepts-unknown", "strict-dto", "unknown field"),
+    // payments
+    ("webhook-no-signature", "payment-webhook", "unsigned"),
+    ("webhook-replay", "payment-webhook", "replayed event"),
+    ("webhook-stale-ok", "payment-webhook", "stale timestamp"),
+    ("amount-mismatch-ok", "payment-webhook", "mismatch"),
+    ("idempotency-ignored", "checkout-idempotency", "answers"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

@@ -20,3 +20,6 @@ mod severity;
 mod strict_input;
 mod support;
 mod validate;
+// payments
+mod idempotency;
+mod webhook;

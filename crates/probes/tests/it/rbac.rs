@@ -43,7 +43,7 @@ fn cells(o: &phasegate_probes::Outcome) -> Vec<(&str, &str)> {
 
 #[tokio::test]
 async fn the_clean_sample_service_follows_its_admin_matrix() {
-    let sample = sample_service(&[], false).await;
+    let sample = sample_with_flaws(&[], false).await;
     let o = run("rbac", &sample.url, admin_matrix()).await;
     assert_pass(&o);
     assert_eq!(o.measurements["cells"], 20.0);
@@ -54,7 +54,7 @@ async fn the_clean_sample_service_follows_its_admin_matrix() {
 
 #[tokio::test]
 async fn an_auditor_who_can_change_roles_is_caught_on_that_cell_only() {
-    let sample = sample_service(&[Flaw::RbacAuditorCanWrite], false).await;
+    let sample = sample_with_flaws(&[Flaw::RbacAuditorCanWrite], false).await;
     let o = run("rbac", &sample.url, admin_matrix()).await;
     assert_eq!(
         cells(&o),
@@ -72,7 +72,7 @@ async fn an_auditor_who_can_change_roles_is_caught_on_that_cell_only() {
 
 #[tokio::test]
 async fn admin_routes_open_without_a_token_are_caught_for_anonymous() {
-    let sample = sample_service(&[Flaw::RbacAdminOpen], false).await;
+    let sample = sample_with_flaws(&[Flaw::RbacAdminOpen], false).await;
     let o = run("rbac", &sample.url, admin_matrix()).await;
     assert_fails_with(&o, "rbac-access-granted");
     assert_eq!(
@@ -92,7 +92,7 @@ async fn admin_routes_open_without_a_token_are_caught_for_anonymous() {
 
 #[tokio::test]
 async fn a_deny_that_holds_only_sometimes_is_caught_by_repeating_denied_cells() {
-    let sample = sample_service(&[Flaw::RbacFlakyDeny], false).await;
+    let sample = sample_with_flaws(&[Flaw::RbacFlakyDeny], false).await;
     let o = run("rbac", &sample.url, admin_matrix()).await;
     assert_fails_with(&o, "rbac-deny-unstable");
     let unstable = o

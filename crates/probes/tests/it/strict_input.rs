@@ -32,7 +32,7 @@ fn dto_routes() -> Value {
 
 #[tokio::test]
 async fn the_clean_sample_service_refuses_every_bad_body_without_effect() {
-    let sample = sample_service(&[], false).await;
+    let sample = sample_with_flaws(&[], false).await;
     let o = run("strict-input", &sample.url, dto_routes()).await;
     assert_pass(&o);
     assert_eq!(o.measurements["routes_checked"], 2.0);
@@ -45,7 +45,7 @@ async fn the_clean_sample_service_refuses_every_bad_body_without_effect() {
 #[tokio::test]
 async fn a_rate_limited_sign_in_is_waited_out_not_judged() {
     // Five sign-ins per 2s: the credentials, the valid body and the variants make seven.
-    let sample = sample_service(&[], true).await;
+    let sample = sample_with_flaws(&[], true).await;
     let o = run("strict-input", &sample.url, dto_routes()).await;
     assert_pass(&o);
     assert!(o.measurements["rate_limited_waits"] >= 1.0, "{o:#?}");
@@ -53,7 +53,7 @@ async fn a_rate_limited_sign_in_is_waited_out_not_judged() {
 
 #[tokio::test]
 async fn unknown_fields_accepted_are_caught_on_every_route() {
-    let sample = sample_service(&[Flaw::DtoAcceptsUnknown], false).await;
+    let sample = sample_with_flaws(&[Flaw::DtoAcceptsUnknown], false).await;
     let o = run("strict-input", &sample.url, dto_routes()).await;
     assert_fails_with(&o, "input-unknown-field-accepted");
     let accepted: Vec<&str> = o

@@ -83,41 +83,23 @@ pub fn row_holds(o: &Outcome, expect: &[&str]) -> bool {
     o.verdict == expected_verdict(expect) && seen == expect
 }
 
-/// The sample service on a fresh loopback port, its database in a temporary directory, for
-/// as long as the value lives (dropping it stops the service).
+/// The sample service with `flaws`, for as long as the value lives. Its sign-in rate limit is
+/// raised out of the way unless `rate_limited`: probes sign in often, and only some tests are
+/// about that.
 pub struct Sample {
     pub url: url::Url,
-    _stop: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
 
-/// The sample service with `flaws`. Its sign-in rate limit is raised out of the way unless
-/// `rate_limited`: probes sign in often, and only some tests are about that.
-pub async fn sample_service(
-    flaws: &[phasegate_sample_service::Flaw],
-    rate_limited: bool,
-) -> Sample {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = phasegate_sample_service::Config::new(dir.path().join("membership.db"));
-    config.flaws.extend(flaws.iter().copied());
-    if !rate_limited {
-        config.rate_limit = 1000;
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(phasegate_sample_service::serve(
-        listener,
-        config,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Sample {
-        url,
-        _stop: stop,
-        _dir: dir,
-    }
+pub async fn sample_with_flaws(flaws: &[phasegate_sample_service::Flaw], rate_limited: bool) -> Sample {
+    let (url, dir) = sample_service(|config| {
+        config.flaws.extend(flaws.iter().copied());
+        if !rate_limited {
+            config.rate_limit = 1000;
+        }
+    })
+    .await;
+    Sample { url, _dir: dir }
 }
 
 /// How a sample-service seed user signs in, as a role's credentials.
@@ -126,4 +108,23 @@ pub fn seed_sign_in(email: &str) -> serde_json::Value {
         "path": "/api/v1/auth/sign-in",
         "json": { "email": email, "password": phasegate_sample_service::SEED_PASSWORD },
     } })
+}
+
+/// The sample service, in process on a fresh loopback port, with `adjust` applied to its
+/// configuration (flaws, limits, secrets); it stops when the returned directory's test ends.
+pub async fn sample_service(
+    adjust: impl FnOnce(&mut phasegate_sample_service::Config),
+) -> (url::Url, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = phasegate_sample_service::Config::new(dir.path().join("membership.db"));
+    adjust(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(phasegate_sample_service::serve(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    // serve() opens the database before it accepts; connections wait in the backlog.
+    (url, dir)
 }

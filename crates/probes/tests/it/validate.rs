@@ -20,6 +20,17 @@ fn every_kind_validates_its_minimal_params() {
         // access: rbac, strict-input
         "rbac" => json!({ "default": 403, "rows": [{ "path": "/admin" }] }),
         "strict-input" => json!({ "routes": [{ "path": "/items", "json": { "name": "a" } }] }),
+        // payments
+        "webhook" => json!({
+            "path": "/callback", "secret": { "env": "SECRET" }, "scheme": "stripe",
+            "payment": [{ "method": "POST", "path": "/checkout", "capture": { "id": "/id" } }],
+            "event": { "id": "{{event_id}}", "payment": "{{id}}" },
+            "effect": { "path": "/subscription" },
+        }),
+        "idempotency" => json!({
+            "request": { "method": "POST", "path": "/checkout", "json": { "plan": "a" } },
+            "different": { "/plan": "b" },
+        }),
         _ => json!({}),
     };
     for kind in KINDS {

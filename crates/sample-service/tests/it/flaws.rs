@@ -3,7 +3,7 @@
 
 use phasegate_sample_service::{CSP, Flaw, HSTS, SEED_PASSWORD};
 
-use crate::support::{AUDITOR, MEMBER, Service, header};
+use crate::support::{AUDITOR, MEMBER, Service, header, now};
 
 #[tokio::test]
 async fn no_hsts_drops_only_hsts() {
@@ -223,5 +223,97 @@ async fn dto_accepts_unknown_ignores_unknown_fields_only() {
         response.status(),
         422,
         "types and required fields still checked"
+fn paid(event_id: &str, payment_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": event_id,
+        "payment_id": payment_id,
+        "amount_cents": phasegate_sample_service::PLAN_AMOUNT_CENTS,
+        "currency": phasegate_sample_service::PLAN_CURRENCY,
+        "status": "paid",
+    })
+}
+
+async fn activations(service: &Service, token: &str) -> i64 {
+    let response = service.get_as("/api/v1/subscription", token).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["activations"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn webhook_no_signature_accepts_an_unsigned_callback_but_not_a_bad_one() {
+    let service = Service::with_flaw(Flaw::WebhookNoSignature).await;
+    let member = service.token(MEMBER).await;
+    let payment = service.checkout(&member).await;
+    let raw = serde_json::to_vec(&paid("evt-1", &payment)).unwrap();
+    let bad = service.callback_raw(raw.clone(), now(), "00").await;
+    assert_eq!(bad.status(), 401, "a present signature is still verified");
+    let unsigned = service
+        .client
+        .post(service.url("/api/v1/payments/callback"))
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 200);
+    assert_eq!(activations(&service, &member).await, 1);
+}
+
+#[tokio::test]
+async fn webhook_replay_activates_and_extends_again() {
+    let service = Service::with_flaw(Flaw::WebhookReplay).await;
+    let member = service.token(MEMBER).await;
+    let payment = service.checkout(&member).await;
+    let event = paid("evt-1", &payment);
+    for n in 1..=3 {
+        assert_eq!(service.callback(&event).await.status(), 200);
+        assert_eq!(activations(&service, &member).await, n);
+    }
+}
+
+#[tokio::test]
+async fn webhook_stale_ok_accepts_old_timestamps_but_checks_signatures() {
+    let service = Service::with_flaw(Flaw::WebhookStaleOk).await;
+    let member = service.token(MEMBER).await;
+    let payment = service.checkout(&member).await;
+    let stale = now() - 3600;
+    let raw = serde_json::to_vec(&paid("evt-1", &payment)).unwrap();
+    assert_eq!(service.callback_raw(raw, stale, "00").await.status(), 401);
+    let response = service.callback_at(&paid("evt-1", &payment), stale).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn amount_mismatch_ok_accepts_a_wrong_amount_or_currency() {
+    let service = Service::with_flaw(Flaw::AmountMismatchOk).await;
+    let member = service.token(MEMBER).await;
+    let payment = service.checkout(&member).await;
+    let mut cheap = paid("evt-1", &payment);
+    cheap["amount_cents"] = serde_json::json!(1);
+    cheap["currency"] = serde_json::json!("JPY");
+    assert_eq!(service.callback(&cheap).await.status(), 200);
+    assert_eq!(activations(&service, &member).await, 1);
+}
+
+#[tokio::test]
+async fn idempotency_ignored_creates_a_payment_per_request() {
+    let service = Service::with_flaw(Flaw::IdempotencyIgnored).await;
+    let member = service.token(MEMBER).await;
+    let body = serde_json::json!({ "plan": "monthly" });
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = service.checkout_with_key(&member, "k", body.clone()).await;
+        assert_eq!(response.status(), 200);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        ids.push(answer["payment_id"].clone());
+    }
+    assert_ne!(ids[0], ids[1]);
+    let other = service
+        .checkout_with_key(&member, "k", serde_json::json!({ "plan": "yearly" }))
+        .await;
+    assert_eq!(
+        other.status(),
+        200,
+        "a different body under the same key too"
     );
 }

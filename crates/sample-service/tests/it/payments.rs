@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use phasegate_sample_service::{PLAN_AMOUNT_CENTS, PLAN_CURRENCY, sign_callback};
+use phasegate_sample_service::{
+    PLAN_AMOUNT_CENTS, PLAN_CURRENCY, PLAN_PERIOD, PLANS, sign_callback,
+};
 use serde_json::{Value, json};
 
 use crate::support::{MEMBER, PLATFORM, Service, now};
@@ -10,6 +12,7 @@ fn event(event_id: &str, payment_id: &str, amount_cents: i64) -> Value {
         "event_id": event_id,
         "payment_id": payment_id,
         "amount_cents": amount_cents,
+        "currency": PLAN_CURRENCY,
         "status": "paid",
     })
 }
@@ -136,6 +139,14 @@ async fn amount_mismatch_and_unknown_payment_are_refused() {
     assert_eq!(response.status(), 422);
     assert_eq!(subscription(&service, &member).await["status"], "none");
 
+    let mut dollars = event("evt-1b", &payment, PLAN_AMOUNT_CENTS);
+    dollars["currency"] = json!("USD");
+    let response = service.callback(&dollars).await;
+    assert_eq!(response.status(), 422, "currency mismatch");
+    let mut no_currency = event("evt-1c", &payment, PLAN_AMOUNT_CENTS);
+    no_currency.as_object_mut().unwrap().remove("currency");
+    assert_eq!(service.callback(&no_currency).await.status(), 422);
+
     let response = service
         .callback(&event("evt-2", "pay_unknown", PLAN_AMOUNT_CENTS))
         .await;
@@ -174,4 +185,124 @@ async fn the_callback_is_rate_limited() {
         service.sign_in_response(MEMBER, "wrong").await.status(),
         401
     );
+}
+
+fn expires_at(subscription: &Value) -> jiff::Timestamp {
+    subscription["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_payment_extends_the_subscription_by_its_plan_period_from_the_current_expiry() {
+    let service = Service::start().await;
+    let member = service.token(MEMBER).await;
+    assert_eq!(
+        subscription(&service, &member).await["expires_at"],
+        Value::Null
+    );
+    let before = jiff::Timestamp::now();
+    service.subscribe(&member).await;
+    let first = expires_at(&subscription(&service, &member).await);
+    let month = jiff::SignedDuration::try_from(PLAN_PERIOD).unwrap();
+    assert!(first >= before + month && first <= jiff::Timestamp::now() + month);
+
+    // A renewal paid while still active extends from the expiry, not from now.
+    service.subscribe(&member).await;
+    let second = subscription(&service, &member).await;
+    assert_eq!(second["activations"], 2);
+    assert_eq!(expires_at(&second), first + month);
+
+    let response = service
+        .post_as("/api/v1/checkout", &member, json!({ "plan": "yearly" }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["amount_cents"], PLANS[1].amount_cents);
+    let yearly = body["payment_id"].as_str().unwrap();
+    let mut paid = event("evt-yearly", yearly, PLANS[1].amount_cents);
+    paid["currency"] = json!(PLAN_CURRENCY);
+    assert_eq!(service.callback(&paid).await.status(), 200);
+    let year = jiff::SignedDuration::try_from(PLANS[1].period).unwrap();
+    assert_eq!(
+        expires_at(&subscription(&service, &member).await),
+        first + month + year
+    );
+}
+
+#[tokio::test]
+async fn checkout_takes_an_optional_strict_body() {
+    let service = Service::start().await;
+    let member = service.token(MEMBER).await;
+    let empty = service
+        .client
+        .post(service.url("/api/v1/checkout"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200, "no body: the default plan");
+    for bad in [
+        json!({ "plan": "lifetime" }),
+        json!({ "plan": "monthly", "amount_cents": 1 }),
+        json!({ "plan": 12 }),
+    ] {
+        let response = service
+            .post_as("/api/v1/checkout", &member, bad.clone())
+            .await;
+        assert_eq!(response.status(), 422, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_gives_one_payment_and_the_same_answer() {
+    let service = Service::start().await;
+    let member = service.token(MEMBER).await;
+    let monthly = json!({ "plan": "monthly" });
+    let first = service
+        .checkout_with_key(&member, "key-1", monthly.clone())
+        .await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = service
+        .checkout_with_key(&member, "key-1", monthly.clone())
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+
+    let other = service
+        .checkout_with_key(&member, "key-1", json!({ "plan": "yearly" }))
+        .await;
+    assert_eq!(other.status(), 422);
+    let other: Value = other.json().await.unwrap();
+    assert_eq!(other["error"], "idempotency_key_reused");
+
+    // Racing requests with one key: the database's unique index lets one payment through.
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = service
+            .client
+            .post(service.url("/api/v1/checkout"))
+            .bearer_auth(&member)
+            .header("idempotency-key", "key-2")
+            .json(&monthly);
+        racing.spawn(async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        });
+    }
+    let answers = racing.join_all().await;
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_ne!(answers[0]["payment_id"], first["payment_id"]);
+
+    // Without a key, each checkout is a new payment.
+    assert_ne!(
+        Value::from(service.checkout(&member).await),
+        first["payment_id"]
+    );
+    let bad_key = service.checkout_with_key(&member, "", monthly).await;
+    assert_eq!(bad_key.status(), 400);
 }

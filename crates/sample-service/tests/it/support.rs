@@ -163,6 +163,18 @@ impl Service {
         body["payment_id"].as_str().unwrap().to_owned()
     }
 
+    /// Checks out as `token` with `Idempotency-Key: key` and `body`.
+    pub async fn checkout_with_key(&self, token: &str, key: &str, body: Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/checkout"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Makes `token`'s user an active subscriber.
     pub async fn subscribe(&self, token: &str) {
         let payment_id = self.checkout(token).await;
@@ -171,6 +183,7 @@ impl Service {
                 "event_id": format!("evt-{payment_id}"),
                 "payment_id": payment_id,
                 "amount_cents": phasegate_sample_service::PLAN_AMOUNT_CENTS,
+                "currency": phasegate_sample_service::PLAN_CURRENCY,
                 "status": "paid",
             }))
             .await;
