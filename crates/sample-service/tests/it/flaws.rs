@@ -223,6 +223,11 @@ async fn dto_accepts_unknown_ignores_unknown_fields_only() {
         response.status(),
         422,
         "types and required fields still checked"
+    );
+}
+
+// payments: the flaws the `webhook` and `idempotency` probes catch
+
 fn paid(event_id: &str, payment_id: &str) -> serde_json::Value {
     serde_json::json!({
         "event_id": event_id,
