@@ -56,6 +56,10 @@ mod rate_limit;
 mod report;
 mod request_id;
 pub mod severity;
+// content and lifecycle: `token`, `shutdown`
+mod shutdown;
+mod signin;
+mod token;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -74,6 +78,9 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<health::Health>(),
     Entry::of::<metrics::Metrics>(),
     Entry::of::<rate_limit::RateLimit>(),
+    // content and lifecycle
+    Entry::of::<token::Token>(),
+    Entry::of::<shutdown::Shutdown>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

@@ -9,6 +9,7 @@
 //! browser-like `User-Agent` (and, for [`Request::page`], a browser's `Accept`) so that the
 //! service answers the way it answers the clients being protected.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -78,6 +79,9 @@ pub(crate) struct Request {
     pub note: Option<String>,
     /// Whether same-origin redirects are followed (true unless [`Request::no_follow`]).
     pub follow: bool,
+    /// Values the request carries that no finding may show (a download token in the query),
+    /// each with the label shown in its place; see [`Request::secret`].
+    pub secrets: Vec<(String, String)>,
 }
 
 impl Request {
@@ -89,6 +93,7 @@ impl Request {
             body: None,
             note: None,
             follow: true,
+            secrets: Vec::new(),
         }
     }
 
@@ -130,12 +135,33 @@ impl Request {
         self
     }
 
+    /// Shows `label` wherever `value` (as written, or percent-encoded) would appear in what
+    /// findings and errors say about this request: its location, the redirects it followed,
+    /// transport errors (which quote the URL).
+    pub fn secret(mut self, value: &str, label: &str) -> Self {
+        if !value.is_empty() {
+            self.secrets.push((value.to_owned(), label.to_owned()));
+        }
+        self
+    }
+
     /// How findings name this request: `GET /health/ready (after fault hook)`.
     pub fn location(&self) -> String {
-        match &self.note {
+        let location = match &self.note {
             Some(note) => format!("{} {} ({note})", self.method, self.path),
             None => format!("{} {}", self.method, self.path),
+        };
+        self.mask(&location)
+    }
+
+    /// `text` with every secret of this request replaced by its label.
+    pub fn mask(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (value, label) in &self.secrets {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            text = text.replace(value, label).replace(&encoded, label);
         }
+        text
     }
 }
 
@@ -262,6 +288,57 @@ impl Client {
         self.sent
     }
 
+    /// Addresses `base` from now on instead of the context's base URL: for a probe that starts
+    /// its own instance of the service (`shutdown`). The budget and the count go on.
+    pub fn set_base(&mut self, base: Url) {
+        self.base = base;
+    }
+
+    /// Whether the last request failed to connect at all: nothing was listening (or
+    /// accepting) there.
+    pub fn last_was_connect_error(&self) -> bool {
+        self.last_was_connect_error
+    }
+
+    /// Counts `req` against the budget now and returns a future that sends it on its own,
+    /// borrowing nothing, so that several requests can be in flight while the probe goes on
+    /// (`shutdown` keeps slow requests open while it signals and polls). Redirects are not
+    /// followed: the first response is what the request got.
+    pub fn detached(
+        &mut self,
+        req: &Request,
+    ) -> Result<impl Future<Output = Result<Response, ProbeError>> + Send + 'static, ProbeError>
+    {
+        let location = req.location();
+        if self.asked >= self.budget {
+            return Err(ProbeError::Budget {
+                budget: self.budget,
+                location,
+            });
+        }
+        self.asked += 1;
+        self.sent += 1;
+        let url = self.url(&req.path)?;
+        let exchange = Exchange {
+            client: self.client.clone(),
+            method: req.method.clone(),
+            url,
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            location,
+        };
+        let req = req.clone();
+        Ok(async move {
+            exchange.send().await.map_err(|(e, _)| match e {
+                ProbeError::Transport { location, message } => ProbeError::Transport {
+                    location,
+                    message: req.mask(&message),
+                },
+                other => other,
+            })
+        })
+    }
+
     /// Moves the findings the client made (redirects it would not follow) into `report`, and
     /// the number of redirect hops followed into its measurements when there were any.
     pub fn drain_findings(&mut self, report: &mut Report) {
@@ -310,7 +387,14 @@ impl Client {
         loop {
             let mut resp = self
                 .send_once(&method, url.clone(), &headers, body.as_ref(), &location)
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    ProbeError::Transport { location, message } => ProbeError::Transport {
+                        location: req.mask(&location),
+                        message: req.mask(&message),
+                    },
+                    other => other,
+                })?;
             latency += resp.latency;
             if !req.follow || !resp.is_redirect() {
                 resp.latency = latency;
@@ -350,10 +434,10 @@ impl Client {
                 resp.redirects = redirects;
                 return Ok(resp);
             };
-            let to = match next.query() {
+            let to = req.mask(&match next.query() {
                 Some(q) => format!("{}?{q}", next.path()),
                 None => next.path().to_string(),
-            };
+            });
             location = format!("{location} -> {} {to}", resp.status);
             // Fetch's HTTP-redirect fetch: 303 (but for HEAD), and 301/302 after POST, become
             // a GET without a body or the headers describing it; 307 and 308 keep both.
@@ -460,34 +544,77 @@ impl Client {
         location: &str,
     ) -> Result<Response, ProbeError> {
         self.last_was_connect_error = false;
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| ProbeError::Other(format!("invalid method {method:?}")))?;
-        let mut builder = self.client.request(method, url);
-        for (name, value) in headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| ProbeError::Other(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_bytes(value)
-                .map_err(|_| ProbeError::Other(format!("invalid value for header {name}")))?;
+        self.sent += 1;
+        let exchange = Exchange {
+            client: self.client.clone(),
+            method: method.to_owned(),
+            url,
+            headers: headers.to_vec(),
+            body: body.cloned(),
+            location: location.to_owned(),
+        };
+        exchange.send().await.map_err(|(e, connect)| {
+            self.last_was_connect_error = connect;
+            e
+        })
+    }
+}
+
+/// One request as sent: owned, so that it can be sent apart from the [`Client`]
+/// ([`Client::detached`]).
+struct Exchange {
+    client: reqwest::Client,
+    method: String,
+    url: Url,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Option<Body>,
+    location: String,
+}
+
+impl Exchange {
+    /// Sends the request and reads the response (up to [`MAX_BODY`]); on failure, the error
+    /// and whether it failed to connect at all.
+    async fn send(self) -> Result<Response, (ProbeError, bool)> {
+        let location = self.location;
+        let method = reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|_| {
+            (
+                ProbeError::Other(format!("invalid method {:?}", self.method)),
+                false,
+            )
+        })?;
+        let mut builder = self.client.request(method, self.url);
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                (
+                    ProbeError::Other(format!("invalid header name {name:?}")),
+                    false,
+                )
+            })?;
+            let value = HeaderValue::from_bytes(value).map_err(|_| {
+                (
+                    ProbeError::Other(format!("invalid value for header {name}")),
+                    false,
+                )
+            })?;
             builder = builder.header(name, value);
         }
-        builder = match body {
-            Some(Body::Text(text)) => builder.body(text.clone()),
-            Some(Body::Json(json)) => builder.json(json),
+        builder = match self.body {
+            Some(Body::Text(text)) => builder.body(text),
+            Some(Body::Json(json)) => builder.json(&json),
             None => builder,
         };
-        self.sent += 1;
         let started = Instant::now();
-        let transport = |e: reqwest::Error| ProbeError::Transport {
-            location: location.to_string(),
-            message: chain(&e),
+        let transport = |e: reqwest::Error| {
+            let connect = e.is_connect();
+            (
+                ProbeError::Transport {
+                    location: location.clone(),
+                    message: chain(&e),
+                },
+                connect,
+            )
         };
-        let mut resp = match builder.send().await {
-            Ok(resp) => resp,
-            Err(e) => {
-                self.last_was_connect_error = e.is_connect();
-                return Err(transport(e));
-            }
-        };
+        let mut resp = builder.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -512,7 +639,7 @@ impl Client {
             headers,
             body,
             latency: started.elapsed(),
-            location: location.to_string(),
+            location,
             redirects: Vec::new(),
         })
     }
