@@ -101,6 +101,7 @@ impl SignIn {
             )));
         }
         Ok(Session {
+            who: who.to_owned(),
             label: format!("‹{who}'s session›"),
             cookie: (!cookies.is_empty()).then(|| cookies.join("; ")),
             bearer,
@@ -110,6 +111,8 @@ impl SignIn {
 
 /// A signed-in session: what a request must carry to act as its user.
 pub(crate) struct Session {
+    /// Whose session it is ("owner").
+    who: String,
     /// Shown instead of the credentials.
     label: String,
     cookie: Option<String>,
@@ -130,6 +133,11 @@ impl Session {
         req
     }
 
+    /// Whose session it is, as the sign-in named it.
+    pub(crate) fn who(&self) -> &str {
+        &self.who
+    }
+
     /// The credential values, for checks that they leak nowhere (logs).
     pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
         self.bearer.iter().chain(&self.cookie).map(String::as_str)
@@ -140,7 +148,7 @@ impl Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("label", &self.label)
+            .field("who", &self.who)
             .field("cookie", &self.cookie.as_ref().map(|_| "<redacted>"))
             .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
             .finish()
@@ -154,6 +162,7 @@ mod tests {
     #[test]
     fn debug_and_locations_never_show_the_credentials() {
         let session = Session {
+            who: "owner".to_owned(),
             label: "‹owner's session›".to_owned(),
             cookie: Some("sid=abc.def".to_owned()),
             bearer: Some("abc.def".to_owned()),

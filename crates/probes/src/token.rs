@@ -370,8 +370,9 @@ impl Downloads<'_> {
         follow: bool,
     ) -> Result<Response, ProbeError> {
         let d = &self.cfg.download;
-        let mut req =
-            Request::new(&d.method, &fill(&d.path, resource, Some(token))).secret(token, label);
+        let mut req = Request::new(&d.method, &fill(&d.path, resource, Some(token)))
+            .note(format!("as {}", session.who()))
+            .secret(token, label);
         for (name, value) in &d.headers {
             req = req.header(name, value.replace("{token}", token));
         }

@@ -18,3 +18,6 @@ mod request_id;
 mod severity;
 mod support;
 mod validate;
+// content and lifecycle
+mod shutdown;
+mod token;
