@@ -208,6 +208,8 @@ struct Instance {
     _spawned: child::Spawned,
     group: Group,
     output: Arc<Mutex<Vec<u8>>>,
+    /// The tasks reading its stdout and stderr into `output`.
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl Instance {
@@ -234,11 +236,12 @@ impl Instance {
         })?;
         let group = Group(rustix::process::Pid::from_raw(spawned.pid()));
         let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            keep_tail(out, Arc::clone(&output));
+            readers.push(keep_tail(out, Arc::clone(&output)));
         }
         if let Some(err) = child.stderr.take() {
-            keep_tail(err, Arc::clone(&output));
+            readers.push(keep_tail(err, Arc::clone(&output)));
         }
         let base = url::Url::parse(&format!("http://127.0.0.1:{port}/"))
             .expect("a loopback URL with a port parses");
@@ -248,6 +251,7 @@ impl Instance {
             _spawned: spawned,
             group,
             output,
+            readers,
         })
     }
 
@@ -256,6 +260,11 @@ impl Instance {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().map_err(wait_error)? {
+                // What it printed last is what says why: read the pipes to their end (bounded:
+                // something it started may hold them open).
+                for reader in std::mem::take(&mut self.readers) {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+                }
                 return Err(ProbeError::Other(format!(
                     "the service exited ({}) before it was ready; its output: {}",
                     describe(status),
@@ -305,7 +314,10 @@ impl Instance {
 }
 
 /// Keeps the last [`OUTPUT_TAIL`] bytes `pipe` gives, until it closes.
-fn keep_tail(mut pipe: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Mutex<Vec<u8>>>) {
+fn keep_tail(
+    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    tail: Arc<Mutex<Vec<u8>>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = [0u8; 4096];
         while let Ok(n @ 1..) = pipe.read(&mut buf).await {
@@ -314,7 +326,7 @@ fn keep_tail(mut pipe: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Mutex<
             let extra = tail.len().saturating_sub(OUTPUT_TAIL);
             tail.drain(..extra);
         }
-    });
+    })
 }
 
 fn wait_error(e: std::io::Error) -> ProbeError {
