@@ -6,12 +6,15 @@
 //!
 //! The sign-in is one request (`method`, default `POST`, `path`, `json` or `body`, `headers`).
 //! It must answer 2xx: a probe that could not sign in could not check anything signed in, so
-//! that is an error, never a pass. The session is every cookie the response sets (name=value,
+//! that is an error, never a pass. Sign-in is rate limited on any hardened service, and gates
+//! run in parallel from one address: a 429 is retried after its `Retry-After` (at most 5s,
+//! 1s when absent), up to [`ATTEMPTS`] attempts in all. The session is every cookie the response sets (name=value,
 //! sent back as `Cookie`), plus, with `bearer`, the string at that JSON pointer of the
 //! response, sent as `Authorization: Bearer`. Its values are credentials: they are shown only
 //! as a label (`‹owner's session›`) in locations and errors, and never in `Debug`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,6 +22,12 @@ use serde_json::Value;
 use crate::ParamError;
 use crate::net::{Body, Client, ProbeError, Request};
 use crate::params::{self, err};
+
+/// Attempts at one sign-in, the first included: what a probe's budget counts per sign-in.
+pub(crate) const ATTEMPTS: u32 = 3;
+
+/// The longest wait before another attempt, whatever `Retry-After` asks.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// How to sign in as one user: a request and where its answer carries the session.
 #[derive(Debug, Deserialize)]
@@ -66,7 +75,19 @@ impl SignIn {
             (None, Some(json)) => Some(Body::Json(json.clone())),
             (None, None) => None,
         };
-        let resp = http.send(&req).await?;
+        let mut resp = http.send(&req).await?;
+        for _ in 1..ATTEMPTS {
+            if resp.status != 429 {
+                break;
+            }
+            let wait = resp
+                .header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(Duration::from_secs(1), Duration::from_secs)
+                .min(MAX_RETRY_WAIT);
+            tokio::time::sleep(wait).await;
+            resp = http.send(&req).await?;
+        }
         if !resp.is_success() {
             return Err(ProbeError::Other(format!(
                 "{}: could not sign in as {who}: expected a 2xx, saw {}",

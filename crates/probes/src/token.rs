@@ -44,7 +44,8 @@
 //! Tokens and credentials never appear in findings, locations or errors: they are shown as
 //! labels (`‹owner's token›`).
 //!
-//! Budget: 14 requests (2 sign-ins, 2 mints, 10 downloads), plus `lifetime` of waiting.
+//! Budget: 2 sign-ins (each retried after a 429, at most 3 attempts), 2 mints and 10
+//! downloads, plus `lifetime` of waiting.
 //! Measurements: `expired_after_ms` (the wait before the expired token was tried),
 //! `log_lines_checked`.
 
@@ -60,7 +61,7 @@ use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
 use crate::probe::Probe;
 use crate::report::{Report, ms};
-use crate::signin::{Session, SignIn};
+use crate::signin::{self, Session, SignIn};
 use crate::{Context, ParamError};
 
 /// Added to `lifetime` before the expired token is tried: the service's clock and rounding
@@ -217,7 +218,7 @@ impl Probe for Token {
     }
 
     fn budget(_cfg: &Config) -> u32 {
-        14
+        2 * signin::ATTEMPTS + 12
     }
 
     async fn check(

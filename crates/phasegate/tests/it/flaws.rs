@@ -18,6 +18,11 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("ready-ignores-db", "readiness-tracks-db", "ready"),
     ("metrics-missing", "metrics", "metrics"),
     ("no-rate-limit", "sign-in-rate-limit", "429"),
+    // content and lifecycle: token, shutdown
+    ("token-never-expires", "download-tokens", "expired"),
+    ("token-not-bound", "download-tokens", "not bound"),
+    ("token-in-url-logged", "download-tokens", "access.log"),
+    ("shutdown-drops-requests", "graceful-shutdown", "in flight"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

@@ -219,16 +219,42 @@ struct Q {
     token: Option<String>,
 }
 
-/// A hand-written content service: sign-in answers a bearer token, the mint answers `tok`,
-/// and `download` decides what a download of `id` with `token` answers.
+/// A hand-written content service: sign-in answers a bearer token, the mint always the same
+/// token, and `download` decides what a download of `id` with `token` answers.
 fn content_service(
     download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
 ) -> Router {
+    limited_content_service(0, download)
+}
+
+/// [`content_service`] whose first `limited` sign-ins answer 429 with `Retry-After: 1`.
+fn limited_content_service(
+    limited: usize,
+    download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
+) -> Router {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sign_in = move || {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if n < limited {
+                let limited = [("retry-after", "1")];
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    limited,
+                    axum::Json(json!({})),
+                )
+            } else {
+                let ok = [("x-sign-in", "ok")];
+                (
+                    StatusCode::OK,
+                    ok,
+                    axum::Json(json!({ "token": "session-abc" })),
+                )
+            }
+        }
+    };
     Router::new()
-        .route(
-            "/sign-in",
-            post(|| async { axum::Json(json!({ "token": "session-abc" })) }),
-        )
+        .route("/sign-in", post(sign_in))
         .route(
             "/c/{id}/mint",
             post(|| async { axum::Json(json!({ "token": "aGVsbG8.c2lnbmF0dXJl" })) }),
@@ -265,6 +291,29 @@ async fn a_download_that_refuses_everything_does_not_pass() {
     assert!(
         o.findings[0].message.contains("nothing else was checked"),
         "{o:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_sign_in_is_retried_after_retry_after_then_is_an_error() {
+    let url = serve(limited_content_service(1, |_, _| {
+        (StatusCode::FORBIDDEN, "no")
+    }))
+    .await;
+    let o = run("token", &url, fixture_params()).await;
+    assert_fails_with(&o, "token-valid-refused");
+    let url = serve(limited_content_service(100, |_, _| {
+        (StatusCode::OK, "file")
+    }))
+    .await;
+    let o = run("token", &url, fixture_params()).await;
+    assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
+    assert_eq!(o.requests, 3, "three attempts");
+    assert!(
+        o.reason
+            .unwrap()
+            .contains("could not sign in as owner: expected a 2xx, saw 429"),
+        "never a pass without a session"
     );
 }
 
