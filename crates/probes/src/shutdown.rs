@@ -457,7 +457,7 @@ async fn watch(
                     let how = if http.last_was_connect_error() {
                         "refused"
                     } else {
-                        "accepted then closed without an answer"
+                        "accepted, then closed without an answer"
                     };
                     seen.not_served.get_or_insert((at, how));
                 }
@@ -492,7 +492,10 @@ fn judge(
             }
             Some((Ok(resp), _)) => failures.push(format!("answered {}", resp.status)),
             Some((Err(ProbeError::Transport { message, .. }), _)) => {
-                failures.push(format!("cut: {message}"));
+                // The innermost cause says what happened ("connection closed before message
+                // completed"); the URL before it is in the location already.
+                let cause = message.rsplit(": ").next().unwrap_or(message);
+                failures.push(format!("cut ({cause})"));
             }
             Some((Err(e), _)) => failures.push(e.to_string()),
             None => failures.push("no answer".to_owned()),
@@ -530,7 +533,7 @@ fn judge(
     if !dropped_in_time {
         let saw = match (&stopped, seen.last_answered) {
             (Some((end, what)), None) => format!(
-                "{what} {} after SIGTERM, before any poll was answered: the service stopped at once, so load balancers kept routing here until connections failed",
+                "{what} {} after SIGTERM, with no poll answered before: the service stopped at once, so load balancers kept routing here until connections failed",
                 human(*end)
             ),
             (Some((end, what)), Some(_)) => format!(
@@ -656,8 +659,11 @@ fn grouped(items: &[String]) -> String {
         .join("; ")
 }
 
-/// A time since SIGTERM, to the millisecond.
+/// A time since SIGTERM, to the millisecond ("0ms", "1s 250ms").
 fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
+    }
     humantime::format_duration(Duration::from_millis(
         u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
     ))
@@ -673,5 +679,7 @@ mod tests {
         assert_eq!(describe(ExitStatus::from_raw(3 << 8)), "status 3");
         assert!(describe(ExitStatus::from_raw(15)).contains("SIGTERM: it does not handle it"));
         assert_eq!(grouped(&["a".into(), "b".into(), "a".into()]), "a ×2; b");
+        assert_eq!(human(Duration::from_micros(100)), "0ms");
+        assert_eq!(human(Duration::from_millis(1250)), "1s 250ms");
     }
 }

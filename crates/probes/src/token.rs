@@ -611,13 +611,17 @@ impl Logs {
                     .map(|(i, _)| (first_line + i).to_string())
                     .collect();
                 if !hits.is_empty() {
+                    let shown = hits.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+                    let more = match hits.len() {
+                        n if n > 5 => format!(", +{} more", n - 5),
+                        _ => String::new(),
+                    };
                     report.finding(
                         "token-in-logs",
                         format!(
-                            "expected no token or credential in log `{name}`, saw {what} in clear on {} line{} (line {}): anyone who reads the log can use it",
+                            "expected no token or credential in log `{name}`, saw {what} in clear on {} line{} ({shown}{more}): anyone who reads the log can use it",
                             hits.len(),
                             if hits.len() == 1 { "" } else { "s" },
-                            hits.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
                         ),
                         format!("log {name}"),
                     );

@@ -134,7 +134,7 @@ async fn shutdown_drops_requests_is_caught() {
     assert!(
         dropped
             .message
-            .starts_with("expected the 3 requests in flight at SIGTERM to complete with a 2xx, saw 3 of them fail: cut:"),
+            .starts_with("expected the 3 requests in flight at SIGTERM to complete with a 2xx, saw 3 of them fail: cut ("),
         "{dropped:?}"
     );
     assert_eq!(o.measurements["in_flight_completed"], 0.0);
