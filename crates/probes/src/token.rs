@@ -260,7 +260,7 @@ impl Probe for Token {
                 fresh.location, fresh.status
             )));
         }
-        probe.refusals(cfg, &owner, &other, &token, report).await?;
+        probe.refusals(&owner, &other, &token, report).await?;
         let wait = cfg.expiring.lifetime.0 + SLACK;
         tokio::time::sleep_until(minted_at + wait).await;
         report.measure("expired_after_ms", ms(minted_at.elapsed()));
@@ -317,8 +317,7 @@ async fn mint(
         (None, Some(json)) => Some(Body::Json(json.clone())),
         (None, None) => None,
     };
-    let resp = owner.apply(req);
-    let resp = http.send(&resp).await?;
+    let resp = http.send(&owner.apply(req)).await?;
     if !resp.is_success() {
         return Err(ProbeError::Other(format!(
             "{}: could not mint a {what}: expected a 2xx, saw {}",
@@ -387,12 +386,12 @@ impl Downloads<'_> {
     /// user's session, another resource, path traversals.
     async fn refusals(
         &mut self,
-        cfg: &Config,
         owner: &Session,
         other: &Session,
         token: &str,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
+        let cfg = self.cfg;
         for part in [Part::Signature, Part::Payload] {
             let Some(tampered) = tamper(token, part) else {
                 continue;
