@@ -307,8 +307,7 @@ impl Client {
     pub fn detached(
         &mut self,
         req: &Request,
-    ) -> Result<impl Future<Output = Result<Response, ProbeError>> + Send + 'static, ProbeError>
-    {
+    ) -> Result<impl Future<Output = Result<Response, ProbeError>> + Send + use<>, ProbeError> {
         let location = req.location();
         if self.asked >= self.budget {
             return Err(ProbeError::Budget {
@@ -800,5 +799,64 @@ mod tests {
         let mut report = Report::default();
         http.drain_findings(&mut report);
         assert_eq!(report.measurements["redirects_followed"], 1.0);
+    }
+
+    #[tokio::test]
+    async fn secrets_are_shown_as_labels_in_locations_redirects_and_errors() {
+        let app = Router::new().route(
+            "/get",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", "/file?token=s3cr%2Bt")],
+                )
+            }),
+        );
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let req = Request::get("/get?token=s3cr%2Bt").secret("s3cr+t", "‹token›");
+        let resp = http.send(&req).await.unwrap();
+        assert_eq!(
+            resp.location,
+            "GET /get?token=‹token› -> 302 /file?token=‹token›"
+        );
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let mut http = client(&format!("http://127.0.0.1:{dead_port}/"));
+        let err = http.send(&req).await.unwrap_err().to_string();
+        assert!(!err.contains("s3cr"), "{err}");
+        assert!(err.contains("‹token›"), "{err}");
+        assert!(http.last_was_connect_error());
+    }
+
+    #[tokio::test]
+    async fn detached_requests_run_concurrently_and_count_against_the_budget() {
+        let app = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }),
+        );
+        let port = serve(app).await;
+        let mut http = client("http://127.0.0.1:1/");
+        http.set_base(Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
+        let started = Instant::now();
+        let sends: Vec<_> = (0..4)
+            .map(|_| http.detached(&Request::get("/slow")).unwrap())
+            .collect();
+        assert!(matches!(
+            http.detached(&Request::get("/slow")),
+            Err(ProbeError::Budget { budget: 4, .. })
+        ));
+        for resp in futures_util::future::join_all(sends).await {
+            assert_eq!(resp.unwrap().text(), "done");
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "in parallel"
+        );
+        assert_eq!(http.sent(), 4);
     }
 }
