@@ -406,3 +406,24 @@ fn parameters_are_checked_with_every_problem_named() {
     let errors = phasegate_probes::validate("token", &crate::support::params(p)).unwrap_err();
     assert_eq!(errors[0].key.as_deref(), Some("colour"), "{errors:?}");
 }
+
+#[tokio::test]
+async fn traversals_reach_the_service_encoded_and_decode_to_climbing_ids() {
+    let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = std::sync::Arc::clone(&ids);
+    let url = serve(content_service(move |id, _| {
+        seen.lock().unwrap().push(id.to_owned());
+        if id == "a" {
+            (StatusCode::OK, "file")
+        } else {
+            (StatusCode::NOT_FOUND, "no")
+        }
+    }))
+    .await;
+    run("token", &url, fixture_params()).await;
+    let ids = ids.lock().unwrap();
+    for climbing in ["../b", "a/../b"] {
+        assert!(ids.iter().any(|id| id == climbing), "{climbing}: {ids:?}");
+    }
+    assert_eq!(ids.iter().filter(|id| *id == "../b").count(), 2, "{ids:?}");
+}
