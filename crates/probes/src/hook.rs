@@ -61,8 +61,8 @@ pub(crate) async fn run(
     }
 }
 
-/// A hook's process group, sent SIGKILL when dropped while set.
-struct Group(Option<rustix::process::Pid>);
+/// A process group (a hook's, `shutdown`'s service), sent SIGKILL when dropped while set.
+pub(crate) struct Group(pub(crate) Option<rustix::process::Pid>);
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -72,7 +72,8 @@ impl Drop for Group {
     }
 }
 
-fn tail(text: &str) -> String {
+/// The end of a process's output, on one line, for an error message.
+pub(crate) fn tail(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
         return "no output".to_string();

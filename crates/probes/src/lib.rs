@@ -9,7 +9,8 @@
 //! What this crate is not: it knows nothing of the ledger, of gates or of caching, and it never
 //! prints. It talks only to `base_url` (redirects are followed only within its origin, at most
 //! five hops, each counted; proxies from the environment are ignored) plus the shell hooks a
-//! probe declares (`health`'s fault and restore).
+//! probe declares (`health`'s fault and restore) and the instance of the service `shutdown`
+//! starts, on a loopback port, to stop it.
 //! Besides the probes it holds what every process phasegate starts shares, the runner's
 //! processes included, because the runner depends on this crate and not the other way:
 //! [`ChildEnv`], its environment, and [`child`], the registry of the children waited for.
@@ -30,6 +31,10 @@
 //! The payment paths: `webhook` (plays the payment provider: signed, forged, stale and
 //! mismatching callbacks, replays and concurrent copies, judged by an `effect` request read
 //! before and after) and `idempotency` (a request repeated under one `Idempotency-Key`).
+//!
+//! Content and lifecycle: `token` (download tokens work for their user and resource only,
+//! expire, resist tampering and stay out of the logs; sessions from `signin`) and `shutdown`
+//! (starts its own instance of the service, sends SIGTERM with requests in flight).
 //!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
@@ -69,6 +74,10 @@ mod effect;
 mod idempotency;
 mod signature;
 mod webhook;
+// content and lifecycle: `token`, `shutdown`
+mod shutdown;
+mod signin;
+mod token;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -93,6 +102,9 @@ const REGISTRY: &[Entry] = &[
     // payments
     Entry::of::<webhook::Webhook>(),
     Entry::of::<idempotency::Idempotency>(),
+    // content and lifecycle
+    Entry::of::<token::Token>(),
+    Entry::of::<shutdown::Shutdown>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

@@ -9,6 +9,7 @@
 //! browser-like `User-Agent` (and, for [`Request::page`], a browser's `Accept`) so that the
 //! service answers the way it answers the clients being protected.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -78,6 +79,9 @@ pub(crate) struct Request {
     pub note: Option<String>,
     /// Whether same-origin redirects are followed (true unless [`Request::no_follow`]).
     pub follow: bool,
+    /// Values the request carries that no finding may show (a download token in the query),
+    /// each with the label shown in its place; see [`Request::secret`].
+    pub secrets: Vec<(String, String)>,
 }
 
 impl Request {
@@ -89,6 +93,7 @@ impl Request {
             body: None,
             note: None,
             follow: true,
+            secrets: Vec::new(),
         }
     }
 
@@ -130,12 +135,33 @@ impl Request {
         self
     }
 
+    /// Shows `label` wherever `value` (as written, or percent-encoded) would appear in what
+    /// findings and errors say about this request: its location, the redirects it followed,
+    /// transport errors (which quote the URL).
+    pub fn secret(mut self, value: &str, label: &str) -> Self {
+        if !value.is_empty() {
+            self.secrets.push((value.to_owned(), label.to_owned()));
+        }
+        self
+    }
+
     /// How findings name this request: `GET /health/ready (after fault hook)`.
     pub fn location(&self) -> String {
-        match &self.note {
+        let location = match &self.note {
             Some(note) => format!("{} {} ({note})", self.method, self.path),
             None => format!("{} {}", self.method, self.path),
+        };
+        self.mask(&location)
+    }
+
+    /// `text` with every secret of this request replaced by its label.
+    pub fn mask(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (value, label) in &self.secrets {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            text = text.replace(value, label).replace(&encoded, label);
         }
+        text
     }
 }
 
@@ -262,6 +288,56 @@ impl Client {
         self.sent
     }
 
+    /// Addresses `base` from now on instead of the context's base URL: for a probe that starts
+    /// its own instance of the service (`shutdown`). The budget and the count go on.
+    pub fn set_base(&mut self, base: Url) {
+        self.base = base;
+    }
+
+    /// Whether the last request failed to connect at all: nothing was listening (or
+    /// accepting) there.
+    pub fn last_was_connect_error(&self) -> bool {
+        self.last_was_connect_error
+    }
+
+    /// Counts `req` against the budget now and returns a future that sends it on its own,
+    /// borrowing nothing, so that several requests can be in flight while the probe goes on
+    /// (`shutdown` keeps slow requests open while it signals and polls). Redirects are not
+    /// followed: the first response is what the request got.
+    pub fn detached(
+        &mut self,
+        req: &Request,
+    ) -> Result<impl Future<Output = Result<Response, ProbeError>> + Send + use<>, ProbeError> {
+        let location = req.location();
+        if self.asked >= self.budget {
+            return Err(ProbeError::Budget {
+                budget: self.budget,
+                location,
+            });
+        }
+        self.asked += 1;
+        self.sent += 1;
+        let url = self.url(&req.path)?;
+        let exchange = Exchange {
+            client: self.client.clone(),
+            method: req.method.clone(),
+            url,
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            location,
+        };
+        let req = req.clone();
+        Ok(async move {
+            exchange.send().await.map_err(|(e, _)| match e {
+                ProbeError::Transport { location, message } => ProbeError::Transport {
+                    location,
+                    message: req.mask(&message),
+                },
+                other => other,
+            })
+        })
+    }
+
     /// Moves the findings the client made (redirects it would not follow) into `report`, and
     /// the number of redirect hops followed into its measurements when there were any.
     pub fn drain_findings(&mut self, report: &mut Report) {
@@ -310,7 +386,14 @@ impl Client {
         loop {
             let mut resp = self
                 .send_once(&method, url.clone(), &headers, body.as_ref(), &location)
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    ProbeError::Transport { location, message } => ProbeError::Transport {
+                        location: req.mask(&location),
+                        message: req.mask(&message),
+                    },
+                    other => other,
+                })?;
             latency += resp.latency;
             if !req.follow || !resp.is_redirect() {
                 resp.latency = latency;
@@ -350,10 +433,10 @@ impl Client {
                 resp.redirects = redirects;
                 return Ok(resp);
             };
-            let to = match next.query() {
+            let to = req.mask(&match next.query() {
                 Some(q) => format!("{}?{q}", next.path()),
                 None => next.path().to_string(),
-            };
+            });
             location = format!("{location} -> {} {to}", resp.status);
             // Fetch's HTTP-redirect fetch: 303 (but for HEAD), and 301/302 after POST, become
             // a GET without a body or the headers describing it; 307 and 308 keep both.
@@ -465,24 +548,14 @@ impl Client {
                 location: reqs.first().map(Request::location).unwrap_or_default(),
             });
         }
-        self.asked += count;
-        self.sent += count;
-        let mut pending = Vec::with_capacity(reqs.len());
-        for req in reqs {
-            let url = self.url(&req.path)?;
-            pending.push(exchange(
-                &self.client,
-                &req.method,
-                url,
-                &req.headers,
-                req.body.as_ref(),
-                req.location(),
-            ));
-        }
+        // `detached` counts each one; the check above keeps a batch from going out half.
+        let pending = reqs
+            .iter()
+            .map(|req| self.detached(req))
+            .collect::<Result<Vec<_>, _>>()?;
         futures_util::future::join_all(pending)
             .await
             .into_iter()
-            .map(|r| r.map_err(|(e, _)| e))
             .collect()
     }
 
@@ -495,97 +568,106 @@ impl Client {
         body: Option<&Body>,
         location: &str,
     ) -> Result<Response, ProbeError> {
+        self.last_was_connect_error = false;
         self.sent += 1;
-        let result = exchange(
-            &self.client,
-            method,
+        let exchange = Exchange {
+            client: self.client.clone(),
+            method: method.to_owned(),
             url,
-            headers,
-            body,
-            location.to_string(),
-        )
-        .await;
-        self.last_was_connect_error = matches!(result, Err((_, true)));
-        result.map_err(|(e, _)| e)
+            headers: headers.to_vec(),
+            body: body.cloned(),
+            location: location.to_owned(),
+        };
+        exchange.send().await.map_err(|(e, connect)| {
+            self.last_was_connect_error = connect;
+            e
+        })
     }
 }
 
-/// Sends one request and reads its response (up to [`MAX_BODY`]). The error says whether
-/// the connection could not be made at all.
-async fn exchange(
-    client: &reqwest::Client,
-    method: &str,
+/// One request as sent: owned, so that it can be sent apart from the [`Client`]
+/// ([`Client::detached`]).
+struct Exchange {
+    client: reqwest::Client,
+    method: String,
     url: Url,
-    headers: &[(String, Vec<u8>)],
-    body: Option<&Body>,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Option<Body>,
     location: String,
-) -> Result<Response, (ProbeError, bool)> {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| {
-        (
-            ProbeError::Other(format!("invalid method {method:?}")),
-            false,
-        )
-    })?;
-    let mut builder = client.request(method, url);
-    for (name, value) in headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+}
+
+impl Exchange {
+    /// Sends the request and reads the response (up to [`MAX_BODY`]); on failure, the error
+    /// and whether it failed to connect at all.
+    async fn send(self) -> Result<Response, (ProbeError, bool)> {
+        let location = self.location;
+        let method = reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|_| {
             (
-                ProbeError::Other(format!("invalid header name {name:?}")),
+                ProbeError::Other(format!("invalid method {:?}", self.method)),
                 false,
             )
         })?;
-        let value = HeaderValue::from_bytes(value).map_err(|_| {
-            (
-                ProbeError::Other(format!("invalid value for header {name}")),
-                false,
-            )
-        })?;
-        builder = builder.header(name, value);
-    }
-    builder = match body {
-        Some(Body::Text(text)) => builder.body(text.clone()),
-        Some(Body::Json(json)) => builder.json(json),
-        None => builder,
-    };
-    let started = Instant::now();
-    let transport = |e: reqwest::Error| {
-        let connect = e.is_connect();
-        (
-            ProbeError::Transport {
-                location: location.clone(),
-                message: chain(&e),
-            },
-            connect,
-        )
-    };
-    let mut resp = builder.send().await.map_err(transport)?;
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-        let room = MAX_BODY - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_BODY {
-            break;
+        let mut builder = self.client.request(method, self.url);
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                (
+                    ProbeError::Other(format!("invalid header name {name:?}")),
+                    false,
+                )
+            })?;
+            let value = HeaderValue::from_bytes(value).map_err(|_| {
+                (
+                    ProbeError::Other(format!("invalid value for header {name}")),
+                    false,
+                )
+            })?;
+            builder = builder.header(name, value);
         }
+        builder = match self.body {
+            Some(Body::Text(text)) => builder.body(text),
+            Some(Body::Json(json)) => builder.json(&json),
+            None => builder,
+        };
+        let started = Instant::now();
+        let transport = |e: reqwest::Error| {
+            let connect = e.is_connect();
+            (
+                ProbeError::Transport {
+                    location: location.clone(),
+                    message: chain(&e),
+                },
+                connect,
+            )
+        };
+        let mut resp = builder.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            let room = MAX_BODY - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_BODY {
+                break;
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+            latency: started.elapsed(),
+            location,
+            redirects: Vec::new(),
+        })
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-        latency: started.elapsed(),
-        location,
-        redirects: Vec::new(),
-    })
 }
 
 /// An error with its causes, in one line ("error sending request: connection refused").
@@ -771,5 +853,64 @@ mod tests {
         let mut report = Report::default();
         http.drain_findings(&mut report);
         assert_eq!(report.measurements["redirects_followed"], 1.0);
+    }
+
+    #[tokio::test]
+    async fn secrets_are_shown_as_labels_in_locations_redirects_and_errors() {
+        let app = Router::new().route(
+            "/get",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", "/file?token=s3cr%2Bt")],
+                )
+            }),
+        );
+        let port = serve(app).await;
+        let mut http = client(&format!("http://127.0.0.1:{port}/"));
+        let req = Request::get("/get?token=s3cr%2Bt").secret("s3cr+t", "‹token›");
+        let resp = http.send(&req).await.unwrap();
+        assert_eq!(
+            resp.location,
+            "GET /get?token=‹token› -> 302 /file?token=‹token›"
+        );
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let mut http = client(&format!("http://127.0.0.1:{dead_port}/"));
+        let err = http.send(&req).await.unwrap_err().to_string();
+        assert!(!err.contains("s3cr"), "{err}");
+        assert!(err.contains("‹token›"), "{err}");
+        assert!(http.last_was_connect_error());
+    }
+
+    #[tokio::test]
+    async fn detached_requests_run_concurrently_and_count_against_the_budget() {
+        let app = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }),
+        );
+        let port = serve(app).await;
+        let mut http = client("http://127.0.0.1:1/");
+        http.set_base(Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
+        let started = Instant::now();
+        let sends: Vec<_> = (0..4)
+            .map(|_| http.detached(&Request::get("/slow")).unwrap())
+            .collect();
+        assert!(matches!(
+            http.detached(&Request::get("/slow")),
+            Err(ProbeError::Budget { budget: 4, .. })
+        ));
+        for resp in futures_util::future::join_all(sends).await {
+            assert_eq!(resp.unwrap().text(), "done");
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "in parallel"
+        );
+        assert_eq!(http.sent(), 4);
     }
 }

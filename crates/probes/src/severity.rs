@@ -145,6 +145,23 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("idempotency-different-answer", Critical),
     ("idempotency-second-effect", Critical),
     ("idempotency-key-reuse-not-refused", High),
+    // content and lifecycle: token
+    ("token-valid-refused", High),
+    ("token-expired-accepted", High),
+    ("token-tampered-accepted", Critical),
+    ("token-other-user-accepted", High),
+    ("token-other-resource-accepted", High),
+    ("token-path-traversal-accepted", Critical),
+    ("token-refusal-not-4xx", Medium),
+    ("token-in-logs", High),
+    ("token-logs-not-checked", Low),
+    // content and lifecycle: shutdown
+    ("shutdown-request-dropped", Critical),
+    ("shutdown-ready-not-dropped", High),
+    ("shutdown-still-accepting", Medium),
+    ("shutdown-new-connections-dropped", High),
+    ("shutdown-exit-status", High),
+    ("shutdown-deadline-exceeded", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

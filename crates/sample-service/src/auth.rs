@@ -133,28 +133,64 @@ impl FromRequestParts<AppState> for Principal {
                 role: Role::PlatformAdmin,
             });
         }
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let claims: SessionClaims = state
-            .session_signer
-            .verify(token.trim())
-            .ok_or_else(|| ApiError::unauthorized("invalid token"))?;
-        if claims.exp <= jiff::Timestamp::now().as_second() {
-            return Err(ApiError::unauthorized("token expired"));
-        }
-        let user = state
-            .db
-            .run(move |conn| db::user_by_id(conn, claims.sub))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown user"))?;
-        Ok(Principal {
-            user_id: user.id,
-            email: user.email,
-            role: user.role,
-        })
+        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+        authenticate(state, token).await
     }
+}
+
+/// The signed-in user of a read a browser makes by navigating, such as a download link: the
+/// bearer token, or else the `sid` cookie. Only reads take the cookie: a cross-site page can
+/// make the browser send it, so nothing that changes state may accept it (see
+/// [`session_cookie`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer(pub(crate) Principal);
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)
+            .or_else(|| sid_cookie(parts))
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token or sid cookie"))?;
+        authenticate(state, token).await.map(Viewer)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+}
+
+fn sid_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("sid="))
+}
+
+/// The user a session token names, when the token is ours, unexpired, and the user exists.
+async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let claims: SessionClaims = state
+        .session_signer
+        .verify(token.trim())
+        .ok_or_else(|| ApiError::unauthorized("invalid token"))?;
+    if claims.exp <= jiff::Timestamp::now().as_second() {
+        return Err(ApiError::unauthorized("token expired"));
+    }
+    let user = state
+        .db
+        .run(move |conn| db::user_by_id(conn, claims.sub))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown user"))?;
+    Ok(Principal {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+    })
 }

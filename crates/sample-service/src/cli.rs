@@ -41,6 +41,16 @@ struct Args {
     /// The secret payment callbacks are signed with.
     #[arg(long, env = "SAMPLE_SERVICE_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// Append one line per request to this file (time, method, path, status, duration).
+    #[arg(long, value_name = "PATH")]
+    access_log: Option<PathBuf>,
+    /// On SIGTERM, how long readiness answers 503 while requests are still served, before the
+    /// listener closes (load balancers need a moment to stop routing here).
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    drain: Duration,
+    /// After the listener closed, how long in-flight requests get to finish.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    grace: Duration,
     /// Print every flaw name and what it switches off, then exit.
     #[arg(long)]
     list_flaws: bool,
@@ -80,6 +90,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     config.webhook_secret = args
         .webhook_secret
         .unwrap_or_else(|| DEFAULT_WEBHOOK_SECRET.to_owned());
+    config.access_log = args.access_log;
+    config.drain = args.drain;
+    config.shutdown_grace = args.grace;
     let port = args.port.expect("clap requires --port unless --list-flaws");
 
     let listener = tokio::net::TcpListener::bind((args.host, port)).await?;

@@ -35,8 +35,18 @@ pub struct Config {
     pub token_secret: String,
     /// How long a session token (and the `sid` cookie) lives.
     pub session_ttl: Duration,
-    /// How long a download token lives; tests shorten it to see tokens expire.
+    /// How long a download token lives at most; tests shorten it to see tokens expire, and
+    /// a mint request may ask for less (`{"ttl_ms": 500}`).
     pub download_ttl: Duration,
+    /// Where one line per request is appended (time, method, path, status, duration); no
+    /// access log when `None`.
+    pub access_log: Option<PathBuf>,
+    /// After the shutdown signal: how long readiness answers 503 while the service still
+    /// serves, so that load balancers stop routing here before the listener closes.
+    pub drain: Duration,
+    /// After the listener closed: how long in-flight requests get to finish before their
+    /// connections are dropped (and serving ends with an error).
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -55,6 +65,9 @@ impl Config {
             token_secret: random_secret(),
             session_ttl: Duration::from_secs(3600),
             download_ttl: Duration::from_secs(300),
+            access_log: None,
+            drain: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 
@@ -102,6 +115,9 @@ impl fmt::Debug for Config {
             .field("token_secret", &"<redacted>")
             .field("session_ttl", &self.session_ttl)
             .field("download_ttl", &self.download_ttl)
+            .field("access_log", &self.access_log)
+            .field("drain", &self.drain)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish()
     }
 }

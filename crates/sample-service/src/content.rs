@@ -1,14 +1,18 @@
 //! Members-only content, fetched through short-lived signed download tokens.
 //!
-//! A token binds one content id, one user and an expiry; it is checked before the content id is
-//! even looked up, so a token never unlocks another resource and unknown ids (path traversal
-//! attempts included) are indistinguishable from a bad token.
+//! A token binds one content id, one user and an expiry. A download needs the token **and** the
+//! session of the user it was minted for (bearer or `sid` cookie), so a leaked link is useless
+//! to anyone else. The token is checked before the content id is even looked up, so a token
+//! never unlocks another resource and unknown ids (path traversal attempts included) are
+//! indistinguishable from a bad token.
 
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
 use crate::auth::Principal;
 use crate::db;
+use crate::flaw::Flaw;
+use crate::input::Fields;
 use crate::state::AppState;
 
 /// The catalogue: id and body.
@@ -48,12 +52,28 @@ pub(crate) struct DownloadToken {
     pub(crate) url: String,
 }
 
-/// Mints a token for `id`; only active subscribers get one.
+/// What a mint request may ask: a shorter lifetime than the configured one (a client that
+/// only needs the file now, or a probe that must see a token expire within a bounded wait).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct MintRequest {
+    ttl_ms: Option<u64>,
+}
+
+impl Fields for MintRequest {
+    const FIELDS: &'static [&'static str] = &["ttl_ms"];
+}
+
+/// Mints a token for `id`; only active subscribers get one. It lives the configured download
+/// lifetime, or less when the request asks.
 pub(crate) async fn mint(
     state: &AppState,
     principal: Principal,
     id: String,
+    request: MintRequest,
 ) -> Result<DownloadToken, ApiError> {
+    if request.ttl_ms == Some(0) {
+        return Err(ApiError::unprocessable("ttl_ms must be at least 1"));
+    }
     if find(&id).is_none() {
         return Err(ApiError::not_found("no such content"));
     }
@@ -65,7 +85,9 @@ pub(crate) async fn mint(
     if !subscription.is_active() {
         return Err(ApiError::forbidden("an active subscription is required"));
     }
-    let ttl_ms = i64::try_from(state.config.download_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let longest = u64::try_from(state.config.download_ttl.as_millis()).unwrap_or(u64::MAX);
+    let ttl_ms = request.ttl_ms.map_or(longest, |asked| asked.min(longest));
+    let ttl_ms = i64::try_from(ttl_ms).unwrap_or(i64::MAX / 2);
     let now = jiff::Timestamp::now();
     let exp_ms = now.as_millisecond().saturating_add(ttl_ms);
     let token = state.download_signer.sign(&DownloadClaims {
@@ -83,9 +105,11 @@ pub(crate) async fn mint(
     })
 }
 
-/// The body of `id` when `token` is a valid, unexpired token for exactly that id.
+/// The body of `id` when `token` is a valid, unexpired token for exactly that id, minted for
+/// `viewer`.
 pub(crate) fn download(
     state: &AppState,
+    viewer: &Principal,
     id: &str,
     token: Option<&str>,
 ) -> Result<&'static str, ApiError> {
@@ -94,10 +118,17 @@ pub(crate) fn download(
         .download_signer
         .verify(token)
         .ok_or_else(|| ApiError::forbidden("invalid download token"))?;
-    if claims.content != id {
-        return Err(ApiError::forbidden("token is for another resource"));
+    if !state.config.has(Flaw::TokenNotBound) {
+        if claims.content != id {
+            return Err(ApiError::forbidden("token is for another resource"));
+        }
+        if claims.sub != viewer.user_id {
+            return Err(ApiError::forbidden("token was minted for another user"));
+        }
     }
-    if jiff::Timestamp::now().as_millisecond() >= claims.exp_ms {
+    if !state.config.has(Flaw::TokenNeverExpires)
+        && jiff::Timestamp::now().as_millisecond() >= claims.exp_ms
+    {
         return Err(ApiError::forbidden("download token expired"));
     }
     find(id).ok_or_else(|| ApiError::not_found("no such content"))

@@ -73,6 +73,10 @@ pub const SEED_USERS: [(&str, Role); 4] = [
     ("auditor@example.com", Role::Auditor),
 ];
 
+/// Members who start with an active subscription (password [`SEED_PASSWORD`]): two, so that
+/// a download token minted for one can be tried with the other's session, both entitled.
+pub const SEED_SUBSCRIBERS: [&str; 2] = ["subscriber@example.com", "other.subscriber@example.com"];
+
 /// A query failed or its task died.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DbError {
@@ -154,6 +158,18 @@ fn seed(conn: &mut Connection) -> rusqlite::Result<()> {
             "INSERT INTO users (email, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![email, password::hash(SEED_PASSWORD), role.as_str(), now],
         )?;
+    }
+    for email in SEED_SUBSCRIBERS {
+        tx.execute(
+            "INSERT INTO users (email, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                email,
+                password::hash(SEED_PASSWORD),
+                Role::Member.as_str(),
+                now
+            ],
+        )?;
+        activate_subscription(&tx, tx.last_insert_rowid())?;
     }
     tx.commit()
 }
@@ -490,7 +506,10 @@ mod tests {
         drop(db);
         let db = Db::open(&path).unwrap();
         let conn = db.conn.lock().unwrap();
-        assert_eq!(list_users(&conn).unwrap().len(), SEED_USERS.len());
+        let users = list_users(&conn).unwrap();
+        assert_eq!(users.len(), SEED_USERS.len() + SEED_SUBSCRIBERS.len());
+        let subscriber = users.last().unwrap();
+        assert!(subscription(&conn, subscriber.id).unwrap().is_active());
         let member = user_by_email(&conn, "member@example.com").unwrap().unwrap();
         assert_eq!(member.role, Role::Member);
         assert!(password::verify(SEED_PASSWORD, &member.password_hash));

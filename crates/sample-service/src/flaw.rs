@@ -80,6 +80,15 @@ flaws! {
     AmountMismatchOk => "amount-mismatch-ok", "a payment callback whose amount or currency differs from the payment is accepted";
     /// Checkout ignores the Idempotency-Key header.
     IdempotencyIgnored => "idempotency-ignored", "checkout ignores Idempotency-Key: a repeated request creates a second payment";
+    // content and lifecycle: the `token` and `shutdown` probes
+    /// Download tokens are accepted after their expiry.
+    TokenNeverExpires => "token-never-expires", "download tokens are accepted after they expired";
+    /// A download token works for another user or another file.
+    TokenNotBound => "token-not-bound", "a download token works for another user's session and for another file";
+    /// The access log records the full URI, download tokens included.
+    TokenInUrlLogged => "token-in-url-logged", "the access log writes the full URI with its query, download tokens included";
+    /// SIGTERM ends the process at once.
+    ShutdownDropsRequests => "shutdown-drops-requests", "SIGTERM exits at once: no drain, in-flight requests have their connections cut";
 }
 
 impl fmt::Display for Flaw {

@@ -38,6 +38,18 @@ pub(crate) fn parse_strict<T: DeserializeOwned + Fields>(
     serde_json::from_value(value).map_err(|err| ApiError::unprocessable(err.to_string()))
 }
 
+/// Parses an optional body: empty means `T::default()`, anything else is parsed strictly.
+/// For requests whose every field is optional (a download-token mint).
+pub(crate) fn parse_optional<T: DeserializeOwned + Fields + Default>(
+    config: &Config,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_strict(config, body)
+}
+
 /// Extractor: a strictly parsed JSON body.
 pub(crate) struct StrictJson<T>(pub(crate) T);
 

@@ -16,6 +16,7 @@
 //! Entry points: [`serve`] on a bound listener (tests bind `127.0.0.1:0`), or [`app`] for the
 //! bare router.
 
+mod access_log;
 mod admin;
 mod api_error;
 mod auth;
@@ -39,12 +40,12 @@ mod routes;
 mod state;
 mod token;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
 pub use crate::auth::Principal;
 pub use crate::config::{Config, DEFAULT_WEBHOOK_SECRET, SEED_PASSWORD};
-pub use crate::db::SEED_USERS;
+pub use crate::db::{SEED_SUBSCRIBERS, SEED_USERS};
 pub use crate::error::Error;
 pub use crate::flaw::{Flaw, UnknownFlaw};
 pub use crate::headers::{CSP, HSTS, SERVER};
@@ -58,8 +59,10 @@ pub use crate::request_id::X_REQUEST_ID;
 pub use crate::routes::{SLOW_MAX_MS, app};
 pub use crate::state::AppState;
 
-/// Serves the service on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish and returns.
+/// Serves the service on `listener` until `shutdown` completes, then shuts down gracefully:
+/// readiness answers 503 for [`Config::drain`] while every request is still served (load
+/// balancers stop routing here), then the listener closes and in-flight requests get
+/// [`Config::shutdown_grace`] to finish; it returns `Ok` once they have.
 ///
 /// Opens (creating, migrating and seeding if missing) the database first.
 pub async fn serve(
@@ -67,13 +70,40 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let drops_requests = config.has(Flaw::ShutdownDropsRequests);
+    let (drain, grace) = (config.drain, config.shutdown_grace);
     let state = tokio::task::spawn_blocking(move || AppState::new(config))
         .await
         .map_err(Error::Task)??;
     // Connect info gives the rate limiter the peer address.
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve)
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    if drops_requests {
+        // The flaw: the signal ends serving at once. In a process, returning from `main`
+        // then cuts every open connection, in-flight requests included.
+        return tokio::select! {
+            served = axum::serve(listener, service) => served.map_err(Error::Serve),
+            () = shutdown => Ok(()),
+        };
+    }
+    let (close, closed) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            let _ = closed.await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => return served.map_err(Error::Serve),
+        () = shutdown => {}
+    }
+    state.start_draining();
+    tokio::select! {
+        served = &mut server => return served.map_err(Error::Serve),
+        () = tokio::time::sleep(drain) => {}
+    }
+    let _ = close.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(served) => served.map_err(Error::Serve),
+        Err(_) => Err(Error::ShutdownGrace { grace }),
+    }
 }

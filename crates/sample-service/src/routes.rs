@@ -16,12 +16,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api_error::ApiError;
-use crate::auth::{self, Principal};
+use crate::auth::{self, Principal, Viewer};
 use crate::flaw::Flaw;
-use crate::input::{Fields, StrictJson};
+use crate::input::{self, Fields, StrictJson};
 use crate::rate_limit::{self, Limited};
 use crate::state::AppState;
-use crate::{admin, content, cors, db, headers, health, metrics, payments, request_id};
+use crate::{access_log, admin, content, cors, db, headers, health, metrics, payments, request_id};
 
 /// Request bodies are small JSON documents; anything bigger is refused before parsing.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -79,6 +79,11 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(Arc::clone(&config), headers::middleware))
         .layer(from_fn_with_state(config, request_id::middleware))
+        // Outermost, so the line carries the status the client gets.
+        .layer(from_fn_with_state(
+            state.access_log.clone(),
+            access_log::middleware,
+        ))
         .with_state(state)
 }
 
@@ -159,8 +164,10 @@ async fn download_token(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(content::mint(&state, principal, id).await?))
+    let request: content::MintRequest = input::parse_optional(&state.config, &body)?;
+    Ok(Json(content::mint(&state, principal, id, request).await?))
 }
 
 #[derive(Deserialize)]
@@ -170,10 +177,11 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<AppState>,
+    Viewer(viewer): Viewer,
     Path(id): Path<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body = content::download(&state, &id, query.token.as_deref())?;
+    let body = content::download(&state, &viewer, &id, query.token.as_deref())?;
     Ok((
         [
             (
@@ -244,6 +252,13 @@ async fn live() -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
+    if state.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
     match health::ready(&state.config, &state.db).await {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(not_ready) => (

@@ -1,7 +1,9 @@
 //! The state every handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
@@ -19,6 +21,9 @@ pub struct AppState {
     pub(crate) callback_limiter: Arc<RateLimiter>,
     pub(crate) session_signer: Signer,
     pub(crate) download_signer: Signer,
+    pub(crate) access_log: Option<Arc<AccessLog>>,
+    /// Set once the shutdown signal came: readiness answers 503 from then on.
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -31,6 +36,7 @@ impl AppState {
             path: config.db.clone(),
             source,
         })?;
+        let access_log = AccessLog::open(&config)?;
         let limiter = || Arc::new(RateLimiter::new(config.rate_limit, config.rate_window));
         Ok(AppState {
             sign_in_limiter: limiter(),
@@ -38,6 +44,8 @@ impl AppState {
             session_signer: Signer::new(&config.token_secret, "session"),
             download_signer: Signer::new(&config.token_secret, "download"),
             metrics: Arc::new(Metrics::new()),
+            access_log,
+            draining: Arc::new(AtomicBool::new(false)),
             db,
             config: Arc::new(config),
         })
@@ -46,6 +54,16 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether the service is shutting down (readiness then answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Marks the service as shutting down.
+    pub(crate) fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// The metric registry, e.g. to add families of the embedding program.

@@ -29,6 +29,11 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("webhook-stale-ok", "payment-webhook", "stale timestamp"),
     ("amount-mismatch-ok", "payment-webhook", "mismatch"),
     ("idempotency-ignored", "checkout-idempotency", "answers"),
+    // content and lifecycle: token, shutdown
+    ("token-never-expires", "download-tokens", "expired"),
+    ("token-not-bound", "download-tokens", "not bound"),
+    ("token-in-url-logged", "download-tokens", "access.log"),
+    ("shutdown-drops-requests", "graceful-shutdown", "in flight"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

@@ -23,3 +23,6 @@ mod validate;
 // payments
 mod idempotency;
 mod webhook;
+// content and lifecycle
+mod shutdown;
+mod token;

@@ -31,6 +31,17 @@ fn every_kind_validates_its_minimal_params() {
             "request": { "method": "POST", "path": "/checkout", "json": { "plan": "a" } },
             "different": { "/plan": "b" },
         }),
+        // content and lifecycle
+        "token" => {
+            let sign_in = json!({ "path": "/sign-in", "bearer": "/token" });
+            json!({
+                "owner": sign_in, "other": sign_in, "resource": "a", "other_resource": "b",
+                "mint": { "path": "/c/{resource}/mint" },
+                "download": { "path": "/c/{resource}?token={token}" },
+                "expiring": { "lifetime": "1s" },
+            })
+        }
+        "shutdown" => json!({ "command": "serve --port {port}", "slow_path": "/slow" }),
         _ => json!({}),
     };
     for kind in KINDS {

@@ -40,6 +40,11 @@ fn list_flaws_prints_every_name_and_description() {
         "webhook-stale-ok",
         "amount-mismatch-ok",
         "idempotency-ignored",
+        // content and lifecycle
+        "token-never-expires",
+        "token-not-bound",
+        "token-in-url-logged",
+        "shutdown-drops-requests",
     ];
     // One line per flaw, in `Flaw::all` order; every name above among them.
     assert_eq!(lines.len(), Flaw::all().len(), "{stdout}");
@@ -164,6 +169,150 @@ async fn a_default_clean_start_says_flaws_none() {
     }
     assert!(dir.path().join("membership.db").exists());
     server.stop();
+}
+
+/// A binary started by [`start`], with its base URL and its stderr, kept open: the service
+/// writes a last line when it stops, and a closed pipe would make that a panic.
+struct Started {
+    server: Server,
+    base: String,
+    _stderr: tokio::io::Lines<BufReader<ChildStderr>>,
+}
+
+/// Starts the binary with `args` (a fresh database), its base URL read from the startup line.
+async fn start(dir: &std::path::Path, args: &[&str]) -> Started {
+    let mut server = Server::start(
+        std::process::Command::new(BIN)
+            .args(["--port", "0", "--db"])
+            .arg(dir.join("membership.db"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+        Signal::TERM,
+    );
+    let mut stderr = stderr_lines(&mut server);
+    let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let rest = line
+        .strip_prefix("sample-service listening on ")
+        .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
+    let base = rest.split_once(' ').unwrap().0.to_owned();
+    Started {
+        server,
+        base,
+        _stderr: stderr,
+    }
+}
+
+/// A GET on a connection of its own, as a load balancer's health check makes it: `Ok(status)`,
+/// or `Err` when nothing accepted the connection.
+async fn fresh_get(url: &str) -> Result<u16, reqwest::Error> {
+    crate::support::client()
+        .get(url)
+        .header("connection", "close")
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn sigterm_turns_ready_503_first_then_closes_the_listener_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut started = start(dir.path(), &["--drain", "600ms"]).await;
+    let (server, base) = (&mut started.server, started.base.clone());
+    assert_eq!(
+        fresh_get(&format!("{base}/health/ready")).await.unwrap(),
+        200
+    );
+    let slow = tokio::spawn({
+        let url = format!("{base}/api/v1/slow?ms=2000");
+        async move { crate::support::client().get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal(Signal::TERM);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Draining: still serving, but no longer ready.
+    assert_eq!(
+        fresh_get(&format!("{base}/health/ready")).await.unwrap(),
+        503
+    );
+    assert_eq!(
+        fresh_get(&format!("{base}/health/live")).await.unwrap(),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The drain is over: new connections are refused while the slow request finishes.
+    assert!(fresh_get(&format!("{base}/health/live")).await.is_err());
+    assert!(
+        server.try_wait().is_none(),
+        "still finishing the slow request"
+    );
+    let response = slow
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(response.status(), 200);
+    let status = server.wait_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn shutdown_drops_requests_exits_at_once_and_cuts_in_flight_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut started = start(dir.path(), &["--flaw", "shutdown-drops-requests"]).await;
+    let (server, base) = (&mut started.server, started.base.clone());
+    let slow = tokio::spawn({
+        let url = format!("{base}/api/v1/slow?ms=3000");
+        async move { crate::support::client().get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal(Signal::TERM);
+    let status = server.wait_timeout(Duration::from_secs(2)).unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(slow.await.unwrap().is_err(), "the connection was cut");
+}
+
+#[tokio::test]
+async fn the_access_log_has_one_line_per_request_without_the_query() {
+    for (flaw, logged) in [
+        (None, "/api/v1/slow 200"),
+        (
+            Some("token-in-url-logged"),
+            "/api/v1/slow?ms=1&token=s3cret 200",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--access-log", "access.log"];
+        args.extend(flaw.iter().flat_map(|f| ["--flaw", *f]));
+        let started = start(dir.path(), &args).await;
+        let base = started.base.clone();
+        let client = crate::support::client();
+        let status = client
+            .get(format!("{base}/api/v1/slow?ms=1&token=s3cret"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        drop(started);
+        let log = std::fs::read_to_string(dir.path().join("access.log")).unwrap();
+        let line = log.lines().find(|l| l.contains("/api/v1/slow")).unwrap();
+        // time method target status duration
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 5, "{line}");
+        assert!(
+            fields[0].ends_with('Z') && fields[4].ends_with("ms"),
+            "{line}"
+        );
+        assert_eq!(fields[1], "GET");
+        assert!(line.contains(logged), "{flaw:?}: {line}");
+        assert_eq!(log.contains("s3cret"), flaw.is_some(), "{log}");
+    }
 }
 
 /// The server's stderr, line by line, to read its startup line with a time limit.

@@ -3,6 +3,7 @@
 
 use phasegate_sample_service::{CSP, Flaw, HSTS, SEED_PASSWORD};
 
+use crate::content::{download_status, minted};
 use crate::support::{AUDITOR, MEMBER, Service, header, now};
 
 #[tokio::test]
@@ -320,5 +321,42 @@ async fn idempotency_ignored_creates_a_payment_per_request() {
         other.status(),
         200,
         "a different body under the same key too"
+    );
+}
+
+// content and lifecycle: the `token` and `shutdown` probes (the access-log and shutdown flaws
+// need a real process: tests/it/cli.rs)
+
+#[tokio::test]
+async fn token_never_expires_accepts_an_expired_token() {
+    let service = Service::with_flaw(Flaw::TokenNeverExpires).await;
+    let owner = service
+        .token(phasegate_sample_service::SEED_SUBSCRIBERS[0])
+        .await;
+    let token = minted(&service, &owner, "welcome-guide", Some(50)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        download_status(&service, "welcome-guide", &token, &owner).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn token_not_bound_accepts_another_user_and_another_file_but_still_checks_the_signature() {
+    let service = Service::with_flaw(Flaw::TokenNotBound).await;
+    let [owner, other] = phasegate_sample_service::SEED_SUBSCRIBERS;
+    let (owner, other) = (service.token(owner).await, service.token(other).await);
+    let token = minted(&service, &owner, "welcome-guide", None).await;
+    assert_eq!(
+        download_status(&service, "welcome-guide", &token, &other).await,
+        200
+    );
+    assert_eq!(
+        download_status(&service, "annual-report-2025", &token, &owner).await,
+        200
+    );
+    assert_eq!(
+        download_status(&service, "welcome-guide", "garbage", &owner).await,
+        403
     );
 }

@@ -1,3 +1,4 @@
+use phasegate_sample_service::{SEED_SUBSCRIBERS, SEED_USERS};
 use serde_json::{Value, json};
 
 use crate::support::{AUDITOR, MEMBER, PLATFORM, SUPPORT, Service};
@@ -70,7 +71,7 @@ async fn role_changes_apply_at_once_and_are_audited() {
         .await
         .unwrap();
     let users = users.as_array().unwrap();
-    assert_eq!(users.len(), 4);
+    assert_eq!(users.len(), SEED_USERS.len() + SEED_SUBSCRIBERS.len());
     assert!(users.iter().all(|user| user.get("password_hash").is_none()));
     let support_id = users.iter().find(|user| user["email"] == SUPPORT).unwrap()["id"]
         .as_i64()
@@ -114,6 +115,6 @@ async fn role_changes_apply_at_once_and_are_audited() {
         .json()
         .await
         .unwrap();
-    assert_eq!(summary["users"], 4);
+    assert_eq!(summary["users"], SEED_USERS.len() + SEED_SUBSCRIBERS.len());
     assert!(summary["audit_entries"].as_i64().unwrap() >= 3);
 }
