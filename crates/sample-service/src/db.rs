@@ -169,7 +169,7 @@ fn seed(conn: &mut Connection) -> rusqlite::Result<()> {
                 now
             ],
         )?;
-        activate_subscription(&tx, tx.last_insert_rowid())?;
+        activate_subscription(&tx, tx.last_insert_rowid(), crate::payments::PLAN_PERIOD)?;
     }
     tx.commit()
 }

@@ -91,7 +91,10 @@ pub struct Sample {
     _dir: tempfile::TempDir,
 }
 
-pub async fn sample_with_flaws(flaws: &[phasegate_sample_service::Flaw], rate_limited: bool) -> Sample {
+pub async fn sample_with_flaws(
+    flaws: &[phasegate_sample_service::Flaw],
+    rate_limited: bool,
+) -> Sample {
     let (url, dir) = sample_service(|config| {
         config.flaws.extend(flaws.iter().copied());
         if !rate_limited {
