@@ -58,6 +58,37 @@ fn status(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Fails when the demo's output or its stored evidence holds the webhook secret or a token
+/// in clear. The sample service's tokens are base64url JSON, so every one starts `eyJ`.
+fn assert_no_secrets(dir: &std::path::Path, ran: &Ran) -> Result<(), String> {
+    let export = Command::new(BIN)
+        .args(["evidence", "export", "-c"])
+        .arg(dir.join("phasegate.toml"))
+        .output()
+        .unwrap();
+    let export = String::from_utf8_lossy(&export.stdout);
+    if export.lines().count() < 2 {
+        return Err(format!("no evidence exported: {export}"));
+    }
+    for (what, text) in [
+        ("stdout", ran.stdout.as_str()),
+        ("stderr", ran.stderr.as_str()),
+        ("evidence", &export),
+    ] {
+        if text.contains(phasegate_sample_service::DEFAULT_WEBHOOK_SECRET) {
+            return Err(format!("the webhook secret is in the {what}"));
+        }
+        if let Some(at) = text.find("eyJ") {
+            let end = text.len().min(at + 60);
+            return Err(format!(
+                "a token in clear in the {what}: {}",
+                &text[at..end]
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn gate_states(doc: &serde_json::Value) -> Vec<(String, String)> {
     doc["gates"]
         .as_array()
@@ -78,6 +109,7 @@ fn the_clean_sample_service_passes_every_gate_and_the_demo_says_go() {
     let r = demo(dir.path(), &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("GO: every phase is done"), "{r:?}");
+    assert_no_secrets(dir.path(), &r).unwrap();
     let doc = status(dir.path());
     for (gate, state) in gate_states(&doc) {
         assert_eq!(
@@ -147,6 +179,7 @@ fn check_flaw(flaw: &str, gate: &str, word: &str) -> Result<(), String> {
     if r.code != 1 {
         return Err(format!("demo should be no-go (exit 1): {r:?}"));
     }
+    assert_no_secrets(dir.path(), &r)?;
     let states = gate_states(&status(dir.path()));
     let state = states
         .iter()
