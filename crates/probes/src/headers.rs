@@ -50,7 +50,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Client, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err, yes};
 use crate::probe::Probe;
 use crate::report::Report;
@@ -358,11 +358,7 @@ async fn check(
         for (k, v) in &login.headers {
             req = req.header(k, v);
         }
-        req.body = match (&login.body, &login.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        };
+        req.body = params::body(&login.body, &login.json);
         let resp = http.send(&req).await?;
         if cfg.rules.cache {
             no_store(&resp, "the sign-in response", report);

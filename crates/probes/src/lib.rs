@@ -62,6 +62,7 @@ mod http;
 mod metrics;
 mod net;
 mod params;
+mod patience;
 mod probe;
 mod rate_limit;
 mod rbac;
