@@ -9,39 +9,28 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use phasegate_model::Verdict;
 use phasegate_probes::Outcome;
-use phasegate_sample_service::{Config, Flaw, SEED_PASSWORD, SEED_SUBSCRIBERS};
+use phasegate_sample_service::{Flaw, SEED_PASSWORD, SEED_SUBSCRIBERS};
 use serde_json::{Value, json};
 
 use crate::support::*;
 
 /// The sample service on a loopback port, its access log and database in `dir`.
 async fn sample_service(dir: &Path, flaws: &[Flaw]) -> url::Url {
-    let mut config = Config::new(dir.join("membership.db"));
-    config.access_log = Some(dir.join("access.log"));
-    config.rate_limit = 1000;
-    config.flaws.extend(flaws);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    tokio::spawn(phasegate_sample_service::serve(
-        listener,
-        config,
-        std::future::pending(),
-    ));
-    // serve() opens the database before it answers. reqwest needs a crypto provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let log = dir.join("access.log");
+    let url = sample_service_in(dir, |config| {
+        config.access_log = Some(log.clone());
+        config.rate_limit = 1000;
+        config.flaws.extend(flaws);
+    })
+    .await;
+    // The probe reads the log first: wait until serve() has opened (created) it.
     for _ in 0..200 {
-        if client
-            .get(url.join("health/live").unwrap())
-            .send()
-            .await
-            .is_ok()
-        {
+        if log.exists() {
             return url;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("the sample service did not come up");
+    panic!("the sample service did not open its access log");
 }
 
 fn sign_in(email: &str) -> Value {

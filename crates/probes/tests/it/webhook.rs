@@ -72,13 +72,23 @@ async fn against(flaws: &[Flaw], adjust: impl FnOnce(&mut Config)) -> (Outcome, 
         adjust(c);
     })
     .await;
-    let o = phasegate_probes::run(
-        "webhook",
-        &params_of(params()),
-        &ctx_with_secret(&url, &secret),
-    )
-    .await;
+    let o = run_webhook(&ctx_with_secret(&url, &secret)).await;
     (o, secret)
+}
+
+/// The probe with the default parameters, in `ctx` (its URL, with or without a secret).
+async fn run_webhook(ctx: &phasegate_probes::Context) -> Outcome {
+    phasegate_probes::run("webhook", &params_of(params()), ctx).await
+}
+
+/// [`against`] the clean sample service, its callbacks limited to `limit` per `window`.
+async fn against_limit(limit: u32, window: Duration) -> Outcome {
+    against(&[], |c| {
+        c.rate_limit = limit;
+        c.rate_window = window;
+    })
+    .await
+    .0
 }
 
 fn params_of(v: Value) -> phasegate_probes::Params {
@@ -185,22 +195,14 @@ async fn a_replay_flaw_also_fails_the_concurrent_copies() {
 #[tokio::test]
 async fn the_default_rate_limit_is_waited_out_not_taken_for_a_refusal() {
     // 5 callbacks per 2s, as the demo's service runs: the probe sends 10.
-    let (o, _) = against(&[], |c| {
-        c.rate_limit = 5;
-        c.rate_window = Duration::from_secs(2);
-    })
-    .await;
+    let o = against_limit(5, Duration::from_secs(2)).await;
     assert_pass(&o);
     assert!(o.measurements["rate_limit_waits"] >= 1.0, "{o:#?}");
 }
 
 #[tokio::test]
 async fn a_rate_limit_longer_than_max_wait_is_an_error_not_a_pass() {
-    let (o, _) = against(&[], |c| {
-        c.rate_limit = 3;
-        c.rate_window = Duration::from_secs(30);
-    })
-    .await;
+    let o = against_limit(3, Duration::from_secs(30)).await;
     assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
     let reason = o.reason.as_deref().unwrap();
     assert!(reason.contains("rate limited (429"), "{reason}");
@@ -210,16 +212,11 @@ async fn a_rate_limit_longer_than_max_wait_is_an_error_not_a_pass() {
 #[tokio::test]
 async fn a_wrong_secret_is_a_refused_valid_event_and_a_missing_one_an_error() {
     let (url, _dir) = sample_service(|c| c.rate_limit = 1000).await;
-    let o = phasegate_probes::run(
-        "webhook",
-        &params_of(params()),
-        &ctx_with_secret(&url, "not-the-service-secret"),
-    )
-    .await;
+    let o = run_webhook(&ctx_with_secret(&url, "not-the-service-secret")).await;
     assert_fails_with(&o, "webhook-valid-refused");
     assert!(!format!("{o:?}").contains("not-the-service-secret"));
 
-    let o = phasegate_probes::run("webhook", &params_of(params()), &ctx(&url)).await;
+    let o = run_webhook(&ctx(&url)).await;
     assert_eq!(o.verdict, Verdict::Error);
     assert!(o.reason.unwrap().contains(SECRET_ENV));
 }
@@ -229,8 +226,7 @@ async fn a_wrong_secret_is_a_refused_valid_event_and_a_missing_one_an_error() {
 #[tokio::test]
 async fn a_callback_that_accepts_everything_without_effect_fails() {
     let url = serve(fake(StatusCode::OK)).await;
-    let o =
-        phasegate_probes::run("webhook", &params_of(params()), &ctx_with_secret(&url, "s")).await;
+    let o = run_webhook(&ctx_with_secret(&url, "s")).await;
     assert_fails_with(&o, "webhook-unsigned-accepted");
     assert!(!format!("{o:?}").contains(FAKE_TOKEN));
     assert!(
@@ -249,8 +245,7 @@ async fn a_callback_that_accepts_everything_without_effect_fails() {
 #[tokio::test]
 async fn a_callback_that_refuses_everything_fails() {
     let url = serve(fake(StatusCode::UNAUTHORIZED)).await;
-    let o =
-        phasegate_probes::run("webhook", &params_of(params()), &ctx_with_secret(&url, "s")).await;
+    let o = run_webhook(&ctx_with_secret(&url, "s")).await;
     assert_fails_with(&o, "webhook-valid-refused");
     assert!(!format!("{o:?}").contains(FAKE_TOKEN));
     let codes = codes(&o);
