@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::net::{Client, ProbeError, Request};
-use crate::params::{self, err};
-use crate::patience::Patience;
+use crate::params::{self, Dur, err};
+use crate::patience::{self, Patience};
 use crate::report::Report;
 use crate::signin::{self, SignIn};
 use crate::{Context, ParamError};
@@ -65,8 +65,26 @@ impl Credentials {
     }
 }
 
+/// Checks what both access probes take: the `roles` table, `max_wait` and `max_retries`.
+pub(crate) fn validate(
+    roles: &BTreeMap<String, Credentials>,
+    max_wait: Dur,
+    max_retries: u32,
+    errors: &mut Vec<ParamError>,
+) {
+    validate_roles(roles, errors);
+    patience::validate(max_wait, max_retries, errors);
+}
+
+/// The requests obtaining credentials can take: a sign-in a role, and each 429 waited out.
+pub(crate) fn budget(roles: &BTreeMap<String, Credentials>, max_retries: u32) -> u32 {
+    u32::try_from(roles.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(max_retries)
+}
+
 /// Checks the `roles` table: names, one source of credentials each, pointers and headers.
-pub(crate) fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut Vec<ParamError>) {
+fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut Vec<ParamError>) {
     for (name, cred) in roles {
         let key = |k: &str| format!("roles.{name}{k}");
         if name == ANONYMOUS {

@@ -198,8 +198,7 @@ impl Probe for Rbac {
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
-        access::validate_roles(&cfg.roles, errors);
-        patience::validate(cfg.max_wait, cfg.max_retries, errors);
+        access::validate(&cfg.roles, cfg.max_wait, cfg.max_retries, errors);
         if cfg.rows.is_empty() {
             errors.push(err("rows", "expected at least one row"));
         }
@@ -224,10 +223,7 @@ impl Probe for Rbac {
 
     fn budget(cfg: &Config) -> u32 {
         let cells: u32 = cfg.cells.iter().map(|c| c.times).sum();
-        let sign_ins = u32::try_from(cfg.roles.len()).unwrap_or(u32::MAX);
-        cells
-            .saturating_add(sign_ins)
-            .saturating_add(cfg.max_retries)
+        cells.saturating_add(access::budget(&cfg.roles, cfg.max_retries))
     }
 
     /// Obtains every role's credentials, then requests every cell.

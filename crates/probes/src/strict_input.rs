@@ -295,8 +295,7 @@ impl Probe for StrictInput {
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
-        access::validate_roles(&cfg.roles, errors);
-        patience::validate(cfg.max_wait, cfg.max_retries, errors);
+        access::validate(&cfg.roles, cfg.max_wait, cfg.max_retries, errors);
         if cfg.routes.is_empty() {
             errors.push(err("routes", "expected at least one route"));
         }
@@ -375,8 +374,7 @@ impl Probe for StrictInput {
         });
         per_route
             .fold(0u32, u32::saturating_add)
-            .saturating_add(u32::try_from(cfg.roles.len()).unwrap_or(u32::MAX))
-            .saturating_add(cfg.max_retries)
+            .saturating_add(access::budget(&cfg.roles, cfg.max_retries))
     }
 
     /// Obtains the credentials the routes use, then checks each route.

@@ -116,11 +116,19 @@ async fn the_clean_sample_service_passes_and_the_secret_never_shows() {
 
 /// Each flaw gives exactly its findings: an accepted forgery spends its payment, and the
 /// next check starts on a new one, so the genuine event is still judged on its own.
+/// A flaw, the finding codes it owes, and (code, words) pairs: some finding of that code says
+/// those words.
+type FlawRow = (
+    Flaw,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 #[tokio::test]
 async fn each_payments_flaw_fails_with_exactly_its_findings() {
     // Each flaw: the findings it owes, and what some finding of a code must say. One run a
     // flaw: the probe takes seconds against the sample service.
-    let rows: [(Flaw, &[&str], &[(&str, &str)]); 4] = [
+    let rows: [FlawRow; 4] = [
         (
             Flaw::WebhookNoSignature,
             &["webhook-unsigned-accepted"],
