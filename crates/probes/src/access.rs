@@ -290,6 +290,24 @@ mod tests {
     }
 
     #[test]
+    fn a_role_reads_its_token_at_capture_not_bearer() {
+        let roles: BTreeMap<String, Credentials> = serde_json::from_value(serde_json::json!({
+            "member": { "sign_in": { "path": "/login", "bearer": "/token" } },
+            "admin": { "sign_in": { "path": "/login", "headers": { "bad name": "x" } },
+                       "capture": "/session/token" },
+        }))
+        .unwrap();
+        let mut errors = Vec::new();
+        validate_roles(&roles, &mut errors);
+        let keys: Vec<&str> = errors.iter().filter_map(|e| e.key.as_deref()).collect();
+        assert_eq!(
+            keys,
+            ["roles.admin.sign_in.headers", "roles.member.sign_in.bearer"],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_and_are_scrubbed_from_text() {
         let mut ring = Keyring::default();
         ring.tokens.push(Secret("tok-123".into()));

@@ -103,3 +103,59 @@ impl Patience {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, retry_after: Option<&str>) -> Response {
+        Response {
+            status,
+            headers: retry_after
+                .map(|v| ("retry-after".to_owned(), v.to_owned()))
+                .into_iter()
+                .collect(),
+            body: Vec::new(),
+            latency: Duration::ZERO,
+            location: "POST /sign-in".to_owned(),
+            redirects: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn waits_out_what_it_may_and_hands_back_the_rest() {
+        let mut patience = Patience::new(Duration::from_secs(5), 2);
+        assert!(
+            !patience.wait_out(&answer(200, Some("0"))).await,
+            "not a 429"
+        );
+        assert!(!patience.wait_out(&answer(429, None)).await, "says no wait");
+        assert!(
+            !patience.wait_out(&answer(429, Some("6"))).await,
+            "asks more than max_wait"
+        );
+        assert_eq!(patience.waits, 0);
+        assert!(patience.wait_out(&answer(429, Some("0"))).await);
+        assert!(patience.wait_out(&answer(429, Some("0"))).await);
+        assert!(
+            !patience.wait_out(&answer(429, Some("0"))).await,
+            "retries spent"
+        );
+        assert_eq!(patience.waits, 2);
+    }
+
+    #[tokio::test]
+    async fn an_unstated_wait_is_assumed_only_when_told() {
+        let limited = answer(429, None);
+        let patience = Patience::new(Duration::from_secs(5), 1);
+        assert_eq!(patience.asked(&limited), None);
+        let mut patience = patience.or_wait(Duration::ZERO);
+        assert_eq!(patience.asked(&limited), Some(Duration::ZERO));
+        assert_eq!(
+            patience.asked(&answer(429, Some("3"))),
+            Some(Duration::from_secs(3)),
+            "Retry-After wins"
+        );
+        assert!(patience.wait_out(&limited).await);
+    }
+}

@@ -213,12 +213,13 @@ struct Q {
 fn content_service(
     download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
 ) -> Router {
-    limited_content_service(0, download)
+    limited_content_service(0, "1", download)
 }
 
-/// [`content_service`] whose first `limited` sign-ins answer 429 with `Retry-After: 1`.
+/// [`content_service`] whose first `limited` sign-ins answer 429 with `Retry-After: wait`.
 fn limited_content_service(
     limited: usize,
+    wait: &'static str,
     download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
 ) -> Router {
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -226,7 +227,7 @@ fn limited_content_service(
         let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async move {
             if n < limited {
-                let limited = [("retry-after", "1")];
+                let limited = [("retry-after", wait)];
                 (
                     StatusCode::TOO_MANY_REQUESTS,
                     limited,
@@ -285,13 +286,13 @@ async fn a_download_that_refuses_everything_does_not_pass() {
 
 #[tokio::test]
 async fn a_rate_limited_sign_in_is_retried_after_retry_after_then_is_an_error() {
-    let url = serve(limited_content_service(1, |_, _| {
+    let url = serve(limited_content_service(1, "1", |_, _| {
         (StatusCode::FORBIDDEN, "no")
     }))
     .await;
     let o = run("token", &url, fixture_params()).await;
     assert_fails_with(&o, "token-valid-refused");
-    let url = serve(limited_content_service(100, |_, _| {
+    let url = serve(limited_content_service(100, "1", |_, _| {
         (StatusCode::OK, "file")
     }))
     .await;
@@ -304,6 +305,15 @@ async fn a_rate_limited_sign_in_is_retried_after_retry_after_then_is_an_error() 
             .contains("could not sign in as owner: expected a 2xx, saw 429"),
         "never a pass without a session"
     );
+    // A 429 asking for more than 5s is not waited out: one attempt, then the error.
+    let url = serve(limited_content_service(1, "30", |_, _| {
+        (StatusCode::OK, "file")
+    }))
+    .await;
+    let o = run("token", &url, fixture_params()).await;
+    assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
+    assert_eq!(o.requests, 1, "no wait of 30s");
+    assert!(o.reason.unwrap().contains("saw 429"));
 }
 
 #[tokio::test]
