@@ -103,6 +103,19 @@ pub(crate) fn check_body(
     }
 }
 
+/// Checks that a count is 1 to `max` (`unit` follows `max` in the message: " requests").
+pub(crate) fn check_count(
+    key: &str,
+    value: u32,
+    max: u32,
+    unit: &str,
+    errors: &mut Vec<ParamError>,
+) {
+    if !(1..=max).contains(&value) {
+        errors.push(err(key, format!("expected 1 to {max}{unit}, saw {value}")));
+    }
+}
+
 /// The body a request's `body` (text) or `json` parameter gives; [`check_body`] refuses both.
 pub(crate) fn body(text: &Option<String>, json: &Option<serde_json::Value>) -> Option<Body> {
     match (text, json) {

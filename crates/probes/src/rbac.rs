@@ -202,12 +202,7 @@ impl Probe for Rbac {
         if cfg.rows.is_empty() {
             errors.push(err("rows", "expected at least one row"));
         }
-        if !(1..=MAX_REPEAT).contains(&cfg.repeat) {
-            errors.push(err(
-                "repeat",
-                format!("expected 1 to {MAX_REPEAT}, saw {}", cfg.repeat),
-            ));
-        }
+        params::check_count("repeat", cfg.repeat, MAX_REPEAT, "", errors);
         for (i, row) in cfg.rows.iter().enumerate() {
             let key = |k: &str| format!("rows[{i}].{k}");
             params::check_method(&key("method"), &row.method, errors);

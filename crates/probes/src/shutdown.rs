@@ -140,12 +140,7 @@ impl Probe for Shutdown {
         }
         params::check_path("slow_path", &cfg.slow_path, errors);
         params::check_path("ready", &cfg.ready, errors);
-        if !(1..=50).contains(&cfg.in_flight) {
-            errors.push(err(
-                "in_flight",
-                format!("expected 1 to 50 requests, saw {}", cfg.in_flight),
-            ));
-        }
+        params::check_count("in_flight", cfg.in_flight, 50, " requests", errors);
         for (key, d) in [
             ("start_within", cfg.start_within),
             ("deadline", cfg.deadline),

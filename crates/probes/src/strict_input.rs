@@ -299,12 +299,13 @@ impl Probe for StrictInput {
         if cfg.routes.is_empty() {
             errors.push(err("routes", "expected at least one route"));
         }
-        if !(1..=MAX_OVERSIZE).contains(&cfg.oversize_bytes) {
-            errors.push(err(
-                "oversize_bytes",
-                format!("expected 1 to {MAX_OVERSIZE}, saw {}", cfg.oversize_bytes),
-            ));
-        }
+        params::check_count(
+            "oversize_bytes",
+            cfg.oversize_bytes,
+            MAX_OVERSIZE,
+            "",
+            errors,
+        );
         if let Some(StatusSet(codes)) = &cfg.refused
             && let Some(bad) = codes.iter().find(|c| !(400..500).contains(*c))
         {
