@@ -412,13 +412,7 @@ async fn check(
 /// A request carrying what the login gave: its cookies, and its bearer token if configured.
 fn signed_in_request(auth: &Authenticated, login: &Response) -> Result<Request, ProbeError> {
     let mut req = Request::get("/").note("signed in");
-    let pairs: Vec<&str> = login
-        .header_all("set-cookie")
-        .into_iter()
-        .filter_map(|line| line.split(';').next())
-        .map(str::trim)
-        .filter(|pair| pair.contains('='))
-        .collect();
+    let pairs = login.cookie_pairs();
     if !pairs.is_empty() {
         req = req.header("cookie", pairs.join("; "));
     }

@@ -122,13 +122,7 @@ impl SignIn {
                 resp.location, resp.status
             )));
         }
-        let cookies: Vec<&str> = resp
-            .header_all("set-cookie")
-            .into_iter()
-            .filter_map(|line| line.split(';').next())
-            .map(str::trim)
-            .filter(|pair| pair.contains('='))
-            .collect();
+        let cookies = resp.cookie_pairs();
         let bearer = match &self.bearer {
             None => None,
             Some(pointer) => Some(token_at(&resp, pointer).ok_or_else(|| {

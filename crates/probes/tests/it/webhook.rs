@@ -267,13 +267,17 @@ async fn a_callback_that_refuses_everything_fails() {
 /// The bearer token the fake sign-in hands out; it must never show in an outcome.
 const FAKE_TOKEN: &str = "tok-9f8e7d6c5b4a";
 
+/// A service whose sign-in gives everyone [`FAKE_TOKEN`]: the start of every fake here.
+fn signing_in() -> Router {
+    Router::new().route(
+        "/api/v1/auth/sign-in",
+        post(|| async { axum::Json(json!({ "token": FAKE_TOKEN })) }),
+    )
+}
+
 /// Sign-in, checkout and a constant subscription; the callback answers `status`.
 fn fake(status: StatusCode) -> Router {
-    Router::new()
-        .route(
-            "/api/v1/auth/sign-in",
-            post(|| async { axum::Json(json!({ "token": FAKE_TOKEN })) }),
-        )
+    signing_in()
         .route(
             "/api/v1/checkout",
             post(|| async {
@@ -352,11 +356,7 @@ fn receiver(verify: fn(&axum::http::HeaderMap, &[u8]) -> bool) -> Router {
     let state = std::sync::Arc::new(std::sync::Mutex::new(State::default()));
     let (checkout_state, callback_state, effect_state) =
         (state.clone(), state.clone(), state.clone());
-    Router::new()
-        .route(
-            "/api/v1/auth/sign-in",
-            post(|| async { axum::Json(json!({ "token": FAKE_TOKEN })) }),
-        )
+    signing_in()
         .route(
             "/api/v1/checkout",
             post(move || async move {
