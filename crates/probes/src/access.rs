@@ -1,6 +1,7 @@
-//! What the access probes (`rbac`, `strict-input`) share: how a role obtains its credentials,
-//! the [`Keyring`] holding them (never shown in clear), and [`Patience`], which waits out the
-//! 429s a rate-limited sign-in answers instead of judging them.
+//! What the access probes (`rbac`, `strict-input`) share: how a role obtains its credentials
+//! and the [`Keyring`] holding them (never shown in clear). The sign-in request is the one
+//! every probe uses ([`crate::signin::SignIn`]); the 429s a rate-limited sign-in or route
+//! answers are waited out by [`Patience`], not judged.
 //!
 //! A role's credentials are either a token from an environment variable or a sign-in request
 //! whose JSON answer holds the token (`capture`, a JSON pointer, default `/token`):
@@ -14,21 +15,18 @@
 //! otherwise. The role [`ANONYMOUS`] is always there and sends no credentials.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::net::{Body, Client, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request};
 use crate::params::{self, Dur, err};
+use crate::patience::{self, Patience};
 use crate::report::Report;
+use crate::signin::{self, SignIn};
 use crate::{Context, ParamError};
 
 /// The role without credentials, available in every matrix without being declared.
 pub(crate) const ANONYMOUS: &str = "anonymous";
-
-/// Added to a `Retry-After` wait: limiters refill on their own clock.
-const SLACK: Duration = Duration::from_millis(100);
 
 /// How a role obtains its credentials.
 #[derive(Debug, Deserialize)]
@@ -50,31 +48,6 @@ struct FromEnv {
     env: String,
 }
 
-/// The sign-in request; its body usually holds a password, so it is never quoted (not even
-/// by `Debug`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    #[serde(default = "params::post")]
-    method: String,
-    path: String,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    body: Option<String>,
-    json: Option<Value>,
-}
-
-impl std::fmt::Debug for SignIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignIn")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .field("body", &"<redacted>")
-            .finish()
-    }
-}
-
 fn authorization() -> String {
     "authorization".to_owned()
 }
@@ -92,8 +65,26 @@ impl Credentials {
     }
 }
 
+/// Checks what both access probes take: the `roles` table, `max_wait` and `max_retries`.
+pub(crate) fn validate(
+    roles: &BTreeMap<String, Credentials>,
+    max_wait: Dur,
+    max_retries: u32,
+    errors: &mut Vec<ParamError>,
+) {
+    validate_roles(roles, errors);
+    patience::validate(max_wait, max_retries, errors);
+}
+
+/// The requests obtaining credentials can take: a sign-in a role, and each 429 waited out.
+pub(crate) fn budget(roles: &BTreeMap<String, Credentials>, max_retries: u32) -> u32 {
+    u32::try_from(roles.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(max_retries)
+}
+
 /// Checks the `roles` table: names, one source of credentials each, pointers and headers.
-pub(crate) fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut Vec<ParamError>) {
+fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut Vec<ParamError>) {
     for (name, cred) in roles {
         let key = |k: &str| format!("roles.{name}{k}");
         if name == ANONYMOUS {
@@ -122,10 +113,13 @@ pub(crate) fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut
             ));
         }
         if let Some(sign_in) = &cred.sign_in {
-            params::check_method(&key(".sign_in.method"), &sign_in.method, errors);
-            params::check_path(&key(".sign_in.path"), &sign_in.path, errors);
-            params::check_body(&key(".sign_in.body"), &sign_in.body, &sign_in.json, errors);
-            check_header_names(&key(".sign_in.headers"), sign_in.headers.keys(), errors);
+            sign_in.validate(&key(".sign_in"), errors);
+            if sign_in.has_bearer() {
+                errors.push(err(
+                    key(".sign_in.bearer"),
+                    "a role's token is read at `capture` (beside `sign_in`), not `bearer`",
+                ));
+            }
         } else if cred.capture.is_some() {
             errors.push(err(key(".capture"), "`capture` reads the `sign_in` answer"));
         }
@@ -138,20 +132,7 @@ pub(crate) fn validate_roles(roles: &BTreeMap<String, Credentials>, errors: &mut
                 ),
             ));
         }
-        check_header_names(&key(".header"), [&cred.header], errors);
-    }
-}
-
-/// Checks header names.
-pub(crate) fn check_header_names<'a>(
-    key: &str,
-    names: impl IntoIterator<Item = &'a String>,
-    errors: &mut Vec<ParamError>,
-) {
-    for name in names {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            errors.push(err(key, format!("invalid header name {name:?}")));
-        }
+        params::check_header_names(&key(".header"), [&cred.header], errors);
     }
 }
 
@@ -202,12 +183,7 @@ impl Keyring {
                 }),
                 (None, Some(sign_in)) => sign_in_token(sign_in, cred.capture(), http, patience)
                     .await?
-                    .map_err(|why| {
-                        (
-                            why,
-                            format!("role {name} ({} {})", sign_in.method, sign_in.path),
-                        )
-                    }),
+                    .map_err(|why| (why, format!("role {name} ({})", sign_in.name()))),
                 // `validate` refuses this; said rather than assumed.
                 (None, None) => Err((
                     "expected `token` or `sign_in`, saw neither".to_owned(),
@@ -278,103 +254,20 @@ async fn sign_in_token(
     http: &mut Client,
     patience: &mut Patience,
 ) -> Result<Result<String, String>, ProbeError> {
-    let mut req = Request::new(&sign_in.method, &sign_in.path)
-        .note("sign-in")
-        .body(match (&sign_in.body, &sign_in.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        });
-    for (name, value) in &sign_in.headers {
-        req = req.header(name, value);
-    }
-    let resp = patience.send(http, &req).await?;
+    let resp = sign_in.send("sign-in".to_owned(), http, patience).await?;
     if !resp.is_success() {
         return Ok(Err(format!(
             "expected the sign-in to answer 2xx with a token, saw {}",
             resp.status
         )));
     }
-    let token = serde_json::from_slice::<Value>(&resp.body)
-        .ok()
-        .and_then(|doc| {
-            doc.pointer(capture)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .filter(|t| !t.is_empty());
+    let token = signin::token_at(&resp, capture).filter(|t| !t.is_empty());
     Ok(token.ok_or_else(|| {
         format!(
             "expected a token (a non-empty string) at `{capture}` of the sign-in's JSON answer ({}), saw none",
             resp.status
         )
     }))
-}
-
-/// Waits out 429s: the access probes judge what a route does with a role or a body, and a
-/// sign-in or route behind a rate limit answers 429 whatever they send. A 429 with a
-/// `Retry-After` of at most `max_wait` is waited for and the request sent again, at most
-/// `max_retries` times per probe run; any other 429 is returned for the probe to judge.
-#[derive(Debug)]
-pub(crate) struct Patience {
-    max_wait: Duration,
-    retries_left: u32,
-    /// 429s waited out so far, measured as `rate_limited_waits`.
-    pub waits: u32,
-}
-
-/// Default cap on one `Retry-After` wait.
-pub(crate) fn max_wait() -> Dur {
-    Dur(Duration::from_secs(5))
-}
-
-/// Default number of 429s a probe run waits out.
-pub(crate) fn max_retries() -> u32 {
-    5
-}
-
-/// Checks the two parameters of [`Patience`].
-pub(crate) fn validate_patience(max_wait: Dur, max_retries: u32, errors: &mut Vec<ParamError>) {
-    if max_wait.0 > Duration::from_secs(60) {
-        errors.push(err("max_wait", "expected at most 60s"));
-    }
-    if max_retries > 50 {
-        errors.push(err(
-            "max_retries",
-            format!("expected at most 50, saw {max_retries}"),
-        ));
-    }
-}
-
-impl Patience {
-    pub fn new(max_wait: Dur, max_retries: u32) -> Patience {
-        Patience {
-            max_wait: max_wait.0,
-            retries_left: max_retries,
-            waits: 0,
-        }
-    }
-
-    /// Sends `req`, sending it again after each 429 it may wait out.
-    pub async fn send(&mut self, http: &mut Client, req: &Request) -> Result<Response, ProbeError> {
-        loop {
-            let resp = http.send(req).await?;
-            if resp.status != 429 || self.retries_left == 0 {
-                return Ok(resp);
-            }
-            let wait = resp
-                .header("retry-after")
-                .and_then(|v| crate::rate_limit::retry_after(v, resp.header("date")));
-            match wait {
-                Some(wait) if wait <= self.max_wait => {
-                    self.retries_left -= 1;
-                    self.waits += 1;
-                    tokio::time::sleep(wait + SLACK).await;
-                }
-                _ => return Ok(resp),
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -394,6 +287,24 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("/login"), "{debug}");
+    }
+
+    #[test]
+    fn a_role_reads_its_token_at_capture_not_bearer() {
+        let roles: BTreeMap<String, Credentials> = serde_json::from_value(serde_json::json!({
+            "member": { "sign_in": { "path": "/login", "bearer": "/token" } },
+            "admin": { "sign_in": { "path": "/login", "headers": { "bad name": "x" } },
+                       "capture": "/session/token" },
+        }))
+        .unwrap();
+        let mut errors = Vec::new();
+        validate_roles(&roles, &mut errors);
+        let keys: Vec<&str> = errors.iter().filter_map(|e| e.key.as_deref()).collect();
+        assert_eq!(
+            keys,
+            ["roles.admin.sign_in.headers", "roles.member.sign_in.bearer"],
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::ParamError;
 use crate::http::{self, Step, Vars};
 use crate::net::{Client, ProbeError, Response};
 use crate::params::err;
+use crate::patience::Patience;
 use crate::report::Report;
 
 /// Times a setup request is sent again after a 429.
@@ -23,7 +24,8 @@ const SETUP_MAX_WAIT: Duration = Duration::from_secs(5);
 /// Runs `steps` in order (sign in, check out...). Setup is not what the probe judges: a step
 /// whose assertions fail, or whose capture cannot be taken, stops the check with an error
 /// naming it, since nothing after it could be tested. A 429 is waited out (at most
-/// [`SETUP_RETRIES`] times, each at most 5s) rather than taken for a failure.
+/// [`SETUP_RETRIES`] times a step, each at most 5s, 1s when it does not say) rather than
+/// taken for a failure.
 pub(crate) async fn setup(
     steps: &[Step],
     what: &str,
@@ -32,20 +34,13 @@ pub(crate) async fn setup(
 ) -> Result<(), ProbeError> {
     for (i, step) in steps.iter().enumerate() {
         let note = format!("{what} {}", i + 1);
-        let mut attempt = 0;
+        let mut patience =
+            Patience::new(SETUP_MAX_WAIT, SETUP_RETRIES).or_wait(Duration::from_secs(1));
         let scratch = loop {
             let mut scratch = Report::default();
-            let resp = http::run_step(step, &note, vars, http, &mut scratch).await?;
-            let wait = resp
-                .filter(|r| r.status == 429)
-                .map(|r| retry_wait(&r))
-                .filter(|wait| *wait <= SETUP_MAX_WAIT && attempt < SETUP_RETRIES);
-            match wait {
-                Some(wait) => {
-                    attempt += 1;
-                    sleep_before_retry(wait).await;
-                }
-                None => break scratch,
+            match http::run_step(step, &note, vars, http, &mut scratch).await? {
+                Some(resp) if patience.wait_out(&resp).await => {}
+                _ => break scratch,
             }
         };
         if let Some(f) = scratch.findings.first() {
@@ -58,20 +53,6 @@ pub(crate) async fn setup(
         }
     }
     Ok(())
-}
-
-/// What a 429 asks a client to wait: its `Retry-After`, else a second.
-pub(crate) fn retry_wait(limited: &Response) -> Duration {
-    limited
-        .header("retry-after")
-        .and_then(|v| crate::rate_limit::retry_after(v, limited.header("date")))
-        .unwrap_or(Duration::from_secs(1))
-}
-
-/// Sleeps `wait` and a little more: limiters refill on their own clock, and coming back a
-/// hair early would be refused again.
-pub(crate) async fn sleep_before_retry(wait: Duration) {
-    tokio::time::sleep(wait + Duration::from_millis(100)).await;
 }
 
 /// The `effect` parameters: a request whose JSON shows what the probed action changes.
@@ -177,25 +158,54 @@ pub(crate) struct Change {
 /// The leaves that differ between `before` and `after`; arrays are compared whole.
 pub(crate) fn changes(before: &Value, after: &Value) -> Vec<Change> {
     let mut out = Vec::new();
-    diff("", Some(before), Some(after), &mut out);
+    diff("", Some(before), Some(after), Arrays::Whole, &mut out);
     out
 }
 
-fn diff(at: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Change>) {
-    if let (Some(Value::Object(b)), Some(Value::Object(a))) = (before, after) {
-        let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-        for k in keys {
-            let escaped = k.replace('~', "~0").replace('/', "~1");
-            diff(&format!("{at}/{escaped}"), b.get(k), a.get(k), out);
+/// The first part (in key, then index order) where `before` and `after` differ, arrays
+/// compared item by item: a list of users that changed in one role is then told as that
+/// role, not as two long documents that start alike. `None` when they are the same.
+pub(crate) fn first_change(before: &Value, after: &Value) -> Option<Change> {
+    let mut out = Vec::new();
+    diff("", Some(before), Some(after), Arrays::ByItem, &mut out);
+    out.into_iter().next()
+}
+
+/// How [`diff`] compares two arrays.
+#[derive(Clone, Copy, PartialEq)]
+enum Arrays {
+    /// As one value: a changed list of events is one change.
+    Whole,
+    /// Item by item, each index a part.
+    ByItem,
+}
+
+fn diff(
+    at: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    arrays: Arrays,
+    out: &mut Vec<Change>,
+) {
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for k in keys {
+                let escaped = k.replace('~', "~0").replace('/', "~1");
+                diff(&format!("{at}/{escaped}"), b.get(k), a.get(k), arrays, out);
+            }
         }
-        return;
-    }
-    if !same(before, after) {
-        out.push(Change {
+        (Some(Value::Array(b)), Some(Value::Array(a))) if arrays == Arrays::ByItem => {
+            for i in 0..b.len().max(a.len()) {
+                diff(&format!("{at}/{i}"), b.get(i), a.get(i), arrays, out);
+            }
+        }
+        _ if !same(before, after) => out.push(Change {
             pointer: at.to_owned(),
             before: before.cloned(),
             after: after.cloned(),
-        });
+        }),
+        _ => {}
     }
 }
 
@@ -406,6 +416,29 @@ mod tests {
         );
         let none = same_effect(&r, &[]).unwrap_err();
         assert!(none.contains("activations did not change"), "{none}");
+    }
+
+    #[test]
+    fn the_first_change_goes_into_arrays() {
+        let old = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b" }]);
+        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "c", "x/y": 1 }]);
+        let c = first_change(&old, &new).unwrap();
+        assert_eq!(
+            (c.pointer.as_str(), c.before, c.after),
+            ("/1/role", Some(json!("b")), Some(json!("c")))
+        );
+        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b", "x/y": 1 }]);
+        let c = first_change(&old, &new).unwrap();
+        assert_eq!(
+            (c.pointer.as_str(), c.before, c.after),
+            ("/1/x~1y", None, Some(json!(1)))
+        );
+        let c = first_change(&old, &json!([{ "id": 1, "role": "a" }])).unwrap();
+        assert_eq!((c.pointer.as_str(), c.after), ("/1", None));
+        assert_eq!(first_change(&json!(13), &json!(14)).unwrap().pointer, "");
+        assert_eq!(first_change(&old, &old), None);
+        // `changes` keeps a changed array as one change.
+        assert_eq!(changes(&old, &new)[0].pointer, "");
     }
 
     #[test]

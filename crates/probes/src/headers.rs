@@ -50,7 +50,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::net::{Body, Client, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err, yes};
 use crate::probe::Probe;
 use crate::report::Report;
@@ -358,11 +358,7 @@ async fn check(
         for (k, v) in &login.headers {
             req = req.header(k, v);
         }
-        req.body = match (&login.body, &login.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        };
+        req.body = params::body(&login.body, &login.json);
         let resp = http.send(&req).await?;
         if cfg.rules.cache {
             no_store(&resp, "the sign-in response", report);
@@ -416,13 +412,7 @@ async fn check(
 /// A request carrying what the login gave: its cookies, and its bearer token if configured.
 fn signed_in_request(auth: &Authenticated, login: &Response) -> Result<Request, ProbeError> {
     let mut req = Request::get("/").note("signed in");
-    let pairs: Vec<&str> = login
-        .header_all("set-cookie")
-        .into_iter()
-        .filter_map(|line| line.split(';').next())
-        .map(str::trim)
-        .filter(|pair| pair.contains('='))
-        .collect();
+    let pairs = login.cookie_pairs();
     if !pairs.is_empty() {
         req = req.header("cookie", pairs.join("; "));
     }

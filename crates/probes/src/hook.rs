@@ -11,14 +11,10 @@ use crate::{Context, child};
 /// How much of a failed hook's output the error quotes.
 const EXCERPT: usize = 400;
 
-/// Runs `command`; an exit status other than 0, a spawn failure or a timeout is an error that
-/// quotes the end of the hook's output.
-pub(crate) async fn run(
-    what: &str,
-    command: &str,
-    ctx: &Context,
-    limit: Duration,
-) -> Result<(), ProbeError> {
+/// `sh -c command` as the probes start a process of the gate's: in the gate's environment
+/// and working directory, its output piped, in a process group of its own (which
+/// [`Group`] ends), killed if dropped.
+pub(crate) fn shell(command: &str, ctx: &Context) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("sh");
     ctx.env.apply(&mut cmd);
     cmd.arg("-c")
@@ -29,6 +25,18 @@ pub(crate) async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
+    cmd
+}
+
+/// Runs `command`; an exit status other than 0, a spawn failure or a timeout is an error that
+/// quotes the end of the hook's output.
+pub(crate) async fn run(
+    what: &str,
+    command: &str,
+    ctx: &Context,
+    limit: Duration,
+) -> Result<(), ProbeError> {
+    let mut cmd = shell(command, ctx);
     // Registered until this returns, after the wait: the runner's reaper of orphans must
     // not take the hook's exit status first.
     let (child, spawned) = child::spawn(&mut cmd)

@@ -28,6 +28,10 @@
 //! `metrics` (Prometheus text format and OpenMetrics), `rate-limit`, and the access probes
 //! `rbac` (a role × request matrix of statuses) and `strict-input` (bad bodies refused, with
 //! no effect), which share how roles obtain credentials (module `access`).
+//! What several probes share lives once: signing in (`signin`: the sign-in request and the
+//! session it opens; the access probes' roles sign in with it too), waiting out a 429 the
+//! probe is not there to judge (`patience`), and reading and comparing an effect's JSON
+//! (`effect`: the changes between two readings, or the first one).
 //! The payment paths: `webhook` (plays the payment provider: signed, forged, stale and
 //! mismatching callbacks, replays and concurrent copies, judged by an `effect` request read
 //! before and after) and `idempotency` (a request repeated under one `Idempotency-Key`).
@@ -62,6 +66,7 @@ mod http;
 mod metrics;
 mod net;
 mod params;
+mod patience;
 mod probe;
 mod rate_limit;
 mod rbac;

@@ -202,6 +202,17 @@ impl Response {
             .collect()
     }
 
+    /// The cookies the response sets, as `name=value` pairs (attributes dropped): what a
+    /// client sends back as `Cookie`.
+    pub fn cookie_pairs(&self) -> Vec<&str> {
+        self.header_all("set-cookie")
+            .into_iter()
+            .filter_map(|line| line.split(';').next())
+            .map(str::trim)
+            .filter(|pair| pair.contains('='))
+            .collect()
+    }
+
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+use crate::net::Body;
 use crate::{ParamError, Params};
 
 /// Deserializes `params` into `T`. serde stops at the first problem; the key is recovered from
@@ -99,6 +100,41 @@ pub(crate) fn check_body(
 ) {
     if body.is_some() && json.is_some() {
         errors.push(err(key, "expected either `body` or `json`, not both"));
+    }
+}
+
+/// Checks that a count is 1 to `max` (`unit` follows `max` in the message: " requests").
+pub(crate) fn check_count(
+    key: &str,
+    value: u32,
+    max: u32,
+    unit: &str,
+    errors: &mut Vec<ParamError>,
+) {
+    if !(1..=max).contains(&value) {
+        errors.push(err(key, format!("expected 1 to {max}{unit}, saw {value}")));
+    }
+}
+
+/// The body a request's `body` (text) or `json` parameter gives; [`check_body`] refuses both.
+pub(crate) fn body(text: &Option<String>, json: &Option<serde_json::Value>) -> Option<Body> {
+    match (text, json) {
+        (Some(text), _) => Some(Body::Text(text.clone())),
+        (None, Some(json)) => Some(Body::Json(json.clone())),
+        (None, None) => None,
+    }
+}
+
+/// Checks header names.
+pub(crate) fn check_header_names<'a>(
+    key: &str,
+    names: impl IntoIterator<Item = &'a String>,
+    errors: &mut Vec<ParamError>,
+) {
+    for name in names {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            errors.push(err(key, format!("invalid header name {name:?}")));
+        }
     }
 }
 

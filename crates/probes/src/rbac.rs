@@ -37,10 +37,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::access::{self, ANONYMOUS, Credentials, Keyring, Patience};
+use crate::access::{self, ANONYMOUS, Credentials, Keyring};
 use crate::http::StatusSet;
-use crate::net::{Body, Client, ProbeError, Request};
+use crate::net::{Client, ProbeError, Request};
 use crate::params::{self, Dur, err};
+use crate::patience::{self, Patience};
 use crate::probe::Probe;
 use crate::report::Report;
 use crate::{Context, ParamError};
@@ -60,9 +61,9 @@ pub(crate) struct Config {
     rows: Vec<Row>,
     #[serde(default = "repeat")]
     repeat: u32,
-    #[serde(default = "access::max_wait")]
+    #[serde(default = "patience::max_wait")]
     max_wait: Dur,
-    #[serde(default = "access::max_retries")]
+    #[serde(default = "patience::max_retries")]
     max_retries: u32,
     /// The expanded matrix, filled by `validate`.
     #[serde(skip)]
@@ -197,23 +198,17 @@ impl Probe for Rbac {
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
-        access::validate_roles(&cfg.roles, errors);
-        access::validate_patience(cfg.max_wait, cfg.max_retries, errors);
+        access::validate(&cfg.roles, cfg.max_wait, cfg.max_retries, errors);
         if cfg.rows.is_empty() {
             errors.push(err("rows", "expected at least one row"));
         }
-        if !(1..=MAX_REPEAT).contains(&cfg.repeat) {
-            errors.push(err(
-                "repeat",
-                format!("expected 1 to {MAX_REPEAT}, saw {}", cfg.repeat),
-            ));
-        }
+        params::check_count("repeat", cfg.repeat, MAX_REPEAT, "", errors);
         for (i, row) in cfg.rows.iter().enumerate() {
             let key = |k: &str| format!("rows[{i}].{k}");
             params::check_method(&key("method"), &row.method, errors);
             params::check_path(&key("path"), &row.path, errors);
             params::check_body(&key("body"), &row.body, &row.json, errors);
-            access::check_header_names(&key("headers"), row.headers.keys(), errors);
+            params::check_header_names(&key("headers"), row.headers.keys(), errors);
         }
         match expand(cfg) {
             Ok(cells) => cfg.cells = cells,
@@ -223,10 +218,7 @@ impl Probe for Rbac {
 
     fn budget(cfg: &Config) -> u32 {
         let cells: u32 = cfg.cells.iter().map(|c| c.times).sum();
-        let sign_ins = u32::try_from(cfg.roles.len()).unwrap_or(u32::MAX);
-        cells
-            .saturating_add(sign_ins)
-            .saturating_add(cfg.max_retries)
+        cells.saturating_add(access::budget(&cfg.roles, cfg.max_retries))
     }
 
     /// Obtains every role's credentials, then requests every cell.
@@ -236,7 +228,7 @@ impl Probe for Rbac {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let mut patience = Patience::new(cfg.max_wait, cfg.max_retries);
+        let mut patience = Patience::new(cfg.max_wait.0, cfg.max_retries);
         let ring = Keyring::obtain(
             &cfg.roles,
             cfg.roles.keys().map(String::as_str),
@@ -283,11 +275,7 @@ fn request(row: &Row) -> Request {
     let mut req = Request::new(&row.method, &row.path)
         // A redirect to a login page is how many services deny: judge it, do not follow it.
         .no_follow()
-        .body(match (&row.body, &row.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        });
+        .body(params::body(&row.body, &row.json));
     for (name, value) in &row.headers {
         req = req.header(name, value);
     }

@@ -76,12 +76,7 @@ impl Probe for RequestId {
                 format!("expected a header name, saw {:?}", cfg.header),
             ));
         }
-        if !(1..=1000).contains(&cfg.samples) {
-            errors.push(err(
-                "samples",
-                format!("expected 1 to 1000 samples, saw {}", cfg.samples),
-            ));
-        }
+        params::check_count("samples", cfg.samples, 1000, " samples", errors);
         let pattern = cfg.pattern.as_deref().unwrap_or(DEFAULT_PATTERN);
         // The id must match in full; an unanchored user pattern would accept anything containing it.
         match Regex::new(&format!("^(?:{pattern})$")) {

@@ -45,7 +45,7 @@
 //! `ready_down_after_ms`, `listener_closed_after_ms`, `exit_after_ms`, `exit_code`.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -140,12 +140,7 @@ impl Probe for Shutdown {
         }
         params::check_path("slow_path", &cfg.slow_path, errors);
         params::check_path("ready", &cfg.ready, errors);
-        if !(1..=50).contains(&cfg.in_flight) {
-            errors.push(err(
-                "in_flight",
-                format!("expected 1 to 50 requests, saw {}", cfg.in_flight),
-            ));
-        }
+        params::check_count("in_flight", cfg.in_flight, 50, " requests", errors);
         for (key, d) in [
             ("start_within", cfg.start_within),
             ("deadline", cfg.deadline),
@@ -219,16 +214,8 @@ impl Instance {
             .map_err(|e| ProbeError::Other(format!("cannot find a free loopback port: {e}")))?
             .port();
         let command = cfg.command.replace("{port}", &port.to_string());
-        let mut cmd = tokio::process::Command::new("sh");
-        ctx.env.apply(&mut cmd);
-        cmd.arg("-c")
-            .arg(format!("exec {command}"))
-            .current_dir(&ctx.workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
+        // `exec`: SIGTERM goes to the service itself, not to a shell that would not pass it on.
+        let mut cmd = hook::shell(&format!("exec {command}"), ctx);
         let (mut child, spawned) = child::spawn(&mut cmd).map_err(|e| {
             ProbeError::Other(format!(
                 "the service command `{command}` could not start: {e}"

@@ -7,8 +7,9 @@
 //! The sign-in is one request (`method`, default `POST`, `path`, `json` or `body`, `headers`).
 //! It must answer 2xx: a probe that could not sign in could not check anything signed in, so
 //! that is an error, never a pass. Sign-in is rate limited on any hardened service, and gates
-//! run in parallel from one address: a 429 is retried after its `Retry-After` (at most 5s,
-//! 1s when absent), up to [`ATTEMPTS`] attempts in all. The session is every cookie the response sets (name=value,
+//! run in parallel from one address: a 429 is retried after its `Retry-After` (1s when absent;
+//! one asking for more than 5s ends the sign-in), up to [`ATTEMPTS`] attempts in all, through
+//! the [`Patience`] every probe uses. The session is every cookie the response sets (name=value,
 //! sent back as `Cookie`), plus, with `bearer`, the string at that JSON pointer of the
 //! response, sent as `Authorization: Bearer`. Its values are credentials: they are shown only
 //! as a label (`‹owner's session›`) in locations and errors, and never in `Debug`.
@@ -20,17 +21,20 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::ParamError;
-use crate::net::{Body, Client, ProbeError, Request};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, err};
+use crate::patience::Patience;
 
 /// Attempts at one sign-in, the first included: what a probe's budget counts per sign-in.
 pub(crate) const ATTEMPTS: u32 = 3;
 
-/// The longest wait before another attempt, whatever `Retry-After` asks.
+/// The longest wait before another attempt: a 429 asking for more ends the sign-in.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
-/// How to sign in as one user: a request and where its answer carries the session.
-#[derive(Debug, Deserialize)]
+/// How to sign in: a request and where its answer carries the session. The access probes'
+/// roles (`roles.NAME.sign_in`, whose token pointer is the role's `capture`) use it too. Its
+/// body usually holds a password, so it is never quoted (not even by `Debug`).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignIn {
     #[serde(default = "params::post")]
@@ -44,12 +48,25 @@ pub(crate) struct SignIn {
     bearer: Option<String>,
 }
 
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &"<redacted>")
+            .field("bearer", &self.bearer)
+            .finish()
+    }
+}
+
 impl SignIn {
-    /// Pushes every problem with the parameters under `key` (`owner`, `other`).
+    /// Pushes every problem with the parameters under `key` (`owner`, `roles.member.sign_in`).
     pub(crate) fn validate(&self, key: &str, errors: &mut Vec<ParamError>) {
         params::check_method(&format!("{key}.method"), &self.method, errors);
         params::check_path(&format!("{key}.path"), &self.path, errors);
         params::check_body(&format!("{key}.body"), &self.body, &self.json, errors);
+        params::check_header_names(&format!("{key}.headers"), self.headers.keys(), errors);
         if let Some(pointer) = &self.bearer
             && !pointer.starts_with('/')
         {
@@ -60,60 +77,60 @@ impl SignIn {
         }
     }
 
-    /// Signs in as `who` (a label for messages: "owner", "other user").
+    /// Whether a `bearer` pointer is given.
+    pub(crate) fn has_bearer(&self) -> bool {
+        self.bearer.is_some()
+    }
+
+    /// `POST /api/v1/auth/sign-in`, for locations.
+    pub(crate) fn name(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Sends the sign-in request (noted `note`), waiting out the 429s `patience` allows.
+    pub(crate) async fn send(
+        &self,
+        note: String,
+        http: &mut Client,
+        patience: &mut Patience,
+    ) -> Result<Response, ProbeError> {
+        let mut req = Request::new(&self.method, &self.path)
+            .note(note)
+            .body(params::body(&self.body, &self.json));
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
+        }
+        patience.send(http, &req).await
+    }
+
+    /// Signs in as `who` (a label for messages: "owner", "other user"). Sign-in is rate
+    /// limited on any hardened service: a 429 is waited out (its `Retry-After`, 1s when
+    /// absent, at most 5s), up to [`ATTEMPTS`] attempts in all.
     pub(crate) async fn sign_in(
         &self,
         who: &str,
         http: &mut Client,
     ) -> Result<Session, ProbeError> {
-        let mut req = Request::new(&self.method, &self.path).note(format!("sign in as {who}"));
-        for (name, value) in &self.headers {
-            req = req.header(name, value);
-        }
-        req.body = match (&self.body, &self.json) {
-            (Some(text), _) => Some(Body::Text(text.clone())),
-            (None, Some(json)) => Some(Body::Json(json.clone())),
-            (None, None) => None,
-        };
-        let mut resp = http.send(&req).await?;
-        for _ in 1..ATTEMPTS {
-            if resp.status != 429 {
-                break;
-            }
-            let wait = resp
-                .header("retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(Duration::from_secs(1), Duration::from_secs)
-                .min(MAX_RETRY_WAIT);
-            tokio::time::sleep(wait).await;
-            resp = http.send(&req).await?;
-        }
+        let mut patience =
+            Patience::new(MAX_RETRY_WAIT, ATTEMPTS - 1).or_wait(Duration::from_secs(1));
+        let resp = self
+            .send(format!("sign in as {who}"), http, &mut patience)
+            .await?;
         if !resp.is_success() {
             return Err(ProbeError::Other(format!(
                 "{}: could not sign in as {who}: expected a 2xx, saw {}",
                 resp.location, resp.status
             )));
         }
-        let cookies: Vec<&str> = resp
-            .header_all("set-cookie")
-            .into_iter()
-            .filter_map(|line| line.split(';').next())
-            .map(str::trim)
-            .filter(|pair| pair.contains('='))
-            .collect();
+        let cookies = resp.cookie_pairs();
         let bearer = match &self.bearer {
             None => None,
-            Some(pointer) => Some(
-                serde_json::from_slice::<Value>(&resp.body)
-                    .ok()
-                    .and_then(|v| v.pointer(pointer).and_then(Value::as_str).map(str::to_owned))
-                    .ok_or_else(|| {
-                        ProbeError::Other(format!(
-                            "{}: signed in as {who}, but expected a string at {pointer} in the JSON response for the bearer token, saw none",
-                            resp.location
-                        ))
-                    })?,
-            ),
+            Some(pointer) => Some(token_at(&resp, pointer).ok_or_else(|| {
+                ProbeError::Other(format!(
+                    "{}: signed in as {who}, but expected a string at {pointer} in the JSON response for the bearer token, saw none",
+                    resp.location
+                ))
+            })?),
         };
         if bearer.is_none() && cookies.is_empty() {
             return Err(ProbeError::Other(format!(
@@ -128,6 +145,17 @@ impl SignIn {
             bearer,
         })
     }
+}
+
+/// The string at `pointer` of `resp`'s JSON body, if there is one.
+pub(crate) fn token_at(resp: &Response, pointer: &str) -> Option<String> {
+    serde_json::from_slice::<Value>(&resp.body)
+        .ok()
+        .and_then(|doc| {
+            doc.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
 }
 
 /// A signed-in session: what a request must carry to act as its user.

@@ -44,10 +44,12 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::access::{self, ANONYMOUS, Credentials, Keyring, Patience};
+use crate::access::{self, ANONYMOUS, Credentials, Keyring};
+use crate::effect::{self, Change};
 use crate::http::StatusSet;
 use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
+use crate::patience::{self, Patience};
 use crate::probe::Probe;
 use crate::report::Report;
 use crate::{Context, ParamError};
@@ -65,9 +67,9 @@ pub(crate) struct Config {
     #[serde(default = "oversize_bytes")]
     oversize_bytes: u32,
     refused: Option<StatusSet>,
-    #[serde(default = "access::max_wait")]
+    #[serde(default = "patience::max_wait")]
     max_wait: Dur,
-    #[serde(default = "access::max_retries")]
+    #[serde(default = "patience::max_retries")]
     max_retries: u32,
 }
 
@@ -293,17 +295,17 @@ impl Probe for StrictInput {
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
-        access::validate_roles(&cfg.roles, errors);
-        access::validate_patience(cfg.max_wait, cfg.max_retries, errors);
+        access::validate(&cfg.roles, cfg.max_wait, cfg.max_retries, errors);
         if cfg.routes.is_empty() {
             errors.push(err("routes", "expected at least one route"));
         }
-        if !(1..=MAX_OVERSIZE).contains(&cfg.oversize_bytes) {
-            errors.push(err(
-                "oversize_bytes",
-                format!("expected 1 to {MAX_OVERSIZE}, saw {}", cfg.oversize_bytes),
-            ));
-        }
+        params::check_count(
+            "oversize_bytes",
+            cfg.oversize_bytes,
+            MAX_OVERSIZE,
+            "",
+            errors,
+        );
         if let Some(StatusSet(codes)) = &cfg.refused
             && let Some(bad) = codes.iter().find(|c| !(400..500).contains(*c))
         {
@@ -313,7 +315,7 @@ impl Probe for StrictInput {
             let key = |k: &str| format!("routes[{i}].{k}");
             params::check_method(&key("method"), &route.method, errors);
             params::check_path(&key("path"), &route.path, errors);
-            access::check_header_names(&key("headers"), route.headers.keys(), errors);
+            params::check_header_names(&key("headers"), route.headers.keys(), errors);
             let mut roles = vec![(key("as"), route.role.as_ref())];
             if let Some(effect) = &route.effect {
                 params::check_method(&key("effect.method"), &effect.method, errors);
@@ -373,8 +375,7 @@ impl Probe for StrictInput {
         });
         per_route
             .fold(0u32, u32::saturating_add)
-            .saturating_add(u32::try_from(cfg.roles.len()).unwrap_or(u32::MAX))
-            .saturating_add(cfg.max_retries)
+            .saturating_add(access::budget(&cfg.roles, cfg.max_retries))
     }
 
     /// Obtains the credentials the routes use, then checks each route.
@@ -384,7 +385,7 @@ impl Probe for StrictInput {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let mut patience = Patience::new(cfg.max_wait, cfg.max_retries);
+        let mut patience = Patience::new(cfg.max_wait.0, cfg.max_retries);
         let wanted: Vec<&str> = cfg
             .routes
             .iter()
@@ -513,7 +514,13 @@ impl Run<'_> {
                 if let Some(new) = &after
                     && new != old
                 {
-                    let (at, was, now) = first_difference(old, new, effect.pointer.clone());
+                    // Numbers equal as numbers (`1`, `1.0`) but not as JSON: the whole value.
+                    let change = effect::first_change(old, new).unwrap_or(Change {
+                        pointer: String::new(),
+                        before: Some(old.clone()),
+                        after: Some(new.clone()),
+                    });
+                    let at = format!("{}{}", effect.pointer, change.pointer);
                     let within = if at.is_empty() {
                         String::new()
                     } else {
@@ -527,8 +534,8 @@ impl Run<'_> {
                             effect.method,
                             effect.path,
                             within,
-                            self.ring.scrub(&short(was)),
-                            self.ring.scrub(&short(now)),
+                            self.ring.scrub(&short(change.before.as_ref())),
+                            self.ring.scrub(&short(change.after.as_ref())),
                         ),
                         resp.location.as_str(),
                     );
@@ -602,40 +609,6 @@ impl Run<'_> {
         }
         Ok(value)
     }
-}
-
-/// Where two JSON documents first differ, as a JSON pointer (`at` is where they were read:
-/// the effect's own pointer), with the value on each side (`None`: absent there). A list of users that changed
-/// in one role is then told as that role, not as two long documents that start alike.
-fn first_difference<'a>(
-    old: &'a Value,
-    new: &'a Value,
-    at: String,
-) -> (String, Option<&'a Value>, Option<&'a Value>) {
-    let child = |key: &str| format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for key in keys {
-                match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) if x == y => {}
-                    (Some(x), Some(y)) => return first_difference(x, y, child(key)),
-                    (x, y) => return (child(key), x, y),
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) if x == y => {}
-                    (Some(x), Some(y)) => return first_difference(x, y, child(&i.to_string())),
-                    (x, y) => return (child(&i.to_string()), x, y),
-                }
-            }
-        }
-        _ => {}
-    }
-    (at, Some(old), Some(new))
 }
 
 /// A JSON value for a message: as JSON, cut at 120 characters; `nothing` when absent.
@@ -741,23 +714,9 @@ mod tests {
     }
 
     #[test]
-    fn an_effect_is_told_by_its_first_difference() {
-        let old = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b" }]);
-        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "c", "x/y": 1 }]);
-        let (at, was, now) = first_difference(&old, &new, String::new());
-        assert_eq!(
-            (at.as_str(), short(was), short(now)),
-            ("/1/role", "\"b\"".into(), "\"c\"".into())
-        );
-        let new = json!([{ "id": 1, "role": "a" }, { "id": 2, "role": "b", "x/y": 1 }]);
-        let (at, was, now) = first_difference(&old, &new, String::new());
-        assert_eq!(
-            (at.as_str(), short(was), short(now)),
-            ("/1/x~1y", "nothing".into(), "1".into())
-        );
-        let (at, _, _) = first_difference(&json!(13), &json!(14), String::new());
-        assert_eq!(at, "");
+    fn a_long_value_is_cut_in_messages() {
         assert_eq!(short(Some(&json!("x".repeat(200)))).len(), 123);
+        assert_eq!(short(None), "nothing");
     }
 
     #[test]

@@ -57,7 +57,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::net::{Body, Client, ProbeError, Request, Response};
+use crate::net::{Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
 use crate::probe::Probe;
 use crate::report::{Report, ms};
@@ -312,11 +312,7 @@ async fn mint(
         Some(e) => (&e.json, &e.body),
         None => (&cfg.mint.json, &cfg.mint.body),
     };
-    req.body = match (body, json) {
-        (Some(text), _) => Some(Body::Text(text.clone())),
-        (None, Some(json)) => Some(Body::Json(json.clone())),
-        (None, None) => None,
-    };
+    req.body = params::body(body, json);
     let resp = http.send(&owner.apply(req)).await?;
     if !resp.is_success() {
         return Err(ProbeError::Other(format!(

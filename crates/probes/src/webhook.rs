@@ -63,6 +63,7 @@ use crate::effect::{self, Change, Observer};
 use crate::http::{self, Step, Vars};
 use crate::net::{Body, Client, ProbeError, Request, Response};
 use crate::params::{self, Dur, err};
+use crate::patience::Patience;
 use crate::probe::Probe;
 use crate::report::Report;
 use crate::signature::{Scheme, SchemeParam, Secret};
@@ -422,42 +423,33 @@ impl Run<'_> {
         req
     }
 
-    /// Delivers `event`, waiting out 429s (re-signed each time).
+    /// Delivers `event`, waiting out 429s (re-signed each time): at most [`RETRIES`] waits,
+    /// each what the 429 asks (1s when it does not say) and at most `max_wait`; a 429 it
+    /// cannot wait out is an error saying what was not tested.
     async fn deliver(
         &mut self,
         event: &Event,
         note: &str,
         http: &mut Client,
     ) -> Result<Response, ProbeError> {
-        let mut attempt = 0;
+        let mut patience =
+            Patience::new(self.cfg.max_wait.0, RETRIES).or_wait(Duration::from_secs(1));
         loop {
             let resp = http.send(&self.request(event, note)).await?;
             if resp.status != 429 {
+                self.waits += patience.waits;
                 return Ok(resp);
             }
-            self.wait_out(&resp, attempt, note).await?;
-            attempt += 1;
+            if !patience.wait_out(&resp).await {
+                let wait = patience.asked(&resp).unwrap_or_default();
+                return Err(ProbeError::Other(format!(
+                    "{} was rate limited (429, Retry-After {}) after {} waits: the event sent as `{note}` could not be tested; raise `max_wait` (at most 60s) or the service's limit",
+                    resp.location,
+                    humantime::format_duration(wait),
+                    patience.waits,
+                )));
+            }
         }
-    }
-
-    /// Sleeps what a 429 asks, or fails when that is more than allowed.
-    async fn wait_out(
-        &mut self,
-        limited: &Response,
-        attempt: u32,
-        what: &str,
-    ) -> Result<(), ProbeError> {
-        let wait = effect::retry_wait(limited);
-        if attempt >= RETRIES || wait > self.cfg.max_wait.0 {
-            return Err(ProbeError::Other(format!(
-                "{} was rate limited (429, Retry-After {}) after {attempt} waits: the event sent as `{what}` could not be tested; raise `max_wait` (at most 60s) or the service's limit",
-                limited.location,
-                humantime::format_duration(wait),
-            )));
-        }
-        self.waits += 1;
-        effect::sleep_before_retry(wait).await;
-        Ok(())
     }
 }
 

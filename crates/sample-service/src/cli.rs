@@ -96,31 +96,31 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let port = args.port.expect("clap requires --port unless --list-flaws");
 
     let listener = tokio::net::TcpListener::bind((args.host, port)).await?;
+    let shutdown = shutdown_signal()?;
     eprintln!(
         "sample-service listening on http://{} (flaws: {})",
         listener.local_addr()?,
         config.flaw_list()
     );
-    serve(listener, config, shutdown_signal()).await?;
+    serve(listener, config, shutdown).await?;
     eprintln!("sample-service stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM (what process managers send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// A future completing on SIGTERM (what process managers send) or SIGINT (Ctrl-C). The
+/// handlers are installed here, before the startup line is printed: `serve` first polls its
+/// shutdown future only once the database is open, and a SIGTERM sent in between (a test or
+/// a supervisor that saw the line) would otherwise kill the process with the default action.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        // Without a SIGTERM handler, Ctrl-C still stops the service gracefully.
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }
 
 fn chain(err: &dyn std::error::Error) -> String {

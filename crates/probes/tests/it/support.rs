@@ -119,7 +119,17 @@ pub async fn sample_service(
     adjust: impl FnOnce(&mut phasegate_sample_service::Config),
 ) -> (url::Url, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = phasegate_sample_service::Config::new(dir.path().join("membership.db"));
+    let url = sample_service_in(dir.path(), adjust).await;
+    (url, dir)
+}
+
+/// [`sample_service`] with its database in `dir`, which the caller keeps (and may put the
+/// service's other files in: an access log a probe reads).
+pub async fn sample_service_in(
+    dir: &Path,
+    adjust: impl FnOnce(&mut phasegate_sample_service::Config),
+) -> url::Url {
+    let mut config = phasegate_sample_service::Config::new(dir.join("membership.db"));
     adjust(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
@@ -129,5 +139,5 @@ pub async fn sample_service(
         std::future::pending(),
     ));
     // serve() opens the database before it accepts; connections wait in the backlog.
-    (url, dir)
+    url
 }

@@ -9,39 +9,28 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use phasegate_model::Verdict;
 use phasegate_probes::Outcome;
-use phasegate_sample_service::{Config, Flaw, SEED_PASSWORD, SEED_SUBSCRIBERS};
+use phasegate_sample_service::{Flaw, SEED_PASSWORD, SEED_SUBSCRIBERS};
 use serde_json::{Value, json};
 
 use crate::support::*;
 
 /// The sample service on a loopback port, its access log and database in `dir`.
 async fn sample_service(dir: &Path, flaws: &[Flaw]) -> url::Url {
-    let mut config = Config::new(dir.join("membership.db"));
-    config.access_log = Some(dir.join("access.log"));
-    config.rate_limit = 1000;
-    config.flaws.extend(flaws);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    tokio::spawn(phasegate_sample_service::serve(
-        listener,
-        config,
-        std::future::pending(),
-    ));
-    // serve() opens the database before it answers. reqwest needs a crypto provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let log = dir.join("access.log");
+    let url = sample_service_in(dir, |config| {
+        config.access_log = Some(log.clone());
+        config.rate_limit = 1000;
+        config.flaws.extend(flaws);
+    })
+    .await;
+    // The probe reads the log first: wait until serve() has opened (created) it.
     for _ in 0..200 {
-        if client
-            .get(url.join("health/live").unwrap())
-            .send()
-            .await
-            .is_ok()
-        {
+        if log.exists() {
             return url;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("the sample service did not come up");
+    panic!("the sample service did not open its access log");
 }
 
 fn sign_in(email: &str) -> Value {
@@ -224,12 +213,13 @@ struct Q {
 fn content_service(
     download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
 ) -> Router {
-    limited_content_service(0, download)
+    limited_content_service(0, "1", download)
 }
 
-/// [`content_service`] whose first `limited` sign-ins answer 429 with `Retry-After: 1`.
+/// [`content_service`] whose first `limited` sign-ins answer 429 with `Retry-After: wait`.
 fn limited_content_service(
     limited: usize,
+    wait: &'static str,
     download: impl Fn(&str, &str) -> (StatusCode, &'static str) + Clone + Send + Sync + 'static,
 ) -> Router {
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -237,7 +227,7 @@ fn limited_content_service(
         let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async move {
             if n < limited {
-                let limited = [("retry-after", "1")];
+                let limited = [("retry-after", wait)];
                 (
                     StatusCode::TOO_MANY_REQUESTS,
                     limited,
@@ -296,13 +286,13 @@ async fn a_download_that_refuses_everything_does_not_pass() {
 
 #[tokio::test]
 async fn a_rate_limited_sign_in_is_retried_after_retry_after_then_is_an_error() {
-    let url = serve(limited_content_service(1, |_, _| {
+    let url = serve(limited_content_service(1, "1", |_, _| {
         (StatusCode::FORBIDDEN, "no")
     }))
     .await;
     let o = run("token", &url, fixture_params()).await;
     assert_fails_with(&o, "token-valid-refused");
-    let url = serve(limited_content_service(100, |_, _| {
+    let url = serve(limited_content_service(100, "1", |_, _| {
         (StatusCode::OK, "file")
     }))
     .await;
@@ -315,6 +305,15 @@ async fn a_rate_limited_sign_in_is_retried_after_retry_after_then_is_an_error() 
             .contains("could not sign in as owner: expected a 2xx, saw 429"),
         "never a pass without a session"
     );
+    // A 429 asking for more than 5s is not waited out: one attempt, then the error.
+    let url = serve(limited_content_service(1, "30", |_, _| {
+        (StatusCode::OK, "file")
+    }))
+    .await;
+    let o = run("token", &url, fixture_params()).await;
+    assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
+    assert_eq!(o.requests, 1, "no wait of 30s");
+    assert!(o.reason.unwrap().contains("saw 429"));
 }
 
 #[tokio::test]

@@ -88,35 +88,16 @@ fn port_is_required() {
 async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("membership.db");
-    let mut server = Server::start(
-        std::process::Command::new(BIN)
-            .args([
-                "--port",
-                "0",
-                "--flaw",
-                "no-hsts",
-                "--flaw",
-                "x-powered-by",
-                "--db",
-            ])
-            .arg(&db)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-        Signal::TERM,
-    );
-    let mut stderr = stderr_lines(&mut server);
-    let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let rest = line
+    let mut started = start(dir.path(), &["--flaw", "no-hsts", "--flaw", "x-powered-by"]).await;
+    let (server, base) = (&mut started.server, started.base.clone());
+    let rest = started
+        .line
         .strip_prefix("sample-service listening on http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
-    let (port, flaws) = rest.split_once(' ').unwrap();
-    assert_eq!(flaws, "(flaws: no-hsts, x-powered-by)");
-    let base = format!("http://127.0.0.1:{port}");
+        .unwrap_or_else(|| panic!("unexpected startup line: {}", started.line));
+    assert_eq!(
+        rest.split_once(' ').unwrap().1,
+        "(flaws: no-hsts, x-powered-by)"
+    );
 
     let client = crate::support::client();
     let live = client
@@ -145,21 +126,13 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
 #[tokio::test]
 async fn a_default_clean_start_says_flaws_none() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(
+    let started = started(
         std::process::Command::new(BIN)
             .args(["--port", "0"])
-            .current_dir(dir.path())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null()),
-        Signal::TERM,
-    );
-    let mut stderr = stderr_lines(&mut server);
-    let line = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(line.ends_with("(flaws: none)"), "{line}");
+            .current_dir(dir.path()),
+    )
+    .await;
+    assert!(started.line.ends_with("(flaws: none)"), "{}", started.line);
     // The default database path is ./membership.db.
     for _ in 0..100 {
         if dir.path().join("membership.db").exists() {
@@ -168,25 +141,36 @@ async fn a_default_clean_start_says_flaws_none() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dir.path().join("membership.db").exists());
-    server.stop();
+    started.server.stop();
 }
 
-/// A binary started by [`start`], with its base URL and its stderr, kept open: the service
-/// writes a last line when it stops, and a closed pipe would make that a panic.
+/// A binary started by [`started`], with its startup line, its base URL and its stderr, kept
+/// open: the service writes a last line when it stops, and a closed pipe would make that a
+/// panic.
 struct Started {
     server: Server,
+    line: String,
     base: String,
     _stderr: tokio::io::Lines<BufReader<ChildStderr>>,
 }
 
-/// Starts the binary with `args` (a fresh database), its base URL read from the startup line.
+/// Starts the binary with `args` (a fresh database in `dir`).
 async fn start(dir: &std::path::Path, args: &[&str]) -> Started {
-    let mut server = Server::start(
+    started(
         std::process::Command::new(BIN)
             .args(["--port", "0", "--db"])
             .arg(dir.join("membership.db"))
             .args(args)
-            .current_dir(dir)
+            .current_dir(dir),
+    )
+    .await
+}
+
+/// Starts `command` (the binary with its arguments), its stderr piped and its base URL read
+/// from the startup line.
+async fn started(command: &mut std::process::Command) -> Started {
+    let mut server = Server::start(
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
@@ -204,6 +188,7 @@ async fn start(dir: &std::path::Path, args: &[&str]) -> Started {
     let base = rest.split_once(' ').unwrap().0.to_owned();
     Started {
         server,
+        line,
         base,
         _stderr: stderr,
     }
