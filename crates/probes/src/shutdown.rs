@@ -512,22 +512,32 @@ fn judge(
         .not_served
         .map(|(d, how)| (d, format!("a new connection was {how}")));
     let stopped = stopped.or_else(|| exit.map(|(d, _)| (d, "the process exited".to_owned())));
+    // A drain a load balancer can act on: after the first unready answer, traffic is still
+    // served (a later poll answered). A single 503 in the instant the process goes away (a
+    // readiness check cut by the runtime's own teardown) is no drain window.
     let dropped_in_time = match (seen.ready_down, &stopped) {
-        (Some(down), Some((end, _))) => down <= *end,
+        (Some(down), Some((end, _))) => {
+            down <= *end && seen.last_answered.is_some_and(|last| last > down)
+        }
         (Some(_), None) => true,
         (None, _) => false,
     };
     if !dropped_in_time {
-        let saw = match (&stopped, seen.last_answered) {
-            (Some((end, what)), None) => format!(
+        let saw = match (&stopped, seen.last_answered, seen.ready_down) {
+            (Some((end, what)), Some(_), Some(down)) => format!(
+                "one unready answer {} after SIGTERM and then {what} {} after SIGTERM, with no poll answered in between: no drain window (make the drain longer than `poll`)",
+                human(down),
+                human(*end)
+            ),
+            (Some((end, what)), None, _) => format!(
                 "{what} {} after SIGTERM, with no poll answered before: the service stopped at once, so load balancers kept routing here until connections failed",
                 human(*end)
             ),
-            (Some((end, what)), Some(_)) => format!(
+            (Some((end, what)), Some(_), None) => format!(
                 "2xx at every poll until {what} {} after SIGTERM",
                 human(*end)
             ),
-            (None, _) => format!(
+            (None, _, _) => format!(
                 "2xx at every poll for {}",
                 humantime::format_duration(cfg.deadline.0)
             ),

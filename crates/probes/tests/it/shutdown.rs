@@ -19,7 +19,8 @@ const CHILD: &str = "PHASEGATE_TEST_SHUTDOWN_CHILD";
 /// Not a test: the service the probe starts, when this binary is run as
 /// `it shutdown::child_service --exact` with [`CHILD`] set; otherwise it returns at once.
 /// Modes: `sample ARGS..` (the sample service's command line), `no-drain PORT` (graceful, but
-/// the listener closes at once and readiness never drops), `ignore-term PORT`.
+/// the listener closes at once and readiness never drops), `blip PORT` (one 503, then the
+/// listener closes), `ignore-term PORT`.
 #[test]
 fn child_service() {
     let Ok(spec) = std::env::var(CHILD) else {
@@ -40,12 +41,31 @@ struct Slow {
     ms: u64,
 }
 
-/// A service with `/ready` (always 200) and `/slow?ms=N` that shuts down as `mode` says.
+/// A service with `/ready` and `/slow?ms=N` that shuts down as `mode` says. `/ready` answers
+/// 200, except in mode `blip`: after SIGTERM it answers one 503 and the listener closes
+/// right after it (readiness drops, but never for long enough to be acted on).
 fn hand_written(mode: &str, port: u16) -> u8 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
+        let terminating = Arc::new(AtomicBool::new(false));
+        let unready_served = Arc::new(tokio::sync::Notify::new());
+        let (flag, served) = (Arc::clone(&terminating), Arc::clone(&unready_served));
         let app = Router::new()
-            .route("/ready", get(|| async { "ready" }))
+            .route(
+                "/ready",
+                get(move || {
+                    let (flag, served) = (Arc::clone(&flag), Arc::clone(&served));
+                    async move {
+                        if flag.load(Ordering::SeqCst) {
+                            served.notify_one();
+                            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining");
+                        }
+                        (axum::http::StatusCode::OK, "ready")
+                    }
+                }),
+            )
             .route(
                 "/slow",
                 get(|Query(q): Query<Slow>| async move {
@@ -58,12 +78,17 @@ fn hand_written(mode: &str, port: u16) -> u8 {
             .unwrap();
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
-        let ignore = mode == "ignore-term";
+        let mode = mode.to_owned();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 term.recv().await;
-                if ignore {
-                    std::future::pending::<()>().await;
+                match mode.as_str() {
+                    "ignore-term" => std::future::pending::<()>().await,
+                    "blip" => {
+                        terminating.store(true, Ordering::SeqCst);
+                        unready_served.notified().await;
+                    }
+                    _ => {}
                 }
             })
             .await
@@ -138,6 +163,20 @@ async fn shutdown_drops_requests_is_caught() {
         "{dropped:?}"
     );
     assert_eq!(o.measurements["in_flight_completed"], 0.0);
+}
+
+#[tokio::test]
+async fn a_single_unready_answer_as_the_listener_closes_is_no_drain() {
+    let mut p = params("blip {port}");
+    p["ready"] = json!("/ready");
+    p["slow_path"] = json!("/slow?ms=1000");
+    let o = run_probe(p).await;
+    assert_eq!(codes(&o), ["shutdown-ready-not-dropped"], "{o:#?}");
+    assert!(o.findings[0].message.contains("no drain window"), "{o:#?}");
+    assert!(
+        o.measurements.contains_key("ready_down_after_ms"),
+        "the 503 was seen: {o:#?}"
+    );
 }
 
 #[tokio::test]
