@@ -32,6 +32,7 @@ mod generate;
 mod result;
 
 pub use generate::{LATE_START, Progress, generate};
+pub use hdrhistogram::Histogram;
 pub use result::{ErrorCounts, FORMAT_VERSION, LoadResult, PERCENTILES};
 
 /// Requests a closed-loop run may send when `max_requests` is not given: about 45 s of wrk's
@@ -236,7 +237,7 @@ impl Spec {
             })
     }
 
-    /// "GET /x at 200 req/s, 8 connections, 2s": where findings point.
+    /// "GET /x (200 req/s, 8 connections, 2s)": where findings point.
     fn describe(&self) -> String {
         let load = match self.mode {
             Mode::Rate { per_second } => {
@@ -245,7 +246,7 @@ impl Spec {
             Mode::Closed => "closed loop".to_owned(),
         };
         format!(
-            "{} {} at {load}, {} connections, {}",
+            "{} {} ({load}, {} connections, {})",
             self.method,
             self.rotation[0],
             self.connections,
