@@ -146,6 +146,8 @@ struct WorkerPlan {
     /// requests.
     first: u64,
     stride: u64,
+    /// Shards of the whole run.
+    shards: u32,
     t0: Instant,
     deadline: Instant,
     timeout: Duration,
@@ -165,6 +167,7 @@ impl WorkerPlan {
             mode: spec.mode,
             first: u64::from(shard.index) + u64::from(shard.count) * u64::from(w),
             stride: u64::from(shard.count) * u64::from(threads),
+            shards: shard.count,
             t0,
             deadline,
             timeout: spec.timeout,
@@ -333,7 +336,8 @@ async fn connection(
         // The due time: computed in open loop; "now" in closed loop.
         let due = match plan.mode {
             Mode::Rate { per_second } => {
-                let due = plan.due(j, per_second);
+                // Indexes are global (every shard's), so the schedule runs at the whole rate.
+                let due = plan.due(j, per_second * f64::from(plan.shards));
                 if due >= plan.deadline {
                     return;
                 }
