@@ -234,8 +234,9 @@ pub(super) struct Worker {
     pub sent: u64,
     pub errors: ErrorCounts,
     pub missed_starts: u64,
-    pub first_send: Option<Instant>,
     pub last_done: Option<Instant>,
+    /// Completed and failed requests not yet added to the shared counters.
+    pub unflushed: (u64, u64),
 }
 
 impl Worker {
@@ -249,12 +250,18 @@ impl Worker {
             sent: 0,
             errors: ErrorCounts::default(),
             missed_starts: 0,
-            first_send: None,
             last_done: None,
+            unflushed: (0, 0),
         }
     }
 
+    /// Hands the counts and latencies since the last flush to the progress line: a few times
+    /// a second rather than per request, so that threads do not contend on shared counters.
     fn flush(&mut self, live: &Live) {
+        live.completed
+            .fetch_add(self.unflushed.0, Ordering::Relaxed);
+        live.errors.fetch_add(self.unflushed.1, Ordering::Relaxed);
+        self.unflushed = (0, 0);
         let mut recent = live.recent.lock().expect("see generate");
         match recent.as_mut() {
             Some(h) => {
@@ -366,7 +373,6 @@ async fn connection(
         };
         let mut w = shared.worker.borrow_mut();
         w.sent += 1;
-        w.first_send.get_or_insert(sent_at);
         w.last_done = Some(done);
         let failed = match ended {
             Ended::Status(s) => {
@@ -400,10 +406,8 @@ async fn connection(
                 w.missed_starts += 1;
             }
         }
-        live.completed.fetch_add(1, Ordering::Relaxed);
-        if failed {
-            live.errors.fetch_add(1, Ordering::Relaxed);
-        }
+        w.unflushed.0 += 1;
+        w.unflushed.1 += u64::from(failed);
         if done.duration_since(w.last_flush) >= FLUSH_EVERY {
             w.flush(live);
         }

@@ -246,3 +246,29 @@ async fn a_remote_target_must_be_declared() {
     assert!(o.reason.unwrap().contains("allow_remote = true"));
     assert_eq!(o.requests, 0);
 }
+
+#[tokio::test]
+async fn progress_is_reported_about_once_a_second_with_the_p99_so_far() {
+    use phasegate_probes::load::{Progress, Shard, Spec};
+    let url = delayed(Duration::from_millis(2)).await;
+    let p = params(json!({"rate": 100, "connections": 4, "duration": "2500ms"}));
+    let spec = Spec::from_params(&p, &url, Duration::from_secs(5), Shard::ALL).unwrap();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let log = seen.clone();
+    let result = phasegate_probes::load::run_blocking_with(spec, move |p: &Progress| {
+        log.lock().unwrap().push(p.clone())
+    })
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!((2..=3).contains(&seen.len()), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].completed < w[1].completed),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|p| p.p99_ms.is_some_and(|v| v >= 2.0)),
+        "{seen:?}"
+    );
+    assert!(seen.last().unwrap().completed <= result.sent);
+}
