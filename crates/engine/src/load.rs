@@ -1,7 +1,11 @@
 //! `phasegate load`: the load probe's generator run ad hoc against a URL, with a progress
 //! callback, and the exact merge of shard results (`phasegate load merge`).
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use phasegate_model::{GateId, GateKind, OutputEvidence, Verdict};
 
 use phasegate_probes::Params;
 pub use phasegate_probes::load::{
@@ -78,5 +82,61 @@ fn usage(e: LoadError) -> Error {
             "see `phasegate load --help`; a host other than loopback needs --allow-remote",
         ),
         other => Error::Load(other),
+    }
+}
+
+/// How many of a gate's latest records are searched for its last passing run.
+const BASELINE_LOOKBACK: usize = 1000;
+
+impl crate::Session {
+    /// For each probe gate with `baseline = "last-pass"`: the output log of its latest
+    /// passing attempt, checked against the digest its record sealed (a log changed since is
+    /// refused, not compared with).
+    pub(crate) fn load_baselines(
+        &self,
+        ledger: &phasegate_ledger::Ledger,
+    ) -> Result<BTreeMap<GateId, Result<PathBuf, String>>, Error> {
+        let wants = self.roadmap().gates.iter().filter(|g| match &g.kind {
+            GateKind::Probe { params, .. } => {
+                params.get("baseline").and_then(|v| v.as_str())
+                    == Some(phasegate_probes::load::LAST_PASS)
+            }
+            _ => false,
+        });
+        let mut latest: BTreeMap<GateId, OutputEvidence> = BTreeMap::new();
+        for gate in wants {
+            // Newest first, not only the latest record: that may be a failure. A pass further
+            // back than this many attempts is too old to be the comparison anyone expects.
+            for e in ledger.history(gate.id.as_str(), BASELINE_LOOKBACK)? {
+                if let phasegate_ledger::Entry::Record(r) = e.entry
+                    && r.verdict == Verdict::Pass
+                    && r.approval.is_none()
+                    && r.waiver.is_none()
+                    && r.cache.as_ref().is_none_or(|c| c.from.is_none())
+                    && let Some(output) = r.output
+                {
+                    latest.insert(r.gate, output);
+                    break;
+                }
+            }
+        }
+        Ok(latest
+            .into_iter()
+            .map(|(gate, output)| {
+                let path = self.ledger_dir.join(&output.log);
+                let checked = match std::fs::read(&path) {
+                    Ok(bytes) if phasegate_model::sha256_hex(&bytes) == output.sha256 => Ok(path),
+                    Ok(_) => Err(format!(
+                        "the baseline `{}` no longer matches the digest its record sealed",
+                        path.display()
+                    )),
+                    Err(e) => Err(format!(
+                        "cannot read the baseline `{}`: {e}",
+                        path.display()
+                    )),
+                };
+                (gate, checked)
+            })
+            .collect())
     }
 }

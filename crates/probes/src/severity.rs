@@ -168,6 +168,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("load-throughput-low", High),
     ("load-regression", High),
     ("load-missed-starts", Low),
+    ("load-no-baseline", Low),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

@@ -62,7 +62,20 @@ pub(crate) async fn attempt(
             () = process::cancelled(cancel) => {}
         }
     };
-    let (o, cut) = phasegate_probes::run_until(probe, params, &pctx, stop).await;
+    // `baseline = "last-pass"`: the gate's own latest passing output, found by the caller.
+    let mut params = std::borrow::Cow::Borrowed(params);
+    if params.get("baseline").and_then(|v| v.as_str()) == Some(crate::LAST_PASS)
+        && let Some(found) = ctx.baselines.get(&job.gate.id)
+    {
+        match found {
+            Ok(path) => {
+                let path = path.to_string_lossy().into_owned();
+                params.to_mut().insert("baseline".into(), path.into());
+            }
+            Err(why) => return error(why.clone()),
+        }
+    }
+    let (o, cut) = phasegate_probes::run_until(probe, &params, &pctx, stop).await;
     // The gate's own threshold: findings below it are warnings, not a fail.
     let o = o.judged(job.gate.fail_on);
     let timeout = humantime::format_duration(job.gate.timeout);

@@ -140,3 +140,63 @@ fn a_host_that_is_not_loopback_needs_allow_remote() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("I/N"), "{r:?}");
 }
+
+/// A load gate comparing with its own latest passing run: the first run has nothing to
+/// compare with (a warning), the second compares with the first, a slower service fails
+/// naming both runs, and a baseline log changed since its record is refused.
+#[test]
+fn the_regression_gate_compares_with_the_last_passing_run_of_the_gate() {
+    let p = crate::harness::Project::new(
+        r#"
+[services.api]
+run = '"$PHASEGATE_EXE" sample-service --port {port} --db m.db $FLAWS'
+ready = { http = "http://127.0.0.1:{port}/health/ready", within = "30s" }
+
+[gates.landing]
+probe = "load"
+service = "api"
+path = "/"
+rate = 40
+connections = 8
+duration = "1s"
+baseline = "last-pass"
+thresholds = { regression = "300%" }            # 40 samples on a busy machine are noisy; the flaw adds 100 ms
+
+[[phase]]
+id = "perf"
+gates = ["landing"]
+"#,
+    );
+    let run = |flaws: &str| -> Ran { p.cmd(&["run"]).env("FLAWS", flaws).output().unwrap().into() };
+    let why = || -> String { p.run(&["why", "landing"]).all() };
+    let first = run("");
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(why().contains("load-no-baseline"), "{}", why());
+    let second = run("");
+    assert_eq!(second.code, 0, "{second:?}");
+    assert!(!why().contains("load-no-baseline"), "{}", why());
+    let slow = run("--flaw slow-endpoint");
+    assert_eq!(slow.code, 1, "{slow:?}");
+    let w = why();
+    assert!(w.contains("load-regression"), "{w}");
+    assert!(
+        w.contains("in this run (started ") && w.contains("in the baseline run (started "),
+        "{w}"
+    );
+    // The baseline is the second run's log (the slow run did not pass).
+    let logs = p.path().join(".phasegate/logs");
+    let mut runs: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert!(w.contains(&runs[1]), "{w} should name run {}", runs[1]);
+    // A baseline changed since its record sealed it is refused, not compared with.
+    let log = logs.join(&runs[1]).join("landing.1.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replace("\"sent\": 40", "\"sent\": 41")).unwrap();
+    let tampered = run("");
+    assert_eq!(tampered.code, 1, "{tampered:?}");
+    assert!(why().contains("no longer matches the digest"), "{}", why());
+}

@@ -39,6 +39,10 @@ pub use result::{ErrorCounts, FORMAT_VERSION, LoadResult, PERCENTILES};
 /// pace on one core, so that a forgotten bound still ends.
 pub const DEFAULT_MAX_REQUESTS: u64 = 2_000_000;
 
+/// `baseline = "last-pass"`: compare with the gate's own latest passing run, which the runner
+/// substitutes (a path to its output log); left as it is when there is none yet.
+pub const LAST_PASS: &str = "last-pass";
+
 /// The longest run a gate or the command line may ask for.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
@@ -322,8 +326,9 @@ pub(crate) struct Config {
     allow_remote: bool,
     #[serde(default)]
     thresholds: BTreeMap<String, serde_json::Value>,
-    /// A result file (`phasegate load --save`, or the log of an earlier load gate) that the
-    /// `regression` threshold compares with.
+    /// What the `regression` threshold compares with: a result file (`phasegate load
+    /// --save`), or [`LAST_PASS`], the gate's latest passing run, which the runner replaces
+    /// with the path of that run's output log.
     baseline: Option<String>,
     /// Parsed from `thresholds` by `validate`.
     #[serde(skip)]
@@ -512,6 +517,15 @@ impl Probe for Load {
         let spec = Spec::new(cfg, &ctx.base_url, ctx.timeout, Shard::ALL).map_err(other)?;
         // Read before the run: a missing baseline should not cost a whole run to find out.
         let baseline = match &cfg.baseline {
+            // Not replaced by a path: the gate has no passing run to compare with yet.
+            Some(path) if path == LAST_PASS => {
+                report.finding(
+                    "load-no-baseline",
+                    "no earlier passing run of this gate to compare with: the regression threshold applies from the next run",
+                    spec.describe(),
+                );
+                None
+            }
             Some(path) => {
                 let full = ctx.workdir.join(path);
                 let text = std::fs::read_to_string(&full).map_err(|e| {
@@ -628,10 +642,12 @@ fn judge(
                     );
                 }
             }
+            // No baseline: `last-pass` with no passing run yet, said by `load-no-baseline`.
             Threshold::Regression(allowed) => {
-                let (path, base) = baseline.expect("validate pairs regression with baseline");
-                regression(*allowed, result, path, base, &at, report)
-                    .map_err(|what| no_data(&what))?;
+                if let Some((path, base)) = baseline {
+                    regression(*allowed, result, path, base, &at, report)
+                        .map_err(|what| no_data(&what))?;
+                }
             }
         }
     }
@@ -666,8 +682,12 @@ fn regression(
     at: &str,
     report: &mut Report,
 ) -> Result<(), String> {
-    let this_run = format!("this run (started {})", now.started_at);
-    let that_run = format!("the baseline run (started {}, {path})", base.started_at);
+    let at_second = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let this_run = format!("this run (started {})", at_second(now.started_at));
+    let that_run = format!(
+        "the baseline run (started {}, {path})",
+        at_second(base.started_at)
+    );
     for (key, p) in [("p50", 50.0), ("p95", 95.0), ("p99", 99.0)] {
         let a = LoadResult::percentile_ms(now.judged_latency(), p)
             .ok_or_else(|| format!("regression {key}"))?;
