@@ -226,6 +226,17 @@ impl Spec {
         })
     }
 
+    /// Adds a header every request carries (a session's credentials).
+    fn add_header(&mut self, name: &str, value: &[u8]) -> Result<(), LoadError> {
+        let bad = |m: String| LoadError::Params(vec![err("sign_in", m)]);
+        let name = hyper::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| bad(format!("the session's header name: {e}")))?;
+        let value = hyper::header::HeaderValue::from_bytes(value)
+            .map_err(|e| bad(format!("the session's header value: {e}")))?;
+        self.headers.append(name, value);
+        Ok(())
+    }
+
     fn socket_addr(&self) -> Result<SocketAddr, LoadError> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         (host, self.port)
@@ -314,6 +325,9 @@ pub(crate) struct Config {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     body: Option<String>,
+    /// Sign in once before the load; every request then carries the session (its cookies,
+    /// and the bearer token when `bearer` names it).
+    sign_in: Option<crate::signin::SignIn>,
     /// Open loop at this many requests per second; closed loop when absent.
     rate: Option<f64>,
     #[serde(default = "default_connections")]
@@ -452,6 +466,9 @@ impl Probe for Load {
             }
         }
         check_method("method", &cfg.method, errors);
+        if let Some(s) = &cfg.sign_in {
+            s.validate("sign_in", errors);
+        }
         if cfg.duration.0.is_zero() || cfg.duration.0 > MAX_DURATION {
             errors.push(err(
                 "duration",
@@ -497,10 +514,14 @@ impl Probe for Load {
         }
     }
 
-    fn budget(_: &Config) -> u32 {
+    fn budget(cfg: &Config) -> u32 {
         // The load goes through its own connections, bounded by `max_requests` and
-        // `duration`; the shared client sends nothing.
-        0
+        // `duration`; the shared client sends only the sign-in.
+        if cfg.sign_in.is_some() {
+            crate::signin::ATTEMPTS
+        } else {
+            0
+        }
     }
 
     async fn check(
@@ -538,6 +559,14 @@ impl Probe for Load {
             }
             None => None,
         };
+        let mut spec = spec;
+        if let Some(s) = &cfg.sign_in {
+            let session = s.sign_in("the load's user", http).await?;
+            // The session's headers, as any probe request would carry them.
+            for (name, value) in session.apply(crate::net::Request::get("/")).headers {
+                spec.add_header(&name, &value).map_err(other)?;
+            }
+        }
         let result = run_blocking(spec.clone()).await.map_err(other)?;
         http.count_external(u32::try_from(result.sent).unwrap_or(u32::MAX));
         for (name, value) in result.measurements() {

@@ -272,3 +272,29 @@ async fn progress_is_reported_about_once_a_second_with_the_p99_so_far() {
     );
     assert!(seen.last().unwrap().completed <= result.sent);
 }
+
+#[tokio::test]
+async fn a_signed_in_load_carries_the_session_on_every_request() {
+    let (url, _dir) = sample(&[]).await;
+    let sign_in = json!({"path": "/api/v1/auth/sign-in", "bearer": "/token",
+                         "json": {"email": "member@example.com", "password": "correct-horse"}});
+    let gate = |sign_in: Option<&serde_json::Value>| {
+        let mut g = json!({"path": "/api/v1/subscription", "rate": 40, "duration": "500ms",
+                           "thresholds": {"error_rate": 0}});
+        if let Some(s) = sign_in {
+            g["sign_in"] = s.clone();
+        }
+        g
+    };
+    let signed = run("load", &url, gate(Some(&sign_in))).await;
+    assert_pass(&signed);
+    // The sign-in, then the 20 loaded requests.
+    assert_eq!(signed.requests, 21);
+    // Without it, every request is refused (401): the error-rate threshold sees it.
+    let anonymous = run("load", &url, gate(None)).await;
+    assert_fails_with(&anonymous, "load-error-rate-exceeded");
+    assert!(
+        finding(&anonymous, "load-error-rate-exceeded").contains("20 4xx"),
+        "{anonymous:#?}"
+    );
+}
