@@ -156,9 +156,7 @@ struct WorkerPlan {
 
 impl WorkerPlan {
     fn new(spec: &Spec, w: u32, threads: u32, t0: Instant, deadline: Instant) -> WorkerPlan {
-        let share = |total: u64| {
-            total / u64::from(threads) + u64::from(u64::from(w) < total % u64::from(threads))
-        };
+        let share = |total: u64| super::share(total, w, threads);
         let shard = spec.shard;
         WorkerPlan {
             connections: u32::try_from(share(u64::from(spec.connections)))

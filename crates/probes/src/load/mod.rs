@@ -185,10 +185,7 @@ impl Spec {
             None => host.clone(),
         })
         .map_err(|e| invalid("base_url", e.to_string()))?;
-        let per_shard = |v: u64| {
-            v / u64::from(shard.count)
-                + u64::from(u64::from(shard.index) < v % u64::from(shard.count))
-        };
+        let per_shard = |v: u64| share(v, shard.index, shard.count);
         let scheduled = cfg
             .rate
             .map(|r| (r * cfg.duration.0.as_secs_f64()).ceil() as u64);
@@ -268,6 +265,12 @@ impl Spec {
             humantime::format_duration(self.duration)
         )
     }
+}
+
+/// Part `index` of `total` split in `parts` as evenly as can be (the first ones get the
+/// remainder), so that the parts add up to `total` exactly.
+fn share(total: u64, index: u32, parts: u32) -> u64 {
+    total / u64::from(parts) + u64::from(u64::from(index) < total % u64::from(parts))
 }
 
 /// Loopback only, unless the roadmap declares the remote target: no ad hoc floods of someone
@@ -790,6 +793,16 @@ mod tests {
         check_target(&"http://[::1]:80/".parse().unwrap(), false, &mut errors);
         check_target(&"http://localhost:80/".parse().unwrap(), false, &mut errors);
         assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn shares_add_up_to_the_whole() {
+        for (total, parts) in [(0, 3), (10, 3), (7, 7), (5, 8), (1_000_003, 4)] {
+            let sum: u64 = (0..parts).map(|i| share(total, i, parts)).sum();
+            assert_eq!(sum, total, "{total} in {parts}");
+        }
+        assert_eq!(share(10, 0, 3), 4);
+        assert_eq!(share(10, 2, 3), 3);
     }
 
     #[test]
