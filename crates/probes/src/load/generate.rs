@@ -277,18 +277,26 @@ struct Template {
     method: hyper::Method,
     /// Path and query of each request in the weighted rotation.
     paths: Vec<hyper::Uri>,
-    host: hyper::header::HeaderValue,
+    /// Every header of a request, prepared once: cloning the map is cheaper than building it.
     headers: hyper::HeaderMap,
     body: Bytes,
 }
 
 impl Template {
     fn new(spec: &Spec) -> Template {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(hyper::header::HOST, spec.host_header.clone());
+        headers.insert(
+            hyper::header::USER_AGENT,
+            hyper::header::HeaderValue::from_static(crate::net::USER_AGENT),
+        );
+        for (k, v) in &spec.headers {
+            headers.append(k, v.clone());
+        }
         Template {
             method: spec.method.clone(),
             paths: spec.rotation.clone(),
-            host: spec.host_header.clone(),
-            headers: spec.headers.clone(),
+            headers,
             body: spec.body.clone(),
         }
     }
@@ -299,15 +307,7 @@ impl Template {
         let mut req = hyper::Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = path.clone();
-        let h = req.headers_mut();
-        h.insert(hyper::header::HOST, self.host.clone());
-        h.insert(
-            hyper::header::USER_AGENT,
-            hyper::header::HeaderValue::from_static(crate::net::USER_AGENT),
-        );
-        for (k, v) in &self.headers {
-            h.append(k, v.clone());
-        }
+        *req.headers_mut() = self.headers.clone();
         req
     }
 }
@@ -328,6 +328,8 @@ async fn connection(
     stop: Arc<AtomicBool>,
 ) {
     let live = &*live;
+    let limit = tokio::time::sleep(plan.timeout);
+    tokio::pin!(limit);
     let mut conn: Option<http1::SendRequest<Full<Bytes>>> = None;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -356,19 +358,19 @@ async fn connection(
             return;
         }
         let index = plan.first + plan.stride * j;
-        let ended = tokio::time::timeout(
-            plan.timeout,
-            exchange(&mut conn, addr, plan.template.request(index)),
-        )
-        .await;
-        let done = Instant::now();
-        let ended = match ended {
-            Ok(e) => e,
-            Err(_) => {
+        // One timer per connection, moved for each request: cheaper than a new one each time.
+        limit
+            .as_mut()
+            .reset((sent_at + plan.timeout).into());
+        let ended = tokio::select! {
+            biased;
+            e = exchange(&mut conn, addr, plan.template.request(index)) => e,
+            () = limit.as_mut() => {
                 conn = None;
                 Ended::Timeout
             }
         };
+        let done = Instant::now();
         let mut w = shared.worker.borrow_mut();
         w.sent += 1;
         w.last_done = Some(done);
