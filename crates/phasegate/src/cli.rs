@@ -303,7 +303,7 @@ pub struct LoadArgs {
     /// Worker threads, each with its own connections
     #[arg(short, long, value_name = "T", default_value_t = 1)]
     pub threads: u32,
-    /// Requests sent at most (all shards together) [default: rate × duration, or 2000000]
+    /// Requests sent at most (all shards together) [default: rate × duration, or 20000000]; the run ends at the first bound reached
     #[arg(long, value_name = "N")]
     pub max_requests: Option<u64>,
     /// Request method

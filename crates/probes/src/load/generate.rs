@@ -359,9 +359,7 @@ async fn connection(
         }
         let index = plan.first + plan.stride * j;
         // One timer per connection, moved for each request: cheaper than a new one each time.
-        limit
-            .as_mut()
-            .reset((sent_at + plan.timeout).into());
+        limit.as_mut().reset((sent_at + plan.timeout).into());
         let ended = tokio::select! {
             biased;
             e = exchange(&mut conn, addr, plan.template.request(index)) => e,

@@ -35,9 +35,9 @@ pub use generate::{LATE_START, Progress, generate};
 pub use hdrhistogram::Histogram;
 pub use result::{ErrorCounts, FORMAT_VERSION, LoadResult, PERCENTILES};
 
-/// Requests a closed-loop run may send when `max_requests` is not given: about 45 s of wrk's
-/// pace on one core, so that a forgotten bound still ends.
-pub const DEFAULT_MAX_REQUESTS: u64 = 2_000_000;
+/// Requests a closed-loop run may send when `max_requests` is not given: a few minutes at
+/// loopback speed (about 100k req/s against nginx on one core), so a forgotten bound still ends.
+pub const DEFAULT_MAX_REQUESTS: u64 = 20_000_000;
 
 /// `baseline = "last-pass"`: compare with the gate's own latest passing run, which the runner
 /// substitutes (a path to its output log); left as it is when there is none yet.
