@@ -35,6 +35,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A load run could not be made (a worker failed, a result file is unreadable).
+    #[error(transparent)]
+    Load(phasegate_probes::load::LoadError),
 }
 
 impl Error {
@@ -44,7 +47,8 @@ impl Error {
         match self {
             Error::Roadmap(phasegate_roadmap::LoadError::Io { .. })
             | Error::Ledger(_)
-            | Error::Io { .. } => false,
+            | Error::Io { .. }
+            | Error::Load(_) => false,
             Error::Roadmap(_) | Error::NoRoadmap(_) | Error::Usage { .. } => true,
         }
     }

@@ -124,6 +124,7 @@ impl Session {
         ))?;
         let mut ctx = self.run_context(provenance, options, &key, &before);
         ctx.cache = cache;
+        ctx.baselines = self.load_baselines(&ledger)?;
         let (records, interrupted, decisions, store_error) =
             execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
         let status = if interrupted {
@@ -175,6 +176,7 @@ impl Session {
             own_secrets: self.own_secrets(key),
             signoffs: signoffs(self.roadmap(), before),
             cache: Default::default(),
+            baselines: BTreeMap::new(),
         }
     }
 }

@@ -134,6 +134,16 @@ pub enum Command {
     /// Exit 0 when the probe passes, 1 when it finds problems, 2 for bad parameters, 3 when it
     /// could not run (service unreachable, hook failed).
     Probe(ProbeArgs),
+    /// Load a URL (closed loop or at a constant rate) and print throughput, errors and latency
+    ///
+    /// Closed loop (--connections only): each connection sends as soon as its answer is read;
+    /// latencies are service time. Constant rate (--rate): requests are due on a fixed
+    /// schedule whether or not earlier ones were answered, and latency is counted from the due
+    /// time (corrected for coordinated omission), with service time beside it. Always bounded
+    /// by --duration and --max-requests; a host other than loopback needs --allow-remote. A
+    /// live progress line goes to stderr when it is a terminal. Run one share of a larger
+    /// load with --shard I/N and --save, then `phasegate load merge` the files.
+    Load(LoadArgs),
     /// Run the bundled membership roadmap against the bundled sample service
     ///
     /// Starts the sample service as a service, runs every gate of the bundled membership
@@ -271,6 +281,82 @@ pub struct ProbeArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct LoadArgs {
+    #[command(subcommand)]
+    pub command: Option<LoadCommand>,
+    /// The URL to load, e.g. http://127.0.0.1:8080/api/v1/items
+    #[arg(required = true)]
+    pub url: Option<String>,
+    /// Constant arrival rate, requests per second (all shards together) [default: closed loop]
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Connections (all shards together); with --rate, the most requests in flight
+    #[arg(long, value_name = "C", default_value_t = 10)]
+    pub connections: u32,
+    /// How long requests are sent
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = humantime_duration)]
+    pub duration: std::time::Duration,
+    /// Worker threads, each with its own connections
+    #[arg(short, long, value_name = "T", default_value_t = 1)]
+    pub threads: u32,
+    /// Requests sent at most (all shards together) [default: rate × duration, or 20000000]; the run ends at the first bound reached
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
+    /// Request method
+    #[arg(short = 'X', long, default_value = "GET")]
+    pub method: String,
+    /// A request header, `NAME: VALUE` (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Request body
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Limit on each request (connect plus response)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime_duration)]
+    pub timeout: std::time::Duration,
+    /// Run shard I of N (0-based): 1/N of the rate or of the connections
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Allow a target that is not loopback (only load hosts you are responsible for)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Write the result (histograms included) to FILE, for `load merge` or a `baseline`
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LoadFormat::Text)]
+    pub format: LoadFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoadCommand {
+    /// Merge the result files of the shards of one run, exactly (histograms add bucket by bucket)
+    Merge {
+        /// Files written by `phasegate load --shard I/N --save FILE`
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the merged result to FILE
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = LoadFormat::Text)]
+        format: LoadFormat,
+    },
+}
+
+/// How `phasegate load` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadFormat {
+    /// A summary for people
+    Text,
+    /// The result file (histograms as base64 of HDR V2 + DEFLATE)
+    Json,
+    /// One line `rps=… p50_ms=… p99_ms=… errors=…` (load-bench.sh's contract)
+    Kv,
 }
 
 #[cfg(feature = "demo")]

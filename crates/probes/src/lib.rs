@@ -83,6 +83,8 @@ mod webhook;
 mod shutdown;
 mod signin;
 mod token;
+// performance: `load` (public: `phasegate load` drives the generator directly)
+pub mod load;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -110,6 +112,8 @@ const REGISTRY: &[Entry] = &[
     // content and lifecycle
     Entry::of::<token::Token>(),
     Entry::of::<shutdown::Shutdown>(),
+    // performance
+    Entry::of::<load::Load>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.
@@ -208,6 +212,9 @@ pub struct Outcome {
     pub measurements: BTreeMap<String, f64>,
     /// Requests sent to the service.
     pub requests: u32,
+    /// The probe's own record of what it measured, kept as the gate's output evidence (the
+    /// `load` probe: its result file, histograms included); `None` for most probes.
+    pub attachment: Option<String>,
 }
 
 /// Runs the probe `kind` against `ctx.base_url`. Never panics on a misbehaving service and never

@@ -294,6 +294,12 @@ impl Client {
         })
     }
 
+    /// Counts `n` requests a probe sent through connections of its own (`load`), so that the
+    /// outcome's request count is the whole traffic.
+    pub fn count_external(&mut self, n: u32) {
+        self.sent = self.sent.saturating_add(n);
+    }
+
     /// Requests sent so far, redirect hops included.
     pub fn sent(&self) -> u32 {
         self.sent

@@ -18,6 +18,8 @@ pub(crate) struct Report {
     /// Set while the check has changed something it must undo (health's fault): if the
     /// check is cut short then, its probe's cleanup runs.
     pub pending_cleanup: bool,
+    /// Becomes [`Outcome::attachment`].
+    pub attachment: Option<String>,
 }
 
 impl Report {
@@ -73,6 +75,7 @@ impl Report {
             findings: self.findings,
             measurements: self.measurements,
             requests: self.requests,
+            attachment: self.attachment,
         };
         outcome.judged(Severity::default())
     }

@@ -162,6 +162,13 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("shutdown-new-connections-dropped", High),
     ("shutdown-exit-status", High),
     ("shutdown-deadline-exceeded", High),
+    // performance: load
+    ("load-latency-exceeded", High),
+    ("load-error-rate-exceeded", High),
+    ("load-throughput-low", High),
+    ("load-regression", High),
+    ("load-missed-starts", Low),
+    ("load-no-baseline", Low),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

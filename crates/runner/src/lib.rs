@@ -85,7 +85,16 @@ pub struct RunContext {
     pub signoffs: BTreeMap<GateId, Signoff>,
     /// What the cache needs: the gates' earlier evidence, and whether to use it.
     pub cache: CacheContext,
+    /// For probe gates whose `baseline` is [`LAST_PASS`]: the output log of the gate's
+    /// latest passing attempt (a path to read), or why it cannot serve (its content no
+    /// longer matches the digest its record sealed). A gate missing here has no passing run
+    /// yet. The runner reads no evidence: the caller finds these.
+    pub baselines: BTreeMap<GateId, Result<PathBuf, String>>,
 }
+
+/// The `baseline` value of a probe gate that asks for its own latest passing run (the `load`
+/// probe's `regression` threshold compares with it).
+pub const LAST_PASS: &str = phasegate_probes::load::LAST_PASS;
 
 /// Whether a need on a sign-off gate is met, as the caller judged it before the run (the
 /// runner reads no evidence).

@@ -62,7 +62,20 @@ pub(crate) async fn attempt(
             () = process::cancelled(cancel) => {}
         }
     };
-    let (o, cut) = phasegate_probes::run_until(probe, params, &pctx, stop).await;
+    // `baseline = "last-pass"`: the gate's own latest passing output, found by the caller.
+    let mut params = std::borrow::Cow::Borrowed(params);
+    if params.get("baseline").and_then(|v| v.as_str()) == Some(crate::LAST_PASS)
+        && let Some(found) = ctx.baselines.get(&job.gate.id)
+    {
+        match found {
+            Ok(path) => {
+                let path = path.to_string_lossy().into_owned();
+                params.to_mut().insert("baseline".into(), path.into());
+            }
+            Err(why) => return error(why.clone()),
+        }
+    }
+    let (o, cut) = phasegate_probes::run_until(probe, &params, &pctx, stop).await;
     // The gate's own threshold: findings below it are warnings, not a fail.
     let o = o.judged(job.gate.fail_on);
     let timeout = humantime::format_duration(job.gate.timeout);
@@ -94,6 +107,18 @@ pub(crate) async fn attempt(
         })
         .collect();
     r.measurements = o.measurements;
+    // What the probe kept of its run (the load probe's result file, histograms included) is
+    // the gate's output: a log beside command gates' logs, sealed in the record by its digest.
+    if let Some(text) = &o.attachment {
+        match keep_attachment(job, ctx, attempt, text) {
+            Ok(output) => r.output = Some(output),
+            Err(why) if r.verdict == Verdict::Pass => {
+                r.verdict = Verdict::Error;
+                r.reason = Some(why);
+            }
+            Err(_) => {}
+        }
+    }
     r.measurements
         .insert("requests".into(), f64::from(o.requests));
     r.started_at = started_at;
@@ -103,4 +128,30 @@ pub(crate) async fn attempt(
         started.elapsed().as_secs_f64() * 1000.0,
     );
     r
+}
+
+/// Writes a probe's attachment to the attempt's log (redacted like any output) and returns
+/// the evidence of it.
+fn keep_attachment(
+    job: &GateJob,
+    ctx: &RunContext,
+    attempt: u32,
+    text: &str,
+) -> Result<phasegate_model::OutputEvidence, String> {
+    let log = format!("logs/{}/{}.{attempt}.log", ctx.run_id(), job.gate.id);
+    let path = ctx.ledger_dir.join(&log);
+    let cannot =
+        |e: std::io::Error| format!("cannot keep the probe's result in {}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+    }
+    let file = std::fs::File::create(&path).map_err(cannot)?;
+    let c = crate::capture::capture(text.as_bytes(), file, &job.secrets).map_err(cannot)?;
+    Ok(phasegate_model::OutputEvidence {
+        sha256: c.sha256,
+        bytes: c.bytes,
+        log,
+        excerpt: c.excerpt,
+        truncated: c.truncated,
+    })
 }

@@ -256,6 +256,7 @@ mod tests {
             own_secrets: Vec::new(),
             signoffs,
             cache: Default::default(),
+            baselines: BTreeMap::new(),
         }
     }
 

@@ -89,6 +89,8 @@ flaws! {
     TokenInUrlLogged => "token-in-url-logged", "the access log writes the full URI with its query, download tokens included";
     /// SIGTERM ends the process at once.
     ShutdownDropsRequests => "shutdown-drops-requests", "SIGTERM exits at once: no drain, in-flight requests have their connections cut";
+    /// The landing page takes 100 ms (a query without its index, say).
+    SlowEndpoint => "slow-endpoint", "GET / waits 100 ms before answering";
 }
 
 impl fmt::Display for Flaw {

@@ -99,7 +99,13 @@ health under <code>/health/live</code> and <code>/health/ready</code>; metrics a
 </html>
 ";
 
-async fn index() -> Html<&'static str> {
+/// How long the landing page takes under the `slow-endpoint` flaw.
+const SLOW_ENDPOINT_DELAY: Duration = Duration::from_millis(100);
+
+async fn index(State(state): State<AppState>) -> Html<&'static str> {
+    if state.config.has(Flaw::SlowEndpoint) {
+        tokio::time::sleep(SLOW_ENDPOINT_DELAY).await;
+    }
     Html(INDEX_HTML)
 }
 

@@ -8,6 +8,7 @@ mod demo;
 mod evidence;
 mod init;
 mod key;
+mod load;
 mod markdown;
 mod probe;
 mod run;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Signoff(args) => signoff::signoff(&cli.global, &args),
         Command::Waive(args) => signoff::waive(&cli.global, &args),
         Command::Probe(args) => probe::probe(&args),
+        Command::Load(args) => load::load(&args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::demo(&cli.global, &args),
         #[cfg(feature = "demo")]

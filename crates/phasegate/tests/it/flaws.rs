@@ -34,6 +34,8 @@ const CAUGHT_BY: &[(&str, &str, &str)] = &[
     ("token-not-bound", "download-tokens", "not bound"),
     ("token-in-url-logged", "download-tokens", "access.log"),
     ("shutdown-drops-requests", "graceful-shutdown", "in flight"),
+    // performance: load
+    ("slow-endpoint", "landing-latency", "p95"),
 ];
 
 fn demo(dir: &std::path::Path, flaws: &[&str]) -> Ran {

@@ -7,6 +7,7 @@ mod flaws;
 mod harness;
 mod leaks;
 mod ledger;
+mod load;
 mod markdown;
 mod pg;
 mod probe;

@@ -9,14 +9,14 @@ use phasegate_testkit::{Server, Signal};
 use crate::harness::{BIN, Project, Ran, wait_until};
 
 /// The bundled sample service on a free port, ended on drop.
-struct Sample {
+pub(crate) struct Sample {
     _server: Server,
-    url: String,
+    pub(crate) url: String,
     _dir: tempfile::TempDir,
 }
 
 impl Sample {
-    fn start(flaws: &[&str]) -> Sample {
+    pub(crate) fn start(flaws: &[&str]) -> Sample {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -22,6 +22,7 @@ mod support;
 mod validate;
 // payments
 mod idempotency;
+mod load;
 mod webhook;
 // content and lifecycle
 mod shutdown;

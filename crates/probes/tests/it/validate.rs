@@ -42,6 +42,8 @@ fn every_kind_validates_its_minimal_params() {
             })
         }
         "shutdown" => json!({ "command": "serve --port {port}", "slow_path": "/slow" }),
+        // performance
+        "load" => json!({ "duration": "1s" }),
         _ => json!({}),
     };
     for kind in KINDS {
