@@ -21,6 +21,7 @@
 mod anchor;
 mod cache;
 mod close;
+mod daemon;
 mod error;
 mod fsutil;
 mod identity;
@@ -37,10 +38,12 @@ mod signoff;
 mod state;
 mod trust;
 mod verified;
+mod watch;
 
 pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use cache::STAT_CACHE_FILE;
 pub use close::Closed;
+pub use daemon::{Cycle, DAEMON_DIR, Daemon, DaemonLock, DaemonState, Liveness, LogFile};
 pub use error::{Error, suggest};
 pub use identity::{KeySource, new_key};
 pub use init::{init, starter, write_roadmap};
@@ -58,6 +61,7 @@ pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 pub use state::{GITIGNORE, KEY_ID_FILE, LEGACY_KEY_FILE};
 pub use trust::UNPINNED;
 pub use verified::CHECKPOINT_FILE;
+pub use watch::{Trigger, WatchEvent, WatchOptions, watch};
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -64,6 +64,7 @@ impl Checker<'_> {
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
                 "cache" => g.cache = self.boolean("cache", v).map(|c| (c, k.span())),
+                "every" | "cooldown" => self.schedule_key(&mut g.schedule, k, v),
                 _ => others.push((k, v)),
             }
         }

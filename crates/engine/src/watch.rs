@@ -1,0 +1,422 @@
+//! The autopilot loop behind `phasegate watch` and `phasegate daemon`: the roadmap's
+//! directory watched, bursts of changes debounced into one cycle, each cycle running
+//! exactly the gates whose cache key changed and their dependants (the selection of
+//! `run --changed`), and, for the daemon, gates with `every` on their schedule.
+//!
+//! The roadmap is read again at every cycle: an edit that breaks it is reported
+//! ([`WatchEvent::Invalid`]) and the loop keeps watching until an edit fixes it. A cycle
+//! that fails (the ledger unwritable, a gate's inputs unreadable) is reported
+//! ([`WatchEvent::Failed`]) and the loop goes on. The loop ends when `cancel` turns true,
+//! ending the running gates and closing the run as interrupted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use phasegate_model::{GateId, Schedule};
+use tokio::sync::{mpsc, watch};
+
+use crate::{Error, Event, Options, Plan, RunOptions, RunReport, Session};
+
+/// How to watch.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Phases or gates to keep current (empty: every phase).
+    pub names: Vec<String>,
+    /// How each cycle runs; `no_cache` applies to every cycle.
+    pub run: RunOptions,
+    /// How long the tree must be quiet before a burst of changes becomes one cycle.
+    pub debounce: Duration,
+    /// Also run the gates that have `every` on their schedule (the daemon); without it
+    /// only changes start cycles.
+    pub schedules: bool,
+}
+
+/// What started a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// The loop started: whatever changed since the evidence runs.
+    Start,
+    /// These files changed (relative to the roadmap's directory where they are inside it).
+    Changed(Vec<PathBuf>),
+    /// These gates were due on their schedule (`every`); their evidence is not reused.
+    Due(Vec<GateId>),
+    /// These gates changed while in their cooldown, which is over now.
+    CooledDown(Vec<GateId>),
+}
+
+/// What the loop reports to its observer.
+#[derive(Debug)]
+pub enum WatchEvent<'a> {
+    /// The loop watches the roadmap's directory.
+    Watching {
+        /// The directory watched (recursively).
+        root: &'a Path,
+    },
+    /// The roadmap does not load (or no longer names what was asked for); the loop keeps
+    /// watching for an edit that fixes it.
+    Invalid(&'a Error),
+    /// A cycle starts: what started it and the gates it runs.
+    Cycle {
+        /// What started it.
+        trigger: &'a Trigger,
+        /// The gates it runs.
+        plan: &'a Plan,
+    },
+    /// Progress of the cycle's run.
+    Run(&'a Event),
+    /// The cycle's run closed.
+    Ran(&'a RunReport),
+    /// Changes were seen but no gate's key changed: nothing ran.
+    Unchanged {
+        /// What was seen.
+        trigger: &'a Trigger,
+    },
+    /// Gates whose key changed wait for their cooldown to end before they run.
+    Deferred(&'a [(GateId, Timestamp)]),
+    /// A cycle could not run or its run failed; the loop goes on.
+    Failed(&'a Error),
+    /// Waiting: the next scheduled runs, soonest first.
+    Idle {
+        /// Each scheduled gate and when it is due next.
+        next: &'a [(GateId, Timestamp)],
+    },
+}
+
+/// Watches the roadmap opened with `options` and keeps the gates of `watch.names` current
+/// until `cancel` turns true. Fails only when the roadmap cannot be opened at the start or
+/// the directory cannot be watched; everything later is reported to `observe`.
+pub async fn watch(
+    options: &Options,
+    watch: &WatchOptions,
+    mut observe: impl FnMut(WatchEvent<'_>),
+    mut cancel: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let first = Session::open(options.clone())?;
+    first.plan(&watch.names)?;
+    let root = first.root.clone();
+    let ignored = first.state_dirs_and_git();
+    // Opened again at each cycle from the same file, wherever the process's directory is.
+    let options = Options {
+        config: Some(first.loaded.path.clone()),
+        ..options.clone()
+    };
+    drop(first);
+
+    let (tx, mut changes) = mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let filter_root = root.clone();
+    let mut debouncer = new_debouncer(watch.debounce, None, move |res: DebounceEventResult| {
+        // Errors of the watcher (a queue overflow) are seen as "anything may have changed".
+        let paths: Vec<PathBuf> = match res {
+            Ok(events) => events
+                .into_iter()
+                // Reading a file (phasegate reads the roadmap and the inputs at every
+                // cycle) is no change: only what can change a key counts.
+                .filter(|e| !matches!(e.event.kind, EventKind::Access(_)))
+                .flat_map(|e| e.event.paths)
+                .filter(|p| *p != filter_root && !ignored.iter().any(|d| p.starts_with(d)))
+                .map(|p| {
+                    p.strip_prefix(&filter_root)
+                        .map(Path::to_path_buf)
+                        .unwrap_or(p)
+                })
+                .collect(),
+            Err(_) => vec![PathBuf::from(".")],
+        };
+        if !paths.is_empty() {
+            // The receiver is gone only when the loop has ended.
+            let _ = tx.send(paths);
+        }
+    })
+    .map_err(|e| watch_error(&root, e))?;
+    debouncer
+        .watch(&root, RecursiveMode::Recursive)
+        .map_err(|e| watch_error(&root, e))?;
+    observe(WatchEvent::Watching { root: &root });
+
+    let mut autopilot = Autopilot::new(&options, watch);
+    let mut trigger = Some(Trigger::Start);
+    while !*cancel.borrow() {
+        if let Some(t) = trigger.take() {
+            autopilot.cycle(t, &mut observe, cancel.clone()).await;
+            if *cancel.borrow() {
+                break;
+            }
+            // What changed while the cycle ran (its own writes included) is one more
+            // cycle, whose selection tells real changes from noise.
+            let mut paths = Vec::new();
+            while let Ok(more) = changes.try_recv() {
+                paths.extend(more);
+            }
+            if !paths.is_empty() {
+                trigger = Some(Trigger::Changed(dedup(paths)));
+                continue;
+            }
+            observe(WatchEvent::Idle {
+                next: &autopilot.next_runs(),
+            });
+        }
+        let wake = autopilot.next_wake();
+        let sleep = tokio::time::sleep_until(wake.unwrap_or_else(far_future).into());
+        tokio::select! {
+            Some(paths) = changes.recv() => {
+                let mut paths = paths;
+                while let Ok(more) = changes.try_recv() {
+                    paths.extend(more);
+                }
+                trigger = Some(Trigger::Changed(dedup(paths)));
+            }
+            () = sleep, if wake.is_some() => trigger = autopilot.woken(),
+            changed = cancel.changed() => if changed.is_err() { break },
+        }
+    }
+    debouncer.stop();
+    Ok(())
+}
+
+fn watch_error(root: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        what: format!("cannot watch `{}`", root.display()),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+fn dedup(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// A wake-up time for "never": a day away, re-armed after every event.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}
+
+/// When each gate last ran in this loop and what waits: the schedule's state.
+struct Autopilot<'a> {
+    options: &'a Options,
+    watch: &'a WatchOptions,
+    /// Each gate's schedule, as of the last roadmap that loaded.
+    schedules: BTreeMap<GateId, Schedule>,
+    /// When each gate last ran (or its evidence was made, before this loop ran it).
+    last_ran: BTreeMap<GateId, Instant>,
+    /// Gates that changed during their cooldown, and when it ends.
+    deferred: BTreeMap<GateId, Instant>,
+}
+
+impl<'a> Autopilot<'a> {
+    fn new(options: &'a Options, watch: &'a WatchOptions) -> Self {
+        Autopilot {
+            options,
+            watch,
+            schedules: BTreeMap::new(),
+            last_ran: BTreeMap::new(),
+            deferred: BTreeMap::new(),
+        }
+    }
+
+    /// Runs one cycle, reporting everything to `observe`.
+    async fn cycle(
+        &mut self,
+        trigger: Trigger,
+        observe: &mut impl FnMut(WatchEvent<'_>),
+        cancel: watch::Receiver<bool>,
+    ) {
+        let session = match Session::open(self.options.clone()) {
+            Ok(s) => s,
+            Err(e) => return report(observe, &e),
+        };
+        if let Err(e) = self.prepare(&session) {
+            return report(observe, &e);
+        }
+        let (plan, deferred) = match self.select(&session, &trigger) {
+            Ok(p) => p,
+            Err(e) => return report(observe, &e),
+        };
+        if !deferred.is_empty() {
+            observe(WatchEvent::Deferred(&deferred));
+        }
+        if plan.gates.is_empty() {
+            observe(WatchEvent::Unchanged { trigger: &trigger });
+            return;
+        }
+        observe(WatchEvent::Cycle {
+            trigger: &trigger,
+            plan: &plan,
+        });
+        let mut run = self.watch.run.clone();
+        // A schedule exists to check again what the key cannot see (a deployment, the
+        // time): a due gate runs whatever its evidence.
+        run.no_cache |= matches!(trigger, Trigger::Due(_));
+        let started = Instant::now();
+        let result = session
+            .run(&plan, &run, |ev| observe(WatchEvent::Run(ev)), cancel)
+            .await;
+        for g in &plan.gates {
+            self.last_ran.insert(g.clone(), started);
+            self.deferred.remove(g);
+        }
+        match result {
+            Ok(report) => observe(WatchEvent::Ran(&report)),
+            Err(e) => observe(WatchEvent::Failed(&e)),
+        }
+    }
+
+    /// Takes the schedules of the roadmap as it is now; a gate first seen counts as run
+    /// when its latest evidence was made, so a restarted daemon keeps the rhythm.
+    fn prepare(&mut self, session: &Session) -> Result<(), Error> {
+        let roadmap = session.roadmap();
+        self.schedules = roadmap
+            .gates
+            .iter()
+            .filter(|g| !matches!(g.kind, phasegate_model::GateKind::Signoff { .. }))
+            .map(|g| (g.id.clone(), g.schedule))
+            .collect();
+        let unknown: Vec<&GateId> = self
+            .schedules
+            .keys()
+            .filter(|g| !self.last_ran.contains_key(*g))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let card = session.scorecard()?;
+        let now_ts = Timestamp::now();
+        let now = Instant::now();
+        let mut seen = Vec::new();
+        for g in unknown {
+            if let Some(at) = card.gate(g.as_str()).and_then(|s| s.last_run) {
+                let ago = now_ts.duration_since(at).unsigned_abs();
+                seen.push((g.clone(), now.checked_sub(ago).unwrap_or(now)));
+            }
+        }
+        self.last_ran.extend(seen);
+        Ok(())
+    }
+
+    /// The gates a cycle started by `trigger` runs: those of the `--changed` selection
+    /// (plus the due ones), less those in their cooldown, which are deferred.
+    fn select(
+        &mut self,
+        session: &Session,
+        trigger: &Trigger,
+    ) -> Result<(Plan, Vec<(GateId, Timestamp)>), Error> {
+        let plan = session.plan(&self.watch.names)?;
+        let mut run: BTreeSet<GateId> = match trigger {
+            Trigger::Due(due) => due.iter().cloned().collect(),
+            _ => session.changed(&plan)?.0.gates.into_iter().collect(),
+        };
+        if let Trigger::CooledDown(gates) = trigger {
+            run.extend(gates.iter().cloned());
+        }
+        let now = Instant::now();
+        let mut deferred = Vec::new();
+        if !matches!(trigger, Trigger::Due(_)) {
+            run.retain(|g| match self.cooldown_end(g) {
+                Some(end) if end > now => {
+                    self.deferred.insert(g.clone(), end);
+                    deferred.push((g.clone(), timestamp_of(end)));
+                    false
+                }
+                _ => true,
+            });
+        }
+        let gates = plan
+            .gates
+            .iter()
+            .filter(|g| run.contains(*g))
+            .cloned()
+            .collect();
+        Ok((Plan { gates, ..plan }, deferred))
+    }
+
+    /// When `gate`'s cooldown after its last run ends, if it has one.
+    fn cooldown_end(&self, gate: &GateId) -> Option<Instant> {
+        let cooldown = self.schedules.get(gate)?.cooldown?;
+        Some(*self.last_ran.get(gate)? + cooldown)
+    }
+
+    /// When each gate with `every` is due: that long after it last ran, or now.
+    fn due_times(&self) -> Vec<(GateId, Instant)> {
+        if !self.watch.schedules {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        let mut due: Vec<(GateId, Instant)> = self
+            .schedules
+            .iter()
+            .filter_map(|(g, s)| {
+                let every = s.every?;
+                Some((g.clone(), self.last_ran.get(g).map_or(now, |t| *t + every)))
+            })
+            .collect();
+        due.sort_by_key(|(_, t)| *t);
+        due
+    }
+
+    /// The next scheduled runs and the ends of cooldowns, soonest first.
+    fn next_runs(&self) -> Vec<(GateId, Timestamp)> {
+        let mut next: Vec<(GateId, Instant)> = self.due_times();
+        next.extend(self.deferred.iter().map(|(g, t)| (g.clone(), *t)));
+        next.sort_by_key(|(_, t)| *t);
+        next.into_iter()
+            .map(|(g, t)| (g, timestamp_of(t)))
+            .collect()
+    }
+
+    /// When the loop must wake up by itself: the soonest due gate or end of a cooldown.
+    fn next_wake(&self) -> Option<Instant> {
+        let due = self.due_times().first().map(|(_, t)| *t);
+        let cooled = self.deferred.values().min().copied();
+        due.into_iter().chain(cooled).min()
+    }
+
+    /// What is due now that the loop woke up by itself.
+    fn woken(&mut self) -> Option<Trigger> {
+        let now = Instant::now();
+        let due: Vec<GateId> = self
+            .due_times()
+            .into_iter()
+            .filter(|(_, t)| *t <= now)
+            .map(|(g, _)| g)
+            .collect();
+        if !due.is_empty() {
+            return Some(Trigger::Due(due));
+        }
+        let cooled: Vec<GateId> = self
+            .deferred
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(g, _)| g.clone())
+            .collect();
+        (!cooled.is_empty()).then_some(Trigger::CooledDown(cooled))
+    }
+}
+
+/// A roadmap that does not load is the user's to fix (`Invalid`); anything else is a
+/// failed cycle.
+fn report(observe: &mut impl FnMut(WatchEvent<'_>), e: &Error) {
+    if e.is_usage() {
+        observe(WatchEvent::Invalid(e));
+    } else {
+        observe(WatchEvent::Failed(e));
+    }
+}
+
+/// The wall-clock time of a monotonic `instant`, for people.
+fn timestamp_of(instant: Instant) -> Timestamp {
+    let now = Instant::now();
+    let ts = Timestamp::now();
+    let signed = if instant >= now {
+        jiff::SignedDuration::try_from(instant - now)
+    } else {
+        jiff::SignedDuration::try_from(now - instant).map(|d| -d)
+    };
+    signed
+        .ok()
+        .and_then(|d| ts.checked_add(d).ok())
+        .unwrap_or(ts)
+}
