@@ -3,6 +3,7 @@
 mod cache;
 mod close;
 mod config;
+mod daemon;
 mod flaws;
 mod harness;
 mod leaks;
@@ -17,3 +18,4 @@ mod signoff;
 mod state;
 mod status;
 mod trust;
+mod watch;

@@ -964,3 +964,48 @@ fn cache_is_a_boolean_inputs_hold_globs_and_variables_and_sign_offs_are_never_ca
     let f = one(&with_phase("[gates.t]\nrun = \"true\"\ncahce = true\n"));
     assert_eq!(help(&f), "did you mean `cache`?");
 }
+
+#[test]
+fn schedules_are_durations_and_a_phase_gives_its_own_to_its_gates() {
+    let src = "[gates.a]\nrun = \"x\"\nevery = \"24h\"\n[gates.b]\nrun = \"x\"\n[gates.c]\nrun = \"x\"\n\
+               [[phase]]\nid = \"p\"\ngates = [\"a\", \"b\"]\nevery = \"1h\"\ncooldown = \"10m\"\n\
+               [[phase]]\nid = \"q\"\ngates = [\"c\"]\n";
+    let r = parse(src, "phasegate.toml").unwrap();
+    let s = |id: &str| r.gate(id).unwrap().schedule;
+    let h = |n: u64| Some(Duration::from_secs(n * 3600));
+    assert_eq!(
+        (s("a").every, s("a").cooldown),
+        (h(24), Some(Duration::from_secs(600)))
+    );
+    assert_eq!(
+        (s("b").every, s("b").cooldown),
+        (h(1), Some(Duration::from_secs(600)))
+    );
+    assert!(s("c").is_empty());
+    // When a gate runs is not what it checks: its evidence stays current.
+    let plain = parse(&src.replace("every = \"24h\"\n", ""), "phasegate.toml").unwrap();
+    assert_eq!(
+        r.gate("a").unwrap().digest(),
+        plain.gate("a").unwrap().digest()
+    );
+}
+
+#[test]
+fn schedule_keys_are_checked() {
+    let all = problems(
+        "[gates.a]\nrun = \"x\"\nevery = \"nightly\"\n[gates.s]\nsignoff = { roles = [\"sre\"] }\ncooldown = \"1h\"\n\
+         [[phase]]\nid = \"p\"\ngates = [\"a\", \"s\"]\ncooldown = 5\n",
+    );
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|f| (f.message.as_str(), f.labelled[0].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("invalid duration `nightly` for `every`", "\"nightly\""),
+            ("`cooldown` on gate `s`, a sign-off gate", "cooldown"),
+            ("expected a duration for `cooldown`", "5"),
+        ]
+    );
+}
