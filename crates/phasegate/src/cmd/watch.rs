@@ -107,7 +107,7 @@ pub(super) fn line(ev: &WatchEvent<'_>) -> String {
             join(gates.iter().map(|(g, at)| format!("{g} until {at:.0}")))
         ),
         WatchEvent::Failed(e) => format!("cycle failed: {e}"),
-        WatchEvent::Idle { next } if next.is_empty() => "waiting for changes".to_owned(),
+        WatchEvent::Idle { next: [] } => "waiting for changes".to_owned(),
         WatchEvent::Idle { next } => format!(
             "waiting; next: {}",
             join(next.iter().map(|(g, at)| format!("{g} at {at:.0}")))

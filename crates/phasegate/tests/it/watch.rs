@@ -184,7 +184,7 @@ fn ctrl_c_ends_the_running_gate_and_closes_the_run_as_interrupted() {
     std::fs::write(p.file("a.txt"), "1").unwrap();
     let mut w = Watching::start(&p, &["watch", "--grace", "1s"]);
     w.expect("cycle (start): running slow");
-    crate::harness::wait_until(STEP, || crate::harness::pids_in(&started).first().is_some());
+    crate::harness::wait_until(STEP, || !crate::harness::pids_in(&started).is_empty());
     let pid = crate::harness::pids_in(&started)[0];
     let (code, _) = w.interrupt();
     assert_eq!(code, 130);
