@@ -273,7 +273,7 @@ impl<'a> Autopilot<'a> {
             .gates
             .iter()
             .filter(|g| !matches!(g.kind, phasegate_model::GateKind::Signoff { .. }))
-            .map(|g| (g.id.clone(), g.schedule))
+            .map(|g| (g.id.clone(), g.schedule.clone()))
             .collect();
         let unknown: Vec<&GateId> = self
             .schedules
@@ -339,18 +339,24 @@ impl<'a> Autopilot<'a> {
         Some(*self.last_ran.get(gate)? + cooldown)
     }
 
-    /// When each gate with `every` is due: that long after it last ran, or now.
-    fn due_times(&self) -> Vec<(GateId, Instant)> {
+    /// When each scheduled gate is due: with `every`, that long after it last ran (now
+    /// when it never ran); with `cron`, at the first time the expression names after its
+    /// last run (or after now): a time missed while no daemon ran is caught up at once.
+    fn due_times(&self, now: Instant) -> Vec<(GateId, Instant)> {
         if !self.watch.schedules {
             return Vec::new();
         }
-        let now = Instant::now();
         let mut due: Vec<(GateId, Instant)> = self
             .schedules
             .iter()
             .filter_map(|(g, s)| {
-                let every = s.every?;
-                Some((g.clone(), self.last_ran.get(g).map_or(now, |t| *t + every)))
+                let last = self.last_ran.get(g);
+                if let Some(every) = s.every {
+                    return Some((g.clone(), last.map_or(now, |t| *t + every)));
+                }
+                let after = last.map_or_else(Timestamp::now, |t| timestamp_of(*t));
+                let next = next_occurrence(s.cron.as_ref()?, after)?;
+                Some((g.clone(), instant_of(next, now)))
             })
             .collect();
         due.sort_by_key(|(_, t)| *t);
@@ -359,7 +365,7 @@ impl<'a> Autopilot<'a> {
 
     /// The next scheduled runs and the ends of cooldowns, soonest first.
     fn next_runs(&self) -> Vec<(GateId, Timestamp)> {
-        let mut next: Vec<(GateId, Instant)> = self.due_times();
+        let mut next: Vec<(GateId, Instant)> = self.due_times(Instant::now());
         next.extend(self.deferred.iter().map(|(g, t)| (g.clone(), *t)));
         next.sort_by_key(|(_, t)| *t);
         next.into_iter()
@@ -369,7 +375,7 @@ impl<'a> Autopilot<'a> {
 
     /// When the loop must wake up by itself: the soonest due gate or end of a cooldown.
     fn next_wake(&self) -> Option<Instant> {
-        let due = self.due_times().first().map(|(_, t)| *t);
+        let due = self.due_times(Instant::now()).first().map(|(_, t)| *t);
         let cooled = self.deferred.values().min().copied();
         due.into_iter().chain(cooled).min()
     }
@@ -378,7 +384,7 @@ impl<'a> Autopilot<'a> {
     fn woken(&mut self) -> Option<Trigger> {
         let now = Instant::now();
         let due: Vec<GateId> = self
-            .due_times()
+            .due_times(now)
             .into_iter()
             .filter(|(_, t)| *t <= now)
             .map(|(g, _)| g)
@@ -406,6 +412,24 @@ fn report(observe: &mut impl FnMut(WatchEvent<'_>), e: &Error) {
     }
 }
 
+/// The first time after `after` that `cron` names, in its time zone; `None` when there is
+/// none (the roadmap crate has checked the expression and the zone).
+fn next_occurrence(cron: &phasegate_model::Cron, after: Timestamp) -> Option<Timestamp> {
+    let parsed = phasegate_roadmap::cron(&cron.expr).ok()?;
+    let zone = jiff::tz::TimeZone::get(&cron.zone).ok()?;
+    let next = parsed
+        .find_next_occurrence(&after.to_zoned(zone), false)
+        .ok()?;
+    Some(next.timestamp())
+}
+
+/// The monotonic instant of a wall-clock time, `now` standing for the present (and for
+/// any time already past, so that it compares as due).
+fn instant_of(at: Timestamp, now: Instant) -> Instant {
+    let ahead = Timestamp::now().duration_until(at);
+    std::time::Duration::try_from(ahead).map_or(now, |d| now + d)
+}
+
 /// The wall-clock time of a monotonic `instant`, for people.
 fn timestamp_of(instant: Instant) -> Timestamp {
     let now = Instant::now();
@@ -419,4 +443,40 @@ fn timestamp_of(instant: Instant) -> Timestamp {
         .ok()
         .and_then(|d| ts.checked_add(d).ok())
         .unwrap_or(ts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cron(expr: &str, zone: &str) -> phasegate_model::Cron {
+        phasegate_model::Cron {
+            expr: expr.to_owned(),
+            zone: zone.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_cron_time_is_read_in_its_zone_across_a_clock_change() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        // 03:00 in Paris is 02:00Z in winter and 01:00Z from the night clocks go forward.
+        let nightly = cron("0 3 * * *", "Europe/Paris");
+        assert_eq!(
+            next_occurrence(&nightly, at("2026-03-27T12:00:00Z")),
+            Some(at("2026-03-28T02:00:00Z"))
+        );
+        assert_eq!(
+            next_occurrence(&nightly, at("2026-03-28T12:00:00Z")),
+            Some(at("2026-03-29T01:00:00Z"))
+        );
+        assert_eq!(
+            next_occurrence(&cron("0 3 * * *", "UTC"), at("2026-03-28T12:00:00Z")),
+            Some(at("2026-03-29T03:00:00Z"))
+        );
+        // Strictly after: a run at the scheduled second does not schedule itself again.
+        assert_eq!(
+            next_occurrence(&cron("*/10 * * * * *", "UTC"), at("2026-03-28T12:00:10Z")),
+            Some(at("2026-03-28T12:00:20Z"))
+        );
+    }
 }

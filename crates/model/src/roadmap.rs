@@ -142,26 +142,45 @@ pub struct Gate {
 }
 
 /// When a gate runs without being asked (`phasegate daemon`, `phasegate watch`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schedule {
     /// `every = "24h"`: the daemon runs the gate this long after it last ran, whatever
-    /// changed (a nightly perf gate, a probe of a deployment).
+    /// changed (a perf gate, a probe of a deployment).
     pub every: Option<Duration>,
+    /// `cron = "0 3 * * *"`: the daemon runs the gate at these times (one of `every` and
+    /// `cron`).
+    pub cron: Option<Cron>,
     /// `cooldown = "10m"`: a change of its inputs does not run the gate again sooner
     /// than this after it last ran; the run waits until the cooldown is over.
     pub cooldown: Option<Duration>,
 }
 
+/// A cron expression and the time zone it is read in (checked by the roadmap crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron {
+    /// Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
+    pub expr: String,
+    /// An IANA time zone name (`timezone`), `UTC` by default.
+    pub zone: String,
+}
+
 impl Schedule {
     /// Whether neither key is set.
     pub fn is_empty(&self) -> bool {
-        self.every.is_none() && self.cooldown.is_none()
+        self.every.is_none() && self.cron.is_none() && self.cooldown.is_none()
     }
 
     /// This schedule's keys where set, else `fallback`'s (a gate's own over its phase's).
-    pub fn or(self, fallback: Schedule) -> Schedule {
+    pub fn or(self, fallback: &Schedule) -> Schedule {
+        // `every` and `cron` are one choice: a gate's own replaces its phase's whole.
+        let (every, cron) = if self.every.is_some() || self.cron.is_some() {
+            (self.every, self.cron)
+        } else {
+            (fallback.every, fallback.cron.clone())
+        };
         Schedule {
-            every: self.every.or(fallback.every),
+            every,
+            cron,
             cooldown: self.cooldown.or(fallback.cooldown),
         }
     }

@@ -21,6 +21,7 @@ use crate::error::Problem;
 
 mod gate;
 mod references;
+mod schedule;
 mod service;
 mod trust;
 mod waiver;
@@ -58,11 +59,15 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "fail_on",
     "cache",
     "every",
+    "cron",
+    "timezone",
     "cooldown",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
-const PHASE_KEYS: &[&str] = &["id", "title", "after", "gates", "every", "cooldown"];
+const PHASE_KEYS: &[&str] = &[
+    "id", "title", "after", "gates", "every", "cron", "timezone", "cooldown",
+];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
@@ -499,16 +504,6 @@ impl Checker<'_> {
         out
     }
 
-    /// `every` or `cooldown` of a gate or a phase.
-    fn schedule_key(&mut self, schedule: &mut Schedule, key: &Key<'_>, val: &Val<'_>) {
-        let name = key.get_ref().as_ref();
-        let d = self.duration(name, val);
-        match name {
-            "every" => schedule.every = d,
-            _ => schedule.cooldown = d,
-        }
-    }
-
     fn duration(&mut self, key: &str, val: &Val<'_>) -> Option<Duration> {
         let DeValue::String(text) = val.get_ref() else {
             self.push(
@@ -737,6 +732,7 @@ impl Checker<'_> {
                 gates: Vec::new(),
                 schedule: Schedule::default(),
             };
+            let mut schedule = schedule::ScheduleDraft::default();
             for (k, v) in in_file_order(table) {
                 match k.get_ref().as_ref() {
                     "id" => {
@@ -747,12 +743,15 @@ impl Checker<'_> {
                     "title" => p.title = self.string("title", v).map(str::to_owned),
                     "after" => p.after = self.ids("after", v, Noun::Phase),
                     "gates" => p.gates = self.ids("gates", v, Noun::Gate),
-                    "every" | "cooldown" => self.schedule_key(&mut p.schedule, k, v),
+                    "every" | "cron" | "timezone" | "cooldown" => {
+                        self.schedule_key(&mut schedule, k, v);
+                    }
                     _ => {
                         self.unknown_key(k, PHASE_KEYS, &place, None);
                     }
                 }
             }
+            p.schedule = self.schedule(schedule, &place);
             if id_val.is_none() {
                 self.push(
                     Problem::new("phase has no `id`", item.span(), "this phase")
@@ -847,7 +846,7 @@ fn inherit_schedules(roadmap: &mut Roadmap) {
     for phase in &roadmap.phases {
         for id in &phase.gates {
             if let Some(g) = roadmap.gates.iter_mut().find(|g| &g.id == id) {
-                g.schedule = g.schedule.or(phase.schedule);
+                g.schedule = g.schedule.clone().or(&phase.schedule);
             }
         }
     }

@@ -167,3 +167,38 @@ fn a_schedule_fires_and_a_failing_cycle_does_not_stop_the_daemon() {
     assert!(status.stdout.contains("next:\n  "), "{status:?}");
     assert!(status.stdout.contains("  tick"), "{status:?}");
 }
+
+#[test]
+fn a_cron_schedule_fires_at_the_times_it_names() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("runs.log");
+    // Every second, seconds first; `date` in the log says when each run started.
+    let p = Project::new(&one_phase(&[(
+        "tick",
+        &format!(
+            "run = \"date +%s%N >> {}\"\ninputs = [\"t.txt\"]\ncron = \"* * * * * *\"",
+            log.display()
+        ),
+    )]));
+    std::fs::write(p.file("t.txt"), "1").unwrap();
+    let _guard = Stopped(&p);
+    assert_eq!(p.run(&["daemon", "start"]).code, 0);
+    wait_until(STEP, || lines(&log) >= 3);
+    let times: Vec<u128> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(times.len() >= 3, "{times:?}");
+    // The start cycle, then one run per second on the second (cached evidence is not
+    // reused by a schedule: every run ran).
+    for pair in times[1..].windows(2) {
+        let gap = Duration::from_nanos((pair[1] - pair[0]) as u64);
+        assert!(gap >= Duration::from_millis(500), "{times:?}");
+    }
+    let status = p.run(&["daemon", "status"]);
+    assert!(
+        status.stdout.contains("schedule      passed    "),
+        "{status:?}"
+    );
+}

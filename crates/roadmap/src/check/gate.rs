@@ -28,6 +28,7 @@ impl Checker<'_> {
         let mut service_key = None;
         let mut services_key = None;
         let mut schedule_key = None;
+        let mut schedule = super::schedule::ScheduleDraft::default();
         for (k, v) in in_file_order(body) {
             let kname = k.get_ref().as_ref();
             match kname {
@@ -65,8 +66,8 @@ impl Checker<'_> {
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
                 "cache" => g.cache = self.boolean("cache", v).map(|c| (c, k.span())),
-                "every" | "cooldown" => {
-                    self.schedule_key(&mut g.schedule, k, v);
+                "every" | "cron" | "timezone" | "cooldown" => {
+                    self.schedule_key(&mut schedule, k, v);
                     schedule_key.get_or_insert((kname, k.span()));
                 }
                 _ => others.push((k, v)),
@@ -84,6 +85,7 @@ impl Checker<'_> {
             );
         }
         g.kind = self.kind(key, &kinds, &others, &place);
+        g.schedule = self.schedule(schedule, &place);
         if let Some((_, span)) = &g.fail_on
             && !matches!(g.kind, Some(GateKind::Probe { .. }) | None)
         {
@@ -117,7 +119,7 @@ impl Checker<'_> {
                     span,
                     "never scheduled",
                 )
-                .help("a sign-off gate is approved by people, never run: remove `every` and `cooldown` here"),
+                .help("a sign-off gate is approved by people, never run: remove its schedule here"),
             );
         }
         if matches!(g.kind, Some(GateKind::Probe { .. }))
