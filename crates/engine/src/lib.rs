@@ -6,7 +6,9 @@
 //! scorecard ([`Session::scorecard`]), explains a gate ([`Session::why`]), records approvals
 //! and waivers ([`Session::signoff`], [`Session::waive`]), closes a phase
 //! ([`Session::close`]), syncs the markdown roadmap ([`Session::sync`]) and reads or verifies
-//! the ledger. Free functions cover what needs no roadmap: [`init`], [`import`], [`probe`].
+//! the ledger. Free functions cover what needs no roadmap: [`init`], [`import`], [`probe`];
+//! [`watch`] is the loop of `phasegate watch` and the daemon (it opens sessions itself, one
+//! per cycle), whose files (lock, pid, state, log) [`Session::daemon`] names.
 //!
 //! Typed requests in, typed results out: the engine never prints, never exits and never
 //! reads the environment (what it needs of it comes in [`Options`]). Progress of a run is
