@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{Project, alive, one_phase, wait_until};
+use crate::watch::{one_gate, times};
 
 const STEP: Duration = Duration::from_secs(60);
 
@@ -173,22 +174,16 @@ fn a_cron_schedule_fires_at_the_times_it_names() {
     let out = tempfile::tempdir().unwrap();
     let log = out.path().join("runs.log");
     // Every second, seconds first; `date` in the log says when each run started.
-    let p = Project::new(&one_phase(&[(
+    let p = one_gate(
         "tick",
-        &format!(
-            "run = \"date +%s%N >> {}\"\ninputs = [\"t.txt\"]\ncron = \"* * * * * *\"",
-            log.display()
-        ),
-    )]));
-    std::fs::write(p.file("t.txt"), "1").unwrap();
+        "date +%s%N >> {log}",
+        &log,
+        "cron = \"* * * * * *\"",
+    );
     let _guard = Stopped(&p);
     assert_eq!(p.run(&["daemon", "start"]).code, 0);
     wait_until(STEP, || lines(&log) >= 3);
-    let times: Vec<u128> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|t| t.parse().unwrap())
-        .collect();
+    let times = times(&log);
     assert!(times.len() >= 3, "{times:?}");
     // The start cycle, then one run per second on the second (cached evidence is not
     // reused by a schedule: every run ran).

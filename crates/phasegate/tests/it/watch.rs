@@ -95,6 +95,23 @@ fn project(log: &std::path::Path) -> Project {
     p
 }
 
+/// A project with one gate `id` running `run` (`{log}` replaced by `log`), its input file
+/// `in.txt`, and further keys `extra`.
+pub fn one_gate(id: &str, run: &str, log: &std::path::Path, extra: &str) -> Project {
+    let run = run.replace("{log}", &log.display().to_string());
+    let p = Project::new(&one_phase(&[(
+        id,
+        &format!("run = \"{run}\"\ninputs = [\"in.txt\"]\n{extra}"),
+    )]));
+    std::fs::write(p.file("in.txt"), "1").unwrap();
+    p
+}
+
+/// The times (ns since the epoch) a gate running `date +%s%N >> {log}` started.
+pub fn times(log: &std::path::Path) -> Vec<u128> {
+    runs(log).iter().map(|t| t.parse().unwrap()).collect()
+}
+
 fn runs(log: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -174,14 +191,7 @@ fn a_broken_roadmap_edit_prints_the_diagnostic_and_a_fix_resumes() {
 fn ctrl_c_ends_the_running_gate_and_closes_the_run_as_interrupted() {
     let out = tempfile::tempdir().unwrap();
     let started = out.path().join("started");
-    let p = Project::new(&one_phase(&[(
-        "slow",
-        &format!(
-            "run = \"echo $$ > {} && exec sleep 300\"\ninputs = [\"a.txt\"]",
-            started.display()
-        ),
-    )]));
-    std::fs::write(p.file("a.txt"), "1").unwrap();
+    let p = one_gate("slow", "echo $$ > {log} && exec sleep 300", &started, "");
     let mut w = Watching::start(&p, &["watch", "--grace", "1s"]);
     w.expect("cycle (start): running slow");
     crate::harness::wait_until(STEP, || !crate::harness::pids_in(&started).is_empty());
@@ -199,23 +209,16 @@ fn ctrl_c_ends_the_running_gate_and_closes_the_run_as_interrupted() {
 fn a_change_within_the_cooldown_waits_for_its_end() {
     let out = tempfile::tempdir().unwrap();
     let log = out.path().join("runs.log");
-    let p = Project::new(&one_phase(&[(
-        "a",
-        &format!(
-            "run = \"date +%s%N >> {}\"\ninputs = [\"a.txt\"]\ncooldown = \"2s\"",
-            log.display()
-        ),
-    )]));
-    std::fs::write(p.file("a.txt"), "1").unwrap();
+    let p = one_gate("a", "date +%s%N >> {log}", &log, "cooldown = \"2s\"");
     let mut w = Watching::start(&p, &["watch", "--debounce", "50ms"]);
     w.expect("waiting for changes");
-    std::fs::write(p.file("a.txt"), "2").unwrap();
+    std::fs::write(p.file("in.txt"), "2").unwrap();
     w.expect("in cooldown: a until");
     w.expect("waiting; next: a at");
     assert_eq!(runs(&log).len(), 1, "ran within its cooldown");
     w.expect("cycle (cooldown over: a): running a");
     w.expect("waiting for changes");
-    let times: Vec<u128> = runs(&log).iter().map(|t| t.parse().unwrap()).collect();
+    let times = times(&log);
     assert_eq!(times.len(), 2);
     let gap = Duration::from_nanos((times[1] - times[0]) as u64);
     // The cooldown counts from just before the first run started.
