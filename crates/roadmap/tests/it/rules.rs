@@ -662,7 +662,11 @@ fn the_documented_example_parses() {
         Ok(r) => r,
         Err(e) => panic!("{}", phasegate_roadmap::render_plain(&e)),
     };
-    assert_eq!(r.gates.len(), 5);
+    assert_eq!(r.gates.len(), 6);
+    assert_eq!(
+        r.gate("perf").unwrap().schedule.every,
+        Some(Duration::from_secs(24 * 3600))
+    );
     assert_eq!(r.phases.len(), 2);
     assert_eq!(r.services.len(), 2);
 }
