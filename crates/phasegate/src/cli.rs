@@ -202,7 +202,8 @@ pub enum DaemonCommand {
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_duration)]
         wait: std::time::Duration,
     },
-    /// Whether the daemon runs, its next scheduled runs and its last cycles
+    /// Whether the daemon runs, its next scheduled runs and its last cycles (exit 0 when it
+    /// runs, 1 when not; a daemon killed without stopping cleanly is named as such)
     Status,
     /// Print the daemon's log
     Logs {

@@ -197,3 +197,23 @@ fn a_cron_schedule_fires_at_the_times_it_names() {
         "{status:?}"
     );
 }
+
+#[test]
+fn a_hung_gate_is_ended_at_its_timeout_and_the_daemon_goes_on() {
+    let p = Project::new(&one_phase(&[(
+        "hung",
+        "run = \"exec sleep 300\"\ntimeout = \"300ms\"\nevery = \"100ms\"",
+    )]));
+    let _guard = Stopped(&p);
+    assert_eq!(p.run(&["daemon", "start", "--grace", "100ms"]).code, 0);
+    let failed_cycles = || {
+        p.run(&["daemon", "status"])
+            .stdout
+            .matches("failed 1 of 1")
+            .count()
+    };
+    wait_until(STEP, || failed_cycles() >= 3);
+    assert!(failed_cycles() >= 3, "{:?}", p.run(&["daemon", "status"]));
+    let logs = p.run(&["daemon", "logs"]).stdout;
+    assert!(logs.contains("hung fail: timed out after 300ms"), "{logs}");
+}
