@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use notify_debouncer_full::notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use phasegate_model::{GateId, Schedule};
 use tokio::sync::{mpsc, watch};
 
@@ -107,8 +107,9 @@ pub async fn watch(
     drop(first);
 
     let (tx, mut changes) = mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let skip = ignored.clone();
     let filter_root = root.clone();
-    let mut debouncer = new_debouncer(watch.debounce, None, move |res: DebounceEventResult| {
+    let debouncer = new_debouncer(watch.debounce, None, move |res: DebounceEventResult| {
         // Errors of the watcher (a queue overflow) are seen as "anything may have changed".
         let paths: Vec<PathBuf> = match res {
             Ok(events) => events
@@ -118,13 +119,8 @@ pub async fn watch(
                 .filter(|e| !matches!(e.event.kind, EventKind::Access(_)))
                 .flat_map(|e| e.event.paths)
                 .filter(|p| *p != filter_root && !ignored.iter().any(|d| p.starts_with(d)))
-                .map(|p| {
-                    p.strip_prefix(&filter_root)
-                        .map(Path::to_path_buf)
-                        .unwrap_or(p)
-                })
                 .collect(),
-            Err(_) => vec![PathBuf::from(".")],
+            Err(_) => vec![filter_root.clone()],
         };
         if !paths.is_empty() {
             // The receiver is gone only when the loop has ended.
@@ -132,27 +128,44 @@ pub async fn watch(
         }
     })
     .map_err(|e| watch_error(&root, e))?;
-    debouncer
-        .watch(&root, RecursiveMode::Recursive)
-        .map_err(|e| watch_error(&root, e))?;
+    let mut watched = Watched {
+        debouncer,
+        dirs: BTreeSet::new(),
+        skip,
+    };
+    watched.add(&root).map_err(|e| watch_error(&root, e))?;
     observe(WatchEvent::Watching { root: &root });
+    let relative = |paths: Vec<PathBuf>| {
+        dedup(
+            paths
+                .into_iter()
+                .map(|p| p.strip_prefix(&root).map(Path::to_path_buf).unwrap_or(p))
+                .collect(),
+        )
+    };
 
     let mut autopilot = Autopilot::new(&options, watch);
     let mut trigger = Some(Trigger::Start);
+    // Changes seen and not yet looked at (those made while a cycle ran included: its own
+    // writes too, which the next cycle's selection tells from real changes).
+    let mut pending: Vec<PathBuf> = Vec::new();
     while !*cancel.borrow() {
         if let Some(t) = trigger.take() {
             autopilot.cycle(t, &mut observe, cancel.clone()).await;
             if *cancel.borrow() {
                 break;
             }
-            // What changed while the cycle ran (its own writes included) is one more
-            // cycle, whose selection tells real changes from noise.
-            let mut paths = Vec::new();
             while let Ok(more) = changes.try_recv() {
-                paths.extend(more);
+                watched.seen(&more);
+                pending.extend(more);
             }
-            if !paths.is_empty() {
-                trigger = Some(Trigger::Changed(dedup(paths)));
+            // What is due goes first, so that a tree that never stays quiet does not
+            // hold the schedules back.
+            trigger = autopilot.woken();
+            if trigger.is_none() && !pending.is_empty() {
+                trigger = Some(Trigger::Changed(relative(std::mem::take(&mut pending))));
+            }
+            if trigger.is_some() {
                 continue;
             }
             observe(WatchEvent::Idle {
@@ -163,18 +176,82 @@ pub async fn watch(
         let sleep = tokio::time::sleep_until(wake.unwrap_or_else(far_future).into());
         tokio::select! {
             Some(paths) = changes.recv() => {
-                let mut paths = paths;
+                watched.seen(&paths);
+                pending.extend(paths);
                 while let Ok(more) = changes.try_recv() {
-                    paths.extend(more);
+                    watched.seen(&more);
+                    pending.extend(more);
                 }
-                trigger = Some(Trigger::Changed(dedup(paths)));
+                trigger = Some(Trigger::Changed(relative(std::mem::take(&mut pending))));
             }
             () = sleep, if wake.is_some() => trigger = autopilot.woken(),
             changed = cancel.changed() => if changed.is_err() { break },
         }
     }
-    debouncer.stop();
+    watched.debouncer.stop();
     Ok(())
+}
+
+/// The directories watched, each on its own (not recursively): the tree as git sees it,
+/// so that ignored trees (`target/`, `node_modules/`) and phasegate's own state (a new log
+/// directory at every run) cost no watch and no memory, however long the loop runs.
+/// Directories created later are added as their events arrive (a `.gitignore` edited to
+/// take one in is not: restart the loop).
+struct Watched {
+    debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    dirs: BTreeSet<PathBuf>,
+    skip: Vec<PathBuf>,
+}
+
+impl Watched {
+    /// Watches `dir` and every directory below it that git would not ignore.
+    fn add(&mut self, dir: &Path) -> notify_debouncer_full::notify::Result<()> {
+        let walk = phasegate_runner::inputs::tree(dir, self.skip.clone()).build();
+        for entry in walk.flatten() {
+            if entry.file_type().is_some_and(|t| t.is_dir())
+                && self.dirs.insert(entry.path().to_path_buf())
+            {
+                self.debouncer
+                    .watch(entry.path(), RecursiveMode::NonRecursive)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the walk of its (watched) parent lists `dir`: it is not ignored.
+    fn is_listed(&self, dir: &Path) -> bool {
+        let Some(parent) = dir.parent().filter(|p| self.dirs.contains(*p)) else {
+            return false;
+        };
+        phasegate_runner::inputs::tree(parent, self.skip.clone())
+            .max_depth(Some(1))
+            .build()
+            .flatten()
+            .any(|e| e.path() == dir)
+    }
+
+    /// Follows the tree: a new directory among `paths` is watched, a removed one let go.
+    fn seen(&mut self, paths: &[PathBuf]) {
+        for p in paths {
+            if p.is_dir() {
+                if !self.dirs.contains(p) && self.is_listed(p) {
+                    // One that vanished meanwhile is not there to watch.
+                    let _ = self.add(p);
+                }
+            } else if !p.exists() {
+                let gone: Vec<PathBuf> = self
+                    .dirs
+                    .iter()
+                    .filter(|d| d.starts_with(p))
+                    .cloned()
+                    .collect();
+                for d in gone {
+                    self.dirs.remove(&d);
+                    let _ = self.debouncer.unwatch(&d);
+                }
+            }
+        }
+    }
 }
 
 fn watch_error(root: &Path, e: impl std::fmt::Display) -> Error {

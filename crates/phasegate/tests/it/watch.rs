@@ -226,3 +226,42 @@ fn a_change_within_the_cooldown_waits_for_its_end() {
     let (code, _) = w.interrupt();
     assert_eq!(code, 130);
 }
+
+#[test]
+fn a_new_directory_is_watched_and_an_ignored_one_is_not() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("runs.log");
+    let p = Project::new(&one_phase(&[(
+        "a",
+        &format!(
+            "run = \"echo a >> {}\"\ninputs = [\"src/**\"]",
+            log.display()
+        ),
+    )]));
+    std::fs::create_dir_all(p.file("src")).unwrap();
+    std::fs::create_dir_all(p.file("target")).unwrap();
+    std::fs::write(p.file("src/a.txt"), "1").unwrap();
+    std::fs::write(p.file(".gitignore"), "target/\n").unwrap();
+    let mut w = Watching::start(&p, &["watch", "--debounce", "50ms"]);
+    w.expect("waiting for changes");
+
+    std::fs::create_dir(p.file("src/new")).unwrap();
+    w.expect("changed: src/new: no gate's key changed");
+    w.expect("waiting for changes");
+    std::fs::write(p.file("src/new/b.txt"), "1").unwrap();
+    w.expect("cycle (changed: src/new/b.txt): running a");
+    w.expect("waiting for changes");
+
+    std::fs::write(p.file("target/out.bin"), "1").unwrap();
+    std::fs::write(p.file("src/a.txt"), "2").unwrap();
+    w.expect("cycle (changed: src/a.txt): running a");
+    w.expect("waiting for changes");
+    assert!(
+        !w.seen.iter().any(|l| l.contains("target")),
+        "{:#?}",
+        w.seen
+    );
+    assert_eq!(runs(&log).len(), 3);
+    let (code, _) = w.interrupt();
+    assert_eq!(code, 130);
+}
