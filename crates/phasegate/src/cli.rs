@@ -153,7 +153,8 @@ pub enum Command {
     },
     /// Keep the gates current: re-run what changed whenever a file changes
     ///
-    /// Watches the roadmap's directory (phasegate's own state and `.git` aside). Each burst
+    /// Watches the roadmap's directory as git sees it (`.gitignore`d directories,
+    /// phasegate's own state and `.git` aside; directories created later are added). Each burst
     /// of changes, once quiet for --debounce, starts a cycle that runs exactly the gates
     /// `run --changed` would (those whose cache key changed, and their dependants), then
     /// shows the board again: the scorecard and the cycle's run. An edit that breaks the
