@@ -163,11 +163,12 @@ pub enum Command {
     /// run: it runs when the cooldown ends. Ctrl-C ends running gates, closes the run and
     /// exits (130).
     Watch(WatchArgs),
-    /// The autopilot: `watch` in the background, plus the gates' schedules (`every`)
+    /// The autopilot: `watch` in the background, plus the gates' schedules (`every`, `cron`)
     ///
     /// One daemon per roadmap, its pid file, lock and log under the ledger directory
     /// (`.phasegate/daemon/`). It runs what changes as `watch` does, each gate with `every`
-    /// that long after its last run (reusing no evidence), and honours `cooldown`. A
+    /// that long after its last run and each gate with `cron` at the times it names (in
+    /// its `timezone`), reusing no evidence, and honours `cooldown`. A
     /// failing cycle is logged and the daemon goes on; `stop` or SIGTERM ends running gates
     /// and closes the run.
     #[command(subcommand)]

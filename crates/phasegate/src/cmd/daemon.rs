@@ -268,7 +268,7 @@ Description=phasegate daemon for {project}
 [Service]
 Type=simple
 WorkingDirectory={root}
-ExecStart={exe} --config {roadmap} daemon run
+ExecStart=\"{exe}\" --config \"{roadmap}\" daemon run
 # SIGTERM ends the running gates and closes the run; give them their grace.
 KillSignal=SIGTERM
 TimeoutStopSec=60

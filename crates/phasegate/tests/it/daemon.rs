@@ -217,3 +217,26 @@ fn a_hung_gate_is_ended_at_its_timeout_and_the_daemon_goes_on() {
     let logs = p.run(&["daemon", "logs"]).stdout;
     assert!(logs.contains("hung fail: timed out after 300ms"), "{logs}");
 }
+
+#[test]
+fn print_unit_runs_the_daemon_of_this_roadmap_in_the_foreground() {
+    let p = Project::new(&one_phase(&[("ok", "run = \"true\"")]));
+    let unit = p.run(&["daemon", "print-unit"]);
+    assert_eq!(unit.code, 0, "{unit:?}");
+    let roadmap = p.file("phasegate.toml");
+    assert!(
+        unit.stdout.contains(&format!(
+            "ExecStart=\"{}\" --config \"{}\" daemon run\n",
+            crate::harness::BIN,
+            roadmap.display()
+        )),
+        "{unit:?}"
+    );
+    assert!(unit.stdout.contains("KillSignal=SIGTERM\n"), "{unit:?}");
+    assert!(
+        unit.stdout.contains("[Install]\nWantedBy=default.target\n"),
+        "{unit:?}"
+    );
+    // Printing it starts nothing.
+    assert!(!p.file(".phasegate/daemon/pid").exists());
+}
