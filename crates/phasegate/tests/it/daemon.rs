@@ -106,6 +106,9 @@ fn a_killed_daemon_leaves_a_stale_pid_file_that_start_sees_through() {
     )
     .unwrap();
     wait_until(STEP, || !alive(old));
+    // A gate the daemon was starting holds a copy of the lock between its fork and its
+    // exec (the descriptor closes on exec): the lock is free once that instant is over.
+    wait_until(STEP, || p.run(&["daemon", "status"]).code == 1);
     let status = p.run(&["daemon", "status"]);
     assert_eq!(status.code, 1, "{status:?}");
     assert!(
