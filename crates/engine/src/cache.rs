@@ -174,6 +174,13 @@ impl Session {
         dirs
     }
 
+    /// What a change in never concerns a gate: phasegate's own state and git's.
+    pub(crate) fn state_dirs_and_git(&self) -> Vec<PathBuf> {
+        let mut dirs = self.state_dirs();
+        dirs.push(self.root.join(".git"));
+        dirs
+    }
+
     /// What a run would make of `gate`'s evidence now: reuse it, or run the gate and why
     /// (naming what changed since the evidence). `None` for a sign-off gate.
     pub(crate) fn cache_decision(

@@ -6,7 +6,9 @@
 //! scorecard ([`Session::scorecard`]), explains a gate ([`Session::why`]), records approvals
 //! and waivers ([`Session::signoff`], [`Session::waive`]), closes a phase
 //! ([`Session::close`]), syncs the markdown roadmap ([`Session::sync`]) and reads or verifies
-//! the ledger. Free functions cover what needs no roadmap: [`init`], [`import`], [`probe`].
+//! the ledger. Free functions cover what needs no roadmap: [`init`], [`import`], [`probe`];
+//! [`watch`] is the loop of `phasegate watch` and the daemon (it opens sessions itself, one
+//! per cycle), whose files (lock, pid, state, log) [`Session::daemon`] names.
 //!
 //! Typed requests in, typed results out: the engine never prints, never exits and never
 //! reads the environment (what it needs of it comes in [`Options`]). Progress of a run is
@@ -21,6 +23,7 @@
 mod anchor;
 mod cache;
 mod close;
+mod daemon;
 mod error;
 mod fsutil;
 mod identity;
@@ -38,10 +41,12 @@ mod signoff;
 mod state;
 mod trust;
 mod verified;
+mod watch;
 
 pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use cache::STAT_CACHE_FILE;
 pub use close::Closed;
+pub use daemon::{Cycle, DAEMON_DIR, Daemon, DaemonLock, DaemonState, Liveness, LogFile};
 pub use error::{Error, suggest};
 pub use identity::{KeySource, new_key};
 pub use init::{init, starter, write_roadmap};
@@ -60,6 +65,7 @@ pub use signoff::{SignoffRequest, Statement, WaiveRequest, parse_until};
 pub use state::{GITIGNORE, KEY_ID_FILE, LEGACY_KEY_FILE};
 pub use trust::UNPINNED;
 pub use verified::CHECKPOINT_FILE;
+pub use watch::{Trigger, WatchEvent, WatchOptions, watch};
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -30,7 +30,7 @@ pub use record::{
     Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,
     Record, Rule, STATEMENT_NAMESPACE, Severity, Waiver,
 };
-pub use roadmap::{Gate, GateKind, Phase, Project, Ready, Roadmap, Service, Trust};
+pub use roadmap::{Cron, Gate, GateKind, Phase, Project, Ready, Roadmap, Schedule, Service, Trust};
 pub use status::{
     ApprovalStatus, Distrust, Evidence, GateState, GateStatus, PhaseState, PhaseStatus, Scorecard,
     evaluate, evaluate_evidence, evaluate_trusting, phase_evidence_digest,

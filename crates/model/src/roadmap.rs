@@ -134,6 +134,56 @@ pub struct Gate {
     /// out of the digest when absent, so older evidence stays current.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<bool>,
+    /// When the daemon runs the gate on its own (`every`) and how often at most
+    /// (`cooldown`); its own keys, else its phase's. Not part of the digest: when a gate
+    /// runs does not change what its evidence says.
+    #[serde(skip)]
+    pub schedule: Schedule,
+}
+
+/// When a gate runs without being asked (`phasegate daemon`, `phasegate watch`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    /// `every = "24h"`: the daemon runs the gate this long after it last ran, whatever
+    /// changed (a perf gate, a probe of a deployment).
+    pub every: Option<Duration>,
+    /// `cron = "0 3 * * *"`: the daemon runs the gate at these times (one of `every` and
+    /// `cron`).
+    pub cron: Option<Cron>,
+    /// `cooldown = "10m"`: a change of its inputs does not run the gate again sooner
+    /// than this after it last ran; the run waits until the cooldown is over.
+    pub cooldown: Option<Duration>,
+}
+
+/// A cron expression and the time zone it is read in (checked by the roadmap crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron {
+    /// Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
+    pub expr: String,
+    /// An IANA time zone name (`timezone`), `UTC` by default.
+    pub zone: String,
+}
+
+impl Schedule {
+    /// Whether neither key is set.
+    pub fn is_empty(&self) -> bool {
+        self.every.is_none() && self.cron.is_none() && self.cooldown.is_none()
+    }
+
+    /// This schedule's keys where set, else `fallback`'s (a gate's own over its phase's).
+    pub fn or(self, fallback: &Schedule) -> Schedule {
+        // `every` and `cron` are one choice: a gate's own replaces its phase's whole.
+        let (every, cron) = if self.every.is_some() || self.cron.is_some() {
+            (self.every, self.cron)
+        } else {
+            (fallback.every, fallback.cron.clone())
+        };
+        Schedule {
+            every,
+            cron,
+            cooldown: self.cooldown.or(fallback.cooldown),
+        }
+    }
 }
 
 /// The kinds of gate.
@@ -194,6 +244,9 @@ pub struct Phase {
     pub after: Vec<PhaseId>,
     /// The phase's own gates (base gates come on top).
     pub gates: Vec<GateId>,
+    /// The schedule of its gates that have none of their own (`every`, `cooldown`).
+    #[serde(skip)]
+    pub schedule: Schedule,
 }
 
 pub(crate) fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -161,6 +161,76 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Keep the gates current: re-run what changed whenever a file changes
+    ///
+    /// Watches the roadmap's directory as git sees it (`.gitignore`d directories,
+    /// phasegate's own state and `.git` aside; directories created later are added). Each burst
+    /// of changes, once quiet for --debounce, starts a cycle that runs exactly the gates
+    /// `run --changed` would (those whose cache key changed, and their dependants), then
+    /// shows the board again: the scorecard and the cycle's run. An edit that breaks the
+    /// roadmap prints its diagnostics and watching goes on; the next edit that fixes it
+    /// resumes. A gate with `cooldown` does not run again sooner than that after its last
+    /// run: it runs when the cooldown ends. Ctrl-C ends running gates, closes the run and
+    /// exits (130).
+    Watch(WatchArgs),
+    /// The autopilot: `watch` in the background, plus the gates' schedules (`every`, `cron`)
+    ///
+    /// One daemon per roadmap, its pid file, lock and log under the ledger directory
+    /// (`.phasegate/daemon/`). It runs what changes as `watch` does, each gate with `every`
+    /// that long after its last run and each gate with `cron` at the times it names (in
+    /// its `timezone`), reusing no evidence, and honours `cooldown`. A
+    /// failing cycle is logged and the daemon goes on; `stop` or SIGTERM ends running gates
+    /// and closes the run.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Phases or gates to keep current (all phases when none is given)
+    #[arg(value_name = "PHASE|GATE")]
+    pub names: Vec<String>,
+    /// Gates running at once [default: number of cores]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Time a gate gets between SIGTERM and SIGKILL when it is ended
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime_duration)]
+    pub grace: std::time::Duration,
+    /// Reuse no evidence: every gate a cycle selects runs
+    #[arg(long)]
+    pub no_cache: bool,
+    /// How long files must be quiet before a burst of changes starts a cycle
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = humantime_duration)]
+    pub debounce: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Start the daemon in the background (refused when one runs for this roadmap)
+    Start(WatchArgs),
+    /// Stop the daemon: running gates are ended and the run is closed
+    Stop {
+        /// How long to wait for it to exit
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_duration)]
+        wait: std::time::Duration,
+    },
+    /// Whether the daemon runs, its next scheduled runs and its last cycles (exit 0 when it
+    /// runs, 1 when not; a daemon killed without stopping cleanly is named as such)
+    Status,
+    /// Print the daemon's log
+    Logs {
+        /// Only the last N lines
+        #[arg(short = 'n', long, value_name = "N")]
+        lines: Option<usize>,
+    },
+    /// Print a systemd user unit that runs the daemon for this roadmap
+    ///
+    /// For those who prefer their init system to supervise it: save it as
+    /// `~/.config/systemd/user/phasegate-<project>.service`, then
+    /// `systemctl --user daemon-reload && systemctl --user enable --now phasegate-<project>`.
+    PrintUnit,
+    /// Run the daemon in the foreground (what `start` runs, and what a unit runs)
+    Run(WatchArgs),
 }
 
 #[derive(Debug, Args)]

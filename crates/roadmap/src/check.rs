@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use phasegate_model::{
-    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, ServiceId,
+    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, Schedule, ServiceId,
 };
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
@@ -21,6 +21,7 @@ use crate::error::Problem;
 
 mod gate;
 mod references;
+mod schedule;
 mod service;
 mod trust;
 mod waiver;
@@ -57,10 +58,16 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "item",
     "fail_on",
     "cache",
+    "every",
+    "cron",
+    "timezone",
+    "cooldown",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
-const PHASE_KEYS: &[&str] = &["id", "title", "after", "gates"];
+const PHASE_KEYS: &[&str] = &[
+    "id", "title", "after", "gates", "every", "cron", "timezone", "cooldown",
+];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
@@ -194,6 +201,7 @@ struct GateBody {
     item: Option<String>,
     fail_on: Option<(phasegate_model::Severity, Range<usize>)>,
     cache: Option<(bool, Range<usize>)>,
+    schedule: Schedule,
 }
 
 struct PhaseDraft {
@@ -201,6 +209,7 @@ struct PhaseDraft {
     title: Option<String>,
     after: Vec<Ref<PhaseId>>,
     gates: Vec<Ref<GateId>>,
+    schedule: Schedule,
 }
 
 /// What a kind of id is called in messages.
@@ -721,7 +730,9 @@ impl Checker<'_> {
                 title: None,
                 after: Vec::new(),
                 gates: Vec::new(),
+                schedule: Schedule::default(),
             };
+            let mut schedule = schedule::ScheduleDraft::default();
             for (k, v) in in_file_order(table) {
                 match k.get_ref().as_ref() {
                     "id" => {
@@ -732,11 +743,15 @@ impl Checker<'_> {
                     "title" => p.title = self.string("title", v).map(str::to_owned),
                     "after" => p.after = self.ids("after", v, Noun::Phase),
                     "gates" => p.gates = self.ids("gates", v, Noun::Gate),
+                    "every" | "cron" | "timezone" | "cooldown" => {
+                        self.schedule_key(&mut schedule, k, v);
+                    }
                     _ => {
                         self.unknown_key(k, PHASE_KEYS, &place, None);
                     }
                 }
             }
+            p.schedule = self.schedule(schedule, &place);
             if id_val.is_none() {
                 self.push(
                     Problem::new("phase has no `id`", item.span(), "this phase")
@@ -765,7 +780,7 @@ fn build(
     gates: Vec<GateDraft>,
     phases: Vec<PhaseDraft>,
 ) -> Roadmap {
-    Roadmap {
+    let mut roadmap = Roadmap {
         project: Project {
             name: project.name.unwrap_or_else(|| "project".to_owned()),
             base_gates: project.base_gates.into_iter().map(|r| r.id).collect(),
@@ -794,6 +809,7 @@ fn build(
                     exclusive: g.exclusive.unwrap_or(false),
                     fail_on: g.fail_on.map(|(s, _)| s).unwrap_or_default(),
                     cache: g.cache.map(|(c, _)| c),
+                    schedule: g.schedule,
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
                     cwd: g.cwd,
@@ -813,10 +829,25 @@ fn build(
                     id,
                     after: p.after.into_iter().map(|r| r.id).collect(),
                     gates: p.gates.into_iter().map(|r| r.id).collect(),
+                    schedule: p.schedule,
                 })
             })
             .collect(),
         // Filled in by `check`, from the `[[waiver]]` drafts.
         waivers: Vec::new(),
+    };
+    inherit_schedules(&mut roadmap);
+    roadmap
+}
+
+/// A gate's `every` and `cooldown` are its own, else those of the first phase (in file
+/// order) listing it among its own gates.
+fn inherit_schedules(roadmap: &mut Roadmap) {
+    for phase in &roadmap.phases {
+        for id in &phase.gates {
+            if let Some(g) = roadmap.gates.iter_mut().find(|g| &g.id == id) {
+                g.schedule = g.schedule.clone().or(&phase.schedule);
+            }
+        }
     }
 }

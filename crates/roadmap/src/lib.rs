@@ -25,6 +25,15 @@ pub use check::VERSION;
 pub use error::{LoadError, Problem, RoadmapError};
 pub use suggest::did_you_mean;
 
+/// Parses a cron expression as the roadmap reads `cron`: five fields, or six with seconds
+/// first.
+pub fn cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .build()
+        .parse(expr)
+}
+
 /// The roadmap's file name.
 pub const FILE_NAME: &str = "phasegate.toml";
 

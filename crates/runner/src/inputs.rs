@@ -380,6 +380,25 @@ fn glob_sets(globs: &[&str]) -> Result<(GlobSet, GlobSet), InputsError> {
     Ok((build(include, &joined)?, build(exclude, &joined)?))
 }
 
+/// A walk of `start` the way git sees the tree, as inputs are found: `.gitignore` files
+/// (also outside a git repository and in the directories above `start`) and
+/// `.git/info/exclude` respected, not the user's global excludes (which would make a key
+/// depend on whose machine it is), `.git` and the directories `skip` left out, links not
+/// followed. `phasegate watch` watches the directories of this walk.
+pub fn tree(start: &Path, skip: Vec<PathBuf>) -> ignore::WalkBuilder {
+    let mut walker = ignore::WalkBuilder::new(start);
+    walker
+        .hidden(false)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir && (e.file_name() == ".git" || skip.iter().any(|s| s == e.path())))
+        });
+    walker
+}
+
 /// Every regular file of `base` below `root` that git would not ignore (`.gitignore`
 /// files, also outside a git repository and in the directories above `base`, and
 /// `.git/info/exclude`; not the user's global excludes, which would make the key depend on
@@ -392,17 +411,7 @@ fn walk(root: &Path, base: &Base, skip: &[PathBuf]) -> Vec<Listed> {
     } else {
         root.join(&base.dir)
     };
-    let walker = ignore::WalkBuilder::new(start)
-        .max_depth(base.depth)
-        .hidden(false)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(move |e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir && (e.file_name() == ".git" || skip.iter().any(|s| s == e.path())))
-        })
-        .build();
+    let walker = tree(&start, skip).max_depth(base.depth).build();
     let mut out = Vec::new();
     for entry in walker.flatten() {
         if !entry.file_type().is_some_and(|t| t.is_file()) {

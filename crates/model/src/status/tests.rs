@@ -26,6 +26,7 @@ fn gate(id: &str) -> Gate {
         exclusive: false,
         fail_on: Default::default(),
         cache: None,
+        schedule: Default::default(),
     }
 }
 
@@ -35,6 +36,7 @@ fn phase(id: &str, after: &[&str], gates: &[&str]) -> Phase {
         title: id.to_uppercase(),
         after: after.iter().map(|a| PhaseId::new(*a).unwrap()).collect(),
         gates: gates.iter().map(|g| GateId::new(*g).unwrap()).collect(),
+        schedule: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod check;
 mod close;
+mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
 mod evidence;
@@ -14,6 +15,7 @@ mod probe;
 mod run;
 mod signoff;
 mod status;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -49,6 +51,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Demo(args) => demo::demo(&cli.global, &args),
         #[cfg(feature = "demo")]
         Command::SampleService { .. } => unreachable!("served above"),
+        Command::Watch(args) => watch::watch(&cli.global, &args),
+        Command::Daemon(cmd) => daemon::daemon(&cli.global, cmd),
     }
 }
 

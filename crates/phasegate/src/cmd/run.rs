@@ -50,20 +50,7 @@ pub fn execute(
     // Orphaned descendants of gates are reparented here, so that none outlives the run.
     let _supervisor = Supervisor::install();
     let report = super::runtime()?.block_on(async {
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        // Registered before the first gate starts: an early Ctrl-C must not kill us.
-        let mut sigint =
-            signal(SignalKind::interrupt()).map_err(Error::io("cannot handle SIGINT"))?;
-        let mut sigterm =
-            signal(SignalKind::terminate()).map_err(Error::io("cannot handle SIGTERM"))?;
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = sigint.recv() => interrupt(&cancel_tx),
-                    _ = sigterm.recv() => interrupt(&cancel_tx),
-                }
-            }
-        });
+        let cancel_rx = cancel_on_signals()?;
         let mut progress = Progress::new();
         let report = session
             .run(&plan, &options, |ev| progress.event(ev), cancel_rx)
@@ -86,7 +73,7 @@ pub fn execute(
     })
 }
 
-fn print_report(report: &RunReport) {
+pub(super) fn print_report(report: &RunReport) {
     print!(
         "{}",
         phasegate_report::run_table(&report.records, super::width())
@@ -107,6 +94,24 @@ fn print_report(report: &RunReport) {
     for (phase, dir) in &report.snapshots {
         println!("phase `{phase}` is done: snapshot in {}", dir.display());
     }
+}
+
+/// A cancellation channel that turns true on SIGINT or SIGTERM. Call it inside the
+/// runtime, before the first gate starts: an early Ctrl-C must not kill us.
+pub(super) fn cancel_on_signals() -> Result<watch::Receiver<bool>, Error> {
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let mut sigint = signal(SignalKind::interrupt()).map_err(Error::io("cannot handle SIGINT"))?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).map_err(Error::io("cannot handle SIGTERM"))?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = sigint.recv() => interrupt(&cancel_tx),
+                _ = sigterm.recv() => interrupt(&cancel_tx),
+            }
+        }
+    });
+    Ok(cancel_rx)
 }
 
 fn interrupt(cancel: &watch::Sender<bool>) {

@@ -3,6 +3,7 @@
 mod cache;
 mod close;
 mod config;
+mod daemon;
 mod flaws;
 mod harness;
 mod leaks;
@@ -18,3 +19,4 @@ mod signoff;
 mod state;
 mod status;
 mod trust;
+mod watch;

@@ -27,6 +27,8 @@ impl Checker<'_> {
         let mut others = Vec::new();
         let mut service_key = None;
         let mut services_key = None;
+        let mut schedule_key = None;
+        let mut schedule = super::schedule::ScheduleDraft::default();
         for (k, v) in in_file_order(body) {
             let kname = k.get_ref().as_ref();
             match kname {
@@ -64,6 +66,10 @@ impl Checker<'_> {
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
                 "cache" => g.cache = self.boolean("cache", v).map(|c| (c, k.span())),
+                "every" | "cron" | "timezone" | "cooldown" => {
+                    self.schedule_key(&mut schedule, k, v);
+                    schedule_key.get_or_insert((kname, k.span()));
+                }
                 _ => others.push((k, v)),
             }
         }
@@ -79,6 +85,7 @@ impl Checker<'_> {
             );
         }
         g.kind = self.kind(key, &kinds, &others, &place);
+        g.schedule = self.schedule(schedule, &place);
         if let Some((_, span)) = &g.fail_on
             && !matches!(g.kind, Some(GateKind::Probe { .. }) | None)
         {
@@ -101,6 +108,18 @@ impl Checker<'_> {
                     "never cached",
                 )
                 .help("a sign-off gate is approved by people, never run, so there is no result to reuse: remove `cache`"),
+            );
+        }
+        if let Some((kname, span)) = schedule_key
+            && matches!(g.kind, Some(GateKind::Signoff { .. }))
+        {
+            self.push(
+                Problem::new(
+                    format!("`{kname}` on gate `{name}`, a sign-off gate"),
+                    span,
+                    "never scheduled",
+                )
+                .help("a sign-off gate is approved by people, never run: remove its schedule here"),
             );
         }
         if matches!(g.kind, Some(GateKind::Probe { .. }))

@@ -662,7 +662,11 @@ fn the_documented_example_parses() {
         Ok(r) => r,
         Err(e) => panic!("{}", phasegate_roadmap::render_plain(&e)),
     };
-    assert_eq!(r.gates.len(), 5);
+    assert_eq!(r.gates.len(), 6);
+    assert_eq!(
+        r.gate("perf").unwrap().schedule.every,
+        Some(Duration::from_secs(24 * 3600))
+    );
     assert_eq!(r.phases.len(), 2);
     assert_eq!(r.services.len(), 2);
 }
@@ -963,4 +967,91 @@ fn cache_is_a_boolean_inputs_hold_globs_and_variables_and_sign_offs_are_never_ca
     );
     let f = one(&with_phase("[gates.t]\nrun = \"true\"\ncahce = true\n"));
     assert_eq!(help(&f), "did you mean `cache`?");
+}
+
+#[test]
+fn schedules_are_durations_and_a_phase_gives_its_own_to_its_gates() {
+    let src = "[gates.a]\nrun = \"x\"\nevery = \"24h\"\n[gates.b]\nrun = \"x\"\n[gates.c]\nrun = \"x\"\n\
+               [[phase]]\nid = \"p\"\ngates = [\"a\", \"b\"]\nevery = \"1h\"\ncooldown = \"10m\"\n\
+               [[phase]]\nid = \"q\"\ngates = [\"c\"]\n";
+    let r = parse(src, "phasegate.toml").unwrap();
+    let s = |id: &str| r.gate(id).unwrap().schedule.clone();
+    let h = |n: u64| Some(Duration::from_secs(n * 3600));
+    assert_eq!(
+        (s("a").every, s("a").cooldown),
+        (h(24), Some(Duration::from_secs(600)))
+    );
+    assert_eq!(
+        (s("b").every, s("b").cooldown),
+        (h(1), Some(Duration::from_secs(600)))
+    );
+    assert!(s("c").is_empty());
+    // When a gate runs is not what it checks: its evidence stays current.
+    let plain = parse(&src.replace("every = \"24h\"\n", ""), "phasegate.toml").unwrap();
+    assert_eq!(
+        r.gate("a").unwrap().digest(),
+        plain.gate("a").unwrap().digest()
+    );
+}
+
+#[test]
+fn schedule_keys_are_checked() {
+    let all = problems(
+        "[gates.a]\nrun = \"x\"\nevery = \"nightly\"\n[gates.s]\nsignoff = { roles = [\"sre\"] }\ncooldown = \"1h\"\n\
+         [gates.c]\nrun = \"x\"\ncron = \"0 25 * * *\"\n[gates.d]\nrun = \"x\"\ncron = \"0 3 * * *\"\ntimezone = \"Mars/Olympus\"\n\
+         [gates.e]\nrun = \"x\"\nevery = \"1h\"\ncron = \"0 3 * * *\"\n[gates.f]\nrun = \"x\"\ntimezone = \"UTC\"\n\
+         [[phase]]\nid = \"p\"\ngates = [\"a\", \"s\", \"c\", \"d\", \"e\", \"f\"]\ncooldown = 5\n",
+    );
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|f| (f.message.as_str(), f.labelled[0].as_str()))
+        .collect();
+    assert_eq!(got.len(), 7, "{all:#?}");
+    assert_eq!(
+        got[0],
+        ("invalid duration `nightly` for `every`", "\"nightly\"")
+    );
+    assert_eq!(
+        got[1],
+        ("`cooldown` on gate `s`, a sign-off gate", "cooldown")
+    );
+    assert!(
+        got[2]
+            .0
+            .starts_with("invalid cron expression `0 25 * * *`: "),
+        "{got:?}"
+    );
+    assert_eq!(got[2].1, "\"0 25 * * *\"");
+    assert_eq!(
+        got[3],
+        ("unknown time zone `Mars/Olympus`", "\"Mars/Olympus\"")
+    );
+    assert_eq!(got[4], ("both `every` and `cron` in gate `e`", "cron"));
+    assert_eq!(all[4].labelled[1], "every");
+    assert_eq!(
+        got[5],
+        ("`timezone` without `cron` in gate `f`", "timezone")
+    );
+    assert_eq!(got[6], ("expected a duration for `cooldown`", "5"));
+}
+
+#[test]
+fn a_cron_schedule_is_read_in_its_time_zone_utc_by_default() {
+    let r = parse(
+        &with_phase(
+            "[gates.a]\nrun = \"x\"\ncron = \"0 3 * * *\"\ntimezone = \"Europe/Paris\"\n\
+             [gates.b]\nrun = \"x\"\ncron = \"*/10 * * * * *\"\n",
+        ),
+        "phasegate.toml",
+    )
+    .unwrap();
+    let cron = |id: &str| r.gate(id).unwrap().schedule.cron.clone().unwrap();
+    assert_eq!(
+        (cron("a").expr.as_str(), cron("a").zone.as_str()),
+        ("0 3 * * *", "Europe/Paris")
+    );
+    assert_eq!(
+        (cron("b").expr.as_str(), cron("b").zone.as_str()),
+        ("*/10 * * * * *", "UTC")
+    );
 }
