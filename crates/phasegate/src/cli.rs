@@ -190,12 +190,8 @@ pub struct WatchArgs {
     /// Phases or gates to keep current (all phases when none is given)
     #[arg(value_name = "PHASE|GATE")]
     pub names: Vec<String>,
-    /// Gates running at once [default: number of cores]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Time a gate gets between SIGTERM and SIGKILL when it is ended
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime_duration)]
-    pub grace: std::time::Duration,
+    #[command(flatten)]
+    pub execution: Execution,
     /// Reuse no evidence: every gate a cycle selects runs
     #[arg(long)]
     pub no_cache: bool,
@@ -442,17 +438,24 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// How gates are executed: shared by `run`, `watch` and the daemon.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Phases or gates to run (all phases when none is given)
-    #[arg(value_name = "PHASE|GATE")]
-    pub names: Vec<String>,
+pub struct Execution {
     /// Gates running at once [default: number of cores]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Time a gate gets between SIGTERM and SIGKILL when it is ended
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime_duration)]
     pub grace: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Phases or gates to run (all phases when none is given)
+    #[arg(value_name = "PHASE|GATE")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub execution: Execution,
     /// Run every selected gate, reusing no evidence (cache keys are still recorded)
     #[arg(long)]
     pub no_cache: bool,

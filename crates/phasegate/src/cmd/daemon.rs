@@ -115,12 +115,14 @@ fn start(global: &Global, session: &Session, args: &WatchArgs) -> Result<u8, Err
 /// The flags of `args` for the daemon's own command line.
 fn forwarded(args: &WatchArgs) -> Vec<OsString> {
     let mut out: Vec<OsString> = Vec::new();
-    if let Some(jobs) = args.jobs {
+    if let Some(jobs) = args.execution.jobs {
         out.extend(["--jobs".into(), jobs.to_string().into()]);
     }
     out.extend([
         "--grace".into(),
-        humantime::format_duration(args.grace).to_string().into(),
+        humantime::format_duration(args.execution.grace)
+            .to_string()
+            .into(),
         "--debounce".into(),
         humantime::format_duration(args.debounce).to_string().into(),
     ]);

@@ -86,8 +86,10 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     // Default parallelism: the roadmap marks its disruptive gates `exclusive`.
     let run = RunArgs {
         names: Vec::new(),
-        jobs: None,
-        grace: Duration::from_secs(5),
+        execution: crate::cli::Execution {
+            jobs: None,
+            grace: Duration::from_secs(5),
+        },
         no_cache: false,
         changed: false,
         explain: false,

@@ -42,8 +42,8 @@ pub fn execute(
         std::env::current_exe().map_err(Error::io("cannot find phasegate's own executable"))?;
     env.insert("PHASEGATE_EXE".into(), exe.display().to_string());
     let options = RunOptions {
-        jobs: args.jobs,
-        grace: args.grace,
+        jobs: args.execution.jobs,
+        grace: args.execution.grace,
         env,
         no_cache: args.no_cache,
     };

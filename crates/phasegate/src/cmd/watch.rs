@@ -35,8 +35,8 @@ pub(super) fn watch_options(args: &WatchArgs, schedules: bool) -> Result<WatchOp
     Ok(WatchOptions {
         names: args.names.clone(),
         run: RunOptions {
-            jobs: args.jobs,
-            grace: args.grace,
+            jobs: args.execution.jobs,
+            grace: args.execution.grace,
             env: BTreeMap::from([("PHASEGATE_EXE".to_owned(), exe.display().to_string())]),
             no_cache: args.no_cache,
         },
