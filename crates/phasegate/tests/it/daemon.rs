@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Project, alive, one_phase, wait_until};
+use crate::harness::{Project, alive, flat, one_phase, wait_until};
 use crate::watch::{one_gate, times};
 
 const STEP: Duration = Duration::from_secs(60);
@@ -51,7 +51,7 @@ fn start_status_a_second_start_and_stop() {
     let again = p.run(&["daemon", "start"]);
     assert_eq!(again.code, 2, "{again:?}");
     assert!(
-        again.stderr.contains(&format!(
+        flat(&again.stderr).contains(&format!(
             "a daemon is already running for this roadmap (pid {pid})"
         )),
         "{again:?}"
@@ -120,7 +120,10 @@ fn a_killed_daemon_leaves_a_stale_pid_file_that_start_sees_through() {
 
     let start = p.run(&["daemon", "start"]);
     assert_eq!(start.code, 0, "{start:?}");
-    assert!(start.stderr.contains("did not stop cleanly"), "{start:?}");
+    assert!(
+        flat(&start.stderr).contains("did not stop cleanly"),
+        "{start:?}"
+    );
     let new = pid(&p).unwrap();
     assert_ne!(new, old);
     assert!(

@@ -22,6 +22,15 @@ pub struct Ran {
     pub stderr: String,
 }
 
+/// A diagnostic as one line: miette wraps long messages at the terminal width (and so at
+/// wherever a long temporary path falls), with a `│` gutter on continuation lines.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Ran {
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)

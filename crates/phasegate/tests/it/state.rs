@@ -1,7 +1,7 @@
 //! Issue 19, "Where phasegate keeps its state": no private key one `git add` away,
 //! read-only commands write nothing.
 
-use crate::harness::{Project, files_below, one_phase};
+use crate::harness::{Project, files_below, flat, one_phase};
 
 fn echo() -> String {
     one_phase(&[("say", "run = \"echo hello from the gate\"")])
@@ -225,13 +225,4 @@ fn a_moved_checkout_finds_its_key() {
     std::fs::rename(&moved, p.path()).unwrap();
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(again.stdout, first.stdout);
-}
-
-/// A diagnostic as one line: miette wraps long messages at the terminal width (and so at
-/// wherever a long temporary path falls), with a `│` gutter on continuation lines.
-fn flat(text: &str) -> String {
-    text.split_whitespace()
-        .filter(|w| *w != "│")
-        .collect::<Vec<_>>()
-        .join(" ")
 }
