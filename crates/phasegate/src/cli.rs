@@ -390,6 +390,17 @@ pub struct LoadArgs {
     /// Allow a target that is not loopback (only load hosts you are responsible for)
     #[arg(long)]
     pub allow_remote: bool,
+    /// Speak HTTP/2: by ALPN over https:// (the result says if the server chose HTTP/1.1),
+    /// with prior knowledge (h2c) over http://
+    #[arg(long)]
+    pub http2: bool,
+    /// With --http2, concurrent requests (streams) on each connection
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "http2")]
+    pub streams: u32,
+    /// PEM file of CA certificates to trust besides the system's roots (a staging CA);
+    /// certificates are always verified
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Write the result (histograms included) to FILE, for `load merge` or a `baseline`
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
