@@ -140,9 +140,12 @@ pub enum Command {
     /// latencies are service time. Constant rate (--rate): requests are due on a fixed
     /// schedule whether or not earlier ones were answered, and latency is counted from the due
     /// time (corrected for coordinated omission), with service time beside it. Always bounded
-    /// by --duration and --max-requests; a host other than loopback needs --allow-remote. A
-    /// live progress line goes to stderr when it is a terminal. Run one share of a larger
-    /// load with --shard I/N and --save, then `phasegate load merge` the files.
+    /// by --duration and --max-requests; a host other than loopback needs --allow-remote.
+    /// HTTP/1.1 keep-alive by default; --http2 for HTTP/2 (ALPN over https://, h2c over
+    /// http://) with --streams per connection; https:// certificates are checked against the
+    /// system's roots plus --ca-file. A live progress line goes to stderr when it is a
+    /// terminal. Run one share of a larger load with --shard I/N and --save, then
+    /// `phasegate load merge` the files.
     Load(LoadArgs),
     /// Run the bundled membership roadmap against the bundled sample service
     ///
