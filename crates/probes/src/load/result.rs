@@ -532,4 +532,20 @@ mod tests {
             .replace("\"version\": 2", "\"version\": 9");
         assert!(LoadResult::from_json(&other).is_err());
     }
+
+    #[test]
+    fn a_version_1_file_reads_as_plain_http1_with_no_connection_counts() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&result(&[5, 50], 0).to_json().unwrap()).unwrap();
+        let file = v.as_object_mut().unwrap();
+        for added in ["tls", "http2", "opened", "protocol", "first_error"] {
+            assert!(file.remove(added).is_some(), "{added} is written");
+        }
+        file.insert("version".into(), 1.into());
+        let back = LoadResult::from_json(&v.to_string()).unwrap();
+        assert_eq!((back.tls, back.http2), (false, false));
+        assert_eq!(back.opened, Opened::default());
+        assert_eq!(back.protocol(), None);
+        assert_eq!(back.sent, 2);
+    }
 }
