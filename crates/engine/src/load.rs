@@ -81,6 +81,11 @@ fn usage(e: LoadError) -> Error {
             format!("invalid load: {e}"),
             "see `phasegate load --help`; a host other than loopback needs --allow-remote",
         ),
+        // The file the user named: a usage error like any other bad argument.
+        LoadError::CaFile { .. } => Error::usage(
+            e.to_string(),
+            "give --ca-file a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)",
+        ),
         other => Error::Load(other),
     }
 }

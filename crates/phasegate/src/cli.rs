@@ -140,9 +140,12 @@ pub enum Command {
     /// latencies are service time. Constant rate (--rate): requests are due on a fixed
     /// schedule whether or not earlier ones were answered, and latency is counted from the due
     /// time (corrected for coordinated omission), with service time beside it. Always bounded
-    /// by --duration and --max-requests; a host other than loopback needs --allow-remote. A
-    /// live progress line goes to stderr when it is a terminal. Run one share of a larger
-    /// load with --shard I/N and --save, then `phasegate load merge` the files.
+    /// by --duration and --max-requests; a host other than loopback needs --allow-remote.
+    /// HTTP/1.1 keep-alive by default; --http2 for HTTP/2 (ALPN over https://, h2c over
+    /// http://) with --streams per connection; https:// certificates are checked against the
+    /// system's roots plus --ca-file. A live progress line goes to stderr when it is a
+    /// terminal. Run one share of a larger load with --shard I/N and --save, then
+    /// `phasegate load merge` the files.
     Load(LoadArgs),
     /// Run the bundled membership roadmap against the bundled sample service
     ///
@@ -390,6 +393,17 @@ pub struct LoadArgs {
     /// Allow a target that is not loopback (only load hosts you are responsible for)
     #[arg(long)]
     pub allow_remote: bool,
+    /// Speak HTTP/2: by ALPN over https:// (the result says if the server chose HTTP/1.1),
+    /// with prior knowledge (h2c) over http://
+    #[arg(long)]
+    pub http2: bool,
+    /// With --http2, concurrent requests (streams) on each connection
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "http2")]
+    pub streams: u32,
+    /// PEM file of CA certificates to trust besides the system's roots (a staging CA);
+    /// certificates are always verified
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Write the result (histograms included) to FILE, for `load merge` or a `baseline`
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,

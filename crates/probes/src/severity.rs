@@ -169,6 +169,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("load-regression", High),
     ("load-missed-starts", Low),
     ("load-no-baseline", Low),
+    ("load-not-http2", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

@@ -36,6 +36,11 @@ pub fn load(args: &LoadArgs) -> Result<u8, Error> {
     set("threads", args.threads.into());
     set("method", args.method.clone().into());
     set("allow_remote", args.allow_remote.into());
+    set("http2", args.http2.into());
+    set("streams", args.streams.into());
+    if let Some(f) = &args.ca_file {
+        set("ca_file", f.display().to_string().into());
+    }
     if let Some(r) = args.rate {
         set("rate", r.into());
     }
@@ -133,6 +138,26 @@ fn kv(r: &LoadResult) -> String {
     )
 }
 
+/// What the connections spoke, and whether it is what was asked for.
+fn protocol_line(r: &LoadResult) -> String {
+    let o = &r.opened;
+    let spoke = r.protocol().unwrap_or("no connection opened");
+    let over = if r.tls { "TLS" } else { "plain TCP" };
+    let fell_back = if r.http2 && o.http1 > 0 {
+        format!(
+            "; HTTP/2 was asked for, but {} of {} connections got HTTP/1.1 (the server chose it by ALPN)",
+            o.http1,
+            o.http1 + o.http2
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "protocol: {spoke} over {over} ({} HTTP/1.1 and {} HTTP/2 connections opened){fell_back}\n",
+        o.http1, o.http2
+    )
+}
+
 fn text(r: &LoadResult) -> String {
     let mode = match r.rate {
         Some(rate) => format!("constant rate {rate} req/s"),
@@ -160,6 +185,10 @@ fn text(r: &LoadResult) -> String {
         e.status_4xx,
         e.status_5xx,
     );
+    out.push_str(&protocol_line(r));
+    if let Some(e) = &r.first_error {
+        out.push_str(&format!("first failed connection: {e}\n"));
+    }
     if r.rate.is_some() {
         out.push_str(&format!(
             "missed starts (sent more than {} ms late): {}\n",

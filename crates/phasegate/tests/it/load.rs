@@ -141,6 +141,59 @@ fn a_host_that_is_not_loopback_needs_allow_remote() {
     assert!(flat(&r.stderr).contains("I/N"), "{r:?}");
 }
 
+#[test]
+fn http2_with_streams_runs_on_prior_knowledge_and_the_protocol_is_printed() {
+    let s = ready(&[]);
+    let url = format!("{}/health/live", s.url);
+    let common = [
+        "--connections",
+        "2",
+        "--max-requests",
+        "100",
+        "--duration",
+        "20s",
+    ];
+    let r = load(&[&[url.as_str(), "--http2", "--streams", "3"], &common[..]].concat());
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("100 answered; 0 failed"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("protocol: h2 over plain TCP (0 HTTP/1.1 and 2 HTTP/2 connections opened)"),
+        "{r:?}"
+    );
+    // Without --http2 the same target is loaded over HTTP/1.1.
+    let r = load(&[&[url.as_str(), "--format", "json"], &common[..]].concat());
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(r#""protocol": "http/1.1""#), "{r:?}");
+    assert!(r.stdout.contains(r#""http1": 2"#), "{r:?}");
+    // Streams are HTTP/2's.
+    let r = load(&[url.as_str(), "--streams", "3"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--http2"), "{r:?}");
+}
+
+/// `https://` against a server that speaks plain HTTP: the handshake fails and the result says
+/// why; a CA file that cannot be read is a usage error before any request.
+#[test]
+fn tls_failures_are_named() {
+    let s = ready(&[]);
+    let url = s.url.replace("http://", "https://");
+    let r = load(&[&url, "--max-requests", "5", "--duration", "20s"]);
+    assert!(r.stdout.contains("5 failed (5 connect"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("first failed connection: TLS handshake with `127.0.0.1` failed"),
+        "{r:?}"
+    );
+    let r = load(&[&url, "--ca-file", "/nonexistent/ca.pem"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cannot use the CA file `/nonexistent/ca.pem`"),
+        "{r:?}"
+    );
+}
+
 /// A load gate comparing with its own latest passing run: the first run has nothing to
 /// compare with (a warning), the second compares with the first, a slower service fails
 /// naming both runs, and a baseline log changed since its record is refused.

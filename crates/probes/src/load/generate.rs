@@ -12,6 +12,10 @@
 //!
 //! Closed loop (no rate): each connection sends its next request as soon as the previous answer
 //! is read; only service time exists, and no correction is applied.
+//!
+//! HTTP/2: a connection carries `streams` request loops, each the same as an HTTP/1.1
+//! connection's; they share the TCP (or TLS) connection through its group, which opens it once
+//! and again only when it has closed. With HTTP/1.1 a group has one loop.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -22,11 +26,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::result::{ErrorCounts, LoadResult, new_histogram};
-use super::{LoadError, Mode, Spec};
+use super::result::{ErrorCounts, LoadResult, Opened, new_histogram};
+use super::{LoadError, Mode, Spec, Tls};
 
 /// A request sent later than this after its due time counts as a missed start: tokio's timers
 /// have a granularity of about a millisecond, so anything under that is pacing noise.
@@ -77,12 +81,12 @@ pub fn generate(
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|w| {
-                let plan = WorkerPlan::new(spec, w, threads, t0, deadline);
+                let plan = WorkerPlan::new(spec, addr, w, threads, t0, deadline);
                 let live = live.clone();
                 let stop = cancel_flag.clone();
                 std::thread::Builder::new()
                     .name(format!("phasegate-load-{w}"))
-                    .spawn_scoped(scope, move || plan.run(addr, &live, &stop))
+                    .spawn_scoped(scope, move || plan.run(&live, &stop))
                     .map_err(|e| LoadError::Thread(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
@@ -139,6 +143,9 @@ pub(super) fn micros_to_ms(us: u64) -> f64 {
 /// One worker's share of the run.
 struct WorkerPlan {
     connections: u32,
+    /// Request loops on each connection (HTTP/2 streams; 1 with HTTP/1.1).
+    streams: u32,
+    dialer: Dialer,
     /// Requests this worker may start at most.
     max_requests: u64,
     mode: Mode,
@@ -155,12 +162,25 @@ struct WorkerPlan {
 }
 
 impl WorkerPlan {
-    fn new(spec: &Spec, w: u32, threads: u32, t0: Instant, deadline: Instant) -> WorkerPlan {
+    fn new(
+        spec: &Spec,
+        addr: std::net::SocketAddr,
+        w: u32,
+        threads: u32,
+        t0: Instant,
+        deadline: Instant,
+    ) -> WorkerPlan {
         let share = |total: u64| super::share(total, w, threads);
         let shard = spec.shard;
         WorkerPlan {
             connections: u32::try_from(share(u64::from(spec.connections)))
                 .expect("a share of a u32"),
+            streams: spec.streams.max(1),
+            dialer: Dialer {
+                addr,
+                tls: spec.tls.clone(),
+                http2: spec.http2,
+            },
             max_requests: share(spec.max_requests),
             mode: spec.mode,
             first: u64::from(shard.index) + u64::from(shard.count) * u64::from(w),
@@ -173,12 +193,7 @@ impl WorkerPlan {
         }
     }
 
-    fn run(
-        self,
-        addr: std::net::SocketAddr,
-        live: &Arc<Live>,
-        stop: &Arc<AtomicBool>,
-    ) -> Result<Worker, LoadError> {
+    fn run(self, live: &Arc<Live>, stop: &Arc<AtomicBool>) -> Result<Worker, LoadError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -191,13 +206,16 @@ impl WorkerPlan {
         rt.block_on(async {
             let local = tokio::task::LocalSet::new();
             for _ in 0..plan.connections {
-                local.spawn_local(connection(
-                    plan.clone(),
-                    shared.clone(),
-                    addr,
-                    live.clone(),
-                    stop.clone(),
-                ));
+                let group = Rc::new(Group::default());
+                for _ in 0..plan.streams {
+                    local.spawn_local(connection(
+                        plan.clone(),
+                        shared.clone(),
+                        group.clone(),
+                        live.clone(),
+                        stop.clone(),
+                    ));
+                }
             }
             local.await;
         });
@@ -235,6 +253,9 @@ pub(super) struct Worker {
     pub last_done: Option<Instant>,
     /// Completed and failed requests not yet added to the shared counters.
     pub unflushed: (u64, u64),
+    pub opened: Opened,
+    /// Why the first failed connection failed.
+    pub first_error: Option<String>,
 }
 
 impl Worker {
@@ -250,6 +271,8 @@ impl Worker {
             missed_starts: 0,
             last_done: None,
             unflushed: (0, 0),
+            opened: Opened::default(),
+            first_error: None,
         }
     }
 
@@ -272,20 +295,26 @@ impl Worker {
     }
 }
 
-/// The request, prepared once per worker.
+/// The request, prepared once per worker, in the form of each protocol.
 struct Template {
     method: hyper::Method,
-    /// Path and query of each request in the weighted rotation.
+    http1: Form,
+    /// HTTP/2 requests carry the scheme and authority in their pseudo-headers, so their URIs
+    /// are absolute and they have no `Host` header; empty unless HTTP/2 was asked for.
+    http2: Form,
+    body: Bytes,
+}
+
+/// The URIs of the weighted rotation and the headers, for one protocol.
+struct Form {
     paths: Vec<hyper::Uri>,
     /// Every header of a request, prepared once: cloning the map is cheaper than building it.
     headers: hyper::HeaderMap,
-    body: Bytes,
 }
 
 impl Template {
     fn new(spec: &Spec) -> Template {
         let mut headers = hyper::HeaderMap::new();
-        headers.insert(hyper::header::HOST, spec.host_header.clone());
         headers.insert(
             hyper::header::USER_AGENT,
             hyper::header::HeaderValue::from_static(crate::net::USER_AGENT),
@@ -293,22 +322,146 @@ impl Template {
         for (k, v) in &spec.headers {
             headers.append(k, v.clone());
         }
+        let http2 = Form {
+            paths: if spec.http2 {
+                let absolute = |p: &hyper::Uri| {
+                    format!("{}{p}", spec.origin)
+                        .parse()
+                        .expect("an origin and a valid path make a valid URI")
+                };
+                spec.rotation.iter().map(absolute).collect()
+            } else {
+                Vec::new()
+            },
+            headers: headers.clone(),
+        };
+        headers.insert(hyper::header::HOST, spec.host_header.clone());
         Template {
             method: spec.method.clone(),
-            paths: spec.rotation.clone(),
-            headers,
+            http1: Form {
+                paths: spec.rotation.clone(),
+                headers,
+            },
+            http2,
             body: spec.body.clone(),
         }
     }
 
-    fn request(&self, i: u64) -> hyper::Request<Full<Bytes>> {
+    fn request(&self, i: u64, http2: bool) -> hyper::Request<Full<Bytes>> {
+        let form = if http2 { &self.http2 } else { &self.http1 };
         let path =
-            &self.paths[usize::try_from(i % self.paths.len() as u64).expect("below a usize")];
+            &form.paths[usize::try_from(i % form.paths.len() as u64).expect("below a usize")];
         let mut req = hyper::Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = path.clone();
-        *req.headers_mut() = self.headers.clone();
+        *req.headers_mut() = form.headers.clone();
         req
+    }
+}
+
+/// An open connection's request side.
+enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
+        match self {
+            Sender::Http1(s) => {
+                s.ready().await?;
+                s.send_request(req).await
+            }
+            Sender::Http2(s) => {
+                s.ready().await?;
+                s.send_request(req).await
+            }
+        }
+    }
+}
+
+/// The HTTP/2 connection the request loops of one group share; locked only to open it.
+type Group = tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>;
+
+/// How connections are opened: TCP, TLS when the target is `https://`, then the HTTP
+/// handshake of the protocol asked for or, over TLS, the one ALPN chose.
+struct Dialer {
+    addr: std::net::SocketAddr,
+    tls: Option<Tls>,
+    http2: bool,
+}
+
+impl Dialer {
+    /// A connection for a request loop of `group`: the group's HTTP/2 connection while it is
+    /// open, else a new one, and whether it is new (the reason of a failure is returned for
+    /// the result).
+    async fn open(&self, group: &Group) -> Result<(Sender, bool), String> {
+        let mut shared = group.lock().await;
+        if let Some(s) = shared.as_ref().filter(|s| !s.is_closed()) {
+            return Ok((Sender::Http2(s.clone()), false));
+        }
+        let sender = self.dial().await?;
+        if let Sender::Http2(s) = &sender {
+            *shared = Some(s.clone());
+        }
+        Ok((sender, true))
+    }
+
+    async fn dial(&self) -> Result<Sender, String> {
+        let stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", self.addr))?;
+        // Requests are small and latency-bound: Nagle's algorithm would delay them.
+        let _ = stream.set_nodelay(true);
+        let Some(tls) = &self.tls else {
+            return handshake(stream, self.http2).await;
+        };
+        let stream = tls
+            .connector
+            .connect(tls.server_name.clone(), stream)
+            .await
+            .map_err(|e| {
+                format!(
+                    "TLS handshake with `{}` failed: {e}",
+                    tls.server_name.to_str()
+                )
+            })?;
+        let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+        handshake(stream, http2).await
+    }
+}
+
+async fn handshake<S>(stream: S, http2: bool) -> Result<Sender, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(stream);
+    if http2 {
+        let (send, driver) = http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
+        tokio::task::spawn_local(async move {
+            let _ = driver.await;
+        });
+        Ok(Sender::Http2(send))
+    } else {
+        let (send, driver) = http1::handshake(io)
+            .await
+            .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
+        tokio::task::spawn_local(async move {
+            let _ = driver.await;
+        });
+        Ok(Sender::Http1(send))
     }
 }
 
@@ -320,17 +473,18 @@ enum Ended {
     Io,
 }
 
+/// One request loop: an HTTP/1.1 connection, or one stream of an HTTP/2 connection.
 async fn connection(
     plan: Rc<WorkerPlan>,
     shared: Rc<Shared>,
-    addr: std::net::SocketAddr,
+    group: Rc<Group>,
     live: Arc<Live>,
     stop: Arc<AtomicBool>,
 ) {
     let live = &*live;
     let limit = tokio::time::sleep(plan.timeout);
     tokio::pin!(limit);
-    let mut conn: Option<http1::SendRequest<Full<Bytes>>> = None;
+    let mut conn: Option<Sender> = None;
     loop {
         if stop.load(Ordering::Relaxed) {
             return;
@@ -362,7 +516,7 @@ async fn connection(
         limit.as_mut().reset((sent_at + plan.timeout).into());
         let ended = tokio::select! {
             biased;
-            e = exchange(&mut conn, addr, plan.template.request(index)) => e,
+            e = exchange(&mut conn, &plan, &group, &shared, index) => e,
             () = limit.as_mut() => {
                 conn = None;
                 Ended::Timeout
@@ -412,7 +566,7 @@ async fn connection(
         drop(w);
         // A connection hyper has closed (the server said `Connection: close`) is opened again
         // for the next request.
-        if conn.as_ref().is_some_and(http1::SendRequest::is_closed) {
+        if conn.as_ref().is_some_and(Sender::is_closed) {
             conn = None;
         }
     }
@@ -424,32 +578,33 @@ fn micros(d: Duration) -> u64 {
 
 /// One request and its whole response on `conn`, opening the connection first when needed.
 async fn exchange(
-    conn: &mut Option<http1::SendRequest<Full<Bytes>>>,
-    addr: std::net::SocketAddr,
-    req: hyper::Request<Full<Bytes>>,
+    conn: &mut Option<Sender>,
+    plan: &WorkerPlan,
+    group: &Group,
+    shared: &Shared,
+    index: u64,
 ) -> Ended {
     if conn.is_none() {
-        let stream = match tokio::net::TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(_) => return Ended::Connect,
-        };
-        // Requests are small and latency-bound: Nagle's algorithm would delay them.
-        let _ = stream.set_nodelay(true);
-        let (send, driver) = match http1::handshake(TokioIo::new(stream)).await {
-            Ok(pair) => pair,
-            Err(_) => return Ended::Connect,
-        };
-        tokio::task::spawn_local(async move {
-            let _ = driver.await;
-        });
-        *conn = Some(send);
+        let opened = plan.dialer.open(group).await;
+        let mut w = shared.worker.borrow_mut();
+        match opened {
+            Ok((sender, new)) => {
+                // Counted once per connection, by the loop that opened it.
+                match &sender {
+                    Sender::Http1(_) => w.opened.http1 += u64::from(new),
+                    Sender::Http2(_) => w.opened.http2 += u64::from(new),
+                }
+                *conn = Some(sender);
+            }
+            Err(reason) => {
+                w.first_error.get_or_insert(reason);
+                return Ended::Connect;
+            }
+        }
     }
     let send = conn.as_mut().expect("opened above");
-    if send.ready().await.is_err() {
-        *conn = None;
-        return Ended::Io;
-    }
-    let resp = match send.send_request(req).await {
+    let http2 = matches!(send, Sender::Http2(_));
+    let resp = match send.send(plan.template.request(index, http2)).await {
         Ok(r) => r,
         Err(_) => {
             *conn = None;

@@ -7,6 +7,13 @@
 //! omission, and service time is reported beside it). The generator is in `generate`, the
 //! result, its file format and the exact shard merge in `result`.
 //!
+//! Transport: plain HTTP/1.1 with keep-alive by default; `https://` targets over rustls,
+//! checked against the platform's roots (plus `ca_file`, for a staging CA), never unchecked;
+//! `http2 = true` speaks HTTP/2, negotiated by ALPN over TLS and with prior knowledge (h2c) over
+//! plain TCP, `streams` concurrent requests on each connection. The protocol each connection
+//! actually spoke is counted in the result, and a gate that asked for HTTP/2 and got HTTP/1.1
+//! fails on it (`load-not-http2`).
+//!
 //! Bounded by construction: `duration` is required and a request count (`max_requests`, by
 //! default what the rate can send in the duration, or [`DEFAULT_MAX_REQUESTS`] in closed loop)
 //! always applies; a target that is not loopback is refused unless the gate says
@@ -15,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -33,7 +41,7 @@ mod result;
 
 pub use generate::{LATE_START, Progress, generate};
 pub use hdrhistogram::Histogram;
-pub use result::{ErrorCounts, FORMAT_VERSION, LoadResult, PERCENTILES};
+pub use result::{ErrorCounts, FORMAT_VERSION, LoadResult, Opened, PERCENTILES};
 
 /// Requests a closed-loop run may send when `max_requests` is not given: a few minutes at
 /// loopback speed (about 100k req/s against nginx on one core), so a forgotten bound still ends.
@@ -65,6 +73,12 @@ pub enum LoadError {
     /// Two results cannot be merged.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// The extra CA file cannot be read or holds no certificate.
+    #[error("cannot use the CA file `{}`: {message}", path.display())]
+    CaFile { path: PathBuf, message: String },
+    /// The TLS client cannot be set up (no usable root store, no protocol version).
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
 fn display_params(errors: &[ParamError]) -> String {
@@ -107,6 +121,72 @@ impl Shard {
     }
 }
 
+/// How `https://` connections are made: one client configuration for the whole run (its
+/// session cache lets reconnections resume), and the name the certificate must carry.
+#[derive(Clone)]
+pub(crate) struct Tls {
+    connector: tokio_rustls::TlsConnector,
+    server_name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// The platform's roots (what reqwest checks every other probe's HTTPS against) plus the
+    /// certificates of `ca_file`; ALPN offers `h2` only when HTTP/2 is asked for, and always
+    /// `http/1.1`, so that a server without HTTP/2 says so rather than failing the handshake.
+    fn new(host: &str, ca_file: Option<&Path>, http2: bool) -> Result<Tls, LoadError> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, ServerName};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let extra = match ca_file {
+            Some(path) => {
+                let bad = |message: String| LoadError::CaFile {
+                    path: path.to_owned(),
+                    message,
+                };
+                let certs = CertificateDer::pem_file_iter(path)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| bad(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(bad("no PEM certificate in it".to_owned()));
+                }
+                certs
+            }
+            None => Vec::new(),
+        };
+        let tls = |e: rustls::Error| LoadError::Tls(e.to_string());
+        let verifier =
+            rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+                .map_err(tls)?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            // "dangerous" is rustls's name for any verifier of one's own; this one verifies.
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = if http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
+        let name = host.trim_start_matches('[').trim_end_matches(']');
+        let server_name = ServerName::try_from(name.to_owned())
+            .map_err(|e| LoadError::Tls(format!("`{name}` is not a server name: {e}")))?;
+        Ok(Tls {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+}
+
 /// A load run, validated: what [`generate`] executes.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -114,6 +194,14 @@ pub struct Spec {
     pub target: String,
     host: String,
     port: u16,
+    /// `https://`: how connections are wrapped.
+    tls: Option<Tls>,
+    /// HTTP/2 was asked for (ALPN over TLS, prior knowledge over plain TCP).
+    pub http2: bool,
+    /// HTTP/2: concurrent requests on each connection (1 with HTTP/1.1).
+    pub streams: u32,
+    /// `scheme://authority` of the target: HTTP/2 requests carry it in their pseudo-headers.
+    origin: String,
     method: hyper::Method,
     /// The paths in their weighted rotation: request `i` goes to `rotation[i % len]`.
     rotation: Vec<hyper::Uri>,
@@ -144,18 +232,21 @@ impl Spec {
         let mut cfg: Config = crate::params::from_params(params).map_err(LoadError::Params)?;
         let mut errors = Vec::new();
         Load::validate(&mut cfg, &mut errors);
-        check_target(base_url, cfg.allow_remote, &mut errors);
+        check_target(base_url, &cfg, &mut errors);
         if !errors.is_empty() {
             return Err(LoadError::Params(errors));
         }
-        Spec::new(&cfg, base_url, timeout, shard)
+        // The command line's CA file is relative to where it runs.
+        Spec::new(&cfg, base_url, timeout, shard, Path::new(""))
     }
 
+    /// `workdir`: what a relative `ca_file` is relative to.
     fn new(
         cfg: &Config,
         base: &url::Url,
         timeout: Duration,
         shard: Shard,
+        workdir: &Path,
     ) -> Result<Spec, LoadError> {
         let invalid = |key: &str, m: String| LoadError::Params(vec![err(key, m)]);
         let host = base.host_str().unwrap_or_default().to_owned();
@@ -180,11 +271,18 @@ impl Spec {
             })?;
             headers.append(name, value);
         }
-        let host_header = hyper::header::HeaderValue::from_str(&match base.port() {
+        let authority = match base.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.clone(),
-        })
-        .map_err(|e| invalid("base_url", e.to_string()))?;
+        };
+        let host_header = hyper::header::HeaderValue::from_str(&authority)
+            .map_err(|e| invalid("base_url", e.to_string()))?;
+        let tls = (base.scheme() == "https")
+            .then(|| {
+                let ca_file = cfg.ca_file.as_deref().map(|f| workdir.join(f));
+                Tls::new(&host, ca_file.as_deref(), cfg.http2)
+            })
+            .transpose()?;
         let per_shard = |v: u64| share(v, shard.index, shard.count);
         let scheduled = cfg
             .rate
@@ -199,8 +297,12 @@ impl Spec {
                 base.as_str().trim_end_matches('/'),
                 cfg.paths()[0].path
             ),
+            origin: format!("{}://{authority}", base.scheme()),
             host,
             port,
+            tls,
+            http2: cfg.http2,
+            streams: cfg.streams,
             method: hyper::Method::from_bytes(cfg.method.to_ascii_uppercase().as_bytes())
                 .map_err(|e| invalid("method", e.to_string()))?,
             rotation,
@@ -221,6 +323,11 @@ impl Spec {
             timeout,
             shard,
         })
+    }
+
+    /// Whether the target is `https://`.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Adds a header every request carries (a session's credentials).
@@ -257,8 +364,13 @@ impl Spec {
             }
             Mode::Closed => "closed loop".to_owned(),
         };
+        let streams = if self.http2 {
+            format!(" × {} HTTP/2 streams", self.streams)
+        } else {
+            String::new()
+        };
         format!(
-            "{} {} ({load}, {} connections, {})",
+            "{} {} ({load}, {} connections{streams}, {})",
             self.method,
             self.rotation[0],
             self.connections,
@@ -274,16 +386,19 @@ fn share(total: u64, index: u32, parts: u32) -> u64 {
 }
 
 /// Loopback only, unless the roadmap declares the remote target: no ad hoc floods of someone
-/// else's host.
-fn check_target(base: &url::Url, allow_remote: bool, errors: &mut Vec<ParamError>) {
-    if base.scheme() != "http" {
-        errors.push(err(
+/// else's host. HTTP or HTTPS, and a CA file only where there is TLS to check.
+fn check_target(base: &url::Url, cfg: &Config, errors: &mut Vec<ParamError>) {
+    let allow_remote = cfg.allow_remote;
+    match base.scheme() {
+        "http" if cfg.ca_file.is_some() => errors.push(err(
+            "ca_file",
+            "a CA file checks TLS certificates; the target is plain `http://`",
+        )),
+        "http" | "https" => {}
+        other => errors.push(err(
             "base_url",
-            format!(
-                "the load probe speaks plain HTTP/1.1 for now; saw scheme `{}`",
-                base.scheme()
-            ),
-        ));
+            format!("the load probe speaks HTTP and HTTPS; saw scheme `{other}`"),
+        )),
     }
     let loopback = match base.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -341,6 +456,15 @@ pub(crate) struct Config {
     threads: u32,
     #[serde(default)]
     allow_remote: bool,
+    /// Speak HTTP/2: negotiated by ALPN over TLS, prior knowledge (h2c) over plain TCP.
+    #[serde(default)]
+    http2: bool,
+    /// HTTP/2 only: concurrent requests on each connection.
+    #[serde(default = "one")]
+    streams: u32,
+    /// PEM certificates trusted besides the platform's roots (a staging CA), relative to the
+    /// project.
+    ca_file: Option<String>,
     #[serde(default)]
     thresholds: BTreeMap<String, serde_json::Value>,
     /// What the `regression` threshold compares with: a result file (`phasegate load
@@ -501,6 +625,17 @@ impl Probe for Load {
                 format!("expected 1 to 256 threads, saw {}", cfg.threads),
             ));
         }
+        if !(1..=1000).contains(&cfg.streams) {
+            errors.push(err(
+                "streams",
+                format!("expected 1 to 1000 streams, saw {}", cfg.streams),
+            ));
+        } else if cfg.streams > 1 && !cfg.http2 {
+            errors.push(err(
+                "streams",
+                "concurrent streams on one connection need HTTP/2 (http2 = true); HTTP/1.1 sends one request at a time",
+            ));
+        }
         if cfg.max_requests == Some(0) {
             errors.push(err("max_requests", "expected at least 1 request"));
         }
@@ -534,11 +669,12 @@ impl Probe for Load {
         report: &mut Report,
     ) -> Result<(), ProbeError> {
         let mut errors = Vec::new();
-        check_target(&ctx.base_url, cfg.allow_remote, &mut errors);
+        check_target(&ctx.base_url, cfg, &mut errors);
         if !errors.is_empty() {
             return Err(ProbeError::Other(display_params(&errors)));
         }
-        let spec = Spec::new(cfg, &ctx.base_url, ctx.timeout, Shard::ALL).map_err(other)?;
+        let spec =
+            Spec::new(cfg, &ctx.base_url, ctx.timeout, Shard::ALL, &ctx.workdir).map_err(other)?;
         // Read before the run: a missing baseline should not cost a whole run to find out.
         let baseline = match &cfg.baseline {
             // Not replaced by a path: the gate has no passing run to compare with yet.
@@ -625,8 +761,13 @@ fn judge(
         "service time (closed loop, uncorrected)"
     };
     let no_data = |what: &str| {
+        let first = result
+            .first_error
+            .as_ref()
+            .map(|e| format!("; the first: {e}"))
+            .unwrap_or_default();
         ProbeError::Other(format!(
-            "threshold `{what}` has no data: {} requests started, none answered ({} connect errors, {} timeouts, {} broken)",
+            "threshold `{what}` has no data: {} requests started, none answered ({} connect errors, {} timeouts, {} broken){first}",
             result.sent, result.errors.connect, result.errors.timeout, result.errors.io
         ))
     };
@@ -685,6 +826,19 @@ fn judge(
     }
     if result.answered() == 0 {
         return Err(no_data("any"));
+    }
+    // Asked for HTTP/2 and got HTTP/1.1 (the server chose it by ALPN): the figures are real
+    // but are not the ones the gate asked for.
+    if spec.http2 && result.opened.http1 > 0 {
+        report.finding(
+            "load-not-http2",
+            format!(
+                "HTTP/2 was asked for, but {} of {} connections spoke HTTP/1.1: the server chose it by ALPN",
+                result.opened.http1,
+                result.opened.http1 + result.opened.http2
+            ),
+            at.clone(),
+        );
     }
     if result.missed_starts > 0 {
         let lag = result
@@ -786,13 +940,30 @@ mod tests {
     #[test]
     fn a_remote_target_needs_allow_remote_and_loopback_does_not() {
         let mut errors = Vec::new();
-        check_target(&"http://10.1.2.3:80/".parse().unwrap(), false, &mut errors);
+        let cfg =
+            |v: serde_json::Value| -> Config { crate::params::from_params(&params(v)).unwrap() };
+        let local = cfg(serde_json::json!({"duration": "1s"}));
+        let remote = cfg(serde_json::json!({"duration": "1s", "allow_remote": true}));
+        check_target(&"http://10.1.2.3:80/".parse().unwrap(), &local, &mut errors);
         assert_eq!(errors[0].key.as_deref(), Some("allow_remote"));
         errors.clear();
-        check_target(&"http://10.1.2.3:80/".parse().unwrap(), true, &mut errors);
-        check_target(&"http://[::1]:80/".parse().unwrap(), false, &mut errors);
-        check_target(&"http://localhost:80/".parse().unwrap(), false, &mut errors);
+        check_target(
+            &"http://10.1.2.3:80/".parse().unwrap(),
+            &remote,
+            &mut errors,
+        );
+        check_target(&"http://[::1]:80/".parse().unwrap(), &local, &mut errors);
+        check_target(
+            &"https://localhost:80/".parse().unwrap(),
+            &local,
+            &mut errors,
+        );
         assert!(errors.is_empty(), "{errors:?}");
+        let ca = cfg(serde_json::json!({"duration": "1s", "ca_file": "ca.pem"}));
+        check_target(&"http://[::1]:80/".parse().unwrap(), &ca, &mut errors);
+        check_target(&"ftp://[::1]:80/".parse().unwrap(), &local, &mut errors);
+        let keys: Vec<_> = errors.iter().map(|e| e.key.clone().unwrap()).collect();
+        assert_eq!(keys, ["ca_file", "base_url"]);
     }
 
     #[test]

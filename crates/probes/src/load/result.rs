@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::generate::{Worker, micros_to_ms};
 use super::{LoadError, Mode, Spec};
 
-/// Version of the load result file; bumped on an incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the load result file; bumped on an incompatible change. Version 2 added the
+/// transport (`tls`, `http2`, `opened`, `protocol`) and `first_error`; version 1 files, plain
+/// HTTP/1.1 by construction, are still read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Latencies are recorded in microseconds, from 1 µs to one hour, with 3 significant digits
 /// (at most 0.1 % quantization at any magnitude).
@@ -64,6 +66,20 @@ impl ErrorCounts {
     }
 }
 
+/// Connections opened, by the protocol they spoke (what ALPN chose over TLS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opened {
+    pub http1: u64,
+    pub http2: u64,
+}
+
+impl Opened {
+    fn add(&mut self, o: &Opened) {
+        self.http1 += o.http1;
+        self.http2 += o.http2;
+    }
+}
+
 /// One load run (or the merge of several shards).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadResult {
@@ -92,6 +108,15 @@ pub struct LoadResult {
     pub corrected: Option<Histogram<u64>>,
     /// Open loop only: how late each request was sent after its due time, in µs.
     pub lag: Option<Histogram<u64>>,
+    /// The target is `https://`.
+    pub tls: bool,
+    /// HTTP/2 was asked for.
+    pub http2: bool,
+    /// Connections opened, by the protocol they spoke.
+    pub opened: Opened,
+    /// Why the first connection that failed did (a refused connect, a certificate the roots
+    /// do not vouch for): the reason behind `errors.connect`.
+    pub first_error: Option<String>,
 }
 
 /// One latency figure of the summary.
@@ -123,6 +148,10 @@ impl LoadResult {
             service: new_histogram(),
             corrected: open.then(new_histogram),
             lag: open.then(new_histogram),
+            tls: spec.is_tls(),
+            http2: spec.http2,
+            opened: Opened::default(),
+            first_error: None,
         }
     }
 
@@ -130,6 +159,10 @@ impl LoadResult {
         self.sent += w.sent;
         self.errors.add(&w.errors);
         self.missed_starts += w.missed_starts;
+        self.opened.add(&w.opened);
+        if self.first_error.is_none() {
+            self.first_error = w.first_error;
+        }
         self.service.add(&w.service).map_err(merge_error)?;
         if let Some(c) = &mut self.corrected {
             c.add(&w.corrected).map_err(merge_error)?;
@@ -138,6 +171,17 @@ impl LoadResult {
             l.add(&w.lag).map_err(merge_error)?;
         }
         Ok(())
+    }
+
+    /// The protocol the connections spoke: `h2`, `http/1.1`, both (`h2+http/1.1`, shards or
+    /// connections that negotiated differently), or `None` when none opened.
+    pub fn protocol(&self) -> Option<&'static str> {
+        match (self.opened.http2 > 0, self.opened.http1 > 0) {
+            (true, false) => Some("h2"),
+            (false, true) => Some("http/1.1"),
+            (true, true) => Some("h2+http/1.1"),
+            (false, false) => None,
+        }
     }
 
     /// Whether open-loop latencies (corrected for coordinated omission) exist.
@@ -186,6 +230,8 @@ impl LoadResult {
             ("failed".to_owned(), self.errors.failed() as f64),
             ("error_rate".to_owned(), self.error_rate().unwrap_or(0.0)),
         ];
+        m.push(("connections_http1".to_owned(), self.opened.http1 as f64));
+        m.push(("connections_http2".to_owned(), self.opened.http2 as f64));
         if let Some(rate) = self.rate {
             m.push(("target_rps".to_owned(), rate));
             m.push(("missed_starts".to_owned(), self.missed_starts as f64));
@@ -233,6 +279,11 @@ impl LoadResult {
             rps: self.rps(),
             errors: self.errors,
             missed_starts: self.missed_starts,
+            tls: self.tls,
+            http2: self.http2,
+            opened: self.opened,
+            protocol: self.protocol().map(str::to_owned),
+            first_error: self.first_error.clone(),
             summary: self
                 .measurements()
                 .into_iter()
@@ -251,7 +302,7 @@ impl LoadResult {
     pub fn from_json(text: &str) -> Result<LoadResult, LoadError> {
         let file: File =
             serde_json::from_str(text).map_err(|e| LoadError::Format(e.to_string()))?;
-        if file.version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&file.version) {
             return Err(LoadError::Format(format!(
                 "version {} of the load result format, expected {FORMAT_VERSION}",
                 file.version
@@ -276,6 +327,10 @@ impl LoadResult {
                 .map(decode)
                 .transpose()?,
             lag: file.histograms.lag.as_deref().map(decode).transpose()?,
+            tls: file.tls,
+            http2: file.http2,
+            opened: file.opened,
+            first_error: file.first_error,
         })
     }
 
@@ -315,6 +370,10 @@ impl LoadResult {
         self.sent += other.sent;
         self.errors.add(&other.errors);
         self.missed_starts += other.missed_starts;
+        self.opened.add(&other.opened);
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
         // Shards split the connections of closed loop; open loop splits the rate, which
         // each shard already reports whole.
         if !self.is_open_loop() {
@@ -377,6 +436,18 @@ struct File {
     rps: f64,
     errors: ErrorCounts,
     missed_starts: u64,
+    // Version 2; a version 1 file was plain HTTP/1.1 and did not count connections.
+    #[serde(default)]
+    tls: bool,
+    #[serde(default)]
+    http2: bool,
+    #[serde(default)]
+    opened: Opened,
+    /// Derived from `opened` (for readers).
+    #[serde(default)]
+    protocol: Option<String>,
+    #[serde(default)]
+    first_error: Option<String>,
     summary: std::collections::BTreeMap<String, f64>,
     histograms: Histograms,
 }
@@ -413,6 +484,10 @@ mod tests {
             service: h.clone(),
             corrected: Some(h.clone()),
             lag: Some(h),
+            tls: false,
+            http2: true,
+            opened: Opened { http1: 0, http2: 2 },
+            first_error: None,
         }
     }
 
@@ -454,7 +529,23 @@ mod tests {
         let other = r
             .to_json()
             .unwrap()
-            .replace("\"version\": 1", "\"version\": 9");
+            .replace("\"version\": 2", "\"version\": 9");
         assert!(LoadResult::from_json(&other).is_err());
+    }
+
+    #[test]
+    fn a_version_1_file_reads_as_plain_http1_with_no_connection_counts() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&result(&[5, 50], 0).to_json().unwrap()).unwrap();
+        let file = v.as_object_mut().unwrap();
+        for added in ["tls", "http2", "opened", "protocol", "first_error"] {
+            assert!(file.remove(added).is_some(), "{added} is written");
+        }
+        file.insert("version".into(), 1.into());
+        let back = LoadResult::from_json(&v.to_string()).unwrap();
+        assert_eq!((back.tls, back.http2), (false, false));
+        assert_eq!(back.opened, Opened::default());
+        assert_eq!(back.protocol(), None);
+        assert_eq!(back.sent, 2);
     }
 }

@@ -23,6 +23,7 @@ mod validate;
 // payments
 mod idempotency;
 mod load;
+mod load_tls;
 mod webhook;
 // content and lifecycle
 mod shutdown;
