@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use phasegate_probes::{Context, Outcome, Params};
+use phasegate_probes::{Context, Outcome, Params, Target};
 
 use crate::Error;
 
@@ -12,7 +12,8 @@ use crate::Error;
 pub struct ProbeRequest {
     /// The probe kind (one of [`phasegate_probes::KINDS`]).
     pub kind: String,
-    /// The base URL of the service.
+    /// The base URL of the service; for a probe of the project's files, the directory it
+    /// reads (relative to `workdir`).
     pub url: String,
     /// Its parameters.
     pub params: Params,
@@ -58,16 +59,22 @@ pub async fn probe(request: &ProbeRequest) -> Result<Outcome, Error> {
             format!("probes: {}", phasegate_probes::KINDS.join(", ")),
         ));
     }
-    let base_url = url::Url::parse(&request.url).map_err(|e| {
-        Error::usage(
-            format!("invalid URL `{}`: {e}", request.url),
-            "give a base URL such as http://127.0.0.1:8080",
-        )
-    })?;
+    // A probe of the project's files takes a directory instead of a URL.
+    let (base_url, workdir) = if phasegate_probes::target(&request.kind) == Some(Target::Files) {
+        (None, request.workdir.join(&request.url))
+    } else {
+        let url = url::Url::parse(&request.url).map_err(|e| {
+            Error::usage(
+                format!("invalid URL `{}`: {e}", request.url),
+                "give a base URL such as http://127.0.0.1:8080",
+            )
+        })?;
+        (Some(url), request.workdir.clone())
+    };
     let ctx = Context {
         base_url,
         timeout: request.timeout,
-        workdir: request.workdir.clone(),
+        workdir,
         // No session here, but the same variables are phasegate's own secrets.
         env: phasegate_probes::ChildEnv::withholding([crate::SIGNING_KEY_VAR, crate::LEDGER_VAR]),
     };

@@ -127,7 +127,7 @@ pub enum Command {
     /// waiver of a gate replaces their earlier ones. The granter is `--by`, else
     /// `git config user.email` in the roadmap's directory, else $USER.
     Waive(WaiveArgs),
-    /// Run one probe ad hoc against a URL and print its findings
+    /// Run one probe ad hoc against a URL (or a directory) and print its findings
     ///
     /// The quickest way to try phasegate on your own service, e.g.
     /// `phasegate probe headers https://staging.example.com -p paths='["/", "/login"]'`.
@@ -332,9 +332,11 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Probe: http, headers, cors, request-id, health, metrics, rate-limit, rbac, strict-input
+    /// Probe: one of the kinds `docs/probes.md` lists (http, headers, cors, health, load, ...)
     pub kind: String,
-    /// Base URL of the service, e.g. http://127.0.0.1:8080
+    /// Base URL of the service, e.g. http://127.0.0.1:8080; for a probe of the project's
+    /// files, the directory it reads
+    #[arg(value_name = "URL|DIR")]
     pub url: String,
     /// A parameter of the probe, KEY=VALUE; VALUE is read as TOML (`limit=5`,
     /// `allowed=["https://app.example.com"]`) and as a plain string when it is not TOML

@@ -299,23 +299,18 @@ impl Probe for Headers {
     /// Probes the routes and evaluates every response; `ignore`d codes are dropped at the end.
     async fn check(
         cfg: &Config,
-        ctx: &Context,
+        _: &Context,
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let result = check(cfg, ctx, http, report).await;
+        let result = check(cfg, http, report).await;
         report.findings.retain(|f| !cfg.ignore.contains(&f.code));
         result
     }
 }
 
-async fn check(
-    cfg: &Config,
-    ctx: &Context,
-    http: &mut Client,
-    report: &mut Report,
-) -> Result<(), ProbeError> {
-    let https = cfg.https == HttpsMode::Yes || ctx.base_url.scheme() == "https";
+async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(), ProbeError> {
+    let https = cfg.https == HttpsMode::Yes || http.base().scheme() == "https";
     let mut responses = Vec::new();
     for path in &cfg.paths {
         responses.push(http.send(&Request::page(path)).await?);

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::Context;
 use crate::report::Report;
 
 /// Bodies are read up to this many bytes; a probe never needs more, and a service streaming
@@ -267,8 +266,9 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A client for `ctx` allowed at most `budget` requests.
-    pub fn new(ctx: &Context, budget: u32) -> Result<Client, ProbeError> {
+    /// A client for the service at `base`, each request bounded by `timeout`, allowed at most
+    /// `budget` requests.
+    pub fn new(base: &Url, timeout: Duration, budget: u32) -> Result<Client, ProbeError> {
         let client = reqwest::Client::builder()
             // Redirects are followed by `send`, hop by hop, so that each hop is counted and none
             // leaves the base URL's origin.
@@ -276,15 +276,15 @@ impl Client {
             .user_agent(USER_AGENT)
             // Libraries do not read the environment behind the caller's back (HTTP_PROXY).
             .no_proxy()
-            .timeout(ctx.timeout)
-            .connect_timeout(ctx.timeout)
+            .timeout(timeout)
+            .connect_timeout(timeout)
             .build()
             .map_err(|e| {
                 ProbeError::Other(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
         Ok(Client {
             client,
-            base: ctx.base_url.clone(),
+            base: base.clone(),
             sent: 0,
             asked: 0,
             budget,
@@ -303,6 +303,11 @@ impl Client {
     /// Requests sent so far, redirect hops included.
     pub fn sent(&self) -> u32 {
         self.sent
+    }
+
+    /// The base URL requests are sent to.
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// Addresses `base` from now on instead of the context's base URL: for a probe that starts
@@ -720,13 +725,7 @@ mod tests {
 
     fn client(base: &str) -> Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let ctx = Context {
-            base_url: Url::parse(base).unwrap(),
-            timeout: Duration::from_secs(5),
-            workdir: std::env::temp_dir(),
-            env: crate::ChildEnv::default(),
-        };
-        Client::new(&ctx, 4).unwrap()
+        Client::new(&Url::parse(base).unwrap(), Duration::from_secs(5), 4).unwrap()
     }
 
     /// A plain-http server answering every request with `status` and `Location: location`.

@@ -10,10 +10,11 @@ use futures_util::FutureExt;
 
 use serde::de::DeserializeOwned;
 
+use crate::files::{FileProbe, run_files, validate_files};
 use crate::net::{Client, ProbeError};
 use crate::params;
 use crate::report::Report;
-use crate::{Context, Cut, ParamError, Params, panic_message};
+use crate::{Context, Cut, ParamError, Params, Target, panic_message};
 
 /// One built-in probe: its name, its parameters, its request budget and its check. A probe
 /// says only what is its own; parsing, the client and closing the report are done here.
@@ -52,7 +53,7 @@ pub(crate) trait Probe {
 }
 
 /// A future a registry entry returns; boxed because every probe's future has its own type.
-type BoxReport<'a> = Pin<Box<dyn Future<Output = (Report, Option<Cut>)> + Send + 'a>>;
+pub(crate) type BoxReport<'a> = Pin<Box<dyn Future<Output = (Report, Option<Cut>)> + Send + 'a>>;
 
 /// What ends a check early when it resolves.
 pub(crate) type Stop<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -60,6 +61,7 @@ pub(crate) type Stop<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// A probe in the registry, its type erased so that all of them fit one list.
 pub(crate) struct Entry {
     pub kind: &'static str,
+    pub target: Target,
     pub validate: fn(&Params) -> Result<(), Vec<ParamError>>,
     pub run: for<'a> fn(&'a Params, &'a Context, Stop<'a>) -> BoxReport<'a>,
 }
@@ -69,8 +71,20 @@ impl Entry {
     pub const fn of<P: Probe>() -> Entry {
         Entry {
             kind: P::KIND,
+            target: Target::Service,
             validate: validate::<P>,
             run: run::<P>,
+        }
+    }
+
+    /// The entry of file probe `P`.
+    #[allow(dead_code, reason = "the framework lands before its first probe")]
+    pub const fn files<P: FileProbe>() -> Entry {
+        Entry {
+            kind: P::KIND,
+            target: Target::Files,
+            validate: validate_files::<P>,
+            run: run_files::<P>,
         }
     }
 }
@@ -78,9 +92,17 @@ impl Entry {
 /// Parses `raw` into `P`'s configuration: deserialization first (which stops at the first
 /// problem), then every problem [`Probe::validate`] finds.
 fn parse<P: Probe>(raw: &Params) -> Result<P::Config, Vec<ParamError>> {
-    let mut cfg: P::Config = params::from_params(raw)?;
+    parse_with(raw, P::validate)
+}
+
+/// Deserializes `raw`, then completes and checks it with `validate`.
+pub(crate) fn parse_with<C: DeserializeOwned>(
+    raw: &Params,
+    validate: fn(&mut C, &mut Vec<ParamError>),
+) -> Result<C, Vec<ParamError>> {
+    let mut cfg: C = params::from_params(raw)?;
     let mut errors = Vec::new();
-    P::validate(&mut cfg, &mut errors);
+    validate(&mut cfg, &mut errors);
     if errors.is_empty() {
         Ok(cfg)
     } else {
@@ -99,7 +121,14 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
             Err(errors) => return (Report::invalid(&errors), None),
         };
         let mut report = Report::default();
-        let mut http = match Client::new(ctx, P::budget(&cfg)) {
+        let Some(base) = &ctx.base_url else {
+            let why = format!(
+                "probe `{}` has no target: give the gate `service = \"...\"` or `base_url = \"...\"`",
+                P::KIND
+            );
+            return (report.finish(0, Err(ProbeError::Other(why))), None);
+        };
+        let mut http = match Client::new(base, ctx.timeout, P::budget(&cfg)) {
             Ok(http) => http,
             Err(e) => return (report.finish(0, Err(e)), None),
         };
@@ -119,10 +148,7 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
                 if report.pending_cleanup {
                     P::cleanup(&cfg, ctx, &mut report).await;
                 }
-                let why = match &cut {
-                    Cut::Stopped => format!("probe `{}` was stopped before its end", P::KIND),
-                    Cut::Panicked(m) => format!("probe `{}` panicked: {m}", P::KIND),
-                };
+                let why = cut_reason(P::KIND, &cut);
                 (
                     report.finish(http.sent(), Err(ProbeError::Other(why))),
                     Some(cut),
@@ -130,6 +156,14 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
             }
         }
     })
+}
+
+/// The error a check cut short ends with.
+pub(crate) fn cut_reason(kind: &str, cut: &Cut) -> String {
+    match cut {
+        Cut::Stopped => format!("probe `{kind}` was stopped before its end"),
+        Cut::Panicked(m) => format!("probe `{kind}` panicked: {m}"),
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +209,7 @@ mod tests {
         // reqwest needs one crypto provider for the process, as `crate::run_until` installs.
         let _ = rustls::crypto::ring::default_provider().install_default();
         Context {
-            base_url: url::Url::parse("http://127.0.0.1:1").unwrap(),
+            base_url: Some(url::Url::parse("http://127.0.0.1:1").unwrap()),
             timeout: Duration::from_secs(1),
             workdir: std::env::temp_dir(),
             env: crate::ChildEnv::default(),

@@ -13,6 +13,9 @@ pub(crate) struct Report {
     pub findings: Vec<Finding>,
     pub measurements: BTreeMap<String, f64>,
     pub requests: u32,
+    /// Files a probe of the project's files read: its samples, as requests are an HTTP
+    /// probe's.
+    pub files: u32,
     /// Set when the check could not run to the end; the verdict is then an error.
     pub error: Option<String>,
     /// Set while the check has changed something it must undo (health's fault): if the
@@ -62,7 +65,9 @@ impl Report {
         let error = match self.error {
             Some(error) => Some(error),
             // No samples is never a pass: it proves nothing about the service.
-            None if self.requests == 0 => Some("the probe gathered no samples".to_string()),
+            None if self.requests == 0 && self.files == 0 => {
+                Some("the probe gathered no samples".to_string())
+            }
             None => None,
         };
         let outcome = Outcome {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use phasegate_model::{Finding, Record, Verdict};
-use phasegate_probes::Cut;
+use phasegate_probes::{Cut, Target};
 use tokio::sync::watch;
 
 use crate::attempt::{GateJob, base_record, gate_cwd};
@@ -38,14 +38,23 @@ pub(crate) async fn attempt(
         r.started_at = started_at;
         r
     };
-    let Some(base) = base_url else {
-        return error(format!(
-            "probe `{probe}` has no target: give the gate `service = \"...\"` or `base_url = \"...\"`"
-        ));
-    };
-    let base_url = match url::Url::parse(base) {
-        Ok(u) => u,
-        Err(e) => return error(format!("invalid base URL `{base}`: {e}")),
+    // A probe of the project's files reads the gate's working directory and has no service.
+    let base_url = match (phasegate_probes::target(probe), base_url) {
+        (Some(Target::Files), None) => None,
+        (Some(Target::Files), Some(_)) => {
+            return error(format!(
+                "probe `{probe}` reads the project's files, not a service: remove the gate's `service` and `base_url`"
+            ));
+        }
+        (_, None) => {
+            return error(format!(
+                "probe `{probe}` has no target: give the gate `service = \"...\"` or `base_url = \"...\"`"
+            ));
+        }
+        (_, Some(base)) => match url::Url::parse(base) {
+            Ok(u) => Some(u),
+            Err(e) => return error(format!("invalid base URL `{base}`: {e}")),
+        },
     };
     let pctx = phasegate_probes::Context {
         base_url,

@@ -669,12 +669,12 @@ impl Probe for Load {
         report: &mut Report,
     ) -> Result<(), ProbeError> {
         let mut errors = Vec::new();
-        check_target(&ctx.base_url, cfg, &mut errors);
+        check_target(http.base(), cfg, &mut errors);
         if !errors.is_empty() {
             return Err(ProbeError::Other(display_params(&errors)));
         }
         let spec =
-            Spec::new(cfg, &ctx.base_url, ctx.timeout, Shard::ALL, &ctx.workdir).map_err(other)?;
+            Spec::new(cfg, http.base(), ctx.timeout, Shard::ALL, &ctx.workdir).map_err(other)?;
         // Read before the run: a missing baseline should not cost a whole run to find out.
         let baseline = match &cfg.baseline {
             // Not replaced by a path: the gate has no passing run to compare with yet.

@@ -18,7 +18,7 @@ pub fn ctx(url: &url::Url) -> Context {
 
 pub fn ctx_in(url: &url::Url, workdir: &Path) -> Context {
     Context {
-        base_url: url.clone(),
+        base_url: Some(url.clone()),
         timeout: Duration::from_secs(5),
         workdir: workdir.to_path_buf(),
         env: phasegate_probes::ChildEnv::default(),
