@@ -170,6 +170,29 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("load-missed-starts", Low),
     ("load-no-baseline", Low),
     ("load-not-http2", High),
+    // the repository: ci-tolerance
+    ("ci-or-true", High),
+    ("ci-set-plus-e", High),
+    ("ci-continue-on-error", High),
+    ("ci-allow-failure", High),
+    ("ci-ignore-errors", High),
+    ("ci-exit-zero", High),
+    ("ci-pass-with-no-tests", Medium),
+    ("ci-keep-going", Medium),
+    ("ci-definition-invalid", High),
+    ("ci-allow-unused", Low),
+    // the repository: docs-drift
+    ("docs-command-missing", High),
+    ("docs-script-not-executable", Medium),
+    ("docs-link-broken", Medium),
+    ("docs-anchor-broken", Medium),
+    ("docs-required-missing", High),
+    ("docs-required-empty", High),
+    ("docs-placeholder", Medium),
+    ("docs-empty-section", Medium),
+    // the repository: local-first
+    ("local-first-external-host", High),
+    ("local-first-allow-unused", Low),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,
