@@ -119,6 +119,8 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<load::Load>(),
     // the repository's own files
     Entry::files::<repo::ci_tolerance::CiTolerance>(),
+    Entry::files::<repo::docs_drift::DocsDrift>(),
+    Entry::files::<repo::local_first::LocalFirst>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

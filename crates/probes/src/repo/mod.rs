@@ -7,8 +7,8 @@
 //! between files), glob parameters compiled once, and the shell grammar of `shell`.
 
 pub(crate) mod ci_tolerance;
-// pub(crate) mod docs_drift;
-// pub(crate) mod local_first;
+pub(crate) mod docs_drift;
+pub(crate) mod local_first;
 mod runners;
 mod shell;
 

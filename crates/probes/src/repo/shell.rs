@@ -40,12 +40,6 @@ pub(crate) struct Command {
     pub in_group: Option<usize>,
 }
 
-impl Command {
-    pub fn program(&self) -> Option<&str> {
-        self.words.first().map(String::as_str)
-    }
-}
-
 const KEYWORDS: &[&str] = &[
     "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "time",
 ];
