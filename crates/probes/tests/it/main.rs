@@ -28,3 +28,5 @@ mod webhook;
 // content and lifecycle
 mod shutdown;
 mod token;
+// the repository's own files: ci-tolerance, docs-drift, local-first
+mod repo;
