@@ -415,8 +415,10 @@ impl Scan<'_> {
             for (code, what) in flags(cmd) {
                 self.hit(code, s.file, s.source, line, what, from);
             }
+            // A `cd` inside a group or subshell is undone at its end: only top-level ones count.
             if let [cd, to] = cmd.words.as_slice()
                 && cd == "cd"
+                && cmd.in_group.is_none()
                 && !to.starts_with(['$', '/', '~', '`'])
             {
                 dir = normalize(&dir.join(to)).unwrap_or_default();
@@ -499,7 +501,7 @@ impl Scan<'_> {
             return None;
         }
         let here = caller.parent().unwrap_or(Path::new(""));
-        [dir, here]
+        [dir, here, Path::new("")]
             .iter()
             .filter_map(|d| normalize(&d.join(path)))
             .find(|p| self.root.join(p).is_file())

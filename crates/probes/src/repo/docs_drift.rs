@@ -235,7 +235,7 @@ fn parse(text: &str) -> Parsed {
             Event::Code(c) => {
                 if let Some((_, _, title)) = &mut heading {
                     title.push_str(&c);
-                } else if c.split_whitespace().next().is_some_and(|w| RUNNERS.contains(&w) || w.starts_with("./")) {
+                } else if is_inline_command(&c) {
                     let line = line_at(text, range.start);
                     out.commands.extend(shell::parse(&c).into_iter().map(|cmd| (line + cmd.line, cmd)));
                 }
@@ -260,6 +260,21 @@ fn parse(text: &str) -> Parsed {
     out
 }
 
+/// Inline code that reads as a command to run: a task runner with something to run
+/// (`make test`, not `make` naming the tool) or a script by path (as `phasegate import`
+/// tells commands from names).
+fn is_inline_command(code: &str) -> bool {
+    if has_angle_template(code) {
+        return false;
+    }
+    let words: Vec<&str> = code.split_whitespace().collect();
+    match words.first() {
+        Some(w) if RUNNERS.contains(w) => words.len() >= 2,
+        Some(w) => w.starts_with("./") && w.len() > 2 && !w.ends_with('/'),
+        None => false,
+    }
+}
+
 /// The commands of a fenced block: every line of a shell block (a leading `$ ` prompt
 /// dropped); in a `console` block or one without a language, only prompted lines.
 fn block_commands(text: &str, lang: &str, start: usize, body: &str, out: &mut Vec<(usize, Command)>) {
@@ -276,6 +291,9 @@ fn block_commands(text: &str, lang: &str, start: usize, body: &str, out: &mut Ve
             None if prompted_only => continue,
             None => trimmed,
         };
+        if has_angle_template(command) {
+            continue;
+        }
         out.extend(shell::parse(command).into_iter().map(|c| (first + n + c.line, c)));
     }
 }
@@ -610,6 +628,14 @@ impl Scan<'_> {
     }
 }
 
+/// `make <target>`: a word to fill in, which the shell grammar would take for a redirection.
+fn has_angle_template(command: &str) -> bool {
+    command.split('<').skip(1).any(|rest| {
+        let name: String = rest.chars().take_while(|c| *c != '>').collect();
+        rest.len() > name.len() && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "-_ .".contains(c))
+    })
+}
+
 /// `%20` and friends, as links write spaces and non-ASCII names.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -634,7 +660,7 @@ fn percent_decode(s: &str) -> String {
 fn is_template(w: &str) -> bool {
     w.contains(['<', '>', '{', '}', '[', ']', '…', '*'])
         || w.contains("...")
-        || (w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        || (!w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
 }
 
 #[cfg(test)]
@@ -659,7 +685,7 @@ mod tests {
 
     #[test]
     fn commands_come_from_shell_blocks_and_runner_inline_code() {
-        let text = "# T\n\nRun `make test` or `git status`.\n\n```console\n$ npm run lint\noutput || true\n```\n\n```bash\ncargo xtask dist\n```\n\n```rust\nmake\n```\n";
+        let text = "# T\n\nRun `make test`, `make <target>` or `git status`.\n\n```console\n$ npm run lint\noutput || true\n```\n\n```bash\ncargo xtask dist\n```\n\n```rust\nmake\n```\n";
         let p = parse(text);
         let cmds: Vec<(usize, String)> = p.commands.iter().map(|(l, c)| (*l, c.words.join(" "))).collect();
         assert_eq!(cmds, [(3, "make test".to_owned()), (6, "npm run lint".to_owned()), (11, "cargo xtask dist".to_owned())]);

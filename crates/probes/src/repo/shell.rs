@@ -244,14 +244,14 @@ pub(crate) fn parse(text: &str) -> Vec<Command> {
                 i += 1;
             }
             '|' => b.end_command(Op::Pipe),
-            '(' | ')' if b.word.is_none() => {
-                if c == '(' {
-                    b.end_command(b.op);
-                    b.group = true;
-                } else {
-                    b.end_command(Op::Semi);
-                    b.groups.pop();
-                }
+            '(' if b.word.is_none() => {
+                b.end_command(b.op);
+                b.group = true;
+            }
+            // `$(...)` was consumed whole above: a bare `)` closes a subshell.
+            ')' => {
+                b.end_command(Op::Semi);
+                b.groups.pop();
             }
             c if c == ' ' || c == '\t' || c == '\r' => b.end_word(),
             c => b.push_char(c),
