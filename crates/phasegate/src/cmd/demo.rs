@@ -38,6 +38,27 @@ fn fresh_dir() -> Result<std::path::PathBuf, Error> {
         .map_err(Error::io("cannot create the demo's directory"))
 }
 
+/// How the repository gates of the roadmap name phasegate's source tree, relative to the
+/// roadmap's own place in it (crates/phasegate/demo).
+const SOURCE_CWD: &str = "cwd = \"../../..\"";
+
+/// The roadmap with its repository gates pointed at the source tree this binary was built
+/// from, since the demo's roadmap is written elsewhere. Unchanged when that tree is gone
+/// (an installed binary): the gates then report that they found nothing to read.
+fn with_source_tree(roadmap: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    match std::fs::canonicalize(&root) {
+        // A TOML literal string: no escapes, so any path without `'` or a line break fits.
+        Ok(root) if root.join(".ci/run").is_file() => match root.to_str() {
+            Some(path) if !path.contains(['\'', '\n', '\r']) => {
+                roadmap.replace(SOURCE_CWD, &format!("cwd = '{path}'"))
+            }
+            _ => roadmap.to_owned(),
+        },
+        _ => roadmap.to_owned(),
+    }
+}
+
 pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
     for f in &args.flaws {
         if Flaw::from_str(f).is_err() {
@@ -52,7 +73,7 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
         Some(d) => d.clone(),
         None => fresh_dir()?,
     };
-    let roadmap = phasegate_engine::write_roadmap(&dir, ROADMAP, &STALE)?;
+    let roadmap = phasegate_engine::write_roadmap(&dir, &with_source_tree(ROADMAP), &STALE)?;
     let flaws = if args.flaws.is_empty() {
         "none".to_owned()
     } else {
