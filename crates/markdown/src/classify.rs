@@ -493,6 +493,49 @@ const PROBES: &[(&str, &[&str])] = &[
             "status code*",
         ],
     ),
+    // the repository's own files
+    (
+        "ci-tolerance",
+        &[
+            "|| true",
+            "|| exit 0",
+            "allow failure",
+            "allows failure",
+            "allow_failure",
+            "continue-on-error",
+            "swallow*",
+            "ci tolerance",
+            "ci-tolerance",
+            "failures ignored",
+            "ignored failure*",
+        ],
+    ),
+    (
+        "docs-drift",
+        &[
+            "docs drift",
+            "doc drift",
+            "docs-drift",
+            "documentation drift",
+            "drift between docs",
+            "placeholder*",
+            "broken link*",
+            "dead link*",
+            "documentation",
+        ],
+    ),
+    (
+        "local-first",
+        &[
+            "local-first",
+            "local first",
+            "external dependenc*",
+            "external host*",
+            "external service*",
+            "runs offline",
+            "without network",
+        ],
+    ),
 ];
 
 /// Words saying an item asks for a document or a review, not a behaviour.
@@ -739,6 +782,26 @@ mod tests {
             Kind::Probe("shutdown")
         );
         assert_eq!(k("توکن دانلود منقضی رد می شود"), Kind::Probe("token"));
+        assert_eq!(
+            k("CI scripts allow lint/typecheck failure (`|| true`), which hides regressions"),
+            Kind::Probe("ci-tolerance")
+        );
+        assert_eq!(
+            k("No step swallows a failure in CI"),
+            Kind::Probe("ci-tolerance")
+        );
+        assert_eq!(
+            k("Remove drift between docs, tasks and runtime status"),
+            Kind::Probe("docs-drift")
+        );
+        assert_eq!(
+            k("No placeholder left in critical docs"),
+            Kind::Probe("docs-drift")
+        );
+        assert_eq!(
+            k("Local-first: no mandatory external dependency"),
+            Kind::Probe("local-first")
+        );
         assert_eq!(
             k("Shutdown behaviour documented in the runbook"),
             Kind::Signoff,

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYaml};
 use serde::Deserialize;
 
+use super::runners::{
+    Rule, just_args, just_recipes, make_args, make_rules, npm_scripts, pattern_matches,
+};
 use super::shell::{self, Command, Op};
-use super::runners::{Rule, just_args, just_recipes, make_args, make_rules, npm_scripts, pattern_matches};
 use super::{at, glob_set, normalize, read, walk};
 use crate::files::{Cancel, FileProbe};
 use crate::net::ProbeError;
@@ -42,9 +44,14 @@ struct Allow {
 
 impl Allow {
     fn covers(&self, hit: &Hit) -> bool {
-        self.path.as_deref().is_none_or(|p| Path::new(p) == hit.path)
+        self.path
+            .as_deref()
+            .is_none_or(|p| Path::new(p) == hit.path)
             && self.line.is_none_or(|l| l == hit.line)
-            && self.pattern.as_deref().is_none_or(|p| hit.source.contains(p))
+            && self
+                .pattern
+                .as_deref()
+                .is_none_or(|p| hit.source.contains(p))
     }
 }
 
@@ -69,17 +76,35 @@ impl FileProbe for CiTolerance {
                 ));
             }
             if a.path.is_none() && a.pattern.is_none() {
-                errors.push(err(format!("allow[{i}]"), "expected `path` (with or without `line`) or `pattern`"));
+                errors.push(err(
+                    format!("allow[{i}]"),
+                    "expected `path` (with or without `line`) or `pattern`",
+                ));
             }
             if a.line.is_some() && a.path.is_none() {
-                errors.push(err(format!("allow[{i}].line"), "a line needs the `path` it is in"));
+                errors.push(err(
+                    format!("allow[{i}].line"),
+                    "a line needs the `path` it is in",
+                ));
             }
         }
     }
 
-    fn check(cfg: &Config, ctx: &Context, cancel: &Cancel, report: &mut Report) -> Result<(), ProbeError> {
+    fn check(
+        cfg: &Config,
+        ctx: &Context,
+        cancel: &Cancel,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
         let mut no_errors = Vec::new();
-        let globs = glob_set("definitions", &DEFINITIONS.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(), &mut no_errors);
+        let globs = glob_set(
+            "definitions",
+            &DEFINITIONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>(),
+            &mut no_errors,
+        );
         let definitions = walk(&ctx.workdir, &globs, cancel)?;
         if definitions.is_empty() {
             return Err(ProbeError::Other(format!(
@@ -104,7 +129,12 @@ impl FileProbe for CiTolerance {
         while let Some((unit, from)) = scan.queue.pop_front() {
             scan.unit(&unit, &from)?;
         }
-        let Scan { hits, followed, not_shell, .. } = scan;
+        let Scan {
+            hits,
+            followed,
+            not_shell,
+            ..
+        } = scan;
         let mut used = vec![false; cfg.allow.len()];
         let mut allowed = 0;
         for hit in &hits {
@@ -113,11 +143,19 @@ impl FileProbe for CiTolerance {
                 allowed += 1;
                 continue;
             }
-            report.finding(hit.code, format!("{} (weakens {})", hit.what, hit.from), at(&hit.path, hit.line));
+            report.finding(
+                hit.code,
+                format!("{} (weakens {})", hit.what, hit.from),
+                at(&hit.path, hit.line),
+            );
         }
         for (i, a) in cfg.allow.iter().enumerate() {
             if !used[i] {
-                let what = a.path.as_deref().or(a.pattern.as_deref()).unwrap_or_default();
+                let what = a
+                    .path
+                    .as_deref()
+                    .or(a.pattern.as_deref())
+                    .unwrap_or_default();
                 report.finding(
                     "ci-allow-unused",
                     format!("allowlist entry `{what}` matches no swallowed failure: remove it"),
@@ -138,10 +176,22 @@ impl FileProbe for CiTolerance {
 /// Something CI runs, read once whoever calls it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Unit {
-    Script { path: PathBuf, dir: PathBuf },
-    Npm { dir: PathBuf, script: String },
-    Make { file: PathBuf, target: Option<String> },
-    Just { file: PathBuf, recipe: Option<String> },
+    Script {
+        path: PathBuf,
+        dir: PathBuf,
+    },
+    Npm {
+        dir: PathBuf,
+        script: String,
+    },
+    Make {
+        file: PathBuf,
+        target: Option<String>,
+    },
+    Just {
+        file: PathBuf,
+        recipe: Option<String>,
+    },
 }
 
 /// The CI entry point that leads to a place, and the place that called it.
@@ -197,8 +247,20 @@ impl Scan<'_> {
         read(self.root, rel, self.cancel, self.report)
     }
 
-    fn hit(&mut self, code: &'static str, file: &Path, source: &str, line: usize, what: String, from: &From) {
-        if self.hits.iter().any(|h| h.path == file && h.line == line && h.code == code) {
+    fn hit(
+        &mut self,
+        code: &'static str,
+        file: &Path,
+        source: &str,
+        line: usize,
+        what: String,
+        from: &From,
+    ) {
+        if self
+            .hits
+            .iter()
+            .any(|h| h.path == file && h.line == line && h.code == code)
+        {
             return;
         }
         self.hits.push(Hit {
@@ -207,7 +269,11 @@ impl Scan<'_> {
             line,
             what,
             from: from.clone(),
-            source: source.lines().nth(line.saturating_sub(1)).unwrap_or_default().to_owned(),
+            source: source
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or_default()
+                .to_owned(),
         });
     }
 
@@ -219,24 +285,40 @@ impl Scan<'_> {
     }
 
     fn definition(&mut self, def: &Path) -> Result<(), ProbeError> {
-        let Some(text) = self.read(def)? else { return Ok(()) };
+        let Some(text) = self.read(def)? else {
+            return Ok(());
+        };
         let name = def.to_string_lossy().into_owned();
         if name == ".ci/run" {
-            let from = From { entry: name, via: None };
-            self.seen.insert(Unit::Script { path: def.to_owned(), dir: PathBuf::new() });
+            let from = From {
+                entry: name,
+                via: None,
+            };
+            self.seen.insert(Unit::Script {
+                path: def.to_owned(),
+                dir: PathBuf::new(),
+            });
             return self.script(def, &text, PathBuf::new(), &from);
         }
         let docs = match MarkedYaml::load_from_str(&text) {
             Ok(docs) => docs,
             Err(e) => {
                 let line = e.marker().line();
-                let what = format!("the CI definition does not parse, so nothing in it is known to run: {}", e.info());
-                let from = From { entry: name, via: None };
+                let what = format!(
+                    "the CI definition does not parse, so nothing in it is known to run: {}",
+                    e.info()
+                );
+                let from = From {
+                    entry: name,
+                    via: None,
+                };
                 self.hit("ci-definition-invalid", def, &text, line, what, &from);
                 return Ok(());
             }
         };
-        let Some(doc) = docs.first() else { return Ok(()) };
+        let Some(doc) = docs.first() else {
+            return Ok(());
+        };
         if name == ".gitlab-ci.yml" {
             self.gitlab(def, &text, doc);
         } else {
@@ -248,16 +330,33 @@ impl Scan<'_> {
     /// A GitHub Actions workflow: `continue-on-error` on jobs and steps, a `shell` without
     /// `-e`, and every `run`.
     fn workflow(&mut self, file: &Path, text: &str, doc: &MarkedYaml<'_>) {
-        let Some(jobs) = get(doc, "jobs").and_then(|j| j.data.as_mapping()) else { return };
+        let Some(jobs) = get(doc, "jobs").and_then(|j| j.data.as_mapping()) else {
+            return;
+        };
         for (key, job) in jobs {
-            let Some(id) = key.data.as_str() else { continue };
+            let Some(id) = key.data.as_str() else {
+                continue;
+            };
             let entry = format!("{}:{} job {id}", file.display(), key.span.start.line());
             let from = From { entry, via: None };
-            if let Some(c) = get(job, "continue-on-error").filter(|c| c.data.as_bool() == Some(true)) {
-                let what = format!("`continue-on-error: true` lets job `{id}` fail without failing the workflow");
-                self.hit("ci-continue-on-error", file, text, c.span.start.line(), what, &from);
+            if let Some(c) =
+                get(job, "continue-on-error").filter(|c| c.data.as_bool() == Some(true))
+            {
+                let what = format!(
+                    "`continue-on-error: true` lets job `{id}` fail without failing the workflow"
+                );
+                self.hit(
+                    "ci-continue-on-error",
+                    file,
+                    text,
+                    c.span.start.line(),
+                    what,
+                    &from,
+                );
             }
-            let default_shell = get(job, "defaults").and_then(|d| get(d, "run")).and_then(|r| get(r, "shell"));
+            let default_shell = get(job, "defaults")
+                .and_then(|d| get(d, "run"))
+                .and_then(|r| get(r, "shell"));
             if let Some(s) = default_shell {
                 self.shell_option(file, text, s, &from);
             }
@@ -266,25 +365,48 @@ impl Scan<'_> {
                 .and_then(|r| get(r, "working-directory"))
                 .and_then(|w| w.data.as_str())
                 .unwrap_or_default();
-            let Some(steps) = get(job, "steps").and_then(|s| s.data.as_sequence()) else { continue };
+            let Some(steps) = get(job, "steps").and_then(|s| s.data.as_sequence()) else {
+                continue;
+            };
             for (n, step) in steps.iter().enumerate() {
                 let label = get(step, "name")
                     .and_then(|s| s.data.as_str())
                     .map_or_else(|| format!("step {}", n + 1), |s| format!("step `{s}`"));
                 let step_from = From {
-                    entry: format!("{}:{} job {id} {label}", file.display(), step.span.start.line()),
+                    entry: format!(
+                        "{}:{} job {id} {label}",
+                        file.display(),
+                        step.span.start.line()
+                    ),
                     via: None,
                 };
-                if let Some(c) = get(step, "continue-on-error").filter(|c| c.data.as_bool() == Some(true)) {
-                    let what = format!("`continue-on-error: true` lets {label} of job `{id}` fail without failing the job");
-                    self.hit("ci-continue-on-error", file, text, c.span.start.line(), what, &step_from);
+                if let Some(c) =
+                    get(step, "continue-on-error").filter(|c| c.data.as_bool() == Some(true))
+                {
+                    let what = format!(
+                        "`continue-on-error: true` lets {label} of job `{id}` fail without failing the job"
+                    );
+                    self.hit(
+                        "ci-continue-on-error",
+                        file,
+                        text,
+                        c.span.start.line(),
+                        what,
+                        &step_from,
+                    );
                 }
                 if let Some(s) = get(step, "shell") {
                     self.shell_option(file, text, s, &step_from);
                 }
-                let Some(run) = get(step, "run") else { continue };
-                let Some(script) = run.data.as_str() else { continue };
-                let dir = get(step, "working-directory").and_then(|w| w.data.as_str()).unwrap_or(job_dir);
+                let Some(run) = get(step, "run") else {
+                    continue;
+                };
+                let Some(script) = run.data.as_str() else {
+                    continue;
+                };
+                let dir = get(step, "working-directory")
+                    .and_then(|w| w.data.as_str())
+                    .unwrap_or(job_dir);
                 let snippet = Snippet {
                     file,
                     source: text,
@@ -299,13 +421,28 @@ impl Scan<'_> {
 
     /// `shell: bash {0}` runs a step's script without `-e`: every line but the last may fail.
     fn shell_option(&mut self, file: &Path, text: &str, node: &MarkedYaml<'_>, from: &From) {
-        let Some(shell) = node.data.as_str() else { return };
+        let Some(shell) = node.data.as_str() else {
+            return;
+        };
         let words: Vec<&str> = shell.split_whitespace().collect();
-        let sh = words.first().is_some_and(|w| ["bash", "sh", "zsh", "dash"].contains(&w.rsplit('/').next().unwrap_or(w)));
-        let errexit = words.iter().any(|w| (w.starts_with('-') && !w.starts_with("--") && w.contains('e')) || *w == "errexit");
+        let sh = words.first().is_some_and(|w| {
+            ["bash", "sh", "zsh", "dash"].contains(&w.rsplit('/').next().unwrap_or(w))
+        });
+        let errexit = words.iter().any(|w| {
+            (w.starts_with('-') && !w.starts_with("--") && w.contains('e')) || *w == "errexit"
+        });
         if sh && words.len() > 1 && !errexit {
-            let what = format!("`shell: {shell}` runs the script without `-e`: a failing line before the last is ignored");
-            self.hit("ci-set-plus-e", file, text, node.span.start.line(), what, from);
+            let what = format!(
+                "`shell: {shell}` runs the script without `-e`: a failing line before the last is ignored"
+            );
+            self.hit(
+                "ci-set-plus-e",
+                file,
+                text,
+                node.span.start.line(),
+                what,
+                from,
+            );
         }
     }
 
@@ -313,12 +450,24 @@ impl Scan<'_> {
     /// (`after_script` cannot fail a job, by GitLab's design, so it is not read).
     fn gitlab(&mut self, file: &Path, text: &str, doc: &MarkedYaml<'_>) {
         const NOT_JOBS: &[&str] = &[
-            "stages", "variables", "default", "include", "workflow", "image", "services", "cache",
-            "before_script", "after_script",
+            "stages",
+            "variables",
+            "default",
+            "include",
+            "workflow",
+            "image",
+            "services",
+            "cache",
+            "before_script",
+            "after_script",
         ];
-        let Some(top) = doc.data.as_mapping() else { return };
+        let Some(top) = doc.data.as_mapping() else {
+            return;
+        };
         for (key, node) in top {
-            let Some(name) = key.data.as_str() else { continue };
+            let Some(name) = key.data.as_str() else {
+                continue;
+            };
             let line = key.span.start.line();
             let (label, job) = match name {
                 "before_script" => ("before_script of every job".to_owned(), None),
@@ -326,7 +475,10 @@ impl Scan<'_> {
                 n if NOT_JOBS.contains(&n) => continue,
                 n => (format!("job {n}"), Some(node)),
             };
-            let from = From { entry: format!("{}:{line} {label}", file.display()), via: None };
+            let from = From {
+                entry: format!("{}:{line} {label}", file.display()),
+                via: None,
+            };
             let mut scripts = Vec::new();
             match job {
                 None => scripts.push(node),
@@ -335,14 +487,20 @@ impl Scan<'_> {
                         continue;
                     }
                     self.allow_failure(file, text, job, name, &from);
-                    scripts.extend(["before_script", "script"].iter().filter_map(|k| get(job, k)));
+                    scripts.extend(
+                        ["before_script", "script"]
+                            .iter()
+                            .filter_map(|k| get(job, k)),
+                    );
                 }
             }
             for s in scripts {
                 let mut lines = Vec::new();
                 flatten(s, &mut lines);
                 for item in lines {
-                    let Some(script) = item.data.as_str() else { continue };
+                    let Some(script) = item.data.as_str() else {
+                        continue;
+                    };
                     let snippet = Snippet {
                         file,
                         source: text,
@@ -356,12 +514,28 @@ impl Scan<'_> {
         }
     }
 
-    fn allow_failure(&mut self, file: &Path, text: &str, node: &MarkedYaml<'_>, job: &str, from: &From) {
+    fn allow_failure(
+        &mut self,
+        file: &Path,
+        text: &str,
+        node: &MarkedYaml<'_>,
+        job: &str,
+        from: &From,
+    ) {
         if let Some(map) = node.data.as_mapping() {
             for (k, v) in map {
                 if k.data.as_str() == Some("allow_failure") && v.data.as_bool() != Some(false) {
-                    let what = format!("`allow_failure` lets job `{job}` fail without failing the pipeline");
-                    self.hit("ci-allow-failure", file, text, k.span.start.line(), what, from);
+                    let what = format!(
+                        "`allow_failure` lets job `{job}` fail without failing the pipeline"
+                    );
+                    self.hit(
+                        "ci-allow-failure",
+                        file,
+                        text,
+                        k.span.start.line(),
+                        what,
+                        from,
+                    );
                 } else {
                     self.allow_failure(file, text, v, job, from);
                 }
@@ -377,7 +551,9 @@ impl Scan<'_> {
         self.followed += 1;
         match unit {
             Unit::Script { path, dir } => {
-                let Some(text) = self.read(path)? else { return Ok(()) };
+                let Some(text) = self.read(path)? else {
+                    return Ok(());
+                };
                 self.script(path, &text, dir.clone(), from)
             }
             Unit::Npm { dir, script } => self.npm(dir, script, from),
@@ -386,7 +562,13 @@ impl Scan<'_> {
         }
     }
 
-    fn script(&mut self, path: &Path, text: &str, dir: PathBuf, from: &From) -> Result<(), ProbeError> {
+    fn script(
+        &mut self,
+        path: &Path,
+        text: &str,
+        dir: PathBuf,
+        from: &From,
+    ) -> Result<(), ProbeError> {
         if let Some(shebang) = text.lines().next().and_then(|l| l.strip_prefix("#!")) {
             let shells = ["sh", "bash", "zsh", "dash", "ksh"];
             let is_shell = shebang
@@ -398,7 +580,13 @@ impl Scan<'_> {
                 return Ok(());
             }
         }
-        let snippet = Snippet { file: path, source: text, text, line: 1, dir };
+        let snippet = Snippet {
+            file: path,
+            source: text,
+            text,
+            line: 1,
+            dir,
+        };
         self.snippet(&snippet, from);
         Ok(())
     }
@@ -423,12 +611,21 @@ impl Scan<'_> {
             {
                 dir = normalize(&dir.join(to)).unwrap_or_default();
             }
-            let via = From { entry: from.entry.clone(), via: Some(at(s.file, line)) };
+            let via = From {
+                entry: from.entry.clone(),
+                via: Some(at(s.file, line)),
+            };
             for unit in self.calls(cmd, &dir, s.file) {
                 self.follow(unit, via.clone());
             }
             if let Some(inner) = inline_script(cmd) {
-                let nested = Snippet { file: s.file, source: s.source, text: inner, line, dir: dir.clone() };
+                let nested = Snippet {
+                    file: s.file,
+                    source: s.source,
+                    text: inner,
+                    line,
+                    dir: dir.clone(),
+                };
                 self.snippet(&nested, from);
             }
         }
@@ -437,7 +634,9 @@ impl Scan<'_> {
     /// What `cmd` runs that is defined in the repository.
     fn calls(&mut self, cmd: &Command, dir: &Path, file: &Path) -> Vec<Unit> {
         let words = strip_wrappers(&cmd.words);
-        let Some((prog, args)) = words.split_first() else { return Vec::new() };
+        let Some((prog, args)) = words.split_first() else {
+            return Vec::new();
+        };
         let prog = prog.as_str();
         match prog {
             "bash" | "sh" | "zsh" | "dash" | "ksh" | "source" | "." => {
@@ -458,35 +657,63 @@ impl Scan<'_> {
             }
             "npm" | "pnpm" | "yarn" => npm_scripts(prog, args)
                 .into_iter()
-                .map(|(sub, script)| Unit::Npm { dir: sub.map_or_else(|| dir.to_owned(), |d| normalize(&dir.join(d)).unwrap_or_default()), script })
+                .map(|(sub, script)| Unit::Npm {
+                    dir: sub.map_or_else(
+                        || dir.to_owned(),
+                        |d| normalize(&dir.join(d)).unwrap_or_default(),
+                    ),
+                    script,
+                })
                 .collect(),
             "make" | "gmake" | "$(MAKE)" | "${MAKE}" => {
                 let (sub, file_opt, targets) = make_args(args);
                 let dir = normalize(&dir.join(sub.unwrap_or_default())).unwrap_or_default();
-                let Some(makefile) = file_opt
-                    .map(|f| dir.join(f))
-                    .or_else(|| ["GNUmakefile", "makefile", "Makefile"].iter().map(|n| dir.join(n)).find(|p| self.root.join(p).is_file()))
-                else {
+                let Some(makefile) = file_opt.map(|f| dir.join(f)).or_else(|| {
+                    ["GNUmakefile", "makefile", "Makefile"]
+                        .iter()
+                        .map(|n| dir.join(n))
+                        .find(|p| self.root.join(p).is_file())
+                }) else {
                     return Vec::new();
                 };
                 if targets.is_empty() {
-                    vec![Unit::Make { file: makefile, target: None }]
+                    vec![Unit::Make {
+                        file: makefile,
+                        target: None,
+                    }]
                 } else {
-                    targets.into_iter().map(|t| Unit::Make { file: makefile.clone(), target: Some(t) }).collect()
+                    targets
+                        .into_iter()
+                        .map(|t| Unit::Make {
+                            file: makefile.clone(),
+                            target: Some(t),
+                        })
+                        .collect()
                 }
             }
             "just" => {
                 let (file_opt, recipes) = just_args(args);
-                let Some(justfile) = file_opt
-                    .map(|f| dir.join(f))
-                    .or_else(|| ["justfile", "Justfile", ".justfile"].iter().map(|n| dir.join(n)).find(|p| self.root.join(p).is_file()))
-                else {
+                let Some(justfile) = file_opt.map(|f| dir.join(f)).or_else(|| {
+                    ["justfile", "Justfile", ".justfile"]
+                        .iter()
+                        .map(|n| dir.join(n))
+                        .find(|p| self.root.join(p).is_file())
+                }) else {
                     return Vec::new();
                 };
                 if recipes.is_empty() {
-                    vec![Unit::Just { file: justfile, recipe: None }]
+                    vec![Unit::Just {
+                        file: justfile,
+                        recipe: None,
+                    }]
                 } else {
-                    recipes.into_iter().map(|r| Unit::Just { file: justfile.clone(), recipe: Some(r) }).collect()
+                    recipes
+                        .into_iter()
+                        .map(|r| Unit::Just {
+                            file: justfile.clone(),
+                            recipe: Some(r),
+                        })
+                        .collect()
                 }
             }
             p if p.contains('/') => self.script_unit(p, dir, file).into_iter().collect(),
@@ -505,58 +732,120 @@ impl Scan<'_> {
             .iter()
             .filter_map(|d| normalize(&d.join(path)))
             .find(|p| self.root.join(p).is_file())
-            .map(|p| Unit::Script { path: p, dir: dir.to_owned() })
+            .map(|p| Unit::Script {
+                path: p,
+                dir: dir.to_owned(),
+            })
     }
 
     fn npm(&mut self, dir: &Path, script: &str, from: &From) -> Result<(), ProbeError> {
         let file = dir.join("package.json");
-        let Some(text) = self.read(&file)? else { return Ok(()) };
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(()) };
-        let Some(scripts) = json.get("scripts").and_then(|s| s.as_object()) else { return Ok(()) };
+        let Some(text) = self.read(&file)? else {
+            return Ok(());
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return Ok(());
+        };
+        let Some(scripts) = json.get("scripts").and_then(|s| s.as_object()) else {
+            return Ok(());
+        };
         let start = text.find("\"scripts\"").unwrap_or(0);
         // npm runs `preX` and `postX` around `X`.
-        for name in [format!("pre{script}"), script.to_owned(), format!("post{script}")] {
-            let Some(body) = scripts.get(&name).and_then(|b| b.as_str()) else { continue };
+        for name in [
+            format!("pre{script}"),
+            script.to_owned(),
+            format!("post{script}"),
+        ] {
+            let Some(body) = scripts.get(&name).and_then(|b| b.as_str()) else {
+                continue;
+            };
             let line = text[start..]
                 .find(&format!("\"{name}\""))
                 .map_or(1, |off| super::line_at(&text, start + off));
-            let snippet = Snippet { file: &file, source: &text, text: body, line, dir: dir.to_owned() };
+            let snippet = Snippet {
+                file: &file,
+                source: &text,
+                text: body,
+                line,
+                dir: dir.to_owned(),
+            };
             self.snippet(&snippet, from);
         }
         Ok(())
     }
 
     fn make(&mut self, file: &Path, target: Option<&str>, from: &From) -> Result<(), ProbeError> {
-        let Some(text) = self.read(file)? else { return Ok(()) };
+        let Some(text) = self.read(file)? else {
+            return Ok(());
+        };
         let rules = make_rules(&text);
         let dir = file.parent().unwrap_or(Path::new("")).to_owned();
-        if let Some(ignore) = rules.iter().find(|r| r.targets.iter().any(|t| t == ".IGNORE")) {
+        if let Some(ignore) = rules
+            .iter()
+            .find(|r| r.targets.iter().any(|t| t == ".IGNORE"))
+        {
             let what = "`.IGNORE` makes make ignore every failing recipe line".to_owned();
             self.hit("ci-ignore-errors", file, &text, ignore.line, what, from);
         }
         let wanted: Vec<&Rule> = match target {
-            None => rules.iter().find(|r| r.targets.first().is_some_and(|t| !t.starts_with('.') && !t.contains('%'))).into_iter().collect(),
+            None => rules
+                .iter()
+                .find(|r| {
+                    r.targets
+                        .first()
+                        .is_some_and(|t| !t.starts_with('.') && !t.contains('%'))
+                })
+                .into_iter()
+                .collect(),
             Some(t) => {
-                let exact: Vec<&Rule> = rules.iter().filter(|r| r.targets.iter().any(|x| x == t)).collect();
-                if exact.is_empty() { rules.iter().filter(|r| r.targets.iter().any(|x| pattern_matches(x, t))).collect() } else { exact }
+                let exact: Vec<&Rule> = rules
+                    .iter()
+                    .filter(|r| r.targets.iter().any(|x| x == t))
+                    .collect();
+                if exact.is_empty() {
+                    rules
+                        .iter()
+                        .filter(|r| r.targets.iter().any(|x| pattern_matches(x, t)))
+                        .collect()
+                } else {
+                    exact
+                }
             }
         };
         for rule in wanted {
-            let via = From { entry: from.entry.clone(), via: Some(at(file, rule.line)) };
+            let via = From {
+                entry: from.entry.clone(),
+                via: Some(at(file, rule.line)),
+            };
             for pre in &rule.prereqs {
                 if rules.iter().any(|r| r.targets.contains(pre)) {
-                    self.follow(Unit::Make { file: file.to_owned(), target: Some(pre.clone()) }, via.clone());
+                    self.follow(
+                        Unit::Make {
+                            file: file.to_owned(),
+                            target: Some(pre.clone()),
+                        },
+                        via.clone(),
+                    );
                 }
             }
             for (line, recipe) in &rule.recipe {
                 let body = recipe.trim_start_matches(['@', '-', '+', ' ', '\t']);
                 let prefix = &recipe[..recipe.len() - body.len()];
                 if prefix.contains('-') {
-                    let what = format!("`-` before the recipe line `{}` makes make ignore its failure", short(body));
+                    let what = format!(
+                        "`-` before the recipe line `{}` makes make ignore its failure",
+                        short(body)
+                    );
                     self.hit("ci-ignore-errors", file, &text, *line, what, from);
                 }
                 let body = body.replace("$$", "$");
-                let snippet = Snippet { file, source: &text, text: &body, line: *line, dir: dir.clone() };
+                let snippet = Snippet {
+                    file,
+                    source: &text,
+                    text: &body,
+                    line: *line,
+                    dir: dir.clone(),
+                };
                 self.snippet(&snippet, from);
             }
         }
@@ -564,17 +853,33 @@ impl Scan<'_> {
     }
 
     fn just(&mut self, file: &Path, recipe: Option<&str>, from: &From) -> Result<(), ProbeError> {
-        let Some(text) = self.read(file)? else { return Ok(()) };
+        let Some(text) = self.read(file)? else {
+            return Ok(());
+        };
         let recipes = just_recipes(&text);
         let dir = file.parent().unwrap_or(Path::new("")).to_owned();
         let wanted = match recipe {
-            None => recipes.iter().find(|r| r.name == "default").or(recipes.first()),
-            Some(name) => recipes.iter().find(|r| r.name == name || r.aliases.iter().any(|a| a == name)),
+            None => recipes
+                .iter()
+                .find(|r| r.name == "default")
+                .or(recipes.first()),
+            Some(name) => recipes
+                .iter()
+                .find(|r| r.name == name || r.aliases.iter().any(|a| a == name)),
         };
         let Some(r) = wanted else { return Ok(()) };
-        let via = From { entry: from.entry.clone(), via: Some(at(file, r.line)) };
+        let via = From {
+            entry: from.entry.clone(),
+            via: Some(at(file, r.line)),
+        };
         for dep in &r.deps {
-            self.follow(Unit::Just { file: file.to_owned(), recipe: Some(dep.clone()) }, via.clone());
+            self.follow(
+                Unit::Just {
+                    file: file.to_owned(),
+                    recipe: Some(dep.clone()),
+                },
+                via.clone(),
+            );
         }
         let shebang = r.body.first().is_some_and(|(_, l)| l.starts_with("#!"));
         if shebang {
@@ -582,7 +887,13 @@ impl Scan<'_> {
             let text_body: Vec<&str> = r.body.iter().map(|(_, l)| l.as_str()).collect();
             let joined = text_body.join("\n");
             if is_shell_shebang(&text_body[0][2..]) {
-                let snippet = Snippet { file, source: &text, text: &joined, line: first, dir };
+                let snippet = Snippet {
+                    file,
+                    source: &text,
+                    text: &joined,
+                    line: first,
+                    dir,
+                };
                 self.snippet(&snippet, from);
             }
             return Ok(());
@@ -590,10 +901,19 @@ impl Scan<'_> {
         for (line, l) in &r.body {
             let body = l.trim_start_matches(['@', '-']);
             if l[..l.len() - body.len()].contains('-') {
-                let what = format!("`-` before the recipe line `{}` makes just ignore its failure", short(body));
+                let what = format!(
+                    "`-` before the recipe line `{}` makes just ignore its failure",
+                    short(body)
+                );
                 self.hit("ci-ignore-errors", file, &text, *line, what, from);
             }
-            let snippet = Snippet { file, source: &text, text: body, line: *line, dir: dir.clone() };
+            let snippet = Snippet {
+                file,
+                source: &text,
+                text: body,
+                line: *line,
+                dir: dir.clone(),
+            };
             self.snippet(&snippet, from);
         }
         Ok(())
@@ -622,7 +942,9 @@ fn flatten<'a, 'i>(node: &'a MarkedYaml<'i>, out: &mut Vec<&'a MarkedYaml<'i>>) 
 /// The 1-based line where `script`'s first line is written, at or after `from`: a block
 /// scalar (`run: |`) starts on the line after its indicator, a plain one on its key's line.
 fn scalar_line(text: &str, from: usize, script: &str) -> usize {
-    let Some(first) = script.lines().map(str::trim).find(|l| !l.is_empty()) else { return from };
+    let Some(first) = script.lines().map(str::trim).find(|l| !l.is_empty()) else {
+        return from;
+    };
     let lead = script.lines().take_while(|l| l.trim().is_empty()).count();
     text.lines()
         .enumerate()
@@ -654,21 +976,34 @@ fn swallowed(cmds: &[Command], i: usize) -> Option<String> {
                 break;
             }
         }
-        cmds.get(j).map_or_else(String::new, |c| short(&c.words.iter().take(3).cloned().collect::<Vec<_>>().join(" ")))
+        cmds.get(j).map_or_else(String::new, |c| {
+            short(
+                &c.words
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
     };
     match cmd.op {
         Op::Or if cmd.group => {
             let last = cmds.iter().rposition(|c| c.in_group == Some(i))?;
             let op = handler(&cmds[last])?;
-            Some(format!("`{op}` at the end of the `||` group swallows the failure of `{}`", failed()))
+            Some(format!(
+                "`{op}` at the end of the `||` group swallows the failure of `{}`",
+                failed()
+            ))
         }
         Op::Or => {
             let op = handler(cmd)?;
             Some(format!("`{op}` swallows the failure of `{}`", failed()))
         }
-        Op::Semi if cmd.in_group.is_none() && cmd.words == ["true"] => {
-            Some(format!("`; true` replaces the exit status of `{}` with success", failed()))
-        }
+        Op::Semi if cmd.in_group.is_none() && cmd.words == ["true"] => Some(format!(
+            "`; true` replaces the exit status of `{}` with success",
+            failed()
+        )),
         _ => None,
     }
 }
@@ -678,33 +1013,74 @@ fn swallowed(cmds: &[Command], i: usize) -> Option<String> {
 fn flags(cmd: &Command) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let words = strip_wrappers(&cmd.words);
-    let Some(prog) = words.first().map(String::as_str) else { return out };
+    let Some(prog) = words.first().map(String::as_str) else {
+        return out;
+    };
     let args = &words[1..];
-    if prog == "set" && args.iter().any(|a| (a.starts_with('+') && a.contains('e')) || a == "errexit") && !args.iter().any(|a| a == "-o") {
-        out.push(("ci-set-plus-e", "`set +e` turns off exit-on-error: the failures after it are ignored".to_owned()));
+    if prog == "set"
+        && args
+            .iter()
+            .any(|a| (a.starts_with('+') && a.contains('e')) || a == "errexit")
+        && !args.iter().any(|a| a == "-o")
+    {
+        out.push((
+            "ci-set-plus-e",
+            "`set +e` turns off exit-on-error: the failures after it are ignored".to_owned(),
+        ));
     }
     for a in args {
-        if a == "--passWithNoTests" || a.starts_with("--passWithNoTests=") && !a.ends_with("false") {
-            out.push(("ci-pass-with-no-tests", format!("`--passWithNoTests`: `{}` passes when it finds no test at all", short(&words.join(" ")))));
+        if a == "--passWithNoTests" || a.starts_with("--passWithNoTests=") && !a.ends_with("false")
+        {
+            out.push((
+                "ci-pass-with-no-tests",
+                format!(
+                    "`--passWithNoTests`: `{}` passes when it finds no test at all",
+                    short(&words.join(" "))
+                ),
+            ));
         }
         if a == "--exit-zero" {
-            out.push(("ci-exit-zero", format!("`--exit-zero`: `{}` reports problems but always succeeds", short(&words.join(" ")))));
+            out.push((
+                "ci-exit-zero",
+                format!(
+                    "`--exit-zero`: `{}` reports problems but always succeeds",
+                    short(&words.join(" "))
+                ),
+            ));
         }
     }
     let make = matches!(prog, "make" | "gmake" | "$(MAKE)" | "${MAKE}");
-    let short_flag = |c: char| args.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].chars().all(|x| x.is_ascii_alphabetic()) && a.contains(c));
+    let short_flag = |c: char| {
+        args.iter().any(|a| {
+            a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..].chars().all(|x| x.is_ascii_alphabetic())
+                && a.contains(c)
+        })
+    };
     if make && (short_flag('i') || args.iter().any(|a| a == "--ignore-errors")) {
-        out.push(("ci-ignore-errors", format!("`{}` ignores the failure of every recipe line", short(&words.join(" ")))));
+        out.push((
+            "ci-ignore-errors",
+            format!(
+                "`{}` ignores the failure of every recipe line",
+                short(&words.join(" "))
+            ),
+        ));
     }
     let keep_going = match prog {
-        "make" | "gmake" | "$(MAKE)" | "${MAKE}" => short_flag('k') || args.iter().any(|a| a == "--keep-going"),
+        "make" | "gmake" | "$(MAKE)" | "${MAKE}" => {
+            short_flag('k') || args.iter().any(|a| a == "--keep-going")
+        }
         "ninja" => args.iter().any(|a| a == "-k"),
         "bazel" | "bazelisk" => args.iter().any(|a| a == "-k" || a == "--keep_going"),
         "cargo" => args.iter().any(|a| a == "--keep-going"),
         _ => false,
     };
     if keep_going {
-        out.push(("ci-keep-going", format!("`{}` keeps going after a failure", short(&words.join(" ")))));
+        out.push((
+            "ci-keep-going",
+            format!("`{}` keeps going after a failure", short(&words.join(" "))),
+        ));
     }
     out
 }
@@ -716,7 +1092,9 @@ fn inline_script(cmd: &Command) -> Option<&str> {
     if !["bash", "sh", "zsh", "dash"].contains(&prog.as_str()) {
         return None;
     }
-    let c = args.iter().position(|a| a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')))?;
+    let c = args.iter().position(|a| {
+        a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c'))
+    })?;
     args.get(c + 1).map(String::as_str)
 }
 
@@ -728,7 +1106,10 @@ fn strip_wrappers(words: &[String]) -> &[String] {
             Some("sudo" | "exec" | "command" | "nice" | "nohup" | "time") => w = &w[1..],
             Some("env") => {
                 w = &w[1..];
-                while w.first().is_some_and(|a| a.contains('=') || a.starts_with('-')) {
+                while w
+                    .first()
+                    .is_some_and(|a| a.contains('=') || a.starts_with('-'))
+                {
                     w = &w[1..];
                 }
             }
@@ -752,12 +1133,17 @@ mod tests {
 
     fn swallows(text: &str) -> Vec<String> {
         let cmds = shell::parse(text);
-        (0..cmds.len()).filter_map(|i| swallowed(&cmds, i)).collect()
+        (0..cmds.len())
+            .filter_map(|i| swallowed(&cmds, i))
+            .collect()
     }
 
     #[test]
     fn swallowing_operators_and_their_look_alikes() {
-        assert_eq!(swallows("cargo clippy || true"), ["`|| true` swallows the failure of `cargo clippy`"]);
+        assert_eq!(
+            swallows("cargo clippy || true"),
+            ["`|| true` swallows the failure of `cargo clippy`"]
+        );
         assert_eq!(swallows("npm run lint || exit 0").len(), 1);
         assert_eq!(swallows("a || :").len(), 1);
         assert_eq!(swallows("a; true").len(), 1);
@@ -770,7 +1156,12 @@ mod tests {
 
     #[test]
     fn flags_of_tools() {
-        let f = |t: &str| flags(&shell::parse(t)[0]).into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+        let f = |t: &str| {
+            flags(&shell::parse(t)[0])
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(f("set +e"), ["ci-set-plus-e"]);
         assert!(f("set -e").is_empty());
         assert_eq!(f("npx jest --passWithNoTests"), ["ci-pass-with-no-tests"]);

@@ -12,7 +12,9 @@ use globset::GlobSet;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
-use super::runners::{just_args, just_recipes, make_args, make_rules, npm_scripts, pattern_matches};
+use super::runners::{
+    just_args, just_recipes, make_args, make_rules, npm_scripts, pattern_matches,
+};
 use super::shell::{self, Command};
 use super::{at, glob_set, line_at, normalize, read, walk};
 use crate::files::{Cancel, FileProbe};
@@ -48,19 +50,65 @@ pub(crate) struct Config {
 }
 
 fn default_docs() -> Vec<String> {
-    ["README*", "**/README.md", "CONTRIBUTING*", "docs/**/*.md"].map(str::to_owned).to_vec()
+    ["README*", "**/README.md", "CONTRIBUTING*", "docs/**/*.md"]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 fn default_placeholders() -> Vec<String> {
-    ["TODO", "TBD", "FIXME", "XXX", "(Placeholder)", "lorem ipsum"].map(str::to_owned).to_vec()
+    [
+        "TODO",
+        "TBD",
+        "FIXME",
+        "XXX",
+        "(Placeholder)",
+        "lorem ipsum",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 fn default_cargo_plugins() -> Vec<String> {
     [
-        "nextest", "fuzz", "insta", "deny", "audit", "llvm-cov", "tarpaulin", "udeps", "outdated", "edit",
-        "expand", "machete", "hack", "release", "watch", "binstall", "mutants", "semver-checks", "criterion",
-        "flamegraph", "bloat", "dist", "about", "vet", "msrv", "sort", "public-api", "zigbuild", "make",
-        "miri", "careful", "chef", "sweep", "cyclonedx", "sbom", "license", "shear", "upgrade", "set-version",
+        "nextest",
+        "fuzz",
+        "insta",
+        "deny",
+        "audit",
+        "llvm-cov",
+        "tarpaulin",
+        "udeps",
+        "outdated",
+        "edit",
+        "expand",
+        "machete",
+        "hack",
+        "release",
+        "watch",
+        "binstall",
+        "mutants",
+        "semver-checks",
+        "criterion",
+        "flamegraph",
+        "bloat",
+        "dist",
+        "about",
+        "vet",
+        "msrv",
+        "sort",
+        "public-api",
+        "zigbuild",
+        "make",
+        "miri",
+        "careful",
+        "chef",
+        "sweep",
+        "cyclonedx",
+        "sbom",
+        "license",
+        "shear",
+        "upgrade",
+        "set-version",
     ]
     .map(str::to_owned)
     .to_vec()
@@ -68,17 +116,72 @@ fn default_cargo_plugins() -> Vec<String> {
 
 /// cargo's own subcommands and their one-letter forms (`cargo --list` of cargo 1.9x).
 const CARGO_BUILTIN: &[&str] = &[
-    "add", "b", "bench", "build", "c", "check", "clean", "clippy", "config", "d", "doc", "fetch", "fix",
-    "fmt", "generate-lockfile", "help", "info", "init", "install", "locate-project", "login", "logout",
-    "metadata", "new", "owner", "package", "pkgid", "publish", "r", "read-manifest", "remove", "report",
-    "rm", "run", "rustc", "rustdoc", "search", "t", "test", "tree", "uninstall", "update", "vendor",
-    "verify-project", "version", "yank", "--version", "-V", "--list", "-h", "--help",
+    "add",
+    "b",
+    "bench",
+    "build",
+    "c",
+    "check",
+    "clean",
+    "clippy",
+    "config",
+    "d",
+    "doc",
+    "fetch",
+    "fix",
+    "fmt",
+    "generate-lockfile",
+    "help",
+    "info",
+    "init",
+    "install",
+    "locate-project",
+    "login",
+    "logout",
+    "metadata",
+    "new",
+    "owner",
+    "package",
+    "pkgid",
+    "publish",
+    "r",
+    "read-manifest",
+    "remove",
+    "report",
+    "rm",
+    "run",
+    "rustc",
+    "rustdoc",
+    "search",
+    "t",
+    "test",
+    "tree",
+    "uninstall",
+    "update",
+    "vendor",
+    "verify-project",
+    "version",
+    "yank",
+    "--version",
+    "-V",
+    "--list",
+    "-h",
+    "--help",
 ];
 
 /// Programs whose arguments name something the repository defines.
 const RUNNERS: &[&str] = &["npm", "pnpm", "yarn", "make", "just", "cargo"];
 
-const SHELL_LANGS: &[&str] = &["sh", "bash", "shell", "zsh", "console", "shell-session", "terminal", "shellsession"];
+const SHELL_LANGS: &[&str] = &[
+    "sh",
+    "bash",
+    "shell",
+    "zsh",
+    "console",
+    "shell-session",
+    "terminal",
+    "shellsession",
+];
 
 impl FileProbe for DocsDrift {
     const KIND: &'static str = "docs-drift";
@@ -89,7 +192,10 @@ impl FileProbe for DocsDrift {
         cfg.critical_set = glob_set("critical", &cfg.critical, errors);
         for (i, r) in cfg.required.iter().enumerate() {
             if normalize(Path::new(r)).is_none() || Path::new(r).is_absolute() {
-                errors.push(err(format!("required[{i}]"), "expected a path inside the project"));
+                errors.push(err(
+                    format!("required[{i}]"),
+                    "expected a path inside the project",
+                ));
             }
         }
         if cfg.placeholders.iter().any(|p| p.trim().is_empty()) {
@@ -97,17 +203,43 @@ impl FileProbe for DocsDrift {
         }
     }
 
-    fn check(cfg: &Config, ctx: &Context, cancel: &Cancel, report: &mut Report) -> Result<(), ProbeError> {
+    fn check(
+        cfg: &Config,
+        ctx: &Context,
+        cancel: &Cancel,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
         let root = &ctx.workdir;
         let docs = walk(root, &cfg.docs_set, cancel)?;
-        let critical = if cfg.critical.is_empty() { Vec::new() } else { walk(root, &cfg.critical_set, cancel)? };
-        let mut scan = Scan { root, cancel, cfg, anchors: HashMap::new(), counts: Counts::default(), targets: Targets::default() };
+        let critical = if cfg.critical.is_empty() {
+            Vec::new()
+        } else {
+            walk(root, &cfg.critical_set, cancel)?
+        };
+        let mut scan = Scan {
+            root,
+            cancel,
+            cfg,
+            anchors: HashMap::new(),
+            counts: Counts::default(),
+            targets: Targets::default(),
+        };
         for (i, r) in cfg.required.iter().enumerate() {
             let path = normalize(Path::new(r)).unwrap_or_default();
             match read(root, &path, cancel, report)? {
-                None => report.finding("docs-required-missing", format!("required document `{r}` does not exist"), format!("required[{i}]")),
+                None => report.finding(
+                    "docs-required-missing",
+                    format!("required document `{r}` does not exist"),
+                    format!("required[{i}]"),
+                ),
                 Some(text) if is_empty_doc(&text) => {
-                    report.finding("docs-required-empty", format!("required document `{r}` is empty (nothing but headings and blanks)"), at(&path, 1));
+                    report.finding(
+                        "docs-required-empty",
+                        format!(
+                            "required document `{r}` is empty (nothing but headings and blanks)"
+                        ),
+                        at(&path, 1),
+                    );
                 }
                 Some(_) => {}
             }
@@ -116,17 +248,24 @@ impl FileProbe for DocsDrift {
             let mut one = Vec::new();
             let set = glob_set("critical", std::slice::from_ref(pattern), &mut one);
             if !critical.iter().any(|p| set.is_match(p)) {
-                report.finding("docs-required-missing", format!("critical document `{pattern}` matches no file"), format!("critical[{i}]"));
+                report.finding(
+                    "docs-required-missing",
+                    format!("critical document `{pattern}` matches no file"),
+                    format!("critical[{i}]"),
+                );
             }
         }
         let mut all: Vec<&PathBuf> = docs.iter().chain(critical.iter()).collect();
         all.sort();
         all.dedup();
         for doc in all {
-            let Some(text) = read(root, doc, cancel, report)? else { continue };
+            let Some(text) = read(root, doc, cancel, report)? else {
+                continue;
+            };
             scan.counts.docs += 1;
             let parsed = parse(&text);
-            scan.anchors.insert(doc.clone(), Some(parsed.anchors.clone()));
+            scan.anchors
+                .insert(doc.clone(), Some(parsed.anchors.clone()));
             if docs.contains(doc) {
                 scan.drift(doc, &parsed, report)?;
             }
@@ -194,17 +333,25 @@ fn parse(text: &str) -> Parsed {
     let mut slugs: HashMap<String, usize> = HashMap::new();
     let mut heading: Option<(HeadingLevel, usize, String)> = None;
     let mut code: Option<(String, usize, String)> = None;
-    let options = Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS;
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         let content = !matches!(
             event,
-            Event::Start(Tag::Heading { .. }) | Event::End(TagEnd::Heading(_)) | Event::SoftBreak | Event::HardBreak
+            Event::Start(Tag::Heading { .. })
+                | Event::End(TagEnd::Heading(_))
+                | Event::SoftBreak
+                | Event::HardBreak
         ) && heading.is_none();
         if content && let Some(last) = out.headings.last_mut() {
             last.2 = true;
         }
         match event {
-            Event::Start(Tag::Heading { level, .. }) => heading = Some((level, line_at(text, range.start), String::new())),
+            Event::Start(Tag::Heading { level, .. }) => {
+                heading = Some((level, line_at(text, range.start), String::new()))
+            }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, line, title)) = heading.take() {
                     out.anchors.push(slug(&title, &mut slugs));
@@ -213,7 +360,11 @@ fn parse(text: &str) -> Parsed {
             }
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info.split([' ', ',', '{']).next().unwrap_or_default().to_ascii_lowercase(),
+                    CodeBlockKind::Fenced(info) => info
+                        .split([' ', ',', '{'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase(),
                     CodeBlockKind::Indented => "indented".to_owned(),
                 };
                 code = Some((lang, range.start, String::new()));
@@ -237,11 +388,16 @@ fn parse(text: &str) -> Parsed {
                     title.push_str(&c);
                 } else if is_inline_command(&c) {
                     let line = line_at(text, range.start);
-                    out.commands.extend(shell::parse(&c).into_iter().map(|cmd| (line + cmd.line, cmd)));
+                    out.commands.extend(
+                        shell::parse(&c)
+                            .into_iter()
+                            .map(|cmd| (line + cmd.line, cmd)),
+                    );
                 }
             }
             Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
-                out.links.push((line_at(text, range.start), dest_url.into_string()));
+                out.links
+                    .push((line_at(text, range.start), dest_url.into_string()));
             }
             Event::Html(h) | Event::InlineHtml(h) => {
                 for attr in ["id=\"", "name=\""] {
@@ -277,7 +433,13 @@ fn is_inline_command(code: &str) -> bool {
 
 /// The commands of a fenced block: every line of a shell block (a leading `$ ` prompt
 /// dropped); in a `console` block or one without a language, only prompted lines.
-fn block_commands(text: &str, lang: &str, start: usize, body: &str, out: &mut Vec<(usize, Command)>) {
+fn block_commands(
+    text: &str,
+    lang: &str,
+    start: usize,
+    body: &str,
+    out: &mut Vec<(usize, Command)>,
+) {
     let prompted_only = !matches!(lang, "sh" | "bash" | "shell" | "zsh");
     if !SHELL_LANGS.contains(&lang) && !lang.is_empty() {
         return;
@@ -294,7 +456,11 @@ fn block_commands(text: &str, lang: &str, start: usize, body: &str, out: &mut Ve
         if has_angle_template(command) {
             continue;
         }
-        out.extend(shell::parse(command).into_iter().map(|c| (first + n + c.line, c)));
+        out.extend(
+            shell::parse(command)
+                .into_iter()
+                .map(|c| (first + n + c.line, c)),
+        );
     }
 }
 
@@ -327,7 +493,11 @@ fn placeholders(cfg: &Config, doc: &Path, text: &str, parsed: &Parsed, report: &
         for p in &cfg.placeholders {
             if let Some(i) = find_placeholder(prose, p) {
                 let line = line_at(text, offset + i);
-                report.finding("docs-placeholder", format!("placeholder `{p}` in a critical document"), at(doc, line));
+                report.finding(
+                    "docs-placeholder",
+                    format!("placeholder `{p}` in a critical document"),
+                    at(doc, line),
+                );
             }
         }
     }
@@ -336,7 +506,11 @@ fn placeholders(cfg: &Config, doc: &Path, text: &str, parsed: &Parsed, report: &
         // A heading directly followed by a deeper one opens that subsection: not empty.
         let deeper_next = next.is_some_and(|(l, _, _)| l > level);
         if !filled && !deeper_next {
-            report.finding("docs-empty-section", "section with nothing in it: the next heading or the end follows at once", at(doc, *line));
+            report.finding(
+                "docs-empty-section",
+                "section with nothing in it: the next heading or the end follows at once",
+                at(doc, *line),
+            );
         }
     }
 }
@@ -362,7 +536,12 @@ fn find_placeholder(prose: &str, p: &str) -> Option<usize> {
 }
 
 impl Scan<'_> {
-    fn drift(&mut self, doc: &Path, parsed: &Parsed, report: &mut Report) -> Result<(), ProbeError> {
+    fn drift(
+        &mut self,
+        doc: &Path,
+        parsed: &Parsed,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
         for (line, cmd) in &parsed.commands {
             if let Some(problem) = self.command(doc, cmd, report)? {
                 let (code, what) = problem;
@@ -371,7 +550,11 @@ impl Scan<'_> {
         }
         for (line, dest) in &parsed.links {
             if let Some(what) = self.link(doc, dest, report)? {
-                let code = if what.starts_with('#') || what.contains("no heading") { "docs-anchor-broken" } else { "docs-link-broken" };
+                let code = if what.starts_with('#') || what.contains("no heading") {
+                    "docs-anchor-broken"
+                } else {
+                    "docs-link-broken"
+                };
                 report.finding(code, what, at(doc, *line));
             }
         }
@@ -379,25 +562,40 @@ impl Scan<'_> {
     }
 
     /// The problem with one documented command, if any.
-    fn command(&mut self, doc: &Path, cmd: &Command, report: &mut Report) -> Result<Option<(&'static str, String)>, ProbeError> {
+    fn command(
+        &mut self,
+        doc: &Path,
+        cmd: &Command,
+        report: &mut Report,
+    ) -> Result<Option<(&'static str, String)>, ProbeError> {
         let words = &cmd.words;
-        let Some((prog, args)) = words.split_first() else { return Ok(None) };
+        let Some((prog, args)) = words.split_first() else {
+            return Ok(None);
+        };
         let shown = words.join(" ");
         if words.iter().any(|w| is_template(w)) {
             return Ok(None);
         }
-        let missing = |what: String| Ok(Some(("docs-command-missing", format!("`{shown}`: {what}"))));
+        let missing =
+            |what: String| Ok(Some(("docs-command-missing", format!("`{shown}`: {what}"))));
         match prog.as_str() {
             "npm" | "pnpm" | "yarn" => {
                 for (dir, script) in npm_scripts(prog, args) {
                     self.counts.commands += 1;
                     let dir = PathBuf::from(dir.unwrap_or_default());
                     let Some(scripts) = self.npm(&dir, report)? else {
-                        return missing(format!("there is no {}", dir.join("package.json").display()));
+                        return missing(format!(
+                            "there is no {}",
+                            dir.join("package.json").display()
+                        ));
                     };
-                    let fallback = script == "start" && self.root.join(&dir).join("server.js").is_file();
+                    let fallback =
+                        script == "start" && self.root.join(&dir).join("server.js").is_file();
                     if !scripts.contains(&script) && !fallback {
-                        return missing(format!("{} has no script `{script}`", dir.join("package.json").display()));
+                        return missing(format!(
+                            "{} has no script `{script}`",
+                            dir.join("package.json").display()
+                        ));
                     }
                 }
             }
@@ -407,7 +605,10 @@ impl Scan<'_> {
                 let dir = PathBuf::from(dir.unwrap_or_default());
                 let names: Vec<PathBuf> = match file {
                     Some(f) => vec![dir.join(f)],
-                    None => ["GNUmakefile", "makefile", "Makefile"].iter().map(|n| dir.join(n)).collect(),
+                    None => ["GNUmakefile", "makefile", "Makefile"]
+                        .iter()
+                        .map(|n| dir.join(n))
+                        .collect(),
                 };
                 let mut found = None;
                 for n in names {
@@ -416,9 +617,13 @@ impl Scan<'_> {
                         break;
                     }
                 }
-                let Some((makefile, rules)) = found else { return missing("there is no Makefile".to_owned()) };
+                let Some((makefile, rules)) = found else {
+                    return missing("there is no Makefile".to_owned());
+                };
                 for t in targets {
-                    let known = rules.iter().any(|r| r.iter().any(|x| *x == t || pattern_matches(x, &t)));
+                    let known = rules
+                        .iter()
+                        .any(|r| r.iter().any(|x| *x == t || pattern_matches(x, &t)));
                     if !known {
                         return missing(format!("{} has no target `{t}`", makefile.display()));
                     }
@@ -429,7 +634,10 @@ impl Scan<'_> {
                 let (file, recipes) = just_args(args);
                 let names: Vec<PathBuf> = match file {
                     Some(f) => vec![PathBuf::from(f)],
-                    None => ["justfile", "Justfile", ".justfile"].iter().map(PathBuf::from).collect(),
+                    None => ["justfile", "Justfile", ".justfile"]
+                        .iter()
+                        .map(PathBuf::from)
+                        .collect(),
                 };
                 let mut found = None;
                 for n in names {
@@ -438,7 +646,9 @@ impl Scan<'_> {
                         break;
                     }
                 }
-                let Some((justfile, known)) = found else { return missing("there is no justfile".to_owned()) };
+                let Some((justfile, known)) = found else {
+                    return missing("there is no justfile".to_owned());
+                };
                 // Only the first word is surely a recipe; later ones may be its arguments.
                 if let Some(r) = recipes.first()
                     && !known.contains(r)
@@ -447,13 +657,17 @@ impl Scan<'_> {
                 }
             }
             "cargo" => {
-                let Some(sub) = args.iter().find(|a| !a.starts_with(['-', '+'])) else { return Ok(None) };
+                let Some(sub) = args.iter().find(|a| !a.starts_with(['-', '+'])) else {
+                    return Ok(None);
+                };
                 self.counts.commands += 1;
                 let aliases = self.cargo_aliases(report)?;
                 if sub == "xtask" {
                     return self.xtask(&shown, args, &aliases, report);
                 }
-                let known = CARGO_BUILTIN.contains(&sub.as_str()) || aliases.contains(sub) || self.cfg.cargo_plugins.contains(sub);
+                let known = CARGO_BUILTIN.contains(&sub.as_str())
+                    || aliases.contains(sub)
+                    || self.cfg.cargo_plugins.contains(sub);
                 if !known {
                     return missing(format!(
                         "`{sub}` is not a cargo command, an alias in .cargo/config.toml, or a plugin listed in `cargo_plugins`"
@@ -465,7 +679,9 @@ impl Scan<'_> {
                 return Ok(self.script(doc, p));
             }
             "bash" | "sh" | "zsh" => {
-                let Some(path) = args.iter().find(|a| !a.starts_with('-')) else { return Ok(None) };
+                let Some(path) = args.iter().find(|a| !a.starts_with('-')) else {
+                    return Ok(None);
+                };
                 if path.contains('/') && !path.starts_with(['/', '$', '~']) {
                     self.counts.commands += 1;
                     let rel = normalize(Path::new(path)).unwrap_or_default();
@@ -486,19 +702,41 @@ impl Scan<'_> {
             .filter_map(|d| normalize(&d.join(path)))
             .find(|p| self.root.join(p).is_file());
         let Some(rel) = found else {
-            return Some(("docs-command-missing", format!("`{path}`: there is no such script")));
+            return Some((
+                "docs-command-missing",
+                format!("`{path}`: there is no such script"),
+            ));
         };
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(self.root.join(&rel)).map(|m| m.permissions().mode()).unwrap_or(0);
-        (mode & 0o111 == 0).then(|| ("docs-script-not-executable", format!("`{path}` exists but is not executable (chmod +x {})", rel.display())))
+        let mode = std::fs::metadata(self.root.join(&rel))
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        (mode & 0o111 == 0).then(|| {
+            (
+                "docs-script-not-executable",
+                format!(
+                    "`{path}` exists but is not executable (chmod +x {})",
+                    rel.display()
+                ),
+            )
+        })
     }
 
-    fn xtask(&mut self, shown: &str, args: &[String], aliases: &[String], report: &mut Report) -> Result<Option<(&'static str, String)>, ProbeError> {
-        let missing = |what: String| Ok(Some(("docs-command-missing", format!("`{shown}`: {what}"))));
+    fn xtask(
+        &mut self,
+        shown: &str,
+        args: &[String],
+        aliases: &[String],
+        report: &mut Report,
+    ) -> Result<Option<(&'static str, String)>, ProbeError> {
+        let missing =
+            |what: String| Ok(Some(("docs-command-missing", format!("`{shown}`: {what}"))));
         if !aliases.iter().any(|a| a == "xtask") {
             return missing("no `xtask` alias in .cargo/config.toml".to_owned());
         }
-        let Some(task) = args.iter().skip_while(|a| *a != "xtask").nth(1) else { return Ok(None) };
+        let Some(task) = args.iter().skip_while(|a| *a != "xtask").nth(1) else {
+            return Ok(None);
+        };
         // The xtask's own source names its tasks as string literals (a `match` or clap).
         let mut globs_errors = Vec::new();
         let set = glob_set("xtask", &["xtask/**/*.rs".to_owned()], &mut globs_errors);
@@ -509,16 +747,25 @@ impl Scan<'_> {
         let quoted = format!("\"{task}\"");
         let mut kebab_enum = false;
         for s in &sources {
-            let Some(text) = read(self.root, s, self.cancel, report)? else { continue };
+            let Some(text) = read(self.root, s, self.cancel, report)? else {
+                continue;
+            };
             if text.contains(&quoted) {
                 return Ok(None);
             }
             // clap derive: a variant `FooBar` is the task `foo-bar`.
-            let variant: String = task.split('-').map(|w| {
-                let mut c = w.chars();
-                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-            }).collect();
-            kebab_enum |= text.contains(&format!("{variant},")) || text.contains(&format!("{variant} {{")) || text.contains(&format!("{variant}("));
+            let variant: String = task
+                .split('-')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            kebab_enum |= text.contains(&format!("{variant},"))
+                || text.contains(&format!("{variant} {{"))
+                || text.contains(&format!("{variant}("));
         }
         if kebab_enum {
             Ok(None)
@@ -533,7 +780,11 @@ impl Scan<'_> {
             let scripts = text.map(|t| {
                 serde_json::from_str::<serde_json::Value>(&t)
                     .ok()
-                    .and_then(|v| v.get("scripts").and_then(|s| s.as_object()).map(|o| o.keys().cloned().collect()))
+                    .and_then(|v| {
+                        v.get("scripts")
+                            .and_then(|s| s.as_object())
+                            .map(|o| o.keys().cloned().collect())
+                    })
                     .unwrap_or_default()
             });
             self.targets.npm.insert(dir.to_owned(), scripts);
@@ -541,22 +792,34 @@ impl Scan<'_> {
         Ok(self.targets.npm[dir].clone())
     }
 
-    fn make(&mut self, file: &Path, report: &mut Report) -> Result<Option<Vec<Vec<String>>>, ProbeError> {
+    fn make(
+        &mut self,
+        file: &Path,
+        report: &mut Report,
+    ) -> Result<Option<Vec<Vec<String>>>, ProbeError> {
         if !self.targets.make.contains_key(file) {
             let rules = read(self.root, file, self.cancel, report)?.map(|t| make_rules(&t));
             self.targets.make.insert(file.to_owned(), rules);
         }
-        Ok(self.targets.make[file].as_ref().map(|rules| rules.iter().map(|r| r.targets.clone()).collect()))
+        Ok(self.targets.make[file]
+            .as_ref()
+            .map(|rules| rules.iter().map(|r| r.targets.clone()).collect()))
     }
 
-    fn just(&mut self, file: &Path, report: &mut Report) -> Result<Option<Vec<String>>, ProbeError> {
+    fn just(
+        &mut self,
+        file: &Path,
+        report: &mut Report,
+    ) -> Result<Option<Vec<String>>, ProbeError> {
         if !self.targets.just.contains_key(file) {
             let recipes = read(self.root, file, self.cancel, report)?.map(|t| just_recipes(&t));
             self.targets.just.insert(file.to_owned(), recipes);
         }
-        Ok(self.targets.just[file]
-            .as_ref()
-            .map(|rs| rs.iter().flat_map(|r| std::iter::once(r.name.clone()).chain(r.aliases.iter().cloned())).collect()))
+        Ok(self.targets.just[file].as_ref().map(|rs| {
+            rs.iter()
+                .flat_map(|r| std::iter::once(r.name.clone()).chain(r.aliases.iter().cloned()))
+                .collect()
+        }))
     }
 
     /// The `[alias]` names of .cargo/config.toml (or the older .cargo/config).
@@ -580,8 +843,17 @@ impl Scan<'_> {
 
     /// The problem with one link, if any: relative paths must exist in the repository and
     /// anchors into Markdown documents must name a heading there.
-    fn link(&mut self, doc: &Path, dest: &str, report: &mut Report) -> Result<Option<String>, ProbeError> {
-        let scheme = dest.split_once(':').is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)));
+    fn link(
+        &mut self,
+        doc: &Path,
+        dest: &str,
+        report: &mut Report,
+    ) -> Result<Option<String>, ProbeError> {
+        let scheme = dest.split_once(':').is_some_and(|(s, _)| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        });
         if dest.is_empty() || scheme || dest.starts_with("//") {
             return Ok(None);
         }
@@ -603,26 +875,40 @@ impl Scan<'_> {
                 return Ok(Some(format!("link `{dest}` leaves the repository")));
             };
             if !self.root.join(&rel).exists() {
-                return Ok(Some(format!("link `{dest}`: {} does not exist", rel.display())));
+                return Ok(Some(format!(
+                    "link `{dest}`: {} does not exist",
+                    rel.display()
+                )));
             }
             rel
         };
-        let Some(anchor) = anchor.filter(|a| !a.is_empty()) else { return Ok(None) };
-        if target.extension().is_none_or(|e| e != "md" && e != "markdown") {
+        let Some(anchor) = anchor.filter(|a| !a.is_empty()) else {
+            return Ok(None);
+        };
+        if target
+            .extension()
+            .is_none_or(|e| e != "md" && e != "markdown")
+        {
             return Ok(None);
         }
         self.counts.anchors += 1;
         if !self.anchors.contains_key(&target) {
             let text = read(self.root, &target, self.cancel, report)?;
-            self.anchors.insert(target.clone(), text.map(|t| parse(&t).anchors));
+            self.anchors
+                .insert(target.clone(), text.map(|t| parse(&t).anchors));
         }
         let wanted = percent_decode(anchor).to_lowercase();
-        let known = self.anchors[&target].as_ref().is_some_and(|a| a.iter().any(|x| x.to_lowercase() == wanted));
+        let known = self.anchors[&target]
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|x| x.to_lowercase() == wanted));
         Ok((!known).then(|| {
             if path.is_empty() {
                 format!("#{anchor}: this document has no heading with that anchor")
             } else {
-                format!("link `{dest}`: {} has no heading with anchor `{anchor}`", target.display())
+                format!(
+                    "link `{dest}`: {} has no heading with anchor `{anchor}`",
+                    target.display()
+                )
             }
         }))
     }
@@ -632,7 +918,11 @@ impl Scan<'_> {
 fn has_angle_template(command: &str) -> bool {
     command.split('<').skip(1).any(|rest| {
         let name: String = rest.chars().take_while(|c| *c != '>').collect();
-        rest.len() > name.len() && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "-_ .".contains(c))
+        rest.len() > name.len()
+            && !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_ .".contains(c))
     })
 }
 
@@ -671,9 +961,15 @@ mod tests {
     fn slugs_follow_github() {
         let mut seen = HashMap::new();
         assert_eq!(slug("Getting Started!", &mut seen), "getting-started");
-        assert_eq!(slug("`phasegate run` — gates", &mut seen), "phasegate-run--gates");
+        assert_eq!(
+            slug("`phasegate run` — gates", &mut seen),
+            "phasegate-run--gates"
+        );
         assert_eq!(slug("Getting started", &mut seen), "getting-started-1");
-        assert_eq!(slug("Ünïcode & symbols_ok", &mut seen), "ünïcode--symbols_ok");
+        assert_eq!(
+            slug("Ünïcode & symbols_ok", &mut seen),
+            "ünïcode--symbols_ok"
+        );
     }
 
     #[test]
@@ -687,8 +983,19 @@ mod tests {
     fn commands_come_from_shell_blocks_and_runner_inline_code() {
         let text = "# T\n\nRun `make test`, `make <target>` or `git status`.\n\n```console\n$ npm run lint\noutput || true\n```\n\n```bash\ncargo xtask dist\n```\n\n```rust\nmake\n```\n";
         let p = parse(text);
-        let cmds: Vec<(usize, String)> = p.commands.iter().map(|(l, c)| (*l, c.words.join(" "))).collect();
-        assert_eq!(cmds, [(3, "make test".to_owned()), (6, "npm run lint".to_owned()), (11, "cargo xtask dist".to_owned())]);
+        let cmds: Vec<(usize, String)> = p
+            .commands
+            .iter()
+            .map(|(l, c)| (*l, c.words.join(" ")))
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                (3, "make test".to_owned()),
+                (6, "npm run lint".to_owned()),
+                (11, "cargo xtask dist".to_owned())
+            ]
+        );
     }
 
     #[test]
@@ -699,7 +1006,9 @@ mod tests {
             .headings
             .iter()
             .enumerate()
-            .filter(|(i, (level, _, filled))| !filled && !p.headings.get(i + 1).is_some_and(|(l, _, _)| l > level))
+            .filter(|(i, (level, _, filled))| {
+                !filled && p.headings.get(i + 1).is_none_or(|(l, _, _)| l <= level)
+            })
             .map(|(_, (_, line, _))| *line)
             .collect();
         assert_eq!(empty, [7]);

@@ -55,8 +55,9 @@ fn default_files() -> Vec<String> {
 }
 
 /// `scheme://...`, stopping where quoting, `${...}` or a list would end it.
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s'\x22<>(){},;`]+").expect("a valid pattern"));
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s'\x22<>(){},;`]+").expect("a valid pattern")
+});
 
 /// `db_host = "db.example-corp.net"`: a host without a scheme under a key that says so.
 static HOST_KEY: LazyLock<Regex> = LazyLock::new(|| {
@@ -74,16 +75,29 @@ impl FileProbe for LocalFirst {
             .allow_hosts
             .iter()
             .enumerate()
-            .filter_map(|(i, h)| super::glob(&format!("allow_hosts[{i}]"), &h.to_ascii_lowercase(), errors))
+            .filter_map(|(i, h)| {
+                super::glob(
+                    &format!("allow_hosts[{i}]"),
+                    &h.to_ascii_lowercase(),
+                    errors,
+                )
+            })
             .collect();
     }
 
-    fn check(cfg: &Config, ctx: &Context, cancel: &Cancel, report: &mut Report) -> Result<(), ProbeError> {
+    fn check(
+        cfg: &Config,
+        ctx: &Context,
+        cancel: &Cancel,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
         let files = walk(&ctx.workdir, &cfg.files_set, cancel)?;
         let (mut checked, mut allowed) = (0usize, 0usize);
         let mut used = vec![false; cfg.allow_set.len()];
         for file in &files {
-            let Some(text) = read(&ctx.workdir, file, cancel, report)? else { continue };
+            let Some(text) = read(&ctx.workdir, file, cancel, report)? else {
+                continue;
+            };
             for (n, line) in text.lines().enumerate() {
                 for (value, host) in hosts(file, line) {
                     checked += 1;
@@ -107,7 +121,11 @@ impl FileProbe for LocalFirst {
         }
         for (i, h) in cfg.allow_hosts.iter().enumerate() {
             if !used[i] {
-                report.finding("local-first-allow-unused", format!("`{h}` in `allow_hosts` matches no host: remove it"), format!("allow_hosts[{i}]"));
+                report.finding(
+                    "local-first-allow-unused",
+                    format!("`{h}` in `allow_hosts` matches no host: remove it"),
+                    format!("allow_hosts[{i}]"),
+                );
             }
         }
         report.measure("local_first_files", files.len() as f64);
@@ -125,7 +143,11 @@ fn hosts(file: &Path, line: &str) -> Vec<(String, String)> {
     }
     // JSON has no comments; elsewhere ` #` starts one (a URL's fragment has no space before).
     let json = file.extension().is_some_and(|e| e == "json");
-    let line = if json { line } else { line.split(" #").next().unwrap_or(line) };
+    let line = if json {
+        line
+    } else {
+        line.split(" #").next().unwrap_or(line)
+    };
     let key = line.trim_start().trim_start_matches(['"', '\'']);
     if key.starts_with("$schema") || key.starts_with("xmlns") {
         return Vec::new();
@@ -139,7 +161,12 @@ fn hosts(file: &Path, line: &str) -> Vec<(String, String)> {
     {
         let host = c[1].to_ascii_lowercase();
         // A version or a number (`1.2.3`) is not a host: a name ends in letters.
-        if host.rsplit('.').next().is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic())) || host.parse::<IpAddr>().is_ok() {
+        if host
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+            || host.parse::<IpAddr>().is_ok()
+        {
             out.push((c[1].to_owned(), host));
         }
     }
@@ -169,11 +196,21 @@ fn is_local(host: &str) -> bool {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return ip.is_loopback() || ip.is_unspecified();
     }
-    const SUFFIXES: &[&str] = &[".localhost", ".local", ".internal", ".test", ".example", ".invalid", ".home.arpa"];
+    const SUFFIXES: &[&str] = &[
+        ".localhost",
+        ".local",
+        ".internal",
+        ".test",
+        ".example",
+        ".invalid",
+        ".home.arpa",
+    ];
     const EXAMPLES: &[&str] = &["example.com", "example.org", "example.net"];
     !host.contains('.')
         || SUFFIXES.iter().any(|s| host.ends_with(s))
-        || EXAMPLES.iter().any(|e| host == *e || host.ends_with(&format!(".{e}")))
+        || EXAMPLES
+            .iter()
+            .any(|e| host == *e || host.ends_with(&format!(".{e}")))
 }
 
 #[cfg(test)]
@@ -181,27 +218,64 @@ mod tests {
     use super::*;
 
     fn found(file: &str, line: &str) -> Vec<String> {
-        hosts(Path::new(file), line).into_iter().map(|(_, h)| h).collect()
+        hosts(Path::new(file), line)
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect()
     }
 
     #[test]
     fn urls_and_host_keys() {
-        assert_eq!(found(".env.example", "API_URL=https://api.stripe.com/v1"), ["api.stripe.com"]);
-        assert_eq!(found(".env.example", "DB=postgres://u:p@[::1]:5432/db"), ["::1"]);
-        assert_eq!(found(".env.example", "API=${API_URL:-http://localhost:8080}"), ["localhost"]);
+        assert_eq!(
+            found(".env.example", "API_URL=https://api.stripe.com/v1"),
+            ["api.stripe.com"]
+        );
+        assert_eq!(
+            found(".env.example", "DB=postgres://u:p@[::1]:5432/db"),
+            ["::1"]
+        );
+        assert_eq!(
+            found(".env.example", "API=${API_URL:-http://localhost:8080}"),
+            ["localhost"]
+        );
         assert!(found(".env.example", "API=${API_URL}").is_empty());
         assert!(found(".env.example", "# API=https://api.stripe.com").is_empty());
-        assert_eq!(found("config/a.toml", "smtp_host = \"smtp.sendgrid.net\""), ["smtp.sendgrid.net"]);
+        assert_eq!(
+            found("config/a.toml", "smtp_host = \"smtp.sendgrid.net\""),
+            ["smtp.sendgrid.net"]
+        );
         assert!(found("config/a.toml", "version = \"1.2.3\"").is_empty());
-        assert!(found("config/a.json", "\"$schema\": \"https://json.schemastore.org/x\"").is_empty());
+        assert!(
+            found(
+                "config/a.json",
+                "\"$schema\": \"https://json.schemastore.org/x\""
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn local_names() {
-        for h in ["localhost", "127.0.0.1", "::1", "0.0.0.0", "db", "api.internal", "x.local", "example.com", "a.example.org", "svc.test"] {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "0.0.0.0",
+            "db",
+            "api.internal",
+            "x.local",
+            "example.com",
+            "a.example.org",
+            "svc.test",
+        ] {
             assert!(is_local(h), "{h}");
         }
-        for h in ["api.stripe.com", "10.0.0.5", "example.com.evil.io", "sentry.io"] {
+        for h in [
+            "api.stripe.com",
+            "10.0.0.5",
+            "example.com.evil.io",
+            "sentry.io",
+        ] {
             assert!(!is_local(h), "{h}");
         }
     }

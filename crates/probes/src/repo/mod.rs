@@ -41,7 +41,11 @@ pub(crate) fn glob_set(key: &str, patterns: &[String], errors: &mut Vec<ParamErr
 }
 
 /// A single glob, for parameters that hold one pattern per entry.
-pub(crate) fn glob(key: &str, pattern: &str, errors: &mut Vec<ParamError>) -> Option<globset::GlobMatcher> {
+pub(crate) fn glob(
+    key: &str,
+    pattern: &str,
+    errors: &mut Vec<ParamError>,
+) -> Option<globset::GlobMatcher> {
     match Glob::new(pattern) {
         Ok(g) => Some(g.compile_matcher()),
         Err(e) => {
@@ -53,7 +57,11 @@ pub(crate) fn glob(key: &str, pattern: &str, errors: &mut Vec<ParamError>) -> Op
 
 /// The files under `root` whose path relative to it matches `globs`, sorted; `.gitignore`d
 /// files are left out (they are not the project's), hidden ones are not (`.github`, `.env.example`).
-pub(crate) fn walk(root: &Path, globs: &GlobSet, cancel: &Cancel) -> Result<Vec<PathBuf>, ProbeError> {
+pub(crate) fn walk(
+    root: &Path,
+    globs: &GlobSet,
+    cancel: &Cancel,
+) -> Result<Vec<PathBuf>, ProbeError> {
     if !root.is_dir() {
         return Err(ProbeError::Other(format!(
             "cannot read the project at {}: not a directory",
@@ -97,7 +105,10 @@ pub(crate) fn read(
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
-        Err(e) => Err(ProbeError::Other(format!("cannot read {}: {e}", rel.display()))),
+        Err(e) => Err(ProbeError::Other(format!(
+            "cannot read {}: {e}",
+            rel.display()
+        ))),
     }
 }
 
@@ -108,7 +119,11 @@ pub(crate) fn at(path: &Path, line: usize) -> String {
 
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_at(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// Normalises `dir/../x` and `./x` without touching the disk; `None` when it leaves the root.
@@ -151,7 +166,10 @@ mod tests {
 
     #[test]
     fn paths_normalize_within_the_root() {
-        assert_eq!(normalize(Path::new("docs/../README.md")), Some(PathBuf::from("README.md")));
+        assert_eq!(
+            normalize(Path::new("docs/../README.md")),
+            Some(PathBuf::from("README.md"))
+        );
         assert_eq!(normalize(Path::new("../x")), None);
         assert_eq!(line_at("a\nb\nc", 2), 2);
     }

@@ -7,12 +7,65 @@
 /// The package scripts `npm`, `pnpm` or `yarn` runs, with the package directory if given.
 pub(crate) fn npm_scripts(prog: &str, args: &[String]) -> Vec<(Option<String>, String)> {
     const BUILTIN: &[&str] = &[
-        "install", "i", "ci", "add", "remove", "rm", "uninstall", "exec", "dlx", "x", "create", "init", "why",
-        "outdated", "upgrade", "up", "update", "list", "ls", "link", "unlink", "publish", "pack", "audit",
-        "config", "info", "view", "bin", "cache", "global", "import", "store", "env", "setup", "rebuild",
-        "prune", "patch", "help", "workspace", "workspaces", "dedupe", "licenses", "node", "plugin", "set",
-        "unplug", "version", "login", "logout", "whoami", "search", "owner", "doctor", "fund", "explain",
-        "recursive", "-r", "--version", "-v",
+        "install",
+        "i",
+        "ci",
+        "add",
+        "remove",
+        "rm",
+        "uninstall",
+        "exec",
+        "dlx",
+        "x",
+        "create",
+        "init",
+        "why",
+        "outdated",
+        "upgrade",
+        "up",
+        "update",
+        "list",
+        "ls",
+        "link",
+        "unlink",
+        "publish",
+        "pack",
+        "audit",
+        "config",
+        "info",
+        "view",
+        "bin",
+        "cache",
+        "global",
+        "import",
+        "store",
+        "env",
+        "setup",
+        "rebuild",
+        "prune",
+        "patch",
+        "help",
+        "workspace",
+        "workspaces",
+        "dedupe",
+        "licenses",
+        "node",
+        "plugin",
+        "set",
+        "unplug",
+        "version",
+        "login",
+        "logout",
+        "whoami",
+        "search",
+        "owner",
+        "doctor",
+        "fund",
+        "explain",
+        "recursive",
+        "-r",
+        "--version",
+        "-v",
     ];
     let mut dir = None;
     let mut rest = Vec::new();
@@ -24,16 +77,23 @@ pub(crate) fn npm_scripts(prog: &str, args: &[String]) -> Vec<(Option<String>, S
                 // A workspace member, chosen by name: not a path this probe can resolve.
                 return Vec::new();
             }
-            s if s.starts_with("--prefix=") || s.starts_with("--dir=") || s.starts_with("--cwd=") => {
+            s if s.starts_with("--prefix=")
+                || s.starts_with("--dir=")
+                || s.starts_with("--cwd=") =>
+            {
                 dir = s.split_once('=').map(|(_, d)| d.to_owned());
             }
             s if s.starts_with('-') && rest.is_empty() => {}
             _ => rest.push(a.clone()),
         }
     }
-    let Some(sub) = rest.first().map(String::as_str) else { return Vec::new() };
+    let Some(sub) = rest.first().map(String::as_str) else {
+        return Vec::new();
+    };
     let script = match sub {
-        "run" | "run-script" | "rum" | "urn" => rest.iter().skip(1).find(|a| !a.starts_with('-')).cloned(),
+        "run" | "run-script" | "rum" | "urn" => {
+            rest.iter().skip(1).find(|a| !a.starts_with('-')).cloned()
+        }
         "test" | "t" | "tst" => Some("test".to_owned()),
         "start" | "stop" | "restart" => Some(sub.to_owned()),
         s if prog != "npm" && !BUILTIN.contains(&s) => Some(s.to_owned()),
@@ -52,7 +112,11 @@ pub(crate) fn make_args(args: &[String]) -> (Option<String>, Option<String>, Vec
             "-f" | "--file" | "--makefile" => file = it.next().cloned(),
             // `-j` and `-l` take an optional number; `-o`, `-W` and `-I` always an argument.
             "-j" | "-l" => {
-                if it.as_slice().first().is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())) {
+                if it
+                    .as_slice()
+                    .first()
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                {
                     it.next();
                 }
             }
@@ -108,7 +172,11 @@ pub(crate) fn make_rules(text: &str) -> Vec<Rule> {
         while joined.ends_with('\\') && i + 1 < lines.len() {
             joined.pop();
             i += 1;
-            joined.push(if lines[start].starts_with('\t') { '\n' } else { ' ' });
+            joined.push(if lines[start].starts_with('\t') {
+                '\n'
+            } else {
+                ' '
+            });
             joined.push_str(lines[i].trim_start_matches('\t'));
         }
         i += 1;
@@ -123,23 +191,37 @@ pub(crate) fn make_rules(text: &str) -> Vec<Rule> {
             continue;
         }
         in_rule = false;
-        let Some(colon) = trimmed.find(':') else { continue };
+        let Some(colon) = trimmed.find(':') else {
+            continue;
+        };
         let after = &trimmed[colon + 1..];
         let before = &trimmed[..colon];
-        if after.starts_with('=') || before.contains('=') || before.starts_with(['$', ' ']) && !before.contains(' ') {
+        if after.starts_with('=')
+            || before.contains('=')
+            || before.starts_with(['$', ' ']) && !before.contains(' ')
+        {
             continue;
         }
         let first_word = before.split_whitespace().next().unwrap_or_default();
-        if ["ifeq", "ifneq", "ifdef", "ifndef", "else", "endif", "define", "endef", "include", "-include", "export", "override"]
-            .contains(&first_word)
+        if [
+            "ifeq", "ifneq", "ifdef", "ifndef", "else", "endif", "define", "endef", "include",
+            "-include", "export", "override",
+        ]
+        .contains(&first_word)
         {
             continue;
         }
         let after = after.trim_start_matches(':');
-        let (prereqs, inline) = after.split_once(';').map_or((after, None), |(p, r)| (p, Some(r.trim())));
+        let (prereqs, inline) = after
+            .split_once(';')
+            .map_or((after, None), |(p, r)| (p, Some(r.trim())));
         let mut rule = Rule {
             targets: before.split_whitespace().map(str::to_owned).collect(),
-            prereqs: prereqs.split_whitespace().filter(|p| *p != "|").map(str::to_owned).collect(),
+            prereqs: prereqs
+                .split_whitespace()
+                .filter(|p| *p != "|")
+                .map(str::to_owned)
+                .collect(),
             line: start + 1,
             recipe: Vec::new(),
         };
@@ -154,7 +236,11 @@ pub(crate) fn make_rules(text: &str) -> Vec<Rule> {
 
 pub(crate) fn pattern_matches(pattern: &str, target: &str) -> bool {
     match pattern.split_once('%') {
-        Some((pre, post)) => target.len() >= pre.len() + post.len() && target.starts_with(pre) && target.ends_with(post),
+        Some((pre, post)) => {
+            target.len() >= pre.len() + post.len()
+                && target.starts_with(pre)
+                && target.ends_with(post)
+        }
         None => false,
     }
 }
@@ -178,7 +264,8 @@ pub(crate) fn just_recipes(text: &str) -> Vec<Recipe> {
         if raw.starts_with([' ', '\t']) {
             if in_recipe && let Some(r) = out.last_mut() {
                 let body = raw.trim();
-                if !body.is_empty() && !(body.starts_with('#') && !body.starts_with("#!")) {
+                let comment = body.starts_with('#') && !body.starts_with("#!");
+                if !body.is_empty() && !comment {
                     r.body.push((n + 1, body.to_owned()));
                 }
             }
@@ -198,21 +285,39 @@ pub(crate) fn just_recipes(text: &str) -> Vec<Recipe> {
             }
             continue;
         }
-        let Some(colon) = line.find(':') else { continue };
+        let Some(colon) = line.find(':') else {
+            continue;
+        };
         if line[colon + 1..].starts_with('=') || line[..colon].contains(":=") {
             continue;
         }
         let head = line[..colon].trim_start_matches('@');
-        let Some(name) = head.split_whitespace().next() else { continue };
-        if ["set", "export", "import", "mod"].contains(&name) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        let Some(name) = head.split_whitespace().next() else {
+            continue;
+        };
+        if ["set", "export", "import", "mod"].contains(&name)
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             continue;
         }
         let deps = line[colon + 1..]
             .split(['(', ')', ' ', '&'])
-            .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .filter(|d| {
+                !d.is_empty()
+                    && d.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
             .map(str::to_owned)
             .collect();
-        out.push(Recipe { name: name.to_owned(), aliases: Vec::new(), line: n + 1, deps, body: Vec::new() });
+        out.push(Recipe {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            line: n + 1,
+            deps,
+            body: Vec::new(),
+        });
         in_recipe = true;
     }
     for (alias, target) in aliases {
@@ -223,18 +328,21 @@ pub(crate) fn just_recipes(text: &str) -> Vec<Recipe> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn makefiles_and_justfiles() {
-        let rules = make_rules("X := 1\n.PHONY: test\ntest: build\n\t-cargo test \\\n\t  --all\nbuild:\n\tcargo build\n");
+        let rules = make_rules(
+            "X := 1\n.PHONY: test\ntest: build\n\t-cargo test \\\n\t  --all\nbuild:\n\tcargo build\n",
+        );
         let test = rules.iter().find(|r| r.targets == ["test"]).unwrap();
         assert_eq!(test.prereqs, ["build"]);
         assert_eq!(test.recipe, [(4, "-cargo test \n  --all".to_owned())]);
-        let recipes = just_recipes("set shell := [\"bash\", \"-c\"]\nalias t := test\n\n# run tests\ntest *args: build\n    -cargo test {{args}}\nbuild:\n  cargo build\n");
+        let recipes = just_recipes(
+            "set shell := [\"bash\", \"-c\"]\nalias t := test\n\n# run tests\ntest *args: build\n    -cargo test {{args}}\nbuild:\n  cargo build\n",
+        );
         assert_eq!(recipes.len(), 2);
         assert_eq!(recipes[0].name, "test");
         assert_eq!(recipes[0].aliases, ["t"]);
@@ -250,7 +358,10 @@ mod tests {
         };
         assert_eq!(s("npm run lint"), [(None, "lint".to_owned())]);
         assert_eq!(s("npm test"), [(None, "test".to_owned())]);
-        assert_eq!(s("pnpm -C web typecheck"), [(Some("web".to_owned()), "typecheck".to_owned())]);
+        assert_eq!(
+            s("pnpm -C web typecheck"),
+            [(Some("web".to_owned()), "typecheck".to_owned())]
+        );
         assert!(s("npm ci").is_empty());
         assert!(s("yarn install").is_empty());
     }

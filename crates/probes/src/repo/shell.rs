@@ -78,7 +78,10 @@ impl Builder {
         if std::mem::take(&mut self.redirect_target) {
             return;
         }
-        if let Some(rest) = w.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix(['>', '<']) {
+        if let Some(rest) = w
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .strip_prefix(['>', '<'])
+        {
             // `>file` carries its target; `>`, `2>` and `>>` take the next word.
             let rest = rest.trim_start_matches(['>', '<', '&', '|']);
             self.redirect_target = rest.is_empty();
@@ -110,7 +113,11 @@ impl Builder {
                 line: self.first_line.unwrap_or(self.line),
                 op: self.op,
                 group,
-                in_group: if group { Some(index) } else { self.groups.last().copied() },
+                in_group: if group {
+                    Some(index)
+                } else {
+                    self.groups.last().copied()
+                },
             });
             if group {
                 self.groups.push(index);
@@ -193,7 +200,10 @@ pub(crate) fn parse(text: &str) -> Vec<Command> {
                 }
                 continue;
             }
-            '<' if b.word.is_none() && chars.get(i + 1) == Some(&'<') && chars.get(i + 2) != Some(&'<') => {
+            '<' if b.word.is_none()
+                && chars.get(i + 1) == Some(&'<')
+                && chars.get(i + 2) != Some(&'<') =>
+            {
                 // A here-document: its body, after this line, is data, not commands.
                 i += 2;
                 let strip_tabs = chars.get(i) == Some(&'-');
@@ -220,9 +230,16 @@ pub(crate) fn parse(text: &str) -> Vec<Command> {
                 i += 1;
                 for (delim, strip_tabs) in heredocs.drain(..) {
                     while i < chars.len() {
-                        let end = chars[i..].iter().position(|c| *c == '\n').map_or(chars.len(), |p| i + p);
+                        let end = chars[i..]
+                            .iter()
+                            .position(|c| *c == '\n')
+                            .map_or(chars.len(), |p| i + p);
                         let line: String = chars[i..end].iter().collect();
-                        let line = if strip_tabs { line.trim_start_matches('\t') } else { &line };
+                        let line = if strip_tabs {
+                            line.trim_start_matches('\t')
+                        } else {
+                            &line
+                        };
                         i = (end + 1).min(chars.len());
                         b.line += 1;
                         if line == delim {
@@ -279,7 +296,11 @@ fn skip_backticks(chars: &[char], start: usize) -> usize {
 
 /// The end of the `(...)` or `{...}` opening at `open`, quotes inside respected.
 fn skip_nested(chars: &[char], open: usize) -> usize {
-    let (o, c) = if chars[open] == '(' { ('(', ')') } else { ('{', '}') };
+    let (o, c) = if chars[open] == '(' {
+        ('(', ')')
+    } else {
+        ('{', '}')
+    };
     let mut depth = 0usize;
     let mut i = open;
     while i < chars.len() {

@@ -76,12 +76,16 @@ jobs:
 ";
 
 fn github_repo(lint: &str, recipe: &str, workflow: &str) -> tempfile::TempDir {
-    let package = format!("{{\n  \"name\": \"x\",\n  \"scripts\": {{\n    \"lint\": \"{lint}\"\n  }}\n}}\n");
+    let package =
+        format!("{{\n  \"name\": \"x\",\n  \"scripts\": {{\n    \"lint\": \"{lint}\"\n  }}\n}}\n");
     repo(&[
         (".github/workflows/ci.yml", workflow),
         ("package.json", &package),
         ("scripts/ci.sh", "#!/bin/sh\nset -eu\nmake test\n"),
-        ("Makefile", &format!(".PHONY: test\ntest: build\n\t{recipe}\nbuild:\n\tcargo build\n")),
+        (
+            "Makefile",
+            &format!(".PHONY: test\ntest: build\n\t{recipe}\nbuild:\n\tcargo build\n"),
+        ),
         // Not called by CI: its `|| true` weakens nothing.
         ("scripts/unused.sh", "#!/bin/sh\nrm -rf out || true\n"),
     ])
@@ -92,17 +96,40 @@ async fn ci_tolerance_follows_workflow_npm_script_shell_script_and_makefile() {
     let bad = github_repo("eslint . || true", "-cargo test", WORKFLOW);
     let o = run("ci-tolerance", bad.path(), json!({})).await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
-    assert_eq!(places(&o), ["ci-ignore-errors @ Makefile:3", "ci-or-true @ package.json:4"]);
+    assert_eq!(
+        places(&o),
+        [
+            "ci-ignore-errors @ Makefile:3",
+            "ci-or-true @ package.json:4"
+        ]
+    );
     let npm = o.findings.iter().find(|f| f.code == "ci-or-true").unwrap();
-    assert!(npm.message.contains("`|| true` swallows the failure of `eslint .`"), "{}", npm.message);
+    assert!(
+        npm.message
+            .contains("`|| true` swallows the failure of `eslint .`"),
+        "{}",
+        npm.message
+    );
     assert!(
         npm.message.contains("weakens .github/workflows/ci.yml:8 job test step `lint`, via .github/workflows/ci.yml:11"),
         "{}",
         npm.message
     );
-    let make = o.findings.iter().find(|f| f.code == "ci-ignore-errors").unwrap();
-    assert!(make.message.contains("job test step `tests`, via scripts/ci.sh:3"), "{}", make.message);
-    assert_eq!(o.measurements["ci_units_followed"], 4.0, "npm lint, ci.sh, make test, make build");
+    let make = o
+        .findings
+        .iter()
+        .find(|f| f.code == "ci-ignore-errors")
+        .unwrap();
+    assert!(
+        make.message
+            .contains("job test step `tests`, via scripts/ci.sh:3"),
+        "{}",
+        make.message
+    );
+    assert_eq!(
+        o.measurements["ci_units_followed"], 4.0,
+        "npm lint, ci.sh, make test, make build"
+    );
 
     let good = github_repo("eslint .", "cargo test", WORKFLOW);
     assert_clean(&run("ci-tolerance", good.path(), json!({})).await);
@@ -111,9 +138,18 @@ async fn ci_tolerance_follows_workflow_npm_script_shell_script_and_makefile() {
 #[tokio::test]
 async fn ci_tolerance_reads_continue_on_error_and_run_lines() {
     let workflow = WORKFLOW
-        .replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    continue-on-error: true\n")
-        .replace("        run: ./scripts/ci.sh\n", "        run: ./scripts/ci.sh\n        continue-on-error: true\n")
-        .replace("          npm ci\n", "          npm ci\n          set +e\n          npx jest --passWithNoTests; true\n");
+        .replace(
+            "    runs-on: ubuntu-latest\n",
+            "    runs-on: ubuntu-latest\n    continue-on-error: true\n",
+        )
+        .replace(
+            "        run: ./scripts/ci.sh\n",
+            "        run: ./scripts/ci.sh\n        continue-on-error: true\n",
+        )
+        .replace(
+            "          npm ci\n",
+            "          npm ci\n          set +e\n          npx jest --passWithNoTests; true\n",
+        );
     let bad = github_repo("eslint .", "cargo test", &workflow);
     let o = run("ci-tolerance", bad.path(), json!({})).await;
     assert_eq!(
@@ -142,16 +178,29 @@ unit:
 ";
     let bad = repo(&[
         (".gitlab-ci.yml", gitlab),
-        ("justfile", "default: check\n\n# lint\ncheck: fmt\n    -cargo clippy\nfmt:\n    cargo fmt --check\n"),
+        (
+            "justfile",
+            "default: check\n\n# lint\ncheck: fmt\n    -cargo clippy\nfmt:\n    cargo fmt --check\n",
+        ),
     ]);
     let o = run("ci-tolerance", bad.path(), json!({})).await;
     assert_eq!(
         places(&o),
-        ["ci-allow-failure @ .gitlab-ci.yml:6", "ci-ignore-errors @ justfile:5", "ci-or-true @ .gitlab-ci.yml:8"]
+        [
+            "ci-allow-failure @ .gitlab-ci.yml:6",
+            "ci-ignore-errors @ justfile:5",
+            "ci-or-true @ .gitlab-ci.yml:8"
+        ]
     );
     let good = repo(&[
-        (".gitlab-ci.yml", "lint:\n  script:\n    - just check\nunit:\n  script: cargo test --all\n"),
-        ("justfile", "check: fmt\n    cargo clippy\nfmt:\n    cargo fmt --check\n"),
+        (
+            ".gitlab-ci.yml",
+            "lint:\n  script:\n    - just check\nunit:\n  script: cargo test --all\n",
+        ),
+        (
+            "justfile",
+            "check: fmt\n    cargo clippy\nfmt:\n    cargo fmt --check\n",
+        ),
     ]);
     let o = run("ci-tolerance", good.path(), json!({})).await;
     assert_clean(&o);
@@ -160,10 +209,14 @@ unit:
 
 #[tokio::test]
 async fn ci_tolerance_allowlist_needs_a_reason_and_unused_entries_are_named() {
-    let dir = repo(&[(".ci/run", "#!/usr/bin/env bash\nset -euo pipefail\nrustup component add clippy || true\ncargo test\n")]);
+    let dir = repo(&[(
+        ".ci/run",
+        "#!/usr/bin/env bash\nset -euo pipefail\nrustup component add clippy || true\ncargo test\n",
+    )]);
     let o = run("ci-tolerance", dir.path(), json!({})).await;
     assert_eq!(places(&o), ["ci-or-true @ .ci/run:3"]);
-    let allowed = json!({ "allow": [{ "path": ".ci/run", "line": 3, "reason": "rustup may be absent" }] });
+    let allowed =
+        json!({ "allow": [{ "path": ".ci/run", "line": 3, "reason": "rustup may be absent" }] });
     let o = run("ci-tolerance", dir.path(), allowed).await;
     assert_clean(&o);
     assert_eq!(o.measurements["ci_allowed"], 1.0);
@@ -173,7 +226,13 @@ async fn ci_tolerance_allowlist_needs_a_reason_and_unused_entries_are_named() {
     let no_reason = json!({ "allow": [{ "path": ".ci/run", "line": 3 }] });
     let o = run("ci-tolerance", dir.path(), no_reason.clone()).await;
     assert_eq!(o.verdict, Verdict::Error);
-    assert!(o.reason.as_deref().unwrap().contains("`allow[0].reason`: an allowlist entry needs a reason"), "{o:#?}");
+    assert!(
+        o.reason
+            .as_deref()
+            .unwrap()
+            .contains("`allow[0].reason`: an allowlist entry needs a reason"),
+        "{o:#?}"
+    );
     assert!(phasegate_probes::validate("ci-tolerance", &params(no_reason)).is_err());
 
     let stale = json!({ "allow": [
@@ -182,7 +241,11 @@ async fn ci_tolerance_allowlist_needs_a_reason_and_unused_entries_are_named() {
     ] });
     let o = run("ci-tolerance", dir.path(), stale).await;
     assert_eq!(codes(&o), ["ci-allow-unused"]);
-    assert_eq!(o.verdict, Verdict::Pass, "low: a warning at the default threshold");
+    assert_eq!(
+        o.verdict,
+        Verdict::Pass,
+        "low: a warning at the default threshold"
+    );
 }
 
 #[tokio::test]
@@ -207,11 +270,23 @@ fn docs_repo(readme: &str, runbook: &str) -> tempfile::TempDir {
     repo(&[
         ("README.md", readme),
         ("docs/runbook.md", runbook),
-        ("package.json", "{\"scripts\": {\"lint\": \"eslint .\", \"test\": \"jest\"}}"),
-        ("Makefile", "build:\n\tcargo build\n%.pdf: %.md\n\tpandoc $< -o $@\n"),
+        (
+            "package.json",
+            "{\"scripts\": {\"lint\": \"eslint .\", \"test\": \"jest\"}}",
+        ),
+        (
+            "Makefile",
+            "build:\n\tcargo build\n%.pdf: %.md\n\tpandoc $< -o $@\n",
+        ),
         ("justfile", "alias t := test\ntest:\n    cargo test\n"),
-        (".cargo/config.toml", "[alias]\nxtask = \"run --package xtask --\"\n"),
-        ("xtask/src/main.rs", "fn main() { match std::env::args().nth(1).as_deref() { Some(\"dist\") => {}, _ => {} } }\n"),
+        (
+            ".cargo/config.toml",
+            "[alias]\nxtask = \"run --package xtask --\"\n",
+        ),
+        (
+            "xtask/src/main.rs",
+            "fn main() { match std::env::args().nth(1).as_deref() { Some(\"dist\") => {}, _ => {} } }\n",
+        ),
         ("scripts/setup.sh", "#!/bin/sh\n"),
         ("CHANGELOG.md", "# Changelog\n\n## 1.0\n\nFirst release.\n"),
     ])
@@ -265,8 +340,14 @@ async fn docs_drift_flags_each_drift_with_file_and_line() {
         .replace("cargo xtask dist", "cargo xtask release")
         .replace("make report.pdf", "make install")
         .replace("docs/runbook.md#on-call-rota", "docs/runbook.md#escalation")
-        .replace("[usage](#usage)", "[usage](#usage) and [setup](docs/setup.md)")
-        .replace("cargo nextest run", "./scripts/missing.sh\ncargo frobnicate");
+        .replace(
+            "[usage](#usage)",
+            "[usage](#usage) and [setup](docs/setup.md)",
+        )
+        .replace(
+            "cargo nextest run",
+            "./scripts/missing.sh\ncargo frobnicate",
+        );
     let runbook = "# Runbook\n\n## On-call rota\n\n## Paging\n\nTODO: ask Bob. Lorem ipsum.\n";
     let dir = docs_repo(&readme, runbook);
     std::fs::remove_file(dir.path().join("CHANGELOG.md")).unwrap();
@@ -300,17 +381,30 @@ async fn docs_drift_flags_each_drift_with_file_and_line() {
         "docs/setup.md does not exist",
         "`./scripts/missing.sh`: there is no such script",
     ] {
-        assert!(messages.iter().any(|m| m.contains(want)), "{want} not in {messages:#?}");
+        assert!(
+            messages.iter().any(|m| m.contains(want)),
+            "{want} not in {messages:#?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn docs_drift_flags_a_script_that_is_not_executable_and_an_empty_required_doc() {
     let dir = docs_repo(README, RUNBOOK);
-    std::fs::set_permissions(dir.path().join("scripts/setup.sh"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("scripts/setup.sh"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("CHANGELOG.md"), "# Changelog\n\n").unwrap();
     let o = run("docs-drift", dir.path(), docs_params()).await;
-    assert_eq!(places(&o), ["docs-required-empty @ CHANGELOG.md:1", "docs-script-not-executable @ README.md:6"]);
+    assert_eq!(
+        places(&o),
+        [
+            "docs-required-empty @ CHANGELOG.md:1",
+            "docs-script-not-executable @ README.md:6"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -318,7 +412,8 @@ async fn docs_drift_with_no_document_is_an_error_and_bad_globs_are_param_errors(
     let dir = repo(&[("src/main.rs", "fn main() {}\n")]);
     let o = run("docs-drift", dir.path(), json!({})).await;
     assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
-    let errors = phasegate_probes::validate("docs-drift", &params(json!({ "docs": ["a/[b"] }))).unwrap_err();
+    let errors =
+        phasegate_probes::validate("docs-drift", &params(json!({ "docs": ["a/[b"] }))).unwrap_err();
     assert_eq!(errors[0].key.as_deref(), Some("docs[0]"));
 }
 
@@ -327,9 +422,18 @@ async fn docs_drift_with_no_document_is_an_error_and_bad_globs_are_param_errors(
 #[tokio::test]
 async fn local_first_flags_hard_coded_outside_hosts_and_passes_local_defaults() {
     let bad = repo(&[
-        (".env.example", "# payments\nSTRIPE_API=https://api.stripe.com/v1\nDATABASE_URL=postgres://app@db:5432/app\n"),
-        ("config/app.toml", "[mail]\nsmtp_host = \"smtp.sendgrid.net\"\nport = 587\n"),
-        ("docker-compose.yml", "services:\n  app:\n    environment:\n      SENTRY_DSN: ${SENTRY_DSN:-https://key@o1.ingest.sentry.io/1}\n"),
+        (
+            ".env.example",
+            "# payments\nSTRIPE_API=https://api.stripe.com/v1\nDATABASE_URL=postgres://app@db:5432/app\n",
+        ),
+        (
+            "config/app.toml",
+            "[mail]\nsmtp_host = \"smtp.sendgrid.net\"\nport = 587\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  app:\n    environment:\n      SENTRY_DSN: ${SENTRY_DSN:-https://key@o1.ingest.sentry.io/1}\n",
+        ),
     ]);
     let o = run("local-first", bad.path(), json!({})).await;
     assert_eq!(o.verdict, Verdict::Fail);
@@ -341,14 +445,29 @@ async fn local_first_flags_hard_coded_outside_hosts_and_passes_local_defaults() 
             "local-first-external-host @ docker-compose.yml:4",
         ]
     );
-    assert!(o.findings.iter().any(|f| f.message.contains("outside host `api.stripe.com`")));
-    let allowed = run("local-first", bad.path(), json!({ "allow_hosts": ["api.stripe.com", "*.sentry.io", "smtp.sendgrid.net"] })).await;
+    assert!(
+        o.findings
+            .iter()
+            .any(|f| f.message.contains("outside host `api.stripe.com`"))
+    );
+    let allowed = run(
+        "local-first",
+        bad.path(),
+        json!({ "allow_hosts": ["api.stripe.com", "*.sentry.io", "smtp.sendgrid.net"] }),
+    )
+    .await;
     assert_clean(&allowed);
     assert_eq!(allowed.measurements["local_first_hosts_allowed"], 3.0);
 
     let good = repo(&[
-        (".env.example", "# STRIPE_API=https://api.stripe.com/v1\nSTRIPE_API=${STRIPE_API:-http://localhost:12111}\nDATABASE_URL=postgres://app@db:5432/app\nSENTRY_DSN=${SENTRY_DSN}\n"),
-        ("config/app.toml", "[mail]\nsmtp_host = \"mailpit.internal\"\nweb = \"http://127.0.0.1:8080\"\n"),
+        (
+            ".env.example",
+            "# STRIPE_API=https://api.stripe.com/v1\nSTRIPE_API=${STRIPE_API:-http://localhost:12111}\nDATABASE_URL=postgres://app@db:5432/app\nSENTRY_DSN=${SENTRY_DSN}\n",
+        ),
+        (
+            "config/app.toml",
+            "[mail]\nsmtp_host = \"mailpit.internal\"\nweb = \"http://127.0.0.1:8080\"\n",
+        ),
     ]);
     let o = run("local-first", good.path(), json!({})).await;
     assert_clean(&o);
