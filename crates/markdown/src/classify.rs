@@ -538,6 +538,10 @@ const PROBES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The probes of [`PROBES`] that read the project's files: their gates take no service or
+/// base URL. The probes crate decides; the engine's tests check that the two agree.
+pub const FILE_PROBES: &[&str] = &["ci-tolerance", "docs-drift", "local-first"];
+
 /// Words saying an item asks for a document or a review, not a behaviour.
 const PAPERWORK: &[&str] = &[
     "documented",

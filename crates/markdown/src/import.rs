@@ -283,6 +283,13 @@ fn gate_table(w: &mut String, gate: &PlannedGate<'_>) {
         Kind::Run(command) => {
             let _ = writeln!(w, "run = {}", quote(command));
         }
+        Kind::Probe(probe) if crate::FILE_PROBES.contains(probe) => {
+            let _ = writeln!(w, "probe = {}", quote(probe));
+            let _ = writeln!(
+                w,
+                "cwd = \".\"  # the directory it reads, relative to this file; then the probe's parameters"
+            );
+        }
         Kind::Probe(probe) => {
             let _ = writeln!(w, "probe = {}", quote(probe));
             let _ = writeln!(

@@ -96,5 +96,6 @@ mod scan;
 mod slug;
 mod sync;
 
+pub use classify::FILE_PROBES;
 pub use import::{ImportSummary, Imported, import};
 pub use sync::{Change, Synced, sync};

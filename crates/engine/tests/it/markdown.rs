@@ -80,3 +80,17 @@ fn init_writes_a_starter_that_opens() {
     let e = phasegate_engine::init(&path, false).unwrap_err();
     assert!(e.is_usage(), "{e}");
 }
+
+/// `phasegate import` writes a file probe's gate without a target: it must know the same
+/// file probes as the probes crate.
+#[test]
+fn import_knows_which_probes_read_the_project_files() {
+    for kind in phasegate_probes::KINDS {
+        let reads_files = phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files);
+        assert_eq!(
+            phasegate_markdown::FILE_PROBES.contains(kind),
+            reads_files,
+            "probe `{kind}`: add it to (or remove it from) FILE_PROBES in crates/markdown/src/classify.rs"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use phasegate_model::{
     Approval, Evidence, Gate, GateKind, GateState, Provenance, Record, Roadmap, Rule, Scorecard,
     Verdict, evaluate_evidence, phase_evidence_digest,
 };
-use phasegate_roadmap::{parse, render_plain};
+use phasegate_roadmap::{parse, parse_with, render_plain};
 use proptest::prelude::*;
 
 const MILESTONES: &str = include_str!("../fixtures/markdown/milestones.md");
@@ -26,7 +26,11 @@ const FIXTURES: &[(&str, &str)] = &[
 /// Imports `md` and parses the draft, failing with the rendered diagnostics.
 fn roadmap_of(md: &str) -> Roadmap {
     let imported = import(md, "docs/ROADMAP.md");
-    parse(&imported.toml, "phasegate.toml").unwrap_or_else(|e| {
+    let rules = phasegate_roadmap::ProbeRules {
+        validate: &|_, _| Vec::new(),
+        reads_files: &|kind| phasegate_markdown::FILE_PROBES.contains(&kind),
+    };
+    parse_with(&imported.toml, "phasegate.toml", Some(rules)).unwrap_or_else(|e| {
         panic!(
             "the draft does not parse:\n{}\n{}",
             render_plain(&e),
@@ -888,4 +892,33 @@ fn a_status_line_linked_to_a_gate_stays_that_gates() {
     assert_eq!(synced.changes.len(), 1);
     assert_eq!(synced.changes[0].phase, None);
     assert_eq!(synced.changes[0].gate.as_str(), "owner");
+}
+
+/// Items about the repository's own files become gates of the file probes, which read
+/// their `cwd` and name no service or base URL.
+#[test]
+fn repository_items_become_file_probe_gates_without_a_target() {
+    let md = "# Plan\n\n## M1 Repository\n- [ ] CI scripts allow lint/typecheck failure (`|| true`), which hides regressions\n- [ ] No placeholder left in critical docs\n- [ ] Local-first: no mandatory external dependency\n";
+    let rm = roadmap_of(md);
+    let kinds: Vec<(&str, Option<&str>)> = rm
+        .gates
+        .iter()
+        .map(|g| match &g.kind {
+            GateKind::Probe { probe, .. } => (probe.as_str(), g.base_url.as_deref()),
+            _ => ("not a probe", None),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ci-tolerance", None),
+            ("docs-drift", None),
+            ("local-first", None)
+        ]
+    );
+    assert!(
+        import(md, "ROADMAP.md")
+            .toml
+            .contains("probe = \"docs-drift\"\ncwd = \".\"")
+    );
 }
