@@ -59,8 +59,6 @@ pub mod child;
 mod cors;
 mod env;
 mod exposition;
-// Remove the allow with the first file probe in REGISTRY.
-#[allow(dead_code, reason = "the framework lands before its first probe")]
 mod files;
 mod headers;
 mod health;
@@ -88,6 +86,9 @@ mod signin;
 mod token;
 // performance: `load` (public: `phasegate load` drives the generator directly)
 pub mod load;
+// the project's files: `advisories`, `migrations`
+mod advisories;
+mod migrations;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -117,6 +118,9 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<shutdown::Shutdown>(),
     // performance
     Entry::of::<load::Load>(),
+    // the project's files
+    Entry::files::<advisories::Advisories>(),
+    Entry::files::<migrations::Migrations>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.
