@@ -28,3 +28,6 @@ mod webhook;
 // content and lifecycle
 mod shutdown;
 mod token;
+// the project's files
+mod advisories;
+mod migrations;
