@@ -134,7 +134,11 @@ impl Session {
             None => phasegate_roadmap::discover(&options.cwd)
                 .ok_or_else(|| Error::NoRoadmap(options.cwd.clone()))?,
         };
-        let loaded = phasegate_roadmap::load_with(&path, Some(&validate_probe))?;
+        let rules = phasegate_roadmap::ProbeRules {
+            validate: &validate_probe,
+            reads_files: &|kind| phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files),
+        };
+        let loaded = phasegate_roadmap::load_with(&path, Some(rules))?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());
         let root = absolute(parent.unwrap_or(Path::new(".")));
         let ledger_url = options

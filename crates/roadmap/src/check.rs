@@ -16,7 +16,7 @@ use phasegate_model::{
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
-use crate::ProbeValidator;
+use crate::ProbeRules;
 use crate::error::Problem;
 
 mod gate;
@@ -79,7 +79,7 @@ const ENV_HELP: &str = "environment variable names contain only ASCII letters, d
 /// Checks `source` and builds the roadmap, or returns every problem found.
 pub(crate) fn check<'s>(
     source: &'s str,
-    validate_probe: Option<ProbeValidator<'s>>,
+    probe_rules: Option<ProbeRules<'s>>,
 ) -> Result<Roadmap, Vec<Problem>> {
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
@@ -89,7 +89,7 @@ pub(crate) fn check<'s>(
     let mut c = Checker {
         src: source,
         problems: Vec::new(),
-        validate_probe,
+        probe_rules,
         // Known before the gates are walked: it changes how many approvals may be asked.
         pins_keys: doc.get_ref().get("trust").is_some(),
     };
@@ -242,8 +242,9 @@ impl Noun {
 struct Checker<'s> {
     src: &'s str,
     problems: Vec<Problem>,
-    /// Judges probe parameters (the probes crate's own rules); `None` accepts any.
-    validate_probe: Option<ProbeValidator<'s>>,
+    /// Judges probe gates (the probes crate's own rules); `None` accepts any parameters
+    /// and takes every probe for one of a service.
+    probe_rules: Option<ProbeRules<'s>>,
     /// Whether the roadmap has `[trust]`: sign-off approvers are then the members of
     /// `[roles]`, not one per role.
     pins_keys: bool,

@@ -69,16 +69,26 @@ pub type ProbeValidator<'a> = &'a dyn Fn(
     &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<(Option<String>, String)>;
 
+/// Whether probe `kind` reads the project's files (under the gate's `cwd`) rather than a
+/// service: such a gate needs no `service` or `base_url`. The probes crate provides it.
+pub type ProbeReadsFiles<'a> = &'a dyn Fn(&str) -> bool;
+
+/// What the roadmap checks of the probes, given by the crate that knows them.
+#[derive(Clone, Copy)]
+pub struct ProbeRules<'a> {
+    /// Judges each probe gate's parameters.
+    pub validate: ProbeValidator<'a>,
+    /// Tells the probes of the project's files, which have no target to name.
+    pub reads_files: ProbeReadsFiles<'a>,
+}
+
 /// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     load_with(path, None)
 }
 
-/// [`load`], with probe parameters judged by `validate_probe`.
-pub fn load_with(
-    path: &Path,
-    validate_probe: Option<ProbeValidator<'_>>,
-) -> Result<Loaded, LoadError> {
+/// [`load`], with probe gates judged by the probes' own `rules`.
+pub fn load_with(path: &Path, rules: Option<ProbeRules<'_>>) -> Result<Loaded, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -91,7 +101,7 @@ pub fn load_with(
             format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
         ))
     })?;
-    let roadmap = parse_with(&source, &path.display().to_string(), validate_probe)?;
+    let roadmap = parse_with(&source, &path.display().to_string(), rules)?;
     Ok(Loaded {
         roadmap,
         path: path.to_path_buf(),
@@ -105,13 +115,13 @@ pub fn parse(source: &str, name: &str) -> Result<Roadmap, RoadmapError> {
     parse_with(source, name, None)
 }
 
-/// [`parse`], with probe parameters judged by `validate_probe`.
+/// [`parse`], with probe gates judged by the probes' own `rules`.
 pub fn parse_with(
     source: &str,
     name: &str,
-    validate_probe: Option<ProbeValidator<'_>>,
+    rules: Option<ProbeRules<'_>>,
 ) -> Result<Roadmap, RoadmapError> {
-    check::check(source, validate_probe)
+    check::check(source, rules)
         .map_err(|problems| RoadmapError::new(name, source, problems))
 }
 

@@ -122,7 +122,12 @@ impl Checker<'_> {
                 .help("a sign-off gate is approved by people, never run: remove its schedule here"),
             );
         }
+        let reads_files = match (&g.kind, self.probe_rules) {
+            (Some(GateKind::Probe { probe, .. }), Some(rules)) => (rules.reads_files)(probe),
+            _ => false,
+        };
         if matches!(g.kind, Some(GateKind::Probe { .. }))
+            && !reads_files
             && g.services.is_empty()
             && g.base_url.is_none()
         {
@@ -267,7 +272,7 @@ impl Checker<'_> {
         probe_val: &Val<'_>,
         others: &[(&Key<'_>, &Val<'_>)],
     ) {
-        let Some(validate) = self.validate_probe else {
+        let Some(ProbeRules { validate, .. }) = self.probe_rules else {
             return;
         };
         for (key, message) in validate(probe, params) {

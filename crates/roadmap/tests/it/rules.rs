@@ -777,7 +777,11 @@ fn the_probe_validator_reports_at_the_parameter() {
             .into_iter()
             .collect()
     };
-    let err = phasegate_roadmap::parse_with(&src, "x", Some(&validate)).unwrap_err();
+    let rules = phasegate_roadmap::ProbeRules {
+        validate: &validate,
+        reads_files: &|_| false,
+    };
+    let err = phasegate_roadmap::parse_with(&src, "x", Some(rules)).unwrap_err();
     let f = found(&src, err.iter().next().unwrap());
     assert_eq!(f.message, "invalid parameter `paths` for probe `headers`");
     assert_eq!(f.labelled, ["paths = 3"]);
