@@ -20,6 +20,7 @@
 //! process holds a [`phasegate_runner::Supervisor`] while running (the binary does).
 //! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
 
+mod advisories;
 mod anchor;
 mod cache;
 mod close;
@@ -66,6 +67,8 @@ pub use state::{GITIGNORE, KEY_ID_FILE, LEGACY_KEY_FILE};
 pub use trust::UNPINNED;
 pub use verified::CHECKPOINT_FILE;
 pub use watch::{Trigger, WatchEvent, WatchOptions, watch};
+pub use advisories::AdvisoriesUpdate;
+pub use phasegate_probes::OSV_BUCKET;
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -493,6 +493,31 @@ const PROBES: &[(&str, &[&str])] = &[
             "status code*",
         ],
     ),
+    // the project's files
+    (
+        "advisories",
+        &[
+            "vulnerab*",
+            "cve*",
+            "advisor*",
+            "dependency audit*",
+            "audit dependencies",
+            "cargo audit",
+            "npm audit",
+            "pip-audit",
+            "osv",
+            "آسیب پذیری*",
+        ],
+    ),
+    (
+        "migrations",
+        &[
+            "migration*",
+            "forward-only",
+            "forward only",
+            "مهاجرت*",
+        ],
+    ),
 ];
 
 /// Words saying an item asks for a document or a review, not a behaviour.
@@ -744,6 +769,14 @@ mod tests {
             Kind::Signoff,
             "a document, not a behaviour"
         );
+        assert_eq!(
+            k("Zero open critical vulnerabilities; high within SLA or accepted with mitigation sign-off"),
+            Kind::Probe("advisories")
+        );
+        assert_eq!(k("No known CVE in locked dependencies"), Kind::Probe("advisories"));
+        assert_eq!(k("Dependency audit is clean"), Kind::Probe("advisories"));
+        assert_eq!(k("Forward-only migrations"), Kind::Probe("migrations"));
+        assert_eq!(k("Applied migrations are never edited"), Kind::Probe("migrations"));
     }
 
     #[test]

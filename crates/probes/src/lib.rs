@@ -92,6 +92,8 @@ mod migrations;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
+// `phasegate advisories update`: refreshing the `advisories` probe's OSV mirror.
+pub use advisories::update::{ECOSYSTEMS, MirrorError, OSV_BUCKET, Updated, update_mirror};
 
 /// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
 /// values; durations are humantime strings such as `"10s"`).

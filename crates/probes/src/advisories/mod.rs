@@ -34,6 +34,7 @@
 
 mod lockfile;
 mod osv;
+pub(crate) mod update;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
