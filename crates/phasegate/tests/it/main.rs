@@ -20,3 +20,4 @@ mod state;
 mod status;
 mod trust;
 mod watch;
+mod files;

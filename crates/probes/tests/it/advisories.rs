@@ -465,3 +465,46 @@ fn bad_parameters_name_the_key() {
     .unwrap_err();
     assert!(e[0].key.as_deref().unwrap().starts_with("accept[0]"), "{e:?}");
 }
+
+#[tokio::test]
+async fn update_downloads_each_ecosystem_archive_and_the_probe_reads_it() {
+    let a = advisory("RUSTSEC-2022-0002", "crates.io", "time", json!([{"introduced": "0"}, {"fixed": "0.4.0"}]), HIGH, "2020-01-01T00:00:00Z");
+    let mut bytes = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+        zip.start_file("RUSTSEC-2022-0002.json", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(a.to_string().as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    let app = axum::Router::new()
+        .route("/osv/crates.io/all.zip", axum::routing::get(move || async move { bytes.clone() }));
+    let base = crate::support::serve(app).await;
+    let source = format!("{base}osv");
+    let dir = cargo_project();
+    let done = phasegate_probes::update_mirror(
+        &dir.path().join("mirror"),
+        &["crates.io".to_owned()],
+        &source,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done[0].advisories, 1);
+    assert!(dir.path().join("mirror/crates.io/all.zip").is_file());
+    let o = run(dir.path(), json!({"db": "mirror"})).await;
+    assert_eq!(codes(&o), ["advisory-high"], "{o:#?}");
+
+    // An ecosystem the source does not have: the error names the URL and the status, and
+    // what was there stays.
+    let e = phasegate_probes::update_mirror(
+        &dir.path().join("mirror"),
+        &["npm".to_owned()],
+        &source,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("osv/npm/all.zip`: status 404"), "{e}");
+    assert!(dir.path().join("mirror/crates.io/all.zip").is_file());
+}
