@@ -73,13 +73,8 @@ impl crate::Session {
         let mut done = Vec::new();
         for db in mirrors {
             done.extend(
-                phasegate_probes::update_mirror(
-                    &db,
-                    &ecosystems,
-                    &request.source,
-                    request.timeout,
-                )
-                .await?,
+                phasegate_probes::update_mirror(&db, &ecosystems, &request.source, request.timeout)
+                    .await?,
             );
         }
         Ok(done)

@@ -44,6 +44,7 @@ mod trust;
 mod verified;
 mod watch;
 
+pub use advisories::AdvisoriesUpdate;
 pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use cache::STAT_CACHE_FILE;
 pub use close::Closed;
@@ -55,6 +56,7 @@ pub use inspect::Why;
 pub use keys::{RunnerKey, Trusted};
 pub use load::{LoadRequest, load, merge_load};
 pub use markdown::{SyncReport, import};
+pub use phasegate_probes::OSV_BUCKET;
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};
@@ -67,8 +69,6 @@ pub use state::{GITIGNORE, KEY_ID_FILE, LEGACY_KEY_FILE};
 pub use trust::UNPINNED;
 pub use verified::CHECKPOINT_FILE;
 pub use watch::{Trigger, WatchEvent, WatchOptions, watch};
-pub use advisories::AdvisoriesUpdate;
-pub use phasegate_probes::OSV_BUCKET;
 
 /// phasegate's version, recorded with every piece of evidence.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -136,7 +136,9 @@ impl Session {
         };
         let rules = phasegate_roadmap::ProbeRules {
             validate: &validate_probe,
-            reads_files: &|kind| phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files),
+            reads_files: &|kind| {
+                phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files)
+            },
         };
         let loaded = phasegate_roadmap::load_with(&path, Some(rules))?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());

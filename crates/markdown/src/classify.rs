@@ -511,12 +511,7 @@ const PROBES: &[(&str, &[&str])] = &[
     ),
     (
         "migrations",
-        &[
-            "migration*",
-            "forward-only",
-            "forward only",
-            "مهاجرت*",
-        ],
+        &["migration*", "forward-only", "forward only", "مهاجرت*"],
     ),
 ];
 
@@ -770,13 +765,21 @@ mod tests {
             "a document, not a behaviour"
         );
         assert_eq!(
-            k("Zero open critical vulnerabilities; high within SLA or accepted with mitigation sign-off"),
+            k(
+                "Zero open critical vulnerabilities; high within SLA or accepted with mitigation sign-off"
+            ),
             Kind::Probe("advisories")
         );
-        assert_eq!(k("No known CVE in locked dependencies"), Kind::Probe("advisories"));
+        assert_eq!(
+            k("No known CVE in locked dependencies"),
+            Kind::Probe("advisories")
+        );
         assert_eq!(k("Dependency audit is clean"), Kind::Probe("advisories"));
         assert_eq!(k("Forward-only migrations"), Kind::Probe("migrations"));
-        assert_eq!(k("Applied migrations are never edited"), Kind::Probe("migrations"));
+        assert_eq!(
+            k("Applied migrations are never edited"),
+            Kind::Probe("migrations")
+        );
     }
 
     #[test]

@@ -333,7 +333,10 @@ mod tests {
         assert_eq!(c("db/migration/R__views.sql"), Some(true));
         assert_eq!(c("db/migrate/20240101120000_create_users.rb"), Some(false));
         assert_eq!(c("migrations/2024-01-01-000000_init/up.sql"), Some(false));
-        assert_eq!(c("prisma/migrations/20240101120000_init/migration.sql"), Some(false));
+        assert_eq!(
+            c("prisma/migrations/20240101120000_init/migration.sql"),
+            Some(false)
+        );
         assert_eq!(c("migrations/README.md"), None);
         assert_eq!(c("migrations/seed.sql"), None);
         assert_eq!(c("prisma/migrations/migration_lock.toml"), None);

@@ -121,8 +121,7 @@ pub fn parse_with(
     name: &str,
     rules: Option<ProbeRules<'_>>,
 ) -> Result<Roadmap, RoadmapError> {
-    check::check(source, rules)
-        .map_err(|problems| RoadmapError::new(name, source, problems))
+    check::check(source, rules).map_err(|problems| RoadmapError::new(name, source, problems))
 }
 
 /// Renders a diagnostic the way miette's terminal handler does, without colour and at a

@@ -86,8 +86,11 @@ fn the_migrations_gate_compares_with_its_last_passing_run_in_the_ledger() {
     let r = p.run(&["run", "migrations"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(flat(&r.all()).contains("recorded 2 migrations"), "{r:?}");
-    std::fs::write(p.file("migrations/0003_tokens.sql"), "CREATE TABLE tokens (id INTEGER);\n")
-        .unwrap();
+    std::fs::write(
+        p.file("migrations/0003_tokens.sql"),
+        "CREATE TABLE tokens (id INTEGER);\n",
+    )
+    .unwrap();
     let r = p.run(&["run", "migrations"]);
     assert_eq!(r.code, 0, "a new migration is fine: {r:?}");
 

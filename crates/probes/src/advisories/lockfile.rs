@@ -139,8 +139,9 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Read, Unreadable> {
 /// The 1-based line of the first occurrence of `needle` in `text` (1 when absent, which
 /// only happens when a reader's needle and the file's formatting disagree).
 fn line_of(text: &str, needle: &str) -> usize {
-    text.find(needle)
-        .map_or(1, |at| text[..at].bytes().filter(|b| *b == b'\n').count() + 1)
+    text.find(needle).map_or(1, |at| {
+        text[..at].bytes().filter(|b| *b == b'\n').count() + 1
+    })
 }
 
 fn toml_error(e: &toml::de::Error, text: &str) -> Unreadable {
@@ -492,7 +493,9 @@ fn requirements(text: &str) -> Read {
         let pinned = spec.split_once("===").or_else(|| spec.split_once("=="));
         match pinned {
             Some((name, version))
-                if !version.contains('*') && !version.contains(',') && !name.contains(['<', '>', '!', '~']) =>
+                if !version.contains('*')
+                    && !version.contains(',')
+                    && !name.contains(['<', '>', '!', '~']) =>
             {
                 let name = name.split('[').next().unwrap_or("").trim();
                 read.packages
@@ -568,7 +571,10 @@ mod tests {
 
     #[test]
     fn pypi_names_are_normalized() {
-        assert_eq!(Ecosystem::PyPI.normalize("Zope.Interface__x"), "zope-interface-x");
+        assert_eq!(
+            Ecosystem::PyPI.normalize("Zope.Interface__x"),
+            "zope-interface-x"
+        );
         assert_eq!(Ecosystem::Npm.normalize("Foo"), "Foo");
     }
 }

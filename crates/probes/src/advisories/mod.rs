@@ -119,7 +119,10 @@ impl FileProbe for Advisories {
         report.measure("advisories", db.advisories.len() as f64);
         report.measure(
             "advisories_withdrawn",
-            db.advisories.iter().filter(|a| a.withdrawn.is_some()).count() as f64,
+            db.advisories
+                .iter()
+                .filter(|a| a.withdrawn.is_some())
+                .count() as f64,
         );
 
         let lockfiles = find_lockfiles(cfg, &ctx.workdir, &db_path)?;
@@ -136,9 +139,8 @@ impl FileProbe for Advisories {
         for path in &lockfiles {
             cancel.check()?;
             let shown = shown(path, &ctx.workdir);
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ProbeError::Other(format!("cannot read `{}`: {e}", path.display()))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ProbeError::Other(format!("cannot read `{}`: {e}", path.display())))?;
             report.files += 1;
             let read = match lockfile::read(path, &text) {
                 Ok(read) => read,
@@ -155,7 +157,9 @@ impl FileProbe for Advisories {
             for (line, spec) in &read.unpinned {
                 report.finding(
                     "lockfile-unpinned",
-                    format!("`{spec}` is not pinned with `==`: no version to match against advisories"),
+                    format!(
+                        "`{spec}` is not pinned with `==`: no version to match against advisories"
+                    ),
                     format!("{shown}:{line}"),
                 );
             }

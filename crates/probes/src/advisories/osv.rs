@@ -133,10 +133,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "json" || e == "zip")
-        {
+        } else if path.extension().is_some_and(|e| e == "json" || e == "zip") {
             out.push(path);
         }
     }
@@ -301,8 +298,9 @@ fn in_range(
         let s = s.strip_prefix('v').unwrap_or(s);
         match v {
             Version::Pep440(_) => Version::parse(Ecosystem::PyPI, s),
-            Version::Semver(_) => Version::parse(ecosystem, s)
-                .or_else(|| Version::parse(Ecosystem::Cargo, s)),
+            Version::Semver(_) => {
+                Version::parse(ecosystem, s).or_else(|| Version::parse(Ecosystem::Cargo, s))
+            }
         }
         .ok_or_else(|| s.to_owned())
     };
@@ -466,7 +464,10 @@ mod tests {
         assert!(!hit(npm, &a, "1.0.5"));
         assert!(!hit(npm, &a, "1.9.9"));
         assert!(hit(npm, &a, "2.0.0"));
-        assert!(hit(npm, &a, "2.1.1-rc.1"), "a pre-release is below its release");
+        assert!(
+            hit(npm, &a, "2.1.1-rc.1"),
+            "a pre-release is below its release"
+        );
         assert!(!hit(npm, &a, "2.1.1"));
         let v = Version::parse(npm, "2.0.3");
         assert_eq!(
@@ -477,7 +478,10 @@ mod tests {
 
     #[test]
     fn last_affected_and_limit() {
-        let a = range("ECOSYSTEM", &[("introduced", "1.0.0"), ("last_affected", "1.4.0")]);
+        let a = range(
+            "ECOSYSTEM",
+            &[("introduced", "1.0.0"), ("last_affected", "1.4.0")],
+        );
         assert!(hit(Ecosystem::Cargo, &a, "1.4.0"));
         assert!(!hit(Ecosystem::Cargo, &a, "1.4.1"));
         let a = range("ECOSYSTEM", &[("introduced", "0"), ("limit", "3.0.0")]);
@@ -492,7 +496,10 @@ mod tests {
         assert!(hit(py, &a, "2.0.0rc1"), "rc1 comes before 2.0.0");
         assert!(hit(py, &a, "2.0.0.dev3"));
         assert!(!hit(py, &a, "2.0.0.post1"));
-        assert!(!hit(py, &a, "1!1.0"), "epoch 1 is after every epoch-0 version");
+        assert!(
+            !hit(py, &a, "1!1.0"),
+            "epoch 1 is after every epoch-0 version"
+        );
         assert!(hit(py, &a, "1.10"), "numeric, not lexical: 1.10 < 2.0.0");
         let a = range("ECOSYSTEM", &[("introduced", "1!0"), ("fixed", "1!2.0")]);
         assert!(hit(py, &a, "1!1.5"));
@@ -509,7 +516,10 @@ mod tests {
 
     #[test]
     fn unreadable_bounds_are_said_not_guessed() {
-        let a = range("ECOSYSTEM", &[("introduced", "0"), ("fixed", "not-a-version")]);
+        let a = range(
+            "ECOSYSTEM",
+            &[("introduced", "0"), ("fixed", "not-a-version")],
+        );
         let v = Version::parse(Ecosystem::Npm, "1.0.0");
         let verdict = evaluate(Ecosystem::Npm, &a, "1.0.0", v.as_ref());
         assert!(!verdict.affected);

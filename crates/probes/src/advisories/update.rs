@@ -80,7 +80,11 @@ pub async fn update_mirror(
             .await
             .map_err(|e| failed(crate::net::chain(&e)))?;
         let advisories = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..]))
-            .map(|a| a.file_names().filter(|n| n.as_ref().is_ok_and(|n| n.ends_with(".json"))).count())
+            .map(|a| {
+                a.file_names()
+                    .filter(|n| n.as_ref().is_ok_and(|n| n.ends_with(".json")))
+                    .count()
+            })
             .map_err(|e| MirrorError::NotZip {
                 url: url.clone(),
                 reason: e.to_string(),
@@ -95,11 +99,10 @@ pub async fn update_mirror(
         // Written beside the old archive and renamed over it: a reader never sees half.
         let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(write(&dir))?;
         tmp.write_all(&bytes).map_err(write(tmp.path()))?;
-        tmp.persist(&target)
-            .map_err(|e| MirrorError::Write {
-                path: target.clone(),
-                source: e.error,
-            })?;
+        tmp.persist(&target).map_err(|e| MirrorError::Write {
+            path: target.clone(),
+            source: e.error,
+        })?;
         done.push(Updated {
             ecosystem: eco.clone(),
             path: target,

@@ -38,7 +38,14 @@ fn hours_from_now(hours: i64) -> String {
 const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"; // 9.8
 const HIGH: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"; // 7.5
 
-fn advisory(id: &str, eco: &str, name: &str, events: Value, vector: &str, published: &str) -> Value {
+fn advisory(
+    id: &str,
+    eco: &str,
+    name: &str,
+    events: Value,
+    vector: &str,
+    published: &str,
+) -> Value {
     json!({
         "schema_version": "1.6.0",
         "id": id,
@@ -83,7 +90,8 @@ fn cargo_project() -> tempfile::TempDir {
 }
 
 #[tokio::test]
-async fn a_locked_vulnerable_crate_fails_naming_the_lockfile_the_package_the_advisory_and_the_fix() {
+async fn a_locked_vulnerable_crate_fails_naming_the_lockfile_the_package_the_advisory_and_the_fix()
+{
     let dir = cargo_project();
     add(
         dir.path(),
@@ -149,7 +157,10 @@ async fn a_locked_version_the_ranges_exclude_is_not_found() {
     assert!(o.findings.is_empty(), "{o:#?}");
     assert_eq!(o.measurements["advisories"], 2.0);
     assert_eq!(o.measurements["vulnerable"], 0.0);
-    assert_eq!(o.measurements["files"], 3.0, "two advisories and the lockfile");
+    assert_eq!(
+        o.measurements["files"], 3.0,
+        "two advisories and the lockfile"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +190,14 @@ async fn within_its_sla_a_high_advisory_warns_and_past_it_fails() {
     let events = json!([{"introduced": "0"}, {"fixed": "2.0.0"}]);
     add(
         dir.path(),
-        &advisory("GHSA-aaaa-aaaa-aaaa", "crates.io", "smallvec", events.clone(), HIGH, &hours_from_now(-24)),
+        &advisory(
+            "GHSA-aaaa-aaaa-aaaa",
+            "crates.io",
+            "smallvec",
+            events.clone(),
+            HIGH,
+            &hours_from_now(-24),
+        ),
     );
     let p = json!({"db": "osv", "sla": {"critical": "24h", "high": "7d"}});
     let o = run(dir.path(), p.clone()).await;
@@ -190,7 +208,14 @@ async fn within_its_sla_a_high_advisory_warns_and_past_it_fails() {
 
     add(
         dir.path(),
-        &advisory("GHSA-aaaa-aaaa-aaaa", "crates.io", "smallvec", events, HIGH, &hours_from_now(-8 * 24)),
+        &advisory(
+            "GHSA-aaaa-aaaa-aaaa",
+            "crates.io",
+            "smallvec",
+            events,
+            HIGH,
+            &hours_from_now(-8 * 24),
+        ),
     );
     let o = run(dir.path(), p).await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
@@ -219,7 +244,11 @@ async fn an_acceptance_covers_an_advisory_by_id_or_alias_until_it_expires() {
     .await;
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
     assert_eq!(codes(&o), ["advisory-accepted"]);
-    assert!(o.findings[0].message.contains("not reachable from our code"));
+    assert!(
+        o.findings[0]
+            .message
+            .contains("not reachable from our code")
+    );
 
     let o = run(
         dir.path(),
@@ -232,7 +261,11 @@ async fn an_acceptance_covers_an_advisory_by_id_or_alias_until_it_expires() {
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
     assert_eq!(
         codes(&o),
-        ["advisory-critical", "advisory-acceptance-expired", "advisory-acceptance-unused"]
+        [
+            "advisory-critical",
+            "advisory-acceptance-expired",
+            "advisory-acceptance-unused"
+        ]
     );
     assert!(o.findings[1].message.contains("ended on 2021-01-01"));
 }
@@ -269,13 +302,31 @@ async fn npm_lockfile_v3_nested_packages_are_each_matched() {
     );
     add(
         dir.path(),
-        &advisory("GHSA-scop-scop-scop", "npm", "@scope/tool", json!([{"introduced": "2.0.0"}, {"fixed": "2.0.1"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "GHSA-scop-scop-scop",
+            "npm",
+            "@scope/tool",
+            json!([{"introduced": "2.0.0"}, {"fixed": "2.0.1"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     let o = run(dir.path(), json!({"db": "osv"})).await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
-    let found: Vec<&str> = o.findings.iter().map(|f| f.message.split(' ').next().unwrap()).collect();
-    assert_eq!(found, ["minimist@0.0.8", "@scope/tool@2.0.0"], "the nested copy only; {o:#?}");
-    assert_eq!(o.findings[0].location.as_deref(), Some("package-lock.json:1"));
+    let found: Vec<&str> = o
+        .findings
+        .iter()
+        .map(|f| f.message.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        ["minimist@0.0.8", "@scope/tool@2.0.0"],
+        "the nested copy only; {o:#?}"
+    );
+    assert_eq!(
+        o.findings[0].location.as_deref(),
+        Some("package-lock.json:1")
+    );
     assert_eq!(o.measurements["packages"], 3.0);
 }
 
@@ -298,19 +349,50 @@ async fn python_locks_use_pep440_order_and_normalized_names() {
         "version = 1\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n[[package]]\nname = \"urllib3\"\nversion = \"2.0.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
     );
     let fixed_in_4_2 = json!([{"introduced": "0"}, {"fixed": "4.2.0"}]);
-    add(dir.path(), &advisory("PYSEC-2023-1", "PyPI", "django", fixed_in_4_2, HIGH, "2020-01-01T00:00:00Z"));
     add(
         dir.path(),
-        &advisory("PYSEC-2023-2", "PyPI", "pyyaml", json!([{"introduced": "5.1"}, {"fixed": "5.4"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "PYSEC-2023-1",
+            "PyPI",
+            "django",
+            fixed_in_4_2,
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
+    );
+    add(
+        dir.path(),
+        &advisory(
+            "PYSEC-2023-2",
+            "PyPI",
+            "pyyaml",
+            json!([{"introduced": "5.1"}, {"fixed": "5.4"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     // Epoch 0 only: Jinja2 1!2.0 is outside.
     add(
         dir.path(),
-        &advisory("PYSEC-2023-3", "PyPI", "Jinja2", json!([{"introduced": "0"}, {"fixed": "3.0"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "PYSEC-2023-3",
+            "PyPI",
+            "Jinja2",
+            json!([{"introduced": "0"}, {"fixed": "3.0"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     add(
         dir.path(),
-        &advisory("PYSEC-2023-4", "PyPI", "urllib3", json!([{"introduced": "2.0.0"}, {"fixed": "2.0.7"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "PYSEC-2023-4",
+            "PyPI",
+            "urllib3",
+            json!([{"introduced": "2.0.0"}, {"fixed": "2.0.7"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     let o = run(dir.path(), json!({"db": "osv"})).await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
@@ -357,21 +439,48 @@ async fn pnpm_yarn_and_go_locks_are_read() {
     );
     add(
         dir.path(),
-        &advisory("GHSA-lodash", "npm", "lodash", json!([{"introduced": "0"}, {"fixed": "4.17.21"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "GHSA-lodash",
+            "npm",
+            "lodash",
+            json!([{"introduced": "0"}, {"fixed": "4.17.21"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     add(
         dir.path(),
-        &advisory("GO-2022-1059", "Go", "golang.org/x/text", json!([{"introduced": "0"}, {"fixed": "0.3.8"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "GO-2022-1059",
+            "Go",
+            "golang.org/x/text",
+            json!([{"introduced": "0"}, {"fixed": "0.3.8"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     add(
         dir.path(),
-        &advisory("GO-2022-0001", "Go", "golang.org/x/net", json!([{"introduced": "0"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "GO-2022-0001",
+            "Go",
+            "golang.org/x/net",
+            json!([{"introduced": "0"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     let o = run(dir.path(), json!({"db": "osv"})).await;
     let mut found: Vec<String> = o
         .findings
         .iter()
-        .map(|f| format!("{} {}", f.location.as_deref().unwrap(), f.message.split(' ').next().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f.location.as_deref().unwrap(),
+                f.message.split(' ').next().unwrap()
+            )
+        })
         .collect();
     found.sort();
     assert_eq!(
@@ -388,7 +497,14 @@ async fn pnpm_yarn_and_go_locks_are_read() {
 #[tokio::test]
 async fn a_zip_archive_as_osv_publishes_it_is_read() {
     let dir = cargo_project();
-    let a = advisory("RUSTSEC-2022-0001", "crates.io", "time", json!([{"introduced": "0"}, {"fixed": "0.3.6"}]), HIGH, "2020-01-01T00:00:00Z");
+    let a = advisory(
+        "RUSTSEC-2022-0001",
+        "crates.io",
+        "time",
+        json!([{"introduced": "0"}, {"fixed": "0.3.6"}]),
+        HIGH,
+        "2020-01-01T00:00:00Z",
+    );
     std::fs::create_dir_all(dir.path().join("mirror/crates.io")).unwrap();
     let file = std::fs::File::create(dir.path().join("mirror/crates.io/all.zip")).unwrap();
     let mut zip = zip::ZipWriter::new(file);
@@ -399,12 +515,21 @@ async fn a_zip_archive_as_osv_publishes_it_is_read() {
     zip.start_file("broken.json", options).unwrap();
     zip.write_all(b"{not json").unwrap();
     zip.finish().unwrap();
-    let o = run(dir.path(), json!({"db": "mirror", "lockfiles": ["Cargo.lock"]})).await;
+    let o = run(
+        dir.path(),
+        json!({"db": "mirror", "lockfiles": ["Cargo.lock"]}),
+    )
+    .await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
     let mut found = codes(&o);
     found.sort_unstable();
     assert_eq!(found, ["advisory-high", "advisory-unreadable"]);
-    assert!(o.findings.iter().any(|f| f.location.as_deref().unwrap().ends_with("all.zip!broken.json")));
+    assert!(o.findings.iter().any(|f| {
+        f.location
+            .as_deref()
+            .unwrap()
+            .ends_with("all.zip!broken.json")
+    }));
 }
 
 #[tokio::test]
@@ -412,7 +537,14 @@ async fn missing_data_is_said_never_a_silent_pass() {
     let dir = cargo_project();
     add(
         dir.path(),
-        &advisory("GHSA-npm-only", "npm", "lodash", json!([{"introduced": "0"}]), HIGH, "2020-01-01T00:00:00Z"),
+        &advisory(
+            "GHSA-npm-only",
+            "npm",
+            "lodash",
+            json!([{"introduced": "0"}]),
+            HIGH,
+            "2020-01-01T00:00:00Z",
+        ),
     );
     let o = run(dir.path(), json!({"db": "osv"})).await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
@@ -429,7 +561,11 @@ async fn missing_data_is_said_never_a_silent_pass() {
     assert_eq!(o.verdict, Verdict::Error);
     assert!(o.reason.unwrap().contains("no lockfile under"));
 
-    write(dir.path(), "Cargo.lock", "[[package]]\nname = \"x\"\nversion = 3\n");
+    write(
+        dir.path(),
+        "Cargo.lock",
+        "[[package]]\nname = \"x\"\nversion = 3\n",
+    );
     let o = run(dir.path(), json!({"db": "osv"})).await;
     assert_eq!(codes(&o), ["lockfile-unreadable"]);
     assert_eq!(o.findings[0].location.as_deref(), Some("Cargo.lock:3"));
@@ -438,13 +574,24 @@ async fn missing_data_is_said_never_a_silent_pass() {
 #[tokio::test]
 async fn severity_falls_back_to_the_database_s_own_only_without_a_vector() {
     let dir = cargo_project();
-    let mut a = advisory("GHSA-mod", "crates.io", "time", json!([{"introduced": "0"}]), HIGH, "2020-01-01T00:00:00Z");
+    let mut a = advisory(
+        "GHSA-mod",
+        "crates.io",
+        "time",
+        json!([{"introduced": "0"}]),
+        HIGH,
+        "2020-01-01T00:00:00Z",
+    );
     a.as_object_mut().unwrap().remove("severity");
     a["database_specific"] = json!({"severity": "MODERATE"});
     add(dir.path(), &a);
     let o = run(dir.path(), json!({"db": "osv"})).await;
     assert_eq!(codes(&o), ["advisory-medium"]);
-    assert!(o.findings[0].message.contains("database_specific.severity MODERATE (no CVSS vector)"));
+    assert!(
+        o.findings[0]
+            .message
+            .contains("database_specific.severity MODERATE (no CVSS vector)")
+    );
 }
 
 #[test]
@@ -455,30 +602,48 @@ fn bad_parameters_name_the_key() {
     )
     .unwrap_err();
     assert_eq!(e[0].key.as_deref(), Some("accept[0].id"));
-    let e = phasegate_probes::validate("advisories", &params(json!({"db": "osv", "sla": {"urgent": "1d"}})))
-        .unwrap_err();
+    let e = phasegate_probes::validate(
+        "advisories",
+        &params(json!({"db": "osv", "sla": {"urgent": "1d"}})),
+    )
+    .unwrap_err();
     assert!(e[0].key.as_deref().unwrap().starts_with("sla"), "{e:?}");
     let e = phasegate_probes::validate(
         "advisories",
         &params(json!({"db": "osv", "accept": [{"id": "X", "reason": "x", "until": "soon"}]})),
     )
     .unwrap_err();
-    assert!(e[0].key.as_deref().unwrap().starts_with("accept[0]"), "{e:?}");
+    assert!(
+        e[0].key.as_deref().unwrap().starts_with("accept[0]"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn update_downloads_each_ecosystem_archive_and_the_probe_reads_it() {
-    let a = advisory("RUSTSEC-2022-0002", "crates.io", "time", json!([{"introduced": "0"}, {"fixed": "0.4.0"}]), HIGH, "2020-01-01T00:00:00Z");
+    let a = advisory(
+        "RUSTSEC-2022-0002",
+        "crates.io",
+        "time",
+        json!([{"introduced": "0"}, {"fixed": "0.4.0"}]),
+        HIGH,
+        "2020-01-01T00:00:00Z",
+    );
     let mut bytes = Vec::new();
     {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
-        zip.start_file("RUSTSEC-2022-0002.json", zip::write::SimpleFileOptions::default())
-            .unwrap();
+        zip.start_file(
+            "RUSTSEC-2022-0002.json",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         zip.write_all(a.to_string().as_bytes()).unwrap();
         zip.finish().unwrap();
     }
-    let app = axum::Router::new()
-        .route("/osv/crates.io/all.zip", axum::routing::get(move || async move { bytes.clone() }));
+    let app = axum::Router::new().route(
+        "/osv/crates.io/all.zip",
+        axum::routing::get(move || async move { bytes.clone() }),
+    );
     let base = crate::support::serve(app).await;
     let source = format!("{base}osv");
     let dir = cargo_project();
@@ -505,6 +670,9 @@ async fn update_downloads_each_ecosystem_archive_and_the_probe_reads_it() {
     )
     .await
     .unwrap_err();
-    assert!(e.to_string().contains("osv/npm/all.zip`: status 404"), "{e}");
+    assert!(
+        e.to_string().contains("osv/npm/all.zip`: status 404"),
+        "{e}"
+    );
     assert!(dir.path().join("mirror/crates.io/all.zip").is_file());
 }

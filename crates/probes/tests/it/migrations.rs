@@ -33,8 +33,16 @@ fn write(dir: &Path, rel: &str, text: &str) {
 /// `record.json` (where the engine would keep the last passing output).
 async fn first_run() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "migrations/0001_users.sql", "CREATE TABLE users (id INT);\n");
-    write(dir.path(), "migrations/0002_orders.sql", "CREATE TABLE orders (id INT);\n");
+    write(
+        dir.path(),
+        "migrations/0001_users.sql",
+        "CREATE TABLE users (id INT);\n",
+    );
+    write(
+        dir.path(),
+        "migrations/0002_orders.sql",
+        "CREATE TABLE orders (id INT);\n",
+    );
     write(dir.path(), "migrations/README.md", "how to add one\n");
     let o = run(dir.path(), json!({"baseline": "last-pass"})).await;
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
@@ -51,7 +59,11 @@ async fn unchanged_migrations_pass_and_a_new_one_is_fine() {
     let o = run(dir.path(), json!({"baseline": "record.json"})).await;
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
     assert!(o.findings.is_empty());
-    write(dir.path(), "migrations/0003_items.sql", "CREATE TABLE items (id INT);\n");
+    write(
+        dir.path(),
+        "migrations/0003_items.sql",
+        "CREATE TABLE items (id INT);\n",
+    );
     let o = run(dir.path(), json!({"baseline": "record.json"})).await;
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
     assert_eq!(o.measurements["migrations"], 3.0);
@@ -73,7 +85,11 @@ async fn an_edited_applied_migration_fails_naming_it() {
         o.findings[0].location.as_deref(),
         Some("migrations/0001_users.sql")
     );
-    assert!(o.findings[0].message.contains("add a new migration instead"));
+    assert!(
+        o.findings[0]
+            .message
+            .contains("add a new migration instead")
+    );
 }
 
 #[tokio::test]
@@ -93,17 +109,41 @@ async fn a_deleted_applied_migration_fails_naming_it() {
 async fn flyway_repeatables_may_change_and_diesel_folders_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "db/V1__init.sql", "CREATE TABLE a (id INT);\n");
-    write(dir.path(), "db/R__views.sql", "CREATE VIEW v AS SELECT 1;\n");
-    write(dir.path(), "db/2024-01-01-000000_init/up.sql", "CREATE TABLE b (id INT);\n");
+    write(
+        dir.path(),
+        "db/R__views.sql",
+        "CREATE VIEW v AS SELECT 1;\n",
+    );
+    write(
+        dir.path(),
+        "db/2024-01-01-000000_init/up.sql",
+        "CREATE TABLE b (id INT);\n",
+    );
     let o = run(dir.path(), json!({"baseline": "last-pass", "dirs": ["db"]})).await;
     assert_eq!(o.measurements["migrations"], 2.0);
     assert_eq!(o.measurements["repeatable"], 1.0);
     std::fs::write(dir.path().join("record.json"), o.attachment.unwrap()).unwrap();
-    write(dir.path(), "db/R__views.sql", "CREATE VIEW v AS SELECT 2;\n");
-    let o = run(dir.path(), json!({"baseline": "record.json", "dirs": ["db"]})).await;
+    write(
+        dir.path(),
+        "db/R__views.sql",
+        "CREATE VIEW v AS SELECT 2;\n",
+    );
+    let o = run(
+        dir.path(),
+        json!({"baseline": "record.json", "dirs": ["db"]}),
+    )
+    .await;
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
-    write(dir.path(), "db/2024-01-01-000000_init/up.sql", "DROP TABLE b;\n");
-    let o = run(dir.path(), json!({"baseline": "record.json", "dirs": ["db"]})).await;
+    write(
+        dir.path(),
+        "db/2024-01-01-000000_init/up.sql",
+        "DROP TABLE b;\n",
+    );
+    let o = run(
+        dir.path(),
+        json!({"baseline": "record.json", "dirs": ["db"]}),
+    )
+    .await;
     assert_eq!(o.verdict, Verdict::Fail, "{o:#?}");
     assert_eq!(
         o.findings[0].location.as_deref(),
@@ -122,11 +162,18 @@ async fn no_migrations_or_a_bad_baseline_is_an_error_not_a_pass() {
     assert_eq!(o.verdict, Verdict::Error);
     assert!(o.reason.unwrap().contains("no migration file in"));
     write(dir.path(), "migrations/0001_a.sql", "x");
-    write(dir.path(), "other.json", r#"{"version": 1, "kind": "load", "migrations": {}}"#);
+    write(
+        dir.path(),
+        "other.json",
+        r#"{"version": 1, "kind": "load", "migrations": {}}"#,
+    );
     let o = run(dir.path(), json!({"baseline": "other.json"})).await;
     assert_eq!(o.verdict, Verdict::Error);
     assert!(o.reason.unwrap().contains("expected a `migrations` record"));
-    let e = phasegate_probes::validate("migrations", &params(json!({"dirs": ["../x"], "baseline": "last-pass"})))
-        .unwrap_err();
+    let e = phasegate_probes::validate(
+        "migrations",
+        &params(json!({"dirs": ["../x"], "baseline": "last-pass"})),
+    )
+    .unwrap_err();
     assert_eq!(e[0].key.as_deref(), Some("dirs[0]"));
 }
