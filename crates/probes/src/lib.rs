@@ -40,6 +40,11 @@
 //! expire, resist tampering and stay out of the logs; sessions from `signin`) and `shutdown`
 //! (starts its own instance of the service, sends SIGTERM with requests in flight).
 //!
+//! Probes of the project's files (module `files`, the `FileProbe` trait: no service, no
+//! request; they read under [`Context::workdir`]): `advisories` (lockfiles against an OSV
+//! mirror, with [`update_mirror`] to refresh it) and `migrations` (forward-only, against the
+//! gate's last passing record).
+//!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
 //! and its check, which sends requests and records findings. One list, `REGISTRY`, names every
