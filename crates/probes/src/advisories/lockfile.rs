@@ -136,12 +136,84 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Read, Unreadable> {
     Ok(read)
 }
 
-/// The 1-based line of the first occurrence of `needle` in `text` (1 when absent, which
-/// only happens when a reader's needle and the file's formatting disagree).
-fn line_of(text: &str, needle: &str) -> usize {
-    text.find(needle).map_or(1, |at| {
-        text[..at].bytes().filter(|b| *b == b'\n').count() + 1
-    })
+/// Lines by what they name, built in one pass (searching the text once per package is
+/// quadratic on lockfiles of thousands): `"KEY": {` for JSON, `KEY:` and `resolution:
+/// "VALUE"` for YAML. The first occurrence wins; absent is line 1, which only happens when a
+/// file's formatting differs from what its tool writes.
+#[derive(Default)]
+struct Lines(std::collections::HashMap<String, usize>);
+
+impl Lines {
+    fn json_keys(text: &str) -> Lines {
+        let mut map = std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(key) = line
+                .trim()
+                .strip_prefix('"')
+                .and_then(|l| l.strip_suffix("\": {"))
+            {
+                map.entry(key.to_owned()).or_insert(i + 1);
+            }
+        }
+        Lines(map)
+    }
+
+    fn yaml(text: &str) -> Lines {
+        let mut map = std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            let named = match t.strip_prefix("resolution:") {
+                Some(value) => Some(value.trim()),
+                None => t.strip_suffix(':'),
+            };
+            if let Some(n) = named {
+                map.entry(n.trim_matches(['"', '\'']).to_owned())
+                    .or_insert(i + 1);
+            }
+        }
+        Lines(map)
+    }
+
+    fn of(&self, key: &str) -> usize {
+        self.0.get(key).copied().unwrap_or(1)
+    }
+}
+
+/// For TOML lockfiles (`[[package]]` tables with `name` then `version`): the line of each
+/// package's `name`, found in one pass (searching the text per package is quadratic on a
+/// lockfile of thousands of packages).
+fn toml_lines(text: &str) -> std::collections::HashMap<(String, String), usize> {
+    let mut lines = std::collections::HashMap::new();
+    let mut name: Option<(&str, usize)> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(n) = quoted(line, "name") {
+            name = Some((n, i + 1));
+        } else if let (Some(v), Some((n, at))) = (quoted(line, "version"), name.take()) {
+            lines.entry((n.to_owned(), v.to_owned())).or_insert(at);
+        }
+    }
+    lines
+}
+
+/// The string value of `key = "value"` on line `l`.
+fn quoted<'a>(l: &'a str, key: &str) -> Option<&'a str> {
+    l.strip_prefix(key)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim()
+        .strip_prefix('"')?
+        .strip_suffix('"')
+}
+
+fn toml_line(
+    lines: &std::collections::HashMap<(String, String), usize>,
+    name: &str,
+    version: &str,
+) -> usize {
+    lines
+        .get(&(name.to_owned(), version.to_owned()))
+        .copied()
+        .unwrap_or(1)
 }
 
 fn toml_error(e: &toml::de::Error, text: &str) -> Unreadable {
@@ -166,6 +238,7 @@ fn cargo(text: &str) -> Result<Read, Unreadable> {
         source: Option<String>,
     }
     let lock: Lock = toml::from_str(text).map_err(|e| toml_error(&e, text))?;
+    let lines = toml_lines(text);
     let mut read = Read::default();
     for p in lock.package {
         // Only crates from crates.io are in its advisories: path (workspace) and git
@@ -178,10 +251,7 @@ fn cargo(text: &str) -> Result<Read, Unreadable> {
             read.skipped += 1;
             continue;
         }
-        let line = line_of(
-            text,
-            &format!("name = \"{}\"\nversion = \"{}\"", p.name, p.version),
-        );
+        let line = toml_line(&lines, &p.name, &p.version);
         read.packages.push(Package {
             ecosystem: Ecosystem::Cargo,
             name: p.name,
@@ -197,6 +267,7 @@ fn npm(text: &str) -> Result<Read, Unreadable> {
         line: Some(e.line()),
         message: e.to_string(),
     })?;
+    let lines = Lines::json_keys(text);
     let mut read = Read::default();
     // Lockfile versions 2 and 3 list every installed path in `packages`; version 1 nests
     // `dependencies` (version 2 has both, the same packages).
@@ -216,7 +287,7 @@ fn npm(text: &str) -> Result<Read, Unreadable> {
                         ecosystem: Ecosystem::Npm,
                         name: name.to_owned(),
                         version: version.to_owned(),
-                        line: line_of(text, &format!("\"{key}\": {{")),
+                        line: lines.of(key),
                     });
                 }
                 // The root, workspace folders and links are the project's own code.
@@ -224,7 +295,7 @@ fn npm(text: &str) -> Result<Read, Unreadable> {
             }
         }
     } else if let Some(deps) = lock.get("dependencies").and_then(|d| d.as_object()) {
-        npm_v1(text, deps, &mut read);
+        npm_v1(&lines, deps, &mut read);
     } else {
         return Err(Unreadable::new(
             "neither `packages` (lockfile version 2 and 3) nor `dependencies` (version 1)",
@@ -233,7 +304,7 @@ fn npm(text: &str) -> Result<Read, Unreadable> {
     Ok(read)
 }
 
-fn npm_v1(text: &str, deps: &serde_json::Map<String, serde_json::Value>, read: &mut Read) {
+fn npm_v1(lines: &Lines, deps: &serde_json::Map<String, serde_json::Value>, read: &mut Read) {
     for (name, dep) in deps {
         let version = dep.get("version").and_then(|v| v.as_str()).unwrap_or("");
         // `npm:real@1.2.3` is an alias; `file:`, git and tarball URLs are not registry
@@ -249,11 +320,11 @@ fn npm_v1(text: &str, deps: &serde_json::Map<String, serde_json::Value>, read: &
                 ecosystem: Ecosystem::Npm,
                 name: name.to_owned(),
                 version: version.to_owned(),
-                line: line_of(text, &format!("\"{name}\": {{")),
+                line: lines.of(name),
             });
         }
         if let Some(nested) = dep.get("dependencies").and_then(|d| d.as_object()) {
-            npm_v1(text, nested, read);
+            npm_v1(lines, nested, read);
         }
     }
 }
@@ -280,6 +351,7 @@ fn pnpm(text: &str) -> Result<Read, Unreadable> {
         _ => None,
     }
     .ok_or_else(|| Unreadable::new("no `lockfileVersion`"))?;
+    let lines = Lines::yaml(text);
     let mut read = Read::default();
     let Some(packages) = lock.get("packages").and_then(|p| p.as_mapping()) else {
         return Ok(read);
@@ -297,7 +369,7 @@ fn pnpm(text: &str) -> Result<Read, Unreadable> {
                     ecosystem: Ecosystem::Npm,
                     name: name.to_owned(),
                     version: v.to_owned(),
-                    line: line_of(text, key),
+                    line: lines.of(key),
                 })
             }
             _ => read.skipped += 1,
@@ -357,6 +429,7 @@ fn yarn_v1(text: &str) -> Read {
 /// packages (`workspace:`, `patch:`, `link:`... are not).
 fn yarn_berry(text: &str) -> Result<Read, Unreadable> {
     let lock = yaml(text)?;
+    let lines = Lines::yaml(text);
     let mut read = Read::default();
     let Some(entries) = lock.as_mapping() else {
         return Err(Unreadable::new("expected a mapping of entries"));
@@ -376,7 +449,7 @@ fn yarn_berry(text: &str) -> Result<Read, Unreadable> {
                     ecosystem: Ecosystem::Npm,
                     name: name.to_owned(),
                     version: version.to_owned(),
-                    line: line_of(text, resolution.unwrap_or_default()),
+                    line: lines.of(resolution.unwrap_or_default()),
                 });
             }
             _ => read.skipped += 1,
@@ -403,6 +476,7 @@ fn poetry(text: &str) -> Result<Read, Unreadable> {
         kind: String,
     }
     let lock: Lock = toml::from_str(text).map_err(|e| toml_error(&e, text))?;
+    let lines = toml_lines(text);
     let mut read = Read::default();
     for p in lock.package {
         // `legacy` is another package index, still PyPI's names and versions.
@@ -410,10 +484,7 @@ fn poetry(text: &str) -> Result<Read, Unreadable> {
             read.skipped += 1;
             continue;
         }
-        let line = line_of(
-            text,
-            &format!("name = \"{}\"\nversion = \"{}\"", p.name, p.version),
-        );
+        let line = toml_line(&lines, &p.name, &p.version);
         read.packages.push(python(p.name, p.version, line));
     }
     Ok(read)
@@ -433,16 +504,14 @@ fn uv(text: &str) -> Result<Read, Unreadable> {
         source: toml::Table,
     }
     let lock: Lock = toml::from_str(text).map_err(|e| toml_error(&e, text))?;
+    let lines = toml_lines(text);
     let mut read = Read::default();
     for p in lock.package {
         // The project itself (`editable`, `virtual`) and git or path sources are not
         // registry releases.
         match p.version {
             Some(version) if p.source.contains_key("registry") => {
-                let line = line_of(
-                    text,
-                    &format!("name = \"{}\"\nversion = \"{version}\"", p.name),
-                );
+                let line = toml_line(&lines, &p.name, &version);
                 read.packages.push(python(p.name, version, line));
             }
             _ => read.skipped += 1,
