@@ -134,3 +134,30 @@ fn advisories_update_without_network_fails_naming_the_url() {
     let r = p.run(&["advisories", "update", "--ecosystem", "Maven"]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[test]
+fn check_reports_bad_advisories_and_migrations_parameters_at_their_line() {
+    let roadmap = crate::harness::one_phase(&[
+        (
+            "deps",
+            "probe = \"advisories\"\ndb = \"osv\"\naccept = [{ id = \"GHSA-1\", reason = \"\", until = 2027-01-01 }]",
+        ),
+        (
+            "schema",
+            "probe = \"migrations\"\nbaseline = \"last-pass\"\ndirs = [\"/etc\"]",
+        ),
+    ]);
+    let p = Project::new(&roadmap);
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let text = flat(&r.all());
+    assert!(
+        text.contains("expected why the advisory is accepted"),
+        "{r:?}"
+    );
+    assert!(
+        text.contains("expected a folder inside the project"),
+        "{r:?}"
+    );
+    assert!(!text.contains("has no target"), "{r:?}");
+}

@@ -281,6 +281,27 @@ impl Judge<'_> {
         let pkg = format!("{}@{}", p.name, p.version);
         let parsed = osv::Version::parse(p.ecosystem, &p.version);
         let verdict = osv::evaluate(p.ecosystem, affected, &p.version, parsed.as_ref());
+        let mut m = Match {
+            lockfile: lockfile.to_owned(),
+            line: p.line,
+            ecosystem: p.ecosystem.osv_name(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            id: advisory.id.clone(),
+            aliases: advisory.aliases.clone(),
+            severity: None,
+            score: None,
+            fixed: verdict.fixed.clone(),
+            status: "withdrawn",
+        };
+        // A withdrawn advisory is held against nobody, not even for its unreadable ranges.
+        if advisory.withdrawn.is_some() {
+            if verdict.affected {
+                self.count("withdrawn_matches");
+                self.matches.push(m);
+            }
+            return;
+        }
         if parsed.is_none() && !affected.ranges.is_empty() && !verdict.affected {
             report.finding(
                 "advisory-version-unreadable",
@@ -305,24 +326,6 @@ impl Judge<'_> {
             );
         }
         if !verdict.affected {
-            return;
-        }
-        let mut m = Match {
-            lockfile: lockfile.to_owned(),
-            line: p.line,
-            ecosystem: p.ecosystem.osv_name(),
-            name: p.name.clone(),
-            version: p.version.clone(),
-            id: advisory.id.clone(),
-            aliases: advisory.aliases.clone(),
-            severity: None,
-            score: None,
-            fixed: verdict.fixed.clone(),
-            status: "withdrawn",
-        };
-        if advisory.withdrawn.is_some() {
-            self.count("withdrawn_matches");
-            self.matches.push(m);
             return;
         }
         let rated = osv::rate(advisory, affected);

@@ -477,6 +477,18 @@ mod tests {
     }
 
     #[test]
+    fn a_versions_list_names_versions_outright() {
+        let a: Affected = serde_json::from_value(serde_json::json!({
+            "package": {"ecosystem": "PyPI", "name": "x"},
+            "versions": ["1.0", "1.1"],
+        }))
+        .unwrap();
+        assert!(hit(Ecosystem::PyPI, &a, "1.0.0"), "PEP 440: 1.0 == 1.0.0");
+        assert!(hit(Ecosystem::PyPI, &a, "1.1"));
+        assert!(!hit(Ecosystem::PyPI, &a, "1.2"));
+    }
+
+    #[test]
     fn last_affected_and_limit() {
         let a = range(
             "ECOSYSTEM",
