@@ -38,6 +38,13 @@ pub enum Error {
     /// A load run could not be made (a worker failed, a result file is unreadable).
     #[error(transparent)]
     Load(phasegate_probes::load::LoadError),
+    /// The OSV mirror of an `advisories` gate could not be refreshed.
+    #[error(transparent)]
+    #[diagnostic(help(
+        "without network here, copy {}/<ECOSYSTEM>/all.zip (gs://osv-vulnerabilities) into the mirror by other means",
+        phasegate_probes::OSV_BUCKET
+    ))]
+    Mirror(#[from] phasegate_probes::MirrorError),
 }
 
 impl Error {
@@ -48,7 +55,8 @@ impl Error {
             Error::Roadmap(phasegate_roadmap::LoadError::Io { .. })
             | Error::Ledger(_)
             | Error::Io { .. }
-            | Error::Load(_) => false,
+            | Error::Load(_)
+            | Error::Mirror(_) => false,
             Error::Roadmap(_) | Error::NoRoadmap(_) | Error::Usage { .. } => true,
         }
     }

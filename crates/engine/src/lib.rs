@@ -20,6 +20,7 @@
 //! process holds a [`phasegate_runner::Supervisor`] while running (the binary does).
 //! Signals are the caller's too: it turns Ctrl-C into the `cancel` of [`Session::run`].
 
+mod advisories;
 mod anchor;
 mod cache;
 mod close;
@@ -43,6 +44,7 @@ mod trust;
 mod verified;
 mod watch;
 
+pub use advisories::AdvisoriesUpdate;
 pub use anchor::{Anchor, DEFAULT_ANCHOR_REF};
 pub use cache::STAT_CACHE_FILE;
 pub use close::Closed;
@@ -54,6 +56,7 @@ pub use inspect::Why;
 pub use keys::{RunnerKey, Trusted};
 pub use load::{LoadRequest, load, merge_load};
 pub use markdown::{SyncReport, import};
+pub use phasegate_probes::OSV_BUCKET;
 pub use phasegate_runner::{Event, Supervisor};
 pub use probe::{ProbeRequest, parse_params, probe};
 pub use run::{Plan, RunOptions, RunReport};

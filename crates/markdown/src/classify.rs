@@ -536,11 +536,37 @@ const PROBES: &[(&str, &[&str])] = &[
             "without network",
         ],
     ),
+    // the project's files
+    (
+        "advisories",
+        &[
+            "vulnerab*",
+            "cve*",
+            "advisor*",
+            "dependency audit*",
+            "audit dependencies",
+            "cargo audit",
+            "npm audit",
+            "pip-audit",
+            "osv",
+            "آسیب پذیری*",
+        ],
+    ),
+    (
+        "migrations",
+        &["migration*", "forward-only", "forward only", "مهاجرت*"],
+    ),
 ];
 
 /// The probes of [`PROBES`] that read the project's files: their gates take no service or
 /// base URL. The probes crate decides; the engine's tests check that the two agree.
-pub const FILE_PROBES: &[&str] = &["ci-tolerance", "docs-drift", "local-first"];
+pub const FILE_PROBES: &[&str] = &[
+    "ci-tolerance",
+    "docs-drift",
+    "local-first",
+    "advisories",
+    "migrations",
+];
 
 /// Words saying an item asks for a document or a review, not a behaviour.
 const PAPERWORK: &[&str] = &[
@@ -810,6 +836,22 @@ mod tests {
             k("Shutdown behaviour documented in the runbook"),
             Kind::Signoff,
             "a document, not a behaviour"
+        );
+        assert_eq!(
+            k(
+                "Zero open critical vulnerabilities; high within SLA or accepted with mitigation sign-off"
+            ),
+            Kind::Probe("advisories")
+        );
+        assert_eq!(
+            k("No known CVE in locked dependencies"),
+            Kind::Probe("advisories")
+        );
+        assert_eq!(k("Dependency audit is clean"), Kind::Probe("advisories"));
+        assert_eq!(k("Forward-only migrations"), Kind::Probe("migrations"));
+        assert_eq!(
+            k("Applied migrations are never edited"),
+            Kind::Probe("migrations")
         );
     }
 

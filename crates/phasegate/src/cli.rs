@@ -186,6 +186,32 @@ pub enum Command {
     /// and closes the run.
     #[command(subcommand)]
     Daemon(DaemonCommand),
+    /// The OSV mirror the `advisories` gates read
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoriesCommand {
+    /// Refresh the mirror each `advisories` gate names (`db = "..."`) from OSV
+    ///
+    /// Downloads, for each ecosystem, OSV's published archive
+    /// https://osv-vulnerabilities.storage.googleapis.com/ECOSYSTEM/all.zip (the
+    /// gs://osv-vulnerabilities bucket) into DB/ECOSYSTEM/all.zip, each replaced only once
+    /// complete and readable as a zip archive. Ecosystems: crates.io, npm, PyPI, Go. Needs
+    /// network (proxies from the environment are not used): without it the command fails
+    /// naming the URL (exit 3); copy the same archives into the mirror by other means.
+    Update {
+        /// Only this ecosystem (repeatable): crates.io, npm, PyPI, Go
+        #[arg(long = "ecosystem", value_name = "ECOSYSTEM")]
+        ecosystems: Vec<String>,
+        /// Where the archives are published (SOURCE/ECOSYSTEM/all.zip)
+        #[arg(long, value_name = "URL", default_value = phasegate_engine::OSV_BUCKET)]
+        source: String,
+        /// Limit on each download
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime_duration)]
+        timeout: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Args)]

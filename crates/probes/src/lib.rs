@@ -40,6 +40,11 @@
 //! expire, resist tampering and stay out of the logs; sessions from `signin`) and `shutdown`
 //! (starts its own instance of the service, sends SIGTERM with requests in flight).
 //!
+//! Probes of the project's files (module `files`, the `FileProbe` trait: no service, no
+//! request; they read under [`Context::workdir`]): `advisories` (lockfiles against an OSV
+//! mirror, with [`update_mirror`] to refresh it) and `migrations` (forward-only, against the
+//! gate's last passing record).
+//!
 //! Inside, each probe is a type implementing the crate-private `Probe` trait (module `probe`):
 //! its kind, its typed configuration, the parameter checks serde cannot do, its request budget
 //! and its check, which sends requests and records findings. One list, `REGISTRY`, names every
@@ -88,9 +93,14 @@ mod token;
 pub mod load;
 // the repository's own files: ci-tolerance, docs-drift, local-first
 mod repo;
+// the project's files: `advisories`, `migrations`
+mod advisories;
+mod migrations;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
+// `phasegate advisories update`: refreshing the `advisories` probe's OSV mirror.
+pub use advisories::update::{ECOSYSTEMS, MirrorError, OSV_BUCKET, Updated, update_mirror};
 
 /// A probe's parameters as parsed from the roadmap's gate table (TOML values turned into JSON
 /// values; durations are humantime strings such as `"10s"`).
@@ -121,6 +131,9 @@ const REGISTRY: &[Entry] = &[
     Entry::files::<repo::ci_tolerance::CiTolerance>(),
     Entry::files::<repo::docs_drift::DocsDrift>(),
     Entry::files::<repo::local_first::LocalFirst>(),
+    // the project's files
+    Entry::files::<advisories::Advisories>(),
+    Entry::files::<migrations::Migrations>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

@@ -693,7 +693,7 @@ impl Exchange {
 }
 
 /// An error with its causes, in one line ("error sending request: connection refused").
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -193,6 +193,26 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     // the repository: local-first
     ("local-first-external-host", High),
     ("local-first-allow-unused", Low),
+    // the project's files: advisories (an open advisory's code carries its own severity;
+    // the gate's `fail_on` decides which of them block)
+    ("advisory-critical", Critical),
+    ("advisory-high", High),
+    ("advisory-medium", Medium),
+    ("advisory-low", Low),
+    ("advisory-within-sla", Low),
+    ("advisory-accepted", Low),
+    ("advisory-acceptance-expired", High),
+    ("advisory-acceptance-unused", Low),
+    ("advisory-unreadable", High),
+    ("advisory-range-unreadable", Medium),
+    ("advisory-version-unreadable", Medium),
+    ("advisory-db-missing-ecosystem", High),
+    ("lockfile-unreadable", High),
+    ("lockfile-unpinned", Low),
+    // migrations
+    ("migration-changed", Critical),
+    ("migration-removed", Critical),
+    ("migrations-no-baseline", Low),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

@@ -13,6 +13,40 @@ use crate::exit;
 /// The bundled roadmap, so `phasegate demo` works from any directory.
 const ROADMAP: &str = include_str!("../../demo/membership.toml");
 
+/// Files the roadmap's file probes read, written beside it: the sample service's lockfile
+/// (this workspace's), a small OSV mirror and a migrations folder.
+const FILES: &[(&str, &str)] = &[
+    ("Cargo.lock", include_str!("../../../../Cargo.lock")),
+    (
+        "advisories/RUSTSEC-2021-0003.json",
+        include_str!("../../demo/advisories/RUSTSEC-2021-0003.json"),
+    ),
+    (
+        "advisories/RUSTSEC-2021-0124.json",
+        include_str!("../../demo/advisories/RUSTSEC-2021-0124.json"),
+    ),
+    (
+        "advisories/RUSTSEC-2022-0013.json",
+        include_str!("../../demo/advisories/RUSTSEC-2022-0013.json"),
+    ),
+    (
+        "advisories/GHSA-f3fg-5j9p-vchc.json",
+        include_str!("../../demo/advisories/GHSA-f3fg-5j9p-vchc.json"),
+    ),
+    (
+        "advisories/GHSA-0000-wdrn-demo.json",
+        include_str!("../../demo/advisories/GHSA-0000-wdrn-demo.json"),
+    ),
+    (
+        "migrations/0001_members.sql",
+        include_str!("../../demo/migrations/0001_members.sql"),
+    ),
+    (
+        "migrations/0002_payments.sql",
+        include_str!("../../demo/migrations/0002_payments.sql"),
+    ),
+];
+
 /// The variable the sample service reads its payment-callback secret from.
 const WEBHOOK_SECRET_VAR: &str = "SAMPLE_SERVICE_WEBHOOK_SECRET";
 
@@ -74,6 +108,15 @@ pub fn demo(global: &Global, args: &DemoArgs) -> Result<u8, Error> {
         None => fresh_dir()?,
     };
     let roadmap = phasegate_engine::write_roadmap(&dir, &with_source_tree(ROADMAP), &STALE)?;
+    for (name, text) in FILES {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(Error::io(format!("cannot create `{}`", parent.display())))?;
+        }
+        std::fs::write(&path, text)
+            .map_err(Error::io(format!("cannot write `{}`", path.display())))?;
+    }
     let flaws = if args.flaws.is_empty() {
         "none".to_owned()
     } else {

@@ -1,6 +1,7 @@
 //! One module per subcommand; each calls the engine, renders its result and returns the
 //! exit code.
 
+mod advisories;
 mod check;
 mod close;
 mod daemon;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::SampleService { .. } => unreachable!("served above"),
         Command::Watch(args) => watch::watch(&cli.global, &args),
         Command::Daemon(cmd) => daemon::daemon(&cli.global, cmd),
+        Command::Advisories(cmd) => advisories::advisories(&cli.global, cmd),
     }
 }
 

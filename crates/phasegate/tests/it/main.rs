@@ -4,6 +4,7 @@ mod cache;
 mod close;
 mod config;
 mod daemon;
+mod files;
 mod flaws;
 mod harness;
 mod leaks;

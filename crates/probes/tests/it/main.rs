@@ -30,3 +30,6 @@ mod shutdown;
 mod token;
 // the repository's own files: ci-tolerance, docs-drift, local-first
 mod repo;
+// the project's files
+mod advisories;
+mod migrations;

@@ -44,6 +44,9 @@ fn every_kind_validates_its_minimal_params() {
         "shutdown" => json!({ "command": "serve --port {port}", "slow_path": "/slow" }),
         // performance
         "load" => json!({ "duration": "1s" }),
+        // the project's files
+        "advisories" => json!({ "db": "osv" }),
+        "migrations" => json!({ "baseline": "last-pass" }),
         _ => json!({}),
     };
     for kind in KINDS {
