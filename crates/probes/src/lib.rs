@@ -59,8 +59,6 @@ pub mod child;
 mod cors;
 mod env;
 mod exposition;
-// Remove the allow with the first file probe in REGISTRY.
-#[allow(dead_code, reason = "the framework lands before its first probe")]
 mod files;
 mod headers;
 mod health;
@@ -88,6 +86,8 @@ mod signin;
 mod token;
 // performance: `load` (public: `phasegate load` drives the generator directly)
 pub mod load;
+// files of the project
+mod secrets;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -117,6 +117,8 @@ const REGISTRY: &[Entry] = &[
     Entry::of::<shutdown::Shutdown>(),
     // performance
     Entry::of::<load::Load>(),
+    // files of the project
+    Entry::files::<secrets::Secrets>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

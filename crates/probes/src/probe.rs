@@ -78,7 +78,6 @@ impl Entry {
     }
 
     /// The entry of file probe `P`.
-    #[allow(dead_code, reason = "the framework lands before its first probe")]
     pub const fn files<P: FileProbe>() -> Entry {
         Entry {
             kind: P::KIND,

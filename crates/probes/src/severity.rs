@@ -170,6 +170,9 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("load-missed-starts", Low),
     ("load-no-baseline", Low),
     ("load-not-http2", High),
+    // secrets
+    ("secret-found", Critical),
+    ("secret-in-history", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

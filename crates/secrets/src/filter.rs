@@ -65,7 +65,9 @@ pub fn is_noise(secret: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) || TRIVIAL.contains(&lower.as_str()) {
         return true;
     }
-    has_run(secret, 6) || is_uuid(s)
+    // `***`, `xxx`, `...`: a value masked or elided by hand.
+    let masked = s.bytes().all(|c| b"*xX.#-_".contains(&c));
+    masked || has_run(secret, 6) || is_uuid(s)
 }
 
 /// The same character `n` times in a row: `0000000`, `aaaaaaa` (a random token of 40 base62
@@ -125,7 +127,11 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
         .split(['_', '-'])
         .all(|p| p.bytes().all(|c| c.is_ascii_alphabetic()))
         && (v.contains('_') || v.contains('-'));
+    // Random strings of this length almost always hold a digit or a symbol; letters only
+    // are a word or an identifier (`SecretEncoding`).
+    let letters_only = value.iter().all(u8::is_ascii_alphabetic) && value.len() < 32;
     integrity
+        || letters_only
         || dotted
         || words
         || classes < 2

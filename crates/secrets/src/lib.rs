@@ -71,7 +71,7 @@ pub struct Stats {
     pub skipped_binary: u64,
     /// Files over the size limit.
     pub skipped_large: u64,
-    /// Files marked `phasegate:fixture` in their first 4 KiB.
+    /// Files marked as test fixtures in their first 4 KiB (see docs/secrets.md).
     pub skipped_fixture: u64,
     /// Files that could not be read.
     pub unreadable: u64,
@@ -127,4 +127,56 @@ pub enum Error {
     /// The scan was asked to stop.
     #[error("stopped")]
     Stopped,
+}
+
+/// What to scan under a root.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The working tree as git sees it.
+    #[default]
+    Tree,
+    /// The staged content of the staged files.
+    Staged,
+    /// Every blob reachable in the history.
+    History,
+}
+
+/// The scanner for `root`: the rules of `config`, else of `root/.gitleaks.toml` when there is
+/// one (teams keep their gitleaks configuration), else the built-in rules; plus path globs
+/// never scanned.
+pub fn scanner_for(
+    root: &std::path::Path,
+    config: Option<&std::path::Path>,
+    allow: &[String],
+) -> Result<Scanner, Error> {
+    let default = root.join(".gitleaks.toml");
+    let config = match config {
+        Some(path) => Config::from_file(path)?,
+        None if default.is_file() => Config::from_file(&default)?,
+        None => Config::builtin(),
+    };
+    let mut scanner = Scanner::new(config)?;
+    if !allow.is_empty() {
+        scanner.allow(glob_allowlist(allow)?);
+    }
+    Ok(scanner)
+}
+
+/// Scans `root` in `mode`, then sets aside what `baseline` accepts.
+pub fn scan(
+    scanner: &Scanner,
+    root: &std::path::Path,
+    mode: Mode,
+    baseline: Option<&Baseline>,
+    options: &Options,
+) -> Result<Scan, Error> {
+    let mut scan = match mode {
+        Mode::Tree => scanner.scan_tree(root, options)?,
+        Mode::Staged => git::scan_staged(scanner, root, options)?,
+        Mode::History => git::scan_history(scanner, root, options)?,
+    };
+    if let Some(b) = baseline {
+        b.apply(&mut scan);
+    }
+    Ok(scan)
 }

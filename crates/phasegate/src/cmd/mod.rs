@@ -13,6 +13,7 @@ mod load;
 mod markdown;
 mod probe;
 mod run;
+mod scan;
 mod signoff;
 mod status;
 mod watch;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::SampleService { .. } => unreachable!("served above"),
         Command::Watch(args) => watch::watch(&cli.global, &args),
         Command::Daemon(cmd) => daemon::daemon(&cli.global, cmd),
+        Command::Scan(cmd) => scan::scan(cmd),
     }
 }
 
