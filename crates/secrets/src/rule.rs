@@ -244,7 +244,8 @@ const BUILTINS: &[Builtin] = &[
         "putty-private-key",
         "PuTTY private key",
         &["PuTTY-User-Key-File"],
-        r"PuTTY-User-Key-File-[0-9]: [^\r\n]+(?:\r?\n[^\r\n]*){0,10}?\r?\nPrivate-Lines: [0-9]+\r?\n([A-Za-z0-9+/=\r\n]{40,})",
+        // The whole key from its header, so that it is reported where it starts.
+        r"(PuTTY-User-Key-File-[0-9]: [^\r\n]+(?:\r?\n[^\r\n]*){0,10}?\r?\nPrivate-Lines: [0-9]+\r?\n[A-Za-z0-9+/=\r\n]{40,})",
     )
     .reach(16384),
     rule(
