@@ -336,10 +336,18 @@ pub(crate) fn as_evidence(entries: &[StoredEntry]) -> impl Iterator<Item = Evide
 
 /// The probes' own judgement of their parameters, for the roadmap's diagnostics.
 fn validate_probe(kind: &str, params: &phasegate_probes::Params) -> Vec<(Option<String>, String)> {
-    match phasegate_probes::validate(kind, params) {
+    let mut problems: Vec<(Option<String>, String)> = match phasegate_probes::validate(kind, params)
+    {
         Ok(()) => Vec::new(),
         Err(errors) => errors.into_iter().map(|e| (e.key, e.message)).collect(),
+    };
+    if phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files) {
+        problems.push((
+            Some(phasegate_roadmap::FILES_PROBE.to_owned()),
+            String::new(),
+        ));
     }
+    problems
 }
 
 /// Sortable and unique: UTC time to the second, then 8 random hex digits.

@@ -58,7 +58,10 @@ impl FileProbe for Secrets {
                 message: e.to_string(),
             });
         }
-        for (key, value) in [("path", Some(&cfg.path)), ("baseline", cfg.baseline.as_ref())] {
+        for (key, value) in [
+            ("path", Some(&cfg.path)),
+            ("baseline", cfg.baseline.as_ref()),
+        ] {
             if value.is_some_and(|v| v.is_empty()) {
                 errors.push(ParamError {
                     key: Some(key.into()),
@@ -87,7 +90,11 @@ impl FileProbe for Secrets {
             .map(|b| Baseline::read(&at(b)))
             .transpose()
             .map_err(fail)?;
-        let mode = if cfg.history { Mode::History } else { Mode::Tree };
+        let mode = if cfg.history {
+            Mode::History
+        } else {
+            Mode::Tree
+        };
         let options = Options {
             stop: Some(cancel.flag()),
             ..Options::default()

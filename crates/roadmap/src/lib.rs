@@ -64,10 +64,16 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Judges a probe's parameters: `(probe, params)` to `(parameter key, what is wrong)` for
 /// each problem. The probes crate provides it; the roadmap crate does not know the probes.
+/// A probe of the project's files (no service, no base URL) says so with the key
+/// [`FILES_PROBE`] and an empty message, which is not a problem.
 pub type ProbeValidator<'a> = &'a dyn Fn(
     &str,
     &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<(Option<String>, String)>;
+
+/// The key with which a [`ProbeValidator`] marks a probe of the project's files: such a gate
+/// needs no `service` or `base_url`.
+pub const FILES_PROBE: &str = "\0files";
 
 /// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {

@@ -18,5 +18,10 @@ fn main() {
     let (expected, decoy) = fixture_set::labels(&planted, &decoys);
     std::fs::write(dir.join("EXPECTED.tsv"), expected).expect("writable DIR");
     std::fs::write(dir.join("DECOYS.tsv"), decoy).expect("writable DIR");
-    println!("{} planted, {} decoys in {}", planted.len(), decoys.len(), dir.display());
+    println!(
+        "{} planted, {} decoys in {}",
+        planted.len(),
+        decoys.len(),
+        dir.display()
+    );
 }

@@ -121,12 +121,8 @@ impl Config {
                 message,
             }
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            at(
-                e.span().unwrap_or(0..0),
-                e.message().trim_end().to_owned(),
-            )
-        })?;
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
         let extend = raw.extend.as_ref();
         let mut rules = if raw.rules.is_empty() || extend.is_some_and(|e| e.use_default) {
             crate::builtins()

@@ -40,17 +40,46 @@ const DOCUMENTED: &[&str] = &[
 
 /// Words that mark a value as a stand-in (matched case-insensitively, inside the value).
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-", "yourkey",
-    "yourtoken", "yoursecret", "yourpassword", "redacted", "dummy", "sample", "insert", "replace",
-    "xxxx", "****", "....", "<", "${", "{{", "%(", "$(", "0123456789", "123456789", "abcdefgh",
-    "qwerty", "notreal", "not_real", "not-a-", "foobar", "lorem",
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
+    "redacted",
+    "dummy",
+    "sample",
+    "insert",
+    "replace",
+    "xxxx",
+    "****",
+    "....",
+    "<",
+    "${",
+    "{{",
+    "%(",
+    "$(",
+    "0123456789",
+    "123456789",
+    "abcdefgh",
+    "qwerty",
+    "notreal",
+    "not_real",
+    "not-a-",
+    "foobar",
+    "lorem",
 ];
 
 /// Passwords so common in local-development URLs and examples that no one guards them.
 const TRIVIAL: &[&str] = &[
-    "password", "passwd", "pass", "secret", "postgres", "root", "admin", "guest", "user",
-    "mysql", "redis", "test", "testing", "example", "changeme", "default", "pwd", "mongo",
-    "rabbitmq", "sa", "letmein", "hunter2",
+    "password", "passwd", "pass", "secret", "postgres", "root", "admin", "guest", "user", "mysql",
+    "redis", "test", "testing", "example", "changeme", "default", "pwd", "mongo", "rabbitmq", "sa",
+    "letmein", "hunter2",
 ];
 
 /// Whether `secret` is a placeholder, a documented example or otherwise not a credential.
@@ -95,10 +124,40 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
     };
     let key = key.to_ascii_lowercase();
     const NOT_SECRET_KEYS: &[&[u8]] = &[
-        b"hash", b"digest", b"checksum", b"sha", b"fingerprint", b"integrity", b"_id", b"name",
-        b"file", b"path", b"url", b"uri", b"length", b"type", b"field", b"label", b"policy",
-        b"header", b"endpoint", b"prefix", b"version", b"count", b"expir", b"ttl", b"timeout",
-        b"format", b"public", b"pattern", b"regex", b"param", b"_len", b"size", b"mode", b"kind",
+        b"hash",
+        b"digest",
+        b"checksum",
+        b"sha",
+        b"fingerprint",
+        b"integrity",
+        b"_id",
+        b"name",
+        b"file",
+        b"path",
+        b"url",
+        b"uri",
+        b"length",
+        b"type",
+        b"field",
+        b"label",
+        b"policy",
+        b"header",
+        b"endpoint",
+        b"prefix",
+        b"version",
+        b"count",
+        b"expir",
+        b"ttl",
+        b"timeout",
+        b"format",
+        b"public",
+        b"pattern",
+        b"regex",
+        b"param",
+        b"_len",
+        b"size",
+        b"mode",
+        b"kind",
     ];
     if NOT_SECRET_KEYS.iter().any(|k| contains(&key, k)) {
         return true;
@@ -169,7 +228,12 @@ mod tests {
 
     #[test]
     fn references_and_lockfile_hashes_are_not_random_values() {
-        for v in ["process.env.API_TOKEN", "SECRET_KEY_NAME", "sha512-AbC123xyz=", "lowercaseonly"] {
+        for v in [
+            "process.env.API_TOKEN",
+            "SECRET_KEY_NAME",
+            "sha512-AbC123xyz=",
+            "lowercaseonly",
+        ] {
             assert!(is_not_random(v.as_bytes(), b"token"), "{v}");
         }
         assert!(is_not_random(b"Zq8vR2mN5kT1wXy7Lp3s", b"token_hash"));
@@ -179,7 +243,10 @@ mod tests {
     #[test]
     fn markers_silence_their_line_or_the_next() {
         assert!(ignored_inline(b"x = 1 # gitleaks:allow", None));
-        assert!(ignored_inline(b"x", Some(b"# pragma: allowlist nextline secret")));
+        assert!(ignored_inline(
+            b"x",
+            Some(b"# pragma: allowlist nextline secret")
+        ));
         assert!(!ignored_inline(b"x", Some(b"# gitleaks:allow")));
     }
 }

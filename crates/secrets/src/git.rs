@@ -71,7 +71,8 @@ pub fn scan_history(scanner: &Scanner, repo: &Path, options: &Options) -> Result
     let mut scan = scan_objects(scanner, &top, items, options)?;
     // Oldest blob first (scan_objects keeps item order): keep each secret's first sighting.
     let mut first = HashSet::new();
-    scan.findings.retain(|f| first.insert(f.fingerprint.clone()));
+    scan.findings
+        .retain(|f| first.insert(f.fingerprint.clone()));
     scan.sort();
     Ok(scan)
 }
@@ -83,7 +84,13 @@ pub fn scan_staged(scanner: &Scanner, repo: &Path, options: &Options) -> Result<
     let top = toplevel(repo)?;
     let names = git(
         &top,
-        &["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"],
+        &[
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--diff-filter=ACMR",
+        ],
     )?;
     let items = names
         .split('\0')
@@ -185,7 +192,10 @@ fn scan_objects(
                             .insert(i, found);
                     }
                 }
-                stats.lock().expect("no scanner thread panicked").add(&local);
+                stats
+                    .lock()
+                    .expect("no scanner thread panicked")
+                    .add(&local);
             });
         }
         let mut reader = BufReader::with_capacity(1 << 16, stdout);
@@ -196,12 +206,19 @@ fn scan_objects(
                 return Err(Error::Stopped);
             }
             header.clear();
-            if reader.read_line(&mut header).map_err(|e| batch_error(e.to_string()))? == 0 {
+            if reader
+                .read_line(&mut header)
+                .map_err(|e| batch_error(e.to_string()))?
+                == 0
+            {
                 return Err(batch_error("ended early".to_owned()));
             }
             let mut fields = header.split_whitespace();
             let (Some(_), Some(kind), size) = (fields.next(), fields.next(), fields.next()) else {
-                return Err(batch_error(format!("unexpected header `{}`", header.trim())));
+                return Err(batch_error(format!(
+                    "unexpected header `{}`",
+                    header.trim()
+                )));
             };
             if kind == "missing" {
                 skipped.unreadable += 1;

@@ -37,7 +37,9 @@ impl Default for Options {
 
 impl Options {
     pub(crate) fn stopped(&self) -> bool {
-        self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
@@ -197,7 +199,11 @@ impl Scanner {
         let mut hits = Vec::new();
         for (r, ws) in windows.iter().enumerate() {
             let c = &self.rules[r];
-            if ws.is_empty() || c.path.as_ref().is_some_and(|p| !p.is_match(path.as_bytes())) {
+            if ws.is_empty()
+                || c.path
+                    .as_ref()
+                    .is_some_and(|p| !p.is_match(path.as_bytes()))
+            {
                 continue;
             }
             let Some(regex) = &c.regex else {
@@ -258,8 +264,7 @@ impl Scanner {
             let real = rule::passes(rule.check, secret)
                 && rule.entropy.is_none_or(|min| rule::entropy(secret) >= min)
                 && !filter::is_noise(secret)
-                && !(rule.generic
-                    && filter::is_not_random(secret, &text[h.whole_start..h.start]));
+                && !(rule.generic && filter::is_not_random(secret, &text[h.whole_start..h.start]));
             if !real && rule.regex.is_some() {
                 stats.noise += 1;
                 continue;
@@ -277,7 +282,12 @@ impl Scanner {
                 line,
                 fingerprint: &fingerprint,
             };
-            if self.allow.iter().chain(&rule.allow).any(|a| a.allows(&candidate)) {
+            if self
+                .allow
+                .iter()
+                .chain(&rule.allow)
+                .any(|a| a.allows(&candidate))
+            {
                 stats.allowlisted += 1;
                 continue;
             }
@@ -352,12 +362,21 @@ impl Scanner {
         if options.stopped() {
             return Err(Error::Stopped);
         }
-        let mut scan = out.into_inner().expect("no thread panicked holding the lock");
+        let mut scan = out
+            .into_inner()
+            .expect("no thread panicked holding the lock");
         scan.sort();
         Ok(scan)
     }
 
-    fn scan_file(&self, path: &Path, rel: &str, options: &Options, buf: &mut Vec<u8>, scan: &mut Scan) {
+    fn scan_file(
+        &self,
+        path: &Path,
+        rel: &str,
+        options: &Options,
+        buf: &mut Vec<u8>,
+        scan: &mut Scan,
+    ) {
         use std::io::Read as _;
         if self.path_allowed(rel) {
             scan.stats.allowlisted += 1;
@@ -373,7 +392,11 @@ impl Scanner {
             return;
         }
         buf.clear();
-        if file.take(options.max_file_size + 1).read_to_end(buf).is_err() {
+        if file
+            .take(options.max_file_size + 1)
+            .read_to_end(buf)
+            .is_err()
+        {
             scan.stats.unreadable += 1;
             return;
         }
@@ -390,7 +413,10 @@ struct Local<'a> {
 
 impl Drop for Local<'_> {
     fn drop(&mut self) {
-        let mut out = self.out.lock().expect("no thread panicked holding the lock");
+        let mut out = self
+            .out
+            .lock()
+            .expect("no thread panicked holding the lock");
         out.findings.append(&mut self.scan.findings);
         out.stats.add(&self.scan.stats);
     }
@@ -442,7 +468,11 @@ fn decode(data: &[u8]) -> Option<Cow<'_, [u8]>> {
 fn line_bounds(text: &[u8], at: usize) -> (usize, usize) {
     let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
     let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
-    let end = if end > start && text[end - 1] == b'\r' { end - 1 } else { end };
+    let end = if end > start && text[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
     (start, end)
 }
 

@@ -14,6 +14,7 @@ mod pg;
 mod probe;
 mod process;
 mod run;
+mod secrets;
 mod services;
 mod signoff;
 mod state;

@@ -122,7 +122,7 @@ impl Checker<'_> {
                 .help("a sign-off gate is approved by people, never run: remove its schedule here"),
             );
         }
-        if matches!(g.kind, Some(GateKind::Probe { .. }))
+        if matches!(&g.kind, Some(GateKind::Probe { probe, params }) if !self.is_files_probe(probe, params))
             && g.services.is_empty()
             && g.base_url.is_none()
         {
@@ -270,7 +270,11 @@ impl Checker<'_> {
         let Some(validate) = self.validate_probe else {
             return;
         };
-        for (key, message) in validate(probe, params) {
+        let problems = validate(probe, params);
+        let problems = problems
+            .into_iter()
+            .filter(|(key, _)| key.as_deref() != Some(crate::FILES_PROBE));
+        for (key, message) in problems {
             let at = key
                 .as_deref()
                 .and_then(|k| others.iter().find(|(o, _)| o.get_ref().as_ref() == k));
@@ -291,6 +295,16 @@ impl Checker<'_> {
             };
             self.push(problem);
         }
+    }
+
+    /// Whether the validator marks `probe` as a probe of the project's files (see
+    /// [`crate::FILES_PROBE`]).
+    fn is_files_probe(&self, probe: &str, params: &BTreeMap<String, serde_json::Value>) -> bool {
+        self.validate_probe.is_some_and(|validate| {
+            validate(probe, params)
+                .iter()
+                .any(|(key, _)| key.as_deref() == Some(crate::FILES_PROBE))
+        })
     }
 
     /// Every key of a probe gate that is not a gate key is a parameter for the probe, unless

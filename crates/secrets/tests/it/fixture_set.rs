@@ -61,7 +61,10 @@ impl Gen {
         self.pick(B64, n)
     }
     fn url64(&mut self, n: usize) -> String {
-        self.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", n)
+        self.pick(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            n,
+        )
     }
 }
 
@@ -169,20 +172,41 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("[default]"),
             p("region = eu-west-1"),
-            S("aws-access-key-id", format!("aws_access_key_id = AKIA{}", g.pick(UPPER32, 16))),
-            S("aws-secret-access-key", format!("aws_secret_access_key = {}", g.pick(&B64[..62], 20) + "/" + &g.pick(&B64[..62], 19))),
+            S(
+                "aws-access-key-id",
+                format!("aws_access_key_id = AKIA{}", g.pick(UPPER32, 16)),
+            ),
+            S(
+                "aws-secret-access-key",
+                format!(
+                    "aws_secret_access_key = {}",
+                    g.pick(&B64[..62], 20) + "/" + &g.pick(&B64[..62], 19)
+                ),
+            ),
             p(""),
             p("[docs-example]"),
-            D("aws-example", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".into()),
-            D("aws-example", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+            D(
+                "aws-example",
+                "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".into(),
+            ),
+            D(
+                "aws-example",
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            ),
         ],
     );
     w.file(
         "web/static/maps.js",
         vec![
             p("// Loads the map widget."),
-            S("gcp-api-key", format!("const MAPS_KEY = \"AIza{}\";", g.url64(35))),
-            D("placeholder", "const FALLBACK_KEY = \"<your-api-key>\";".into()),
+            S(
+                "gcp-api-key",
+                format!("const MAPS_KEY = \"AIza{}\";", g.url64(35)),
+            ),
+            D(
+                "placeholder",
+                "const FALLBACK_KEY = \"<your-api-key>\";".into(),
+            ),
             p("export function load() { return fetch(`/maps?key=${MAPS_KEY}`); }"),
         ],
     );
@@ -190,9 +214,26 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         "client_secret.json",
         vec![
             p("{\"installed\": {"),
-            p(&format!("  \"client_id\": \"{}-{}.apps.googleusercontent.com\",", g.digits(12), g.hex(20))),
-            S("gcp-oauth-client-secret", format!("  \"client_secret\": \"GOCSPX-{}\",", g.url64(28))),
-            D("uuid", format!("  \"project_uuid\": \"{}-{}-4{}-a{}-{}\",", g.hex(8), g.hex(4), g.hex(3), g.hex(3), g.hex(12))),
+            p(&format!(
+                "  \"client_id\": \"{}-{}.apps.googleusercontent.com\",",
+                g.digits(12),
+                g.hex(20)
+            )),
+            S(
+                "gcp-oauth-client-secret",
+                format!("  \"client_secret\": \"GOCSPX-{}\",", g.url64(28)),
+            ),
+            D(
+                "uuid",
+                format!(
+                    "  \"project_uuid\": \"{}-{}-4{}-a{}-{}\",",
+                    g.hex(8),
+                    g.hex(4),
+                    g.hex(3),
+                    g.hex(3),
+                    g.hex(12)
+                ),
+            ),
             p("  \"redirect_uris\": [\"http://localhost\"]"),
             p("}}"),
         ],
@@ -212,10 +253,16 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         ".env",
         vec![
             p("NODE_ENV=production"),
-            S("azure-ad-client-secret", format!("AZURE_CLIENT_SECRET={}8Q~{}", g.alnum(3), g.alnum(34))),
+            S(
+                "azure-ad-client-secret",
+                format!("AZURE_CLIENT_SECRET={}8Q~{}", g.alnum(3), g.alnum(34)),
+            ),
             D("variable", "DATABASE_PASSWORD=${DB_PASSWORD}".into()),
             D("placeholder", "SENDGRID_API_KEY=changeme".into()),
-            S("generic-secret", format!("SESSION_SECRET={}", g.alnum(20) + "-" + &g.alnum(11))),
+            S(
+                "generic-secret",
+                format!("SESSION_SECRET={}", g.alnum(20) + "-" + &g.alnum(11)),
+            ),
         ],
     );
     let valid_gh = checksummed(g, "ghp_");
@@ -228,7 +275,10 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
             p("set -eu"),
             S("github-token", format!("export GH_TOKEN={valid_gh}")),
             D("bad-checksum", format!("OLD_TOKEN={broken_gh}")),
-            D("inline-ignore", format!("CI_TOKEN={} # gitleaks:allow", checksummed(g, "ghs_"))),
+            D(
+                "inline-ignore",
+                format!("CI_TOKEN={} # gitleaks:allow", checksummed(g, "ghs_")),
+            ),
             p("gh release create \"$1\""),
         ],
     );
@@ -239,8 +289,18 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
             p("jobs:"),
             p("  publish:"),
             p("    steps:"),
-            S("github-fine-grained-pat", format!("      - run: gh auth login --with-token <<< github_pat_{}_{}", g.alnum(22), g.alnum(59))),
-            D("variable", "        env: { GITHUB_TOKEN: \"${{ secrets.GITHUB_TOKEN }}\" }".into()),
+            S(
+                "github-fine-grained-pat",
+                format!(
+                    "      - run: gh auth login --with-token <<< github_pat_{}_{}",
+                    g.alnum(22),
+                    g.alnum(59)
+                ),
+            ),
+            D(
+                "variable",
+                "        env: { GITHUB_TOKEN: \"${{ secrets.GITHUB_TOKEN }}\" }".into(),
+            ),
         ],
     );
     w.file(
@@ -248,8 +308,14 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("stages: [build]"),
             p("variables:"),
-            S("gitlab-token", format!("  PRIVATE_TOKEN: glpat-{}", g.url64(20))),
-            D("placeholder", "  DEPLOY_TOKEN: glpat-xxxxxxxxxxxxxxxxxxxx".into()),
+            S(
+                "gitlab-token",
+                format!("  PRIVATE_TOKEN: glpat-{}", g.url64(20)),
+            ),
+            D(
+                "placeholder",
+                "  DEPLOY_TOKEN: glpat-xxxxxxxxxxxxxxxxxxxx".into(),
+            ),
         ],
     );
     w.file(
@@ -257,8 +323,19 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("from slack_sdk import WebClient"),
             p(""),
-            S("slack-token", format!("client = WebClient(token=\"xoxb-{}-{}-{}\")", g.digits(11), g.digits(12), g.alnum(24))),
-            D("placeholder", "backup = WebClient(token=\"xoxb-your-token-here\")".into()),
+            S(
+                "slack-token",
+                format!(
+                    "client = WebClient(token=\"xoxb-{}-{}-{}\")",
+                    g.digits(11),
+                    g.digits(12),
+                    g.alnum(24)
+                ),
+            ),
+            D(
+                "placeholder",
+                "backup = WebClient(token=\"xoxb-your-token-here\")".into(),
+            ),
             p("client.chat_postMessage(channel=\"#ops\", text=\"deployed\")"),
         ],
     );
@@ -275,7 +352,10 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         "app/billing.rb",
         vec![
             p("require 'stripe'"),
-            S("stripe-live-key", format!("Stripe.api_key = 'sk_live_{}'", g.alnum(24))),
+            S(
+                "stripe-live-key",
+                format!("Stripe.api_key = 'sk_live_{}'", g.alnum(24)),
+            ),
             D("test-key", format!("TEST_KEY = 'sk_test_{}'", g.alnum(24))),
         ],
     );
@@ -283,15 +363,24 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         "src/mailer.ts",
         vec![
             p("import sgMail from '@sendgrid/mail';"),
-            S("sendgrid-api-key", format!("sgMail.setApiKey('SG.{}.{}');", g.url64(22), g.url64(43))),
-            D("reference", "const key = process.env.SENDGRID_API_KEY;".into()),
+            S(
+                "sendgrid-api-key",
+                format!("sgMail.setApiKey('SG.{}.{}');", g.url64(22), g.url64(43)),
+            ),
+            D(
+                "reference",
+                "const key = process.env.SENDGRID_API_KEY;".into(),
+            ),
         ],
     );
     w.file(
         "lib/mail.php",
         vec![
             p("<?php"),
-            S("mailgun-api-key", format!("$mg = Mailgun::create('key-{}');", g.hex(32))),
+            S(
+                "mailgun-api-key",
+                format!("$mg = Mailgun::create('key-{}');", g.hex(32)),
+            ),
             D("hash", format!("$etag = 'sha1:{}';", g.hex(40))),
         ],
     );
@@ -300,9 +389,18 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("package sms"),
             p(""),
-            S("twilio-api-key", format!("const twilioAPIKey = \"SK{}\"", g.hex(32))),
-            S("twilio-auth-token", format!("const twilioAuthToken = \"{}\"", g.hex(32))),
-            D("account-sid", format!("const twilioAccountSID = \"AC{}\"", g.hex(32))),
+            S(
+                "twilio-api-key",
+                format!("const twilioAPIKey = \"SK{}\"", g.hex(32)),
+            ),
+            S(
+                "twilio-auth-token",
+                format!("const twilioAuthToken = \"{}\"", g.hex(32)),
+            ),
+            D(
+                "account-sid",
+                format!("const twilioAccountSID = \"AC{}\"", g.hex(32)),
+            ),
         ],
     );
     let mut broken_npm = checksummed(g, "npm_");
@@ -310,8 +408,17 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
     w.file(
         ".npmrc",
         vec![
-            S("npm-token", format!("//registry.npmjs.org/:_authToken={}", checksummed(g, "npm_"))),
-            D("bad-checksum", format!("//npm.internal/:_authToken={broken_npm}")),
+            S(
+                "npm-token",
+                format!(
+                    "//registry.npmjs.org/:_authToken={}",
+                    checksummed(g, "npm_")
+                ),
+            ),
+            D(
+                "bad-checksum",
+                format!("//npm.internal/:_authToken={broken_npm}"),
+            ),
         ],
     );
     w.file(
@@ -319,7 +426,10 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("[pypi]"),
             p("username = __token__"),
-            S("pypi-token", format!("password = pypi-AgEIcHlwaS5vcmc{}", g.url64(70))),
+            S(
+                "pypi-token",
+                format!("password = pypi-AgEIcHlwaS5vcmc{}", g.url64(70)),
+            ),
         ],
     );
     let notebook_key = format!("sk-proj-{}T3BlbkFJ{}", g.url64(40), g.url64(40));
@@ -328,15 +438,24 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         vec![
             p("{\"cells\": [{\"cell_type\": \"code\", \"metadata\": {}, \"source\": ["),
             p("  \"import openai\\n\","),
-            S("openai-api-key", format!("  \"openai.api_key = '{notebook_key}'\\n\"")),
+            S(
+                "openai-api-key",
+                format!("  \"openai.api_key = '{notebook_key}'\\n\""),
+            ),
             p("]}], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}"),
         ],
     );
     w.file(
         "agents/run.py",
         vec![
-            S("anthropic-api-key", format!("ANTHROPIC_API_KEY = \"sk-ant-api03-{}AA\"", g.url64(93))),
-            D("reference", "ANTHROPIC_BACKUP_KEY = os.environ[\"ANTHROPIC_BACKUP_KEY\"]".into()),
+            S(
+                "anthropic-api-key",
+                format!("ANTHROPIC_API_KEY = \"sk-ant-api03-{}AA\"", g.url64(93)),
+            ),
+            D(
+                "reference",
+                "ANTHROPIC_BACKUP_KEY = os.environ[\"ANTHROPIC_BACKUP_KEY\"]".into(),
+            ),
         ],
     );
     w.file(
@@ -346,7 +465,10 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
     w.file(
         "src/tls.py",
         vec![
-            D("header-only", "if pem.startswith(\"-----BEGIN RSA PRIVATE KEY-----\"):".into()),
+            D(
+                "header-only",
+                "if pem.startswith(\"-----BEGIN RSA PRIVATE KEY-----\"):".into(),
+            ),
             p("    raise ValueError(\"PKCS#1 keys are not supported\")"),
         ],
     );
@@ -380,9 +502,21 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
             p("services:"),
             p("  app:"),
             p("    environment:"),
-            S("url-password", format!("      DATABASE_URL: postgres://app:{}@db:5432/app", g.alnum(18))),
-            D("trivial-password", "      TEST_DATABASE_URL: postgres://postgres:postgres@localhost:5432/test".into()),
-            D("variable", "      REPLICA_URL: postgres://${DB_USER}:${DB_PASS}@replica:5432/app".into()),
+            S(
+                "url-password",
+                format!(
+                    "      DATABASE_URL: postgres://app:{}@db:5432/app",
+                    g.alnum(18)
+                ),
+            ),
+            D(
+                "trivial-password",
+                "      TEST_DATABASE_URL: postgres://postgres:postgres@localhost:5432/test".into(),
+            ),
+            D(
+                "variable",
+                "      REPLICA_URL: postgres://${DB_USER}:${DB_PASS}@replica:5432/app".into(),
+            ),
         ],
     );
     w.file(
@@ -397,20 +531,45 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
         "app/settings.py",
         vec![
             p("DEBUG = False"),
-            S("generic-secret", format!("SECRET_KEY = \"{}\"", g.alnum(30) + "!@" + &g.alnum(10))),
+            S(
+                "generic-secret",
+                format!("SECRET_KEY = \"{}\"", g.alnum(30) + "!@" + &g.alnum(10)),
+            ),
             D("reference", "DB_PASSWORD = get_password()".into()),
             D("reference", "API_TOKEN = os.environ['API_TOKEN']".into()),
             D("placeholder", "ADMIN_PASSWORD = \"changeme\"".into()),
-            D("uuid", format!("TENANT_TOKEN_ID = \"{}-{}-4{}-b{}-{}\"", g.hex(8), g.hex(4), g.hex(3), g.hex(3), g.hex(12))),
-            D("inline-ignore", format!("LEGACY_SECRET = \"{}\"  # pragma: allowlist secret", g.alnum(32))),
+            D(
+                "uuid",
+                format!(
+                    "TENANT_TOKEN_ID = \"{}-{}-4{}-b{}-{}\"",
+                    g.hex(8),
+                    g.hex(4),
+                    g.hex(3),
+                    g.hex(3),
+                    g.hex(12)
+                ),
+            ),
+            D(
+                "inline-ignore",
+                format!(
+                    "LEGACY_SECRET = \"{}\"  # pragma: allowlist secret",
+                    g.alnum(32)
+                ),
+            ),
         ],
     );
     w.file(
         "package-lock.json",
         vec![
             p("{\"packages\": {\"node_modules/left-pad\": {"),
-            D("integrity", format!("  \"integrity\": \"sha512-{}==\",", g.b64(86))),
-            D("base64-blob", format!("  \"icon\": \"data:image/png;base64,{}\",", g.b64(120))),
+            D(
+                "integrity",
+                format!("  \"integrity\": \"sha512-{}==\",", g.b64(86)),
+            ),
+            D(
+                "base64-blob",
+                format!("  \"icon\": \"data:image/png;base64,{}\",", g.b64(120)),
+            ),
             p("  \"version\": \"1.3.0\"}}}"),
         ],
     );

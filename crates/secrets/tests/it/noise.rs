@@ -43,7 +43,12 @@ fn allowlists_by_path_regex_stopword_and_fingerprint() {
     .unwrap();
     let first = crate::scan(dir.path());
     assert_eq!(first.findings.len(), 4);
-    let fp = &first.findings.iter().find(|f| f.line == 3).unwrap().fingerprint;
+    let fp = &first
+        .findings
+        .iter()
+        .find(|f| f.line == 3)
+        .unwrap()
+        .fingerprint;
     let rules = format!(
         "[allowlist]\npaths = ['''^vendor/''']\nregexes = ['''^gho_''']\n\n[[allowlists]]\nfingerprints = [\"{fp}\"]\n"
     );

@@ -18,7 +18,11 @@ fn every_rule_finds_its_planted_secret_and_no_decoy() {
     assert!(missed.is_empty(), "missed {missed:#?}\nfound {found:#?}");
     let decoy_hits: Vec<String> = decoys
         .iter()
-        .filter(|d| scan.findings.iter().any(|f| f.file == d.file && f.line == d.line))
+        .filter(|d| {
+            scan.findings
+                .iter()
+                .any(|f| f.file == d.file && f.line == d.line)
+        })
         .map(|d| format!("{}:{} {}", d.file, d.line, d.what))
         .collect();
     assert!(decoy_hits.is_empty(), "decoys reported: {decoy_hits:#?}");
@@ -26,7 +30,11 @@ fn every_rule_finds_its_planted_secret_and_no_decoy() {
     // Every built-in rule has its planted secret.
     let rules: BTreeSet<&str> = planted.iter().map(|p| p.rule).collect();
     for r in phasegate_secrets::builtins() {
-        assert!(rules.contains(r.id.as_str()), "no planted secret for {}", r.id);
+        assert!(
+            rules.contains(r.id.as_str()),
+            "no planted secret for {}",
+            r.id
+        );
     }
     assert_eq!(scan.stats.skipped_fixture, 1);
 }
@@ -37,7 +45,12 @@ fn other_seeds_give_the_same_verdicts() {
         let dir = tempfile::tempdir().unwrap();
         let (planted, _) = fixture_set::write(dir.path(), seed);
         let scan = crate::scan(dir.path());
-        assert_eq!(scan.findings.len(), planted.len(), "seed {seed}: {:#?}", crate::places(&scan));
+        assert_eq!(
+            scan.findings.len(),
+            planted.len(),
+            "seed {seed}: {:#?}",
+            crate::places(&scan)
+        );
     }
 }
 
