@@ -16,7 +16,7 @@ WORK=${1:-/tmp/phasegate-secrets-bench}
 REPS=${2:-3}
 PEERS=${SECRETS_BENCH:-$ROOT/../shared/peers/secrets-bench.sh}
 [ -x "$PEERS" ] || PEERS=/work/shared/peers/secrets-bench.sh
-CRATES=${BENCH_CRATES:-"windows-sys-0.52.0 linux-raw-sys-0.12.1 libsqlite3-sys-0.39.1 icu_segmenter_data-2.4.0"}
+CRATES=${BENCH_CRATES:-"icu_segmenter-2.4.0 linux-raw-sys-0.12.1 libsqlite3-sys-0.39.1 sqlite-wasm-rs-0.6.2 linux-raw-sys-0.11.0 windows-sys-0.52.0 windows-sys-0.60.2 windows-sys-0.61.2 linux-raw-sys-0.4.15 ring-0.17.14 winapi-0.3.9 tokio-1.54.1 libc-0.2.191 libc-0.2.190"}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 (cd "$ROOT" && cargo build -q --release -p phasegate && cargo build -q --release -p phasegate-secrets --example fixtures)
@@ -37,8 +37,8 @@ done
 "$FIXTURES_BIN" "$WORK/fixtures" 7
 # The same set inside the corpus, with its labels' paths made relative to the corpus.
 cp -r "$WORK/fixtures" "$WORK/corpus/planted"
-sed 's|^|planted/|' "$WORK/fixtures/EXPECTED.tsv" >"$WORK/corpus/EXPECTED.tsv"
-sed 's|^|planted/|' "$WORK/fixtures/DECOYS.tsv" >"$WORK/corpus/DECOYS.tsv"
+sed '1!s|^|planted/|' "$WORK/fixtures/EXPECTED.tsv" >"$WORK/corpus/EXPECTED.tsv"
+sed '1!s|^|planted/|' "$WORK/fixtures/DECOYS.tsv" >"$WORK/corpus/DECOYS.tsv"
 rm "$WORK/corpus/planted/EXPECTED.tsv" "$WORK/corpus/planted/DECOYS.tsv"
 echo "corpus: $(du -sm "$WORK/corpus" | cut -f1) MB in $(find "$WORK/corpus" -type f | wc -l) files" >&2
 

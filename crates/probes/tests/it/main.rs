@@ -26,5 +26,6 @@ mod load;
 mod load_tls;
 mod webhook;
 // content and lifecycle
+mod secrets;
 mod shutdown;
 mod token;

@@ -583,15 +583,20 @@ pub fn write(root: &Path, seed: u64) -> (Vec<Planted>, Vec<Decoy>) {
     (w.planted, w.decoys)
 }
 
-/// EXPECTED.tsv and DECOYS.tsv as `secrets-bench.sh` reads them.
+/// EXPECTED.tsv and DECOYS.tsv as `secrets-bench.sh` reads them (a header row first).
 pub fn labels(planted: &[Planted], decoys: &[Decoy]) -> (String, String) {
     let expected = planted
         .iter()
-        .map(|p| format!("{}\t{}\t{}\n", p.file, p.line, p.rule))
-        .collect();
+        .map(|p| format!("{}\t{}\t{}\n", p.file, p.line, p.rule));
     let decoy = decoys
         .iter()
-        .map(|d| format!("{}\t{}\t{}\n", d.file, d.line, d.what))
-        .collect();
-    (expected, decoy)
+        .map(|d| format!("{}\t{}\t{}\n", d.file, d.line, d.what));
+    (
+        std::iter::once("file\tline\tkind\n".to_owned())
+            .chain(expected)
+            .collect(),
+        std::iter::once("file\tline\tnear_miss\n".to_owned())
+            .chain(decoy)
+            .collect(),
+    )
 }

@@ -96,7 +96,7 @@ fn the_labels_list_every_planted_secret_and_decoy() {
     let dir = tempfile::tempdir().unwrap();
     let (planted, decoys) = fixture_set::write(dir.path(), 7);
     let (expected, decoy) = fixture_set::labels(&planted, &decoys);
-    assert_eq!(expected.lines().count(), planted.len());
-    assert_eq!(decoy.lines().count(), decoys.len());
+    assert_eq!(expected.lines().count(), planted.len() + 1);
+    assert_eq!(decoy.lines().count(), decoys.len() + 1);
     assert!(expected.lines().all(|l| l.split('\t').count() == 3));
 }
