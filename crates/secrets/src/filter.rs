@@ -181,11 +181,13 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
                 && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
                 && !p.as_bytes()[0].is_ascii_digit()
         });
-    // `SOME_ENV_NAME`, `get_password_from_vault`: words joined by underscores or dashes.
-    let words = v
-        .split(['_', '-'])
-        .all(|p| p.bytes().all(|c| c.is_ascii_alphabetic()))
-        && (v.contains('_') || v.contains('-'));
+    // `SOME_ENV_NAME`, `get_password_from_vault`, `Win32_System`: words (a few digits at
+    // their end at most) joined by underscores or dashes.
+    let words = (v.contains('_') || v.contains('-'))
+        && v.split(['_', '-']).all(|p| {
+            let letters = p.trim_end_matches(|c: char| c.is_ascii_digit());
+            p.len() - letters.len() <= 3 && letters.bytes().all(|c| c.is_ascii_alphabetic())
+        });
     // Random strings of this length almost always hold a digit or a symbol; letters only
     // are a word or an identifier (`SecretEncoding`).
     let letters_only = value.iter().all(u8::is_ascii_alphabetic) && value.len() < 32;
@@ -199,6 +201,22 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
         || v.starts_with("http")
         || v.ends_with(".json")
         || v.ends_with(".pem")
+}
+
+/// Source files, where an unquoted value after `name =` or `name:` is an expression, a type
+/// or a constant, never a literal secret (configuration files and shell scripts are not in
+/// this list: `TOKEN=abc...` there is the value itself).
+const CODE: &[&str] = &[
+    "rs", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs", "java", "kt", "kts", "go", "py",
+    "rb", "php", "js", "jsx", "mjs", "cjs", "ts", "tsx", "swift", "scala", "m", "mm", "dart",
+    "lua", "pl", "ex", "exs", "erl", "hs", "ml", "fs", "vb", "groovy", "zig", "nim", "sql",
+];
+
+/// Whether `path` is source code (by its extension).
+pub fn is_code(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && CODE.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -238,6 +256,10 @@ mod tests {
         }
         assert!(is_not_random(b"Zq8vR2mN5kT1wXy7Lp3s", b"token_hash"));
         assert!(!is_not_random(b"Zq8vR2mN5kT1wXy7Lp3s", b"api_token"));
+        assert!(is_not_random(b"Win32_System", b"token"));
+        assert!(is_not_random(b"MI_UserPasswordCreds", b"credentials"));
+        assert!(!is_not_random(b"aB3_xY9z-Qr7kLm2Np4", b"token"));
+        assert!(is_code("src/main.rs") && !is_code(".env") && !is_code("deploy.sh"));
     }
 
     #[test]

@@ -261,10 +261,13 @@ impl Scanner {
                 let (s, e) = line_bounds(text, line_start - 1);
                 &text[s..e]
             });
+            let quoted = h.start > 0 && matches!(text[h.start - 1], b'"' | b'\'' | b'`');
             let real = rule::passes(rule.check, secret)
                 && rule.entropy.is_none_or(|min| rule::entropy(secret) >= min)
                 && !filter::is_noise(secret)
-                && !(rule.generic && filter::is_not_random(secret, &text[h.whole_start..h.start]));
+                && !(rule.generic
+                    && ((!quoted && filter::is_code(path))
+                        || filter::is_not_random(secret, &text[h.whole_start..h.start])));
             if !real && rule.regex.is_some() {
                 stats.noise += 1;
                 continue;
