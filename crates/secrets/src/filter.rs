@@ -199,6 +199,11 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
         || v.starts_with('/')
         || v.starts_with("./")
         || v.starts_with("http")
+        // `tests/key.p8`: a file name.
+        || (v.contains('/')
+            && v.rsplit_once('.').is_some_and(|(_, ext)| {
+                (1..=4).contains(&ext.len()) && ext.bytes().all(|c| c.is_ascii_alphanumeric())
+            }))
         || v.ends_with(".json")
         || v.ends_with(".pem")
 }

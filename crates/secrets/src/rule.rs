@@ -276,7 +276,7 @@ const BUILTINS: &[Builtin] = &[
             "password", "passwd", "secret", "token", "api_key", "apikey", "api-key", "access_key",
             "accesskey", "private_key", "auth_key", "credential",
         ],
-        r#"(?i)[\w.-]{0,40}(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)[\w.-]{0,30}["']?\s*(?:=|:=|:|=>|\?=|,)\s*(?:[rbuf]?["'`]|\[?["'])?([0-9A-Za-z_+/=!#%^&*.~@-]{10,200})(?:["'`\s,;)\]}]|$)"#,
+        r#"(?i)[\w.-]{0,40}(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)[\w.-]{0,30}["']?[ \t]*(?:=|:=|:|=>|\?=|,)[ \t]*(?:[rbuf]?["'`]|\[?["'])?([0-9A-Za-z_+/=!#%^&*.~@-]{10,200})(?:["'`\s,;)\]}]|$)"#,
     )
     .entropy(3.3)
     .generic(),
