@@ -37,7 +37,7 @@ async fn a_clean_tree_passes_and_says_what_it_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("app.py"),
-        "password = os.environ['PASSWORD']\n",
+        "password = os.environ['PASSWORD']\napi_token = \"your-api-token-here\"\n",
     )
     .unwrap();
     std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0").unwrap();
