@@ -212,16 +212,17 @@ pub fn is_not_random(value: &[u8], key: &[u8]) -> bool {
 /// or a constant, never a literal secret (configuration files and shell scripts are not in
 /// this list: `TOKEN=abc...` there is the value itself).
 const CODE: &[&str] = &[
-    "rs", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs", "java", "kt", "kts", "go", "py",
-    "rb", "php", "js", "jsx", "mjs", "cjs", "ts", "tsx", "swift", "scala", "m", "mm", "dart",
-    "lua", "pl", "ex", "exs", "erl", "hs", "ml", "fs", "vb", "groovy", "zig", "nim", "sql",
+    "rs", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs", "java", "kt", "kts", "go", "py", "rb",
+    "php", "js", "jsx", "mjs", "cjs", "ts", "tsx", "swift", "scala", "m", "mm", "dart", "lua",
+    "pl", "ex", "exs", "erl", "hs", "ml", "fs", "vb", "groovy", "zig", "nim", "sql",
 ];
 
 /// Whether `path` is source code (by its extension).
 pub fn is_code(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.rsplit_once('.')
-        .is_some_and(|(stem, ext)| !stem.is_empty() && CODE.contains(&ext.to_ascii_lowercase().as_str()))
+    name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && CODE.contains(&ext.to_ascii_lowercase().as_str())
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
