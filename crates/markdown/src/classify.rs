@@ -556,6 +556,23 @@ const PROBES: &[(&str, &[&str])] = &[
         "migrations",
         &["migration*", "forward-only", "forward only", "مهاجرت*"],
     ),
+    (
+        "secrets",
+        &[
+            "secret scan*",
+            "secrets scan*",
+            "scan for secrets",
+            "no secrets",
+            "leaked secret*",
+            "hardcoded secret*",
+            "hard-coded secret*",
+            "committed secret*",
+            "gitleaks",
+            "detect-secrets",
+            "اسکن اسرار",
+            "اسکن رازها",
+        ],
+    ),
 ];
 
 /// The probes of [`PROBES`] that read the project's files: their gates take no service or
@@ -566,6 +583,7 @@ pub const FILE_PROBES: &[&str] = &[
     "local-first",
     "advisories",
     "migrations",
+    "secrets",
 ];
 
 /// Words saying an item asks for a document or a review, not a behaviour.

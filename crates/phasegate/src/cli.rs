@@ -189,6 +189,9 @@ pub enum Command {
     /// The OSV mirror the `advisories` gates read
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
+    /// Scan the project without a roadmap (`scan secrets`)
+    #[command(subcommand)]
+    Scan(ScanCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +215,65 @@ pub enum AdvisoriesCommand {
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime_duration)]
         timeout: std::time::Duration,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Find secrets (keys, tokens, passwords) in a tree, the staged files or the git history
+    ///
+    /// One pass per file for every rule (the providers' token formats, with their checksums
+    /// where they have one; private keys; JWTs; URLs and connection strings with passwords;
+    /// high-entropy values assigned to password/secret/token/key names), the tree walked as
+    /// git sees it (.gitignore applies), binaries and files over 10 MB skipped. Placeholders,
+    /// documented example keys, UUIDs, lockfile hashes and files marked `phasegate:fixture`
+    /// are not findings; a line with `phasegate:allow-secret` (or `gitleaks:allow`) is
+    /// ignored. Output never holds a secret: a redacted excerpt and a fingerprint. Exit 0
+    /// when nothing is found, 1 when secrets are found, 2 for bad arguments or rule files.
+    Secrets(SecretsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// The directory (or file) to scan; with --history or --staged, a path inside the
+    /// repository
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Scan every blob reachable in the git history once (each finding with the commit that
+    /// introduced it) instead of the working tree
+    #[arg(long, conflicts_with = "staged")]
+    pub history: bool,
+    /// Scan the staged content of the files staged for the next commit (a pre-commit hook)
+    #[arg(long)]
+    pub staged: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = SecretsFormat::Table)]
+    pub format: SecretsFormat,
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Accept the findings listed in FILE (written by --write-baseline): only new ones fail
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the findings of this scan to FILE as a baseline (the scan then exits 0)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// A gitleaks-style TOML rule file (default: `.gitleaks.toml` at PATH when present, else
+    /// the built-in rules)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Paths (globs, relative to PATH) never scanned, e.g. `tests/fixtures/**`
+    #[arg(long, value_name = "GLOB")]
+    pub allow: Vec<String>,
+    /// Files larger than this many bytes are skipped (and counted)
+    #[arg(long, value_name = "BYTES", default_value_t = 10_000_000)]
+    pub max_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SecretsFormat {
+    Table,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]

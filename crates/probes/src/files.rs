@@ -55,6 +55,11 @@ impl Cancel {
         }
     }
 
+    /// The flag itself, for a library that polls it between files.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+
     fn set(&self) {
         self.0.store(true, Ordering::Relaxed);
     }

@@ -96,6 +96,8 @@ mod repo;
 // the project's files: `advisories`, `migrations`
 mod advisories;
 mod migrations;
+// files of the project
+mod secrets;
 
 pub use crate::env::ChildEnv;
 use crate::probe::Entry;
@@ -134,6 +136,8 @@ const REGISTRY: &[Entry] = &[
     // the project's files
     Entry::files::<advisories::Advisories>(),
     Entry::files::<migrations::Migrations>(),
+    // files of the project
+    Entry::files::<secrets::Secrets>(),
 ];
 
 /// The probe kinds this crate implements, as written in `probe = "..."`.

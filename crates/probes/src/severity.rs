@@ -213,6 +213,9 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("migration-changed", Critical),
     ("migration-removed", Critical),
     ("migrations-no-baseline", Low),
+    // secrets
+    ("secret-found", Critical),
+    ("secret-in-history", High),
 ];
 
 /// The severity of `code`: from [`SEVERITIES`], else medium (and a panic in debug builds,

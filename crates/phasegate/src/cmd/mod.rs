@@ -14,6 +14,7 @@ mod load;
 mod markdown;
 mod probe;
 mod run;
+mod scan;
 mod signoff;
 mod status;
 mod watch;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Watch(args) => watch::watch(&cli.global, &args),
         Command::Daemon(cmd) => daemon::daemon(&cli.global, cmd),
         Command::Advisories(cmd) => advisories::advisories(&cli.global, cmd),
+        Command::Scan(cmd) => scan::scan(cmd),
     }
 }
 

@@ -15,6 +15,7 @@ mod pg;
 mod probe;
 mod process;
 mod run;
+mod secrets;
 mod services;
 mod signoff;
 mod state;

@@ -26,6 +26,7 @@ mod load;
 mod load_tls;
 mod webhook;
 // content and lifecycle
+mod secrets;
 mod shutdown;
 mod token;
 // the repository's own files: ci-tolerance, docs-drift, local-first
