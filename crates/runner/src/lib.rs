@@ -36,6 +36,7 @@ mod secrets;
 pub mod service;
 mod supervisor;
 pub mod tree;
+mod gitindex;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
