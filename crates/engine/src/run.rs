@@ -283,6 +283,12 @@ async fn execute(
     )
 }
 
+/// Longest a commit waits for more records after the first of its group.
+const LINGER: Duration = Duration::from_millis(3);
+
+/// A commit goes ahead once no record has come for this long.
+const LINGER_GAP: Duration = Duration::from_micros(500);
+
 /// What one commit of the [`Writer`] did: the records it stored, in order, or why it could
 /// not store them.
 type Stored = Result<Vec<Box<Record>>, Error>;
@@ -301,10 +307,20 @@ impl Writer {
         let (queue, pending) = std::sync::mpsc::channel::<Box<Record>>();
         let (done, stored) = mpsc::unbounded_channel();
         let thread = tokio::task::spawn_blocking(move || {
-            // Blocks for the first record of a batch, then takes whatever else is queued.
+            // Blocks for the first record of a batch, then takes what else comes while the
+            // records keep arriving (cached gates finish a few hundred microseconds apart),
+            // for at most `LINGER`: a fsync costs more than the wait.
             while let Ok(first) = pending.recv() {
                 let mut batch = vec![first];
-                batch.extend(pending.try_iter());
+                let until = std::time::Instant::now() + LINGER;
+                loop {
+                    batch.extend(pending.try_iter());
+                    let left = until.saturating_duration_since(std::time::Instant::now());
+                    match pending.recv_timeout(left.min(LINGER_GAP)) {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
                 let result = ledger
                     .append_records(batch.iter().map(|r| &**r))
                     .map(|_| batch)
