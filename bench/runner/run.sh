@@ -54,7 +54,8 @@ case_() {
     cols+=("$c")
   done
   echo "-- $name, interleaved, $ROUNDS rounds" >&2
-  python3 "$here/interleave.py" "$ws" "$ROUNDS" "$out/interleaved.md" "${cols[@]}"
+  nicecmd=(); [ "$(id -u)" = 0 ] && [ "${NICE:--5}" != 0 ] && nicecmd=(nice -n "${NICE:--5}")
+  "${nicecmd[@]}" python3 "$here/interleave.py" "$ws" "$ROUNDS" "$out/interleaved.md" "${cols[@]}"
 }
 
 want() { local c=$1; shift; [ $# -eq 0 ] || [[ " $* " == *" $c "* ]]; }

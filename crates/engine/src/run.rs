@@ -271,9 +271,7 @@ async fn execute(
     while let Some(batch) = stored.recv().await {
         on_stored(batch, observe);
     }
-    let ledger = handle
-        .await
-        .expect("the ledger writer does not panic");
+    let ledger = handle.await.expect("the ledger writer does not panic");
     (
         outcome.records,
         outcome.interrupted,
@@ -284,10 +282,10 @@ async fn execute(
 }
 
 /// Longest a commit waits for more records after the first of its group.
-const LINGER: Duration = Duration::from_millis(3);
+const LINGER: Duration = Duration::from_millis(25);
 
 /// A commit goes ahead once no record has come for this long.
-const LINGER_GAP: Duration = Duration::from_micros(500);
+const LINGER_GAP: Duration = Duration::from_millis(5);
 
 /// What one commit of the [`Writer`] did: the records it stored, in order, or why it could
 /// not store them.
@@ -308,8 +306,9 @@ impl Writer {
         let (done, stored) = mpsc::unbounded_channel();
         let thread = tokio::task::spawn_blocking(move || {
             // Blocks for the first record of a batch, then takes what else comes while the
-            // records keep arriving (cached gates finish a few hundred microseconds apart),
-            // for at most `LINGER`: a fsync costs more than the wait.
+            // records keep arriving (cached gates finish milliseconds apart), for at most
+            // `LINGER`: on a busy disk one fsync costs more than the wait. The run ending
+            // closes the queue, which ends the wait at once.
             while let Ok(first) = pending.recv() {
                 let mut batch = vec![first];
                 let until = std::time::Instant::now() + LINGER;

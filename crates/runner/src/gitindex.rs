@@ -401,13 +401,7 @@ impl Index {
 
     /// Whether `e`'s file (`name` in the directory `dir`) is as the index has it: the same
     /// metadata and not racily clean, or else the same content.
-    fn matches(
-        &self,
-        work_tree: &Path,
-        dir: &rustix::fd::OwnedFd,
-        name: &str,
-        e: &Entry,
-    ) -> bool {
+    fn matches(&self, work_tree: &Path, dir: &rustix::fd::OwnedFd, name: &str, e: &Entry) -> bool {
         let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
             return false;
         };
@@ -553,7 +547,10 @@ fn store(file: &Path, key: &str, staged: bool) -> std::io::Result<()> {
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(
         &tmp,
-        format!("{CACHE_HEADER}\n{key}\t{}\n", if staged { "1" } else { "0" }),
+        format!(
+            "{CACHE_HEADER}\n{key}\t{}\n",
+            if staged { "1" } else { "0" }
+        ),
     )?;
     std::fs::rename(&tmp, file)
 }
@@ -682,7 +679,11 @@ mod tests {
         settle(&t);
         t.write("dir/b.txt", "changed\n");
         assert_eq!(t.read(), Answer::Ask);
-        assert!(crate::facts::git_info(&t.repo(), Some(&t.cache)).unwrap().dirty);
+        assert!(
+            crate::facts::git_info(&t.repo(), Some(&t.cache))
+                .unwrap()
+                .dirty
+        );
         t.write("dir/b.txt", "b\n");
         // Same content, new times: hashed, found equal, clean without git's help.
         assert!(!known(t.read()).dirty);
@@ -735,7 +736,10 @@ mod tests {
         let commit = t.git_in(&["rev-parse", "HEAD"]);
         t.git_in(&["checkout", "-q", "--detach"]);
         let info = known(t.read());
-        assert_eq!((info.branch.as_str(), info.commit.as_str()), ("HEAD", commit.as_str()));
+        assert_eq!(
+            (info.branch.as_str(), info.commit.as_str()),
+            ("HEAD", commit.as_str())
+        );
 
         t.git_in(&["worktree", "add", "-q", "-b", "side", "../linked"]);
         let linked = t.dir.path().join("linked");

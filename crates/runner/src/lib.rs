@@ -28,6 +28,7 @@ mod cache;
 pub mod capture;
 mod dag;
 mod facts;
+mod gitindex;
 pub mod inputs;
 mod probe;
 pub mod process;
@@ -36,7 +37,6 @@ mod secrets;
 pub mod service;
 mod supervisor;
 pub mod tree;
-mod gitindex;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
