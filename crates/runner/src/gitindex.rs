@@ -419,9 +419,9 @@ impl Index {
         }
         // The index keeps the low 32 bits of each field.
         let low = |v: i64| v as u32;
-        let mtime = (st.st_mtime as i64, st.st_mtime_nsec as i64);
+        let mtime = (st.st_mtime, st.st_mtime_nsec as i64);
         let same = e.mtime == (low(mtime.0), low(mtime.1))
-            && e.ctime == (low(st.st_ctime as i64), st.st_ctime_nsec as u32)
+            && e.ctime == (low(st.st_ctime), st.st_ctime_nsec as u32)
             && e.ino == st.st_ino as u32
             && e.uid == st.st_uid
             && e.gid == st.st_gid
