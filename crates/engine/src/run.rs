@@ -291,8 +291,9 @@ const LINGER_GAP: Duration = Duration::from_millis(5);
 /// not store them.
 type Stored = Result<Vec<Box<Record>>, Error>;
 
-/// Commits records on a blocking thread: each commit takes every record queued by then, in
-/// one transaction, so that records finishing together cost one fsync. A transaction is
+/// Commits records on a blocking thread: each commit takes every record queued by then and
+/// those following closely (see [`LINGER`]), in one transaction, so that records finishing
+/// together cost one fsync. A transaction is
 /// all or nothing, so a SIGKILL at any moment leaves each record either stored or absent,
 /// and the chain whole.
 struct Writer {
