@@ -18,6 +18,10 @@ use crate::{Error, Plan, Session};
 /// reading unchanged files), in the state directory.
 pub const STAT_CACHE_FILE: &str = "cache/inputs.stat";
 
+/// Whether git's index differs from `HEAD`, keyed on both, so that a run in an unchanged
+/// work tree learns its git state without starting `git`, in the state directory.
+pub const GIT_CACHE_FILE: &str = "cache/git.state";
+
 impl Session {
     /// What a run's cache needs: each gate's latest evidence, the declared variables'
     /// values, the stat cache; reuse `enabled` or not.

@@ -167,7 +167,7 @@ impl Session {
             title: phase.title.clone(),
             closed_at: Timestamp::now(),
             roadmap_sha256: self.loaded.sha256.clone(),
-            git: phasegate_runner::git_info(&self.root),
+            git: phasegate_runner::git_info(&self.root, None),
             gates,
             heads: heads(&self.ledger()?, &runs)?,
         })

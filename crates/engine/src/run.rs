@@ -125,8 +125,8 @@ impl Session {
         let mut ctx = self.run_context(provenance, options, &key, &before);
         ctx.cache = cache;
         ctx.baselines = self.load_baselines(&ledger)?;
-        let (records, interrupted, decisions, store_error) =
-            execute(self, plan, ctx, &mut ledger, &mut observe, cancel).await;
+        let (records, interrupted, decisions, store_error, mut ledger) =
+            execute(self, plan, ctx, ledger, &mut observe, cancel).await;
         let status = if interrupted {
             RunStatus::Interrupted
         } else {
@@ -199,13 +199,17 @@ fn signoffs(roadmap: &Roadmap, card: &Scorecard) -> BTreeMap<GateId, Signoff> {
         .collect()
 }
 
-/// Drives the runner: forwards its events to `observe`, appends every record to the
-/// ledger, and cancels the run when asked to or when a record cannot be stored.
+/// Drives the runner: forwards its events to `observe`, has every record stored, and
+/// cancels the run when asked to or when a record cannot be stored. Gives the ledger back.
+///
+/// Records are committed by a [`Writer`] on a thread of its own, so that the runner goes
+/// on starting gates while a commit waits for the disk, and records finishing meanwhile
+/// share the next commit (one fsync). A record reaches `observe` only once committed.
 async fn execute(
     session: &Session,
     plan: &Plan,
     ctx: RunContext,
-    ledger: &mut Ledger,
+    ledger: Ledger,
     observe: &mut impl FnMut(&Event),
     mut cancel: watch::Receiver<bool>,
 ) -> (
@@ -213,6 +217,7 @@ async fn execute(
     bool,
     BTreeMap<GateId, CacheDecision>,
     Option<Error>,
+    Ledger,
 ) {
     let roadmap = session.roadmap();
     let gates: Vec<&Gate> = plan
@@ -222,13 +227,16 @@ async fn execute(
         .collect();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(*cancel.borrow());
+    let (writer, mut stored) = Writer::start(ledger);
     let mut store_error = None;
-    let mut handle = |ev: Event, store_error: &mut Option<Error>| {
-        observe(&ev);
-        if let Event::Finished(record) = &ev
-            && let Err(e) = ledger.append_record(record)
-        {
-            store_error.get_or_insert(Error::from(e));
+    let mut on_stored = |batch: Stored, observe: &mut dyn FnMut(&Event)| match batch {
+        Ok(records) => {
+            for r in records {
+                observe(&Event::Finished(r));
+            }
+        }
+        Err(e) => {
+            store_error.get_or_insert(e);
             // Evidence that cannot be stored must not be produced: stop the run.
             stop_tx.send_replace(true);
         }
@@ -238,7 +246,11 @@ async fn execute(
     let mut caller_gone = false;
     let outcome = loop {
         tokio::select! {
-            Some(ev) = rx.recv() => handle(ev, &mut store_error),
+            Some(ev) = rx.recv() => match ev {
+                Event::Finished(record) => writer.store(record),
+                started => observe(&started),
+            },
+            Some(batch) = stored.recv() => on_stored(batch, observe),
             changed = cancel.changed(), if !caller_gone => match changed {
                 Ok(()) if *cancel.borrow() => { stop_tx.send_replace(true); }
                 Ok(()) => {}
@@ -249,12 +261,88 @@ async fn execute(
         }
     };
     while let Ok(ev) = rx.try_recv() {
-        handle(ev, &mut store_error);
+        match ev {
+            Event::Finished(record) => writer.store(record),
+            started => observe(&started),
+        }
     }
+    // The runner is done: close the writer's queue and report what it still commits.
+    let handle = writer.finish();
+    while let Some(batch) = stored.recv().await {
+        on_stored(batch, observe);
+    }
+    let ledger = handle.await.expect("the ledger writer does not panic");
     (
         outcome.records,
         outcome.interrupted,
         outcome.decisions,
         store_error,
+        ledger,
     )
+}
+
+/// Longest a commit waits for more records after the first of its group.
+const LINGER: Duration = Duration::from_millis(25);
+
+/// A commit goes ahead once no record has come for this long.
+const LINGER_GAP: Duration = Duration::from_millis(5);
+
+/// What one commit of the [`Writer`] did: the records it stored, in order, or why it could
+/// not store them.
+type Stored = Result<Vec<Box<Record>>, Error>;
+
+/// Commits records on a blocking thread: each commit takes every record queued by then and
+/// those following closely (see [`LINGER`]), in one transaction, so that records finishing
+/// together cost one fsync. A transaction is
+/// all or nothing, so a SIGKILL at any moment leaves each record either stored or absent,
+/// and the chain whole.
+struct Writer {
+    queue: std::sync::mpsc::Sender<Box<Record>>,
+    thread: tokio::task::JoinHandle<Ledger>,
+}
+
+impl Writer {
+    fn start(mut ledger: Ledger) -> (Writer, mpsc::UnboundedReceiver<Stored>) {
+        let (queue, pending) = std::sync::mpsc::channel::<Box<Record>>();
+        let (done, stored) = mpsc::unbounded_channel();
+        let thread = tokio::task::spawn_blocking(move || {
+            // Blocks for the first record of a batch, then takes what else comes while the
+            // records keep arriving (cached gates finish milliseconds apart), for at most
+            // `LINGER`: on a busy disk one fsync costs more than the wait. The run ending
+            // closes the queue, which ends the wait at once.
+            while let Ok(first) = pending.recv() {
+                let mut batch = vec![first];
+                let until = std::time::Instant::now() + LINGER;
+                loop {
+                    batch.extend(pending.try_iter());
+                    let left = until.saturating_duration_since(std::time::Instant::now());
+                    match pending.recv_timeout(left.min(LINGER_GAP)) {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let result = ledger
+                    .append_records(batch.iter().map(|r| &**r))
+                    .map(|_| batch)
+                    .map_err(Error::from);
+                if done.send(result).is_err() {
+                    break;
+                }
+            }
+            ledger
+        });
+        (Writer { queue, thread }, stored)
+    }
+
+    /// Queues `record` for the next commit.
+    fn store(&self, record: Box<Record>) {
+        // The thread only stops once the queue is closed, by `finish`.
+        let _ = self.queue.send(record);
+    }
+
+    /// Closes the queue: the thread commits what is left, then ends.
+    fn finish(self) -> tokio::task::JoinHandle<Ledger> {
+        drop(self.queue);
+        self.thread
+    }
 }

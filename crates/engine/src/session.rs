@@ -314,7 +314,10 @@ impl Session {
         Ok(Provenance {
             run_id: new_run_id()?,
             roadmap_sha256: self.loaded.sha256.clone(),
-            git: phasegate_runner::git_info(&self.root),
+            git: phasegate_runner::git_info(
+                &self.root,
+                Some(&self.ledger_dir.join(crate::cache::GIT_CACHE_FILE)),
+            ),
             host: phasegate_runner::host_name(),
             tool_version: crate::VERSION.to_owned(),
         })

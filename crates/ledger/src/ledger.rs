@@ -167,6 +167,30 @@ impl Ledger {
         self.append_encoded(vec![row])
     }
 
+    /// Appends records in one durable transaction (one fsync for all of them: a group
+    /// commit); returns the last sequence number. Either all of them are stored or none,
+    /// whenever the process dies. Their runs must be open. Nothing is stored for none.
+    pub fn append_records<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = &'r Record>,
+    ) -> Result<u64, LedgerError> {
+        let mut rows = Vec::new();
+        let mut runs: Vec<&str> = Vec::new();
+        for record in records {
+            rows.push(encode_row(&Entry::Record(record.clone()))?);
+            if !runs.contains(&record.run_id.as_str()) {
+                runs.push(&record.run_id);
+            }
+        }
+        for run_id in runs {
+            self.require_open(run_id)?;
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        self.append_encoded(rows)
+    }
+
     /// Closes a run: computes the Merkle root over the hashes of exactly the records that
     /// carry `run_id`, in seq order, signs the head with `key` and appends it.
     ///

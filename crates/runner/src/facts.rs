@@ -6,8 +6,18 @@ use std::process::Command;
 use phasegate_model::GitInfo;
 
 /// The git state of the work tree containing `dir`, or `None` outside a git work tree
-/// (or without git).
-pub fn git_info(dir: &Path) -> Option<GitInfo> {
+/// (or without git). Read from git's files without starting a process when they are plain
+/// enough (see `gitindex.rs`), else from `git` itself; `cache` is a file that keeps the one
+/// answer that needs git (does the index differ from `HEAD`?) between calls.
+pub fn git_info(dir: &Path, cache: Option<&Path>) -> Option<GitInfo> {
+    match crate::gitindex::read(dir, cache) {
+        crate::gitindex::Answer::Known(info) => info,
+        crate::gitindex::Answer::Ask => git_info_from_git(dir),
+    }
+}
+
+/// [`git_info`] as `git` itself tells it: three processes.
+fn git_info_from_git(dir: &Path) -> Option<GitInfo> {
     let git = |args: &[&str]| git(dir, args).ok().map(|out| out.trim().to_owned());
     let commit = git(&["rev-parse", "HEAD"])?;
     let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "HEAD".into());
@@ -44,6 +54,12 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     } else {
         stderr
     })
+}
+
+/// [`git_info`] from `git` alone, for tests comparing the two.
+#[cfg(test)]
+pub(crate) fn tests_git_info_from_git(dir: &Path) -> Option<GitInfo> {
+    git_info_from_git(dir)
 }
 
 /// This machine's host name.

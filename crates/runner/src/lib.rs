@@ -28,6 +28,7 @@ mod cache;
 pub mod capture;
 mod dag;
 mod facts;
+mod gitindex;
 pub mod inputs;
 mod probe;
 pub mod process;

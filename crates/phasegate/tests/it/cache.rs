@@ -106,3 +106,44 @@ fn no_cache_runs_everything_and_changed_runs_only_what_changed() {
     assert!(!r.stdout.contains("docs "), "{r:?}");
     assert_eq!(runs(&p), 3);
 }
+
+/// The git facts of the latest record of `gate`.
+fn git_of_latest(p: &Project, gate: &str) -> Option<phasegate_model::GitInfo> {
+    let ledger = phasegate_ledger::Ledger::open(&p.file(".phasegate")).unwrap();
+    let records = ledger.latest_per_gate().unwrap();
+    let r = records.iter().rfind(|r| r.gate.as_str() == gate).unwrap();
+    r.git.clone()
+}
+
+#[test]
+fn a_fully_cached_run_in_a_git_tree_starts_no_process_and_still_knows_the_commit() {
+    let p = Project::new(&one_phase(&[(
+        "build",
+        "run = \"echo ran >> runs.log\"\ninputs = [\"src/**\"]",
+    )]));
+    std::fs::create_dir(p.file("src")).unwrap();
+    std::fs::write(p.file("src/a.txt"), "a").unwrap();
+    std::fs::write(p.file(".gitignore"), ".phasegate/\nruns.log\n").unwrap();
+    p.commit_all("one");
+    let head = p.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_eq!(p.run(&["run"]).code, 0);
+    // Nothing to start anything with: PATH holds neither `git` nor `sh`.
+    let empty = tempfile::tempdir().unwrap();
+    let out = p.cmd(&["run"]).env("PATH", empty.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains("1 cached"), "{stdout}");
+    assert_eq!(runs(&p), 1);
+    let git = git_of_latest(&p, "build").expect("the commit is known without git");
+    assert_eq!((git.commit.as_str(), git.dirty), (head.as_str(), false));
+
+    // A tracked file changed: the tree is dirty (git, found on PATH again, says so).
+    std::fs::write(p.file("src/a.txt"), "b").unwrap();
+    assert_eq!(p.run(&["run"]).code, 0);
+    assert_eq!(runs(&p), 2);
+    assert!(git_of_latest(&p, "build").unwrap().dirty);
+    // Changed back: clean again, and cached again.
+    std::fs::write(p.file("src/a.txt"), "a").unwrap();
+    assert_eq!(p.run(&["run"]).code, 0);
+    assert!(!git_of_latest(&p, "build").unwrap().dirty);
+}

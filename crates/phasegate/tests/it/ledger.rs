@@ -143,6 +143,70 @@ fn sigkill_at_any_moment_never_breaks_the_chain_or_loses_a_closed_run() {
     }
 }
 
+/// The gates a run's progress lines (stderr, not a terminal) report as finished.
+fn reported_finished(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("✔ "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The gates with a record in the latest run opened.
+fn gates_stored_by_latest_run(p: &Project) -> Vec<String> {
+    let conn = db(p);
+    let run: String = conn
+        .query_row(
+            "SELECT run_id FROM entries WHERE kind = 'run_opened' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT gate FROM entries WHERE kind = 'record' AND run_id = ?1")
+        .unwrap();
+    stmt.query_map([run], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn sigkill_while_records_are_committed_in_groups_never_loses_a_record_it_reported() {
+    // Many quick gates at once: records finish together and share commits.
+    let p = Project::new(&quick_gates(40));
+    let full = p.run(&["run", "--jobs", "8"]);
+    assert_eq!(full.code, 0, "{full:?}");
+    let mut reported = reported_finished(&full.stderr);
+    let mut stored = gates_stored_by_latest_run(&p);
+    reported.sort();
+    stored.sort();
+    assert_eq!(reported.len(), 40, "{full:?}");
+    assert_eq!(reported, stored, "a whole run stores what it reports");
+    for delay_ms in [0u64, 5, 10, 20, 35, 50, 80, 120, 180] {
+        let log = p.file(&format!("stderr-{delay_ms}"));
+        let mut run = p.start(
+            &["run", "--jobs", "8"],
+            Stdio::null(),
+            std::fs::File::create(&log).unwrap().into(),
+        );
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        run.signal(Signal::KILL);
+        run.wait_timeout(Duration::from_secs(30)).unwrap();
+        let r = p.run(&["evidence", "verify"]);
+        assert_eq!(r.code, 0, "after SIGKILL at {delay_ms} ms: {r:?}");
+        let stored = gates_stored_by_latest_run(&p);
+        let shown = reported_finished(&std::fs::read_to_string(&log).unwrap());
+        for gate in &shown {
+            assert!(
+                stored.contains(gate),
+                "`{gate}` was reported finished but has no record (SIGKILL at {delay_ms} ms)"
+            );
+        }
+    }
+}
+
 #[test]
 fn two_concurrent_runs_on_one_ledger_both_finish_in_one_valid_chain() {
     let p = Project::new(&quick_gates(20));
