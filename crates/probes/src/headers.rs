@@ -229,6 +229,25 @@ pub(crate) struct Headers;
 
 impl Probe for Headers {
     const KIND: &'static str = "headers";
+    // The `rules.*` switches, then what the switches do not name: the `Secure` cookie flag
+    // (https only), the cleartext redirect (https base URL only) and the error routes.
+    const RULES: &'static [&'static str] = &[
+        "hsts",
+        "csp",
+        "nosniff",
+        "framing",
+        "referrer",
+        "coop",
+        "corp",
+        "permissions_policy",
+        "cache",
+        "powered_by",
+        "server_version",
+        "cookies",
+        "cookie_secure",
+        "https_redirect",
+        "error_routes",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -390,6 +409,7 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
             cookies.evaluate(&cfg.session_cookies, host_prefix, https, resp, report);
         }
     }
+    coverage(cfg, http.base().scheme() == "https", https, &responses, report);
     if cfg.rules.cookies {
         for name in &cfg.session_cookies {
             if !cookies.seen.contains(name) {
@@ -402,6 +422,80 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Records which rules the responses let the probe test, and why the others were not.
+fn coverage(
+    cfg: &Config,
+    https_url: bool,
+    https: bool,
+    responses: &[Response],
+    report: &mut Report,
+) {
+    let r = cfg.rules;
+    let off = |key: &str| format!("turned off by `rules = {{ {key} = false }}`");
+    let plain = "plain http; set https = \"yes\" when TLS ends at a proxy";
+    for (rule, on) in [
+        ("csp", r.csp),
+        ("nosniff", r.nosniff),
+        ("framing", r.framing),
+        ("referrer", r.referrer),
+        ("corp", r.corp),
+        ("powered_by", r.powered_by),
+        ("server_version", r.server_version),
+    ] {
+        report.covered(rule, on, off(rule));
+    }
+    for (rule, on) in [("hsts", r.hsts), ("cookie_secure", r.cookies)] {
+        match (on, https) {
+            (false, _) => report.skipped(rule, off(if rule == "hsts" { rule } else { "cookies" })),
+            (true, false) => report.skipped(rule, plain),
+            (true, true) => report.exercised(rule),
+        }
+    }
+    let html = responses.iter().any(|resp| {
+        resp.header("content-type")
+            .is_some_and(|t| t.to_ascii_lowercase().contains("text/html"))
+    });
+    for (rule, on) in [("coop", r.coop), ("permissions_policy", r.permissions_policy)] {
+        match (on, html) {
+            (false, _) => report.skipped(rule, off(rule)),
+            (true, false) => report.skipped(
+                rule,
+                "no HTML response among the probed routes; add an HTML page to `paths`",
+            ),
+            (true, true) => report.exercised(rule),
+        }
+    }
+    match (r.cache, cfg.login.is_some()) {
+        (false, _) => report.skipped("cache", off("cache")),
+        (true, false) => report.skipped(
+            "cache",
+            "no signed-in response; add `login` (and `authenticated` paths)",
+        ),
+        (true, true) => report.exercised("cache"),
+    }
+    let set_cookie = responses
+        .iter()
+        .any(|resp| !resp.header_all("set-cookie").is_empty());
+    match (r.cookies, set_cookie || !cfg.session_cookies.is_empty()) {
+        (false, _) => report.skipped("cookies", off("cookies")),
+        (true, false) => report.skipped(
+            "cookies",
+            "no probed route set a cookie; add `login` and name its `session_cookies`",
+        ),
+        (true, true) => report.exercised("cookies"),
+    }
+    report.covered(
+        "https_redirect",
+        https_url,
+        "the base URL is http; give an https `base_url` to check that cleartext redirects to https",
+    );
+    report.covered(
+        "error_routes",
+        cfg.error_routes,
+        "turned off by `error_routes = false`",
+    );
 }
 
 /// A request carrying what the login gave: its cookies, and its bearer token if configured.

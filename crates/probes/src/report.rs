@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use phasegate_model::{Finding, Severity, Verdict};
+use phasegate_model::{Coverage, Finding, Partial, Severity, SkippedRule, Verdict};
 
 use crate::net::ProbeError;
 use crate::{Outcome, ParamError};
@@ -23,6 +23,12 @@ pub(crate) struct Report {
     pub pending_cleanup: bool,
     /// Becomes [`Outcome::attachment`].
     pub attachment: Option<String>,
+    /// The rules the check tested and the ones it skipped, in the order first recorded;
+    /// becomes [`Outcome::coverage`].
+    pub coverage: Coverage,
+    /// The probe's rules ([`crate::probe::Probe::RULES`]): a rule the check neither tested
+    /// nor skipped is closed as skipped, so that a pass never claims it.
+    pub rules: &'static [&'static str],
 }
 
 impl Report {
@@ -45,6 +51,70 @@ impl Report {
         });
     }
 
+    /// Records that the check tested `rule` (one of the probe's rules). A rule tested once
+    /// counts as exercised even if it was skipped elsewhere (on another response).
+    pub fn exercised(&mut self, rule: &str) {
+        self.known(rule);
+        if !self.coverage.exercised.iter().any(|r| r == rule) {
+            self.coverage.exercised.push(rule.to_owned());
+        }
+    }
+
+    /// Records that the check did not test `rule`, and why: the reason says what the gate
+    /// needs for it to be tested ("plain http; set https = \"yes\" when TLS ends at a
+    /// proxy"). The first reason given for a rule is kept.
+    pub fn skipped(&mut self, rule: &str, reason: impl Into<String>) {
+        self.known(rule);
+        if self.coverage.skip_of(rule).is_none() {
+            self.coverage.skipped.push(SkippedRule {
+                rule: rule.to_owned(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// [`Report::exercised`] when `tested`, else [`Report::skipped`] with `reason`.
+    pub fn covered(&mut self, rule: &str, tested: bool, reason: impl Into<String>) {
+        if tested {
+            self.exercised(rule);
+        } else {
+            self.skipped(rule, reason);
+        }
+    }
+
+    // A misspelt rule name would make a coverage line nobody can `require`.
+    fn known(&self, rule: &str) {
+        debug_assert!(
+            self.rules.is_empty() || self.rules.contains(&rule),
+            "rule `{rule}` is not one of {:?}",
+            self.rules
+        );
+    }
+
+    /// The coverage as the outcome carries it: the probe's rules neither tested nor skipped
+    /// are skipped ("not reached"), a rule tested somewhere is not also skipped, and the
+    /// lists follow the probe's order of rules. `None` for a probe with no rules that
+    /// recorded none.
+    fn closed_coverage(&mut self) -> Option<Coverage> {
+        let mut c = std::mem::take(&mut self.coverage);
+        if self.rules.is_empty() && c.exercised.is_empty() && c.skipped.is_empty() {
+            return None;
+        }
+        for rule in self.rules {
+            if !c.exercised.iter().any(|r| r == rule) && c.skip_of(rule).is_none() {
+                c.skipped.push(SkippedRule {
+                    rule: (*rule).to_owned(),
+                    reason: "not reached: the check ended before it".to_owned(),
+                });
+            }
+        }
+        c.skipped.retain(|s| !c.exercised.contains(&s.rule));
+        let order = |r: &str| self.rules.iter().position(|x| *x == r).unwrap_or(usize::MAX);
+        c.exercised.sort_by_key(|r| order(r));
+        c.skipped.sort_by_key(|s| order(&s.rule));
+        Some(c)
+    }
+
     /// Records a measurement.
     pub fn measure(&mut self, name: &str, value: f64) {
         self.measurements.insert(name.to_string(), value);
@@ -61,7 +131,8 @@ impl Report {
 
     /// The outcome at the default threshold ([`Severity::Medium`]); a gate with another
     /// `fail_on` judges it again ([`Outcome::judged`]).
-    pub fn into_outcome(self) -> Outcome {
+    pub fn into_outcome(mut self) -> Outcome {
+        let coverage = self.closed_coverage();
         let error = match self.error {
             Some(error) => Some(error),
             // No samples is never a pass: it proves nothing about the service.
@@ -81,6 +152,7 @@ impl Report {
             measurements: self.measurements,
             requests: self.requests,
             attachment: self.attachment,
+            coverage,
         };
         outcome.judged(Severity::default())
     }
@@ -116,6 +188,41 @@ impl Outcome {
         };
         self.verdict = verdict;
         self.reason = reason;
+        self
+    }
+}
+
+impl Outcome {
+    /// The verdict under the gate's coverage policy: a pass that skipped a rule in `require`,
+    /// or skipped any rule under `partial = "fail"`, is a fail whose reason names each such
+    /// rule and why it was skipped (which says what to add). Anything else is unchanged.
+    pub fn covering(mut self, require: &[String], partial: Partial) -> Outcome {
+        if self.verdict != Verdict::Pass {
+            return self;
+        }
+        let Some(coverage) = &self.coverage else {
+            return self;
+        };
+        let failing: Vec<String> = coverage
+            .skipped
+            .iter()
+            .filter(|s| partial == Partial::Fail || require.contains(&s.rule))
+            .map(ToString::to_string)
+            .collect();
+        if failing.is_empty() {
+            return self;
+        }
+        let why = if partial == Partial::Fail {
+            "partial = \"fail\""
+        } else {
+            "`require`"
+        };
+        self.verdict = Verdict::Fail;
+        self.reason = Some(format!(
+            "rule{} not exercised, which {why} does not allow: {}",
+            if failing.len() == 1 { "" } else { "s" },
+            failing.join("; ")
+        ));
         self
     }
 }

@@ -192,6 +192,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             approval: None,
             waiver: None,
             cache,
+            coverage: None,
         },
     )
 }

@@ -26,6 +26,9 @@ fn gate(id: &str) -> Gate {
         exclusive: false,
         fail_on: Default::default(),
         cache: None,
+        require: vec![],
+        partial: Default::default(),
+        todo: None,
         schedule: Default::default(),
     }
 }
