@@ -105,6 +105,7 @@ impl Session {
                     manifest,
                     modified: cache.modified.clone(),
                     reusable,
+                    coverage: r.coverage.clone(),
                 },
             );
         }

@@ -184,11 +184,21 @@ fn gate_decision(gates: &[&GateId], card: &Scorecard, mark: u8) -> Decision {
     match failing {
         None => {
             let gate = gates[0];
+            // A partial pass ticks the box (it counts), and the reason says it is partial.
+            let partial = gates
+                .iter()
+                .filter_map(|g| card.gate(g.as_str()).and_then(|s| s.partial()))
+                .sum::<usize>();
+            let partial = if partial > 0 {
+                format!(" (partial: {partial} skipped)")
+            } else {
+                String::new()
+            };
             Decision {
                 to: b'x',
                 gate: gate.clone(),
                 phase: None,
-                reason: format!("gate `{gate}` passes"),
+                reason: format!("gate `{gate}` passes{partial}"),
             }
         }
         Some(gate) => {

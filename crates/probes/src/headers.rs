@@ -12,7 +12,7 @@
 //! error_routes = true                  # also probe an unknown path and an unknown method
 //! authenticated = { paths = ["/account"], bearer = "/token" }  # signed in after the login
 //! ignore = ["corp-missing"]            # finding codes not reported
-//! require = ["cookie-session-host-prefix-missing"]  # opt-in codes
+//! opt_in = ["cookie-session-host-prefix-missing"]  # opt-in codes
 //! ```
 //!
 //! Requests: each path, then (with `error_routes`) `GET /phasegate-probe-404-<random>`, which
@@ -38,7 +38,7 @@
 //! | `cache` | the login's response or an `authenticated` response without `Cache-Control: no-store` | `cache-no-store-missing` | — | — |
 //! | `powered_by` | `X-Powered-By` present | `x-powered-by` | — (not tested by the Observatory) | — |
 //! | `server_version` | `Server` contains a digit | `server-version` | — (not tested by the Observatory) | — |
-//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly` or with `SameSite=None`; a `__Secure-`/`__Host-` cookie (case-insensitive) breaking its prefix rules; a named session cookie never set; with `require`, a session cookie not named `__Host-` | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-session-samesite-none`, `cookie-prefix-invalid`, `cookie-session-not-seen`, `cookie-session-host-prefix-missing` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
+//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly` or with `SameSite=None`; a `__Secure-`/`__Host-` cookie (case-insensitive) breaking its prefix rules; a named session cookie never set; with `opt_in`, a session cookie not named `__Host-` | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-session-samesite-none`, `cookie-prefix-invalid`, `cookie-session-not-seen`, `cookie-session-host-prefix-missing` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
 //! | (error routes) | the unknown path does not answer 404; the unknown method does not answer 404 or 405 | `unknown-path-status`, `unknown-method-status` | — | — |
 //!
 //! Cookies being deleted (Max-Age ≤ 0, else an Expires in the past) are not judged. The
@@ -66,7 +66,7 @@ use meta::Meta;
 
 const YEAR_SECS: u64 = 365 * 24 * 3600;
 
-/// Every finding code of this probe, as `ignore` and `require` name them.
+/// Every finding code of this probe, as `ignore` and `opt_in` name them.
 pub(crate) const CODES: &[&str] = &[
     "hsts-missing",
     "hsts-invalid",
@@ -115,7 +115,7 @@ pub(crate) const CODES: &[&str] = &[
     "unknown-method-status",
 ];
 
-/// Codes off unless `require` names them: sound advice that most sound sites do not follow.
+/// Codes off unless `opt_in` names them: sound advice that most sound sites do not follow.
 const OPT_IN: &[&str] = &["cookie-session-host-prefix-missing"];
 
 /// The `headers` probe's parameters.
@@ -140,9 +140,10 @@ pub(crate) struct Config {
     /// Finding codes not reported: where a site legitimately differs.
     #[serde(default)]
     ignore: Vec<String>,
-    /// Opt-in finding codes to check (see [`OPT_IN`]).
+    /// Opt-in finding codes to check (see [`OPT_IN`]). Not `require`, which is the gate's
+    /// own key naming the rules a pass must have exercised.
     #[serde(default)]
-    require: Vec<String>,
+    opt_in: Vec<String>,
     /// With an https base URL: the cleartext port that must redirect to https.
     #[serde(default = "http_port")]
     http_port: u16,
@@ -289,9 +290,9 @@ impl Probe for Headers {
                 ));
             }
         }
-        for (key, list) in [("ignore", &cfg.ignore), ("require", &cfg.require)] {
+        for (key, list) in [("ignore", &cfg.ignore), ("opt_in", &cfg.opt_in)] {
             for (i, code) in list.iter().enumerate() {
-                let known = if key == "require" { OPT_IN } else { CODES };
+                let known = if key == "opt_in" { OPT_IN } else { CODES };
                 if !known.contains(&code.as_str()) {
                     errors.push(err(
                         format!("{key}[{i}]"),
@@ -399,7 +400,7 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
         responses.push(resp);
     }
     let host_prefix = cfg
-        .require
+        .opt_in
         .iter()
         .any(|c| c == "cookie-session-host-prefix-missing");
     let mut cookies = CookieCheck::default();

@@ -69,6 +69,10 @@ pub type ProbeValidator<'a> = &'a dyn Fn(
     &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<(Option<String>, String)>;
 
+/// The rules probe `kind` records coverage of (what a gate's `require = [...]` may name);
+/// `None` for a kind it does not know. The probes crate provides it.
+pub type ProbeRules<'a> = &'a dyn Fn(&str) -> Option<&'static [&'static str]>;
+
 /// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     load_with(path, None)
@@ -78,6 +82,15 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 pub fn load_with(
     path: &Path,
     validate_probe: Option<ProbeValidator<'_>>,
+) -> Result<Loaded, LoadError> {
+    load_checked(path, validate_probe, None)
+}
+
+/// [`load_with`], with the rules a gate's `require` names judged by `probe_rules`.
+pub fn load_checked(
+    path: &Path,
+    validate_probe: Option<ProbeValidator<'_>>,
+    probe_rules: Option<ProbeRules<'_>>,
 ) -> Result<Loaded, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
@@ -91,7 +104,12 @@ pub fn load_with(
             format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
         ))
     })?;
-    let roadmap = parse_with(&source, &path.display().to_string(), validate_probe)?;
+    let roadmap = parse_checked(
+        &source,
+        &path.display().to_string(),
+        validate_probe,
+        probe_rules,
+    )?;
     Ok(Loaded {
         roadmap,
         path: path.to_path_buf(),
@@ -111,7 +129,17 @@ pub fn parse_with(
     name: &str,
     validate_probe: Option<ProbeValidator<'_>>,
 ) -> Result<Roadmap, RoadmapError> {
-    check::check(source, validate_probe)
+    parse_checked(source, name, validate_probe, None)
+}
+
+/// [`parse_with`], with the rules a gate's `require` names judged by `probe_rules`.
+pub fn parse_checked(
+    source: &str,
+    name: &str,
+    validate_probe: Option<ProbeValidator<'_>>,
+    probe_rules: Option<ProbeRules<'_>>,
+) -> Result<Roadmap, RoadmapError> {
+    check::check(source, validate_probe, probe_rules)
         .map_err(|problems| RoadmapError::new(name, source, problems))
 }
 
