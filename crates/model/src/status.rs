@@ -700,7 +700,7 @@ fn gate_status(
     let base = |state, reason: String, r: Option<&Record>| status_of(gate, state, reason, r);
     // A gate still to be filled in tests nothing yet, whatever evidence it had before.
     if let Some(todo) = &gate.todo {
-        return base(GateState::Missing, format!("to fill in: {todo}"), None);
+        return base(GateState::Missing, format!("todo: {todo}"), None);
     }
     let Some(r) = decisive else {
         let reason = match skipped {
@@ -734,15 +734,15 @@ fn gate_status(
                     .cached_from()
                     .map(|from| format!(" (cached from evidence #{})", from.seq))
                     .unwrap_or_default();
+                // The rules only; `why` and `coverage` give each one's reason.
                 let partial = match r.coverage.as_ref().filter(|c| c.is_partial()) {
                     Some(c) => format!(
-                        "; partial: {} skipped: {}",
-                        c.skipped.len(),
+                        "; partial: skipped {}",
                         c.skipped
                             .iter()
-                            .map(ToString::to_string)
+                            .map(|s| s.rule.as_str())
                             .collect::<Vec<_>>()
-                            .join("; ")
+                            .join(", ")
                     ),
                     None => String::new(),
                 };
