@@ -339,6 +339,74 @@ mod tests {
     }
 
     #[test]
+    fn coverage_closes_over_the_probes_rules_and_a_rule_tested_once_is_exercised() {
+        let mut r = Report {
+            requests: 1,
+            rules: &["a", "b", "c", "d"],
+            ..Report::default()
+        };
+        r.skipped("c", "no `c` given");
+        r.exercised("b");
+        r.skipped("b", "not on this response");
+        r.exercised("a");
+        r.skipped("c", "a second reason is not kept");
+        let c = r.into_outcome().coverage.unwrap();
+        assert_eq!(c.exercised, ["a", "b"]);
+        let skipped: Vec<(&str, &str)> = c
+            .skipped
+            .iter()
+            .map(|s| (s.rule.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("c", "no `c` given"),
+                ("d", "not reached: the check ended before it")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_skipped_rule_fails_a_pass_and_leaves_a_fail_alone() {
+        use phasegate_model::Partial;
+        let partial = || {
+            let mut r = report(&[]);
+            r.rules = &["live", "dependency"];
+            r.exercised("live");
+            r.skipped("dependency", "no fault hook: add `fault`");
+            r
+        };
+        let o = partial().into_outcome();
+        assert_eq!(o.verdict, Verdict::Pass);
+        let kept = o.clone().covering(&["live".to_owned()], Partial::Pass);
+        assert_eq!(kept, o);
+        let failed = o.covering(&["dependency".to_owned()], Partial::Pass);
+        assert_eq!(failed.verdict, Verdict::Fail);
+        assert_eq!(
+            failed.reason.as_deref(),
+            Some("rule not exercised, which `require` does not allow: dependency: no fault hook: add `fault`")
+        );
+        let mut bad = partial();
+        bad.finding("hsts-missing", "no header", "GET /");
+        let bad = bad.into_outcome();
+        let reason = bad.reason.clone();
+        let still = bad.covering(&[], Partial::Fail);
+        assert_eq!(still.verdict, Verdict::Fail);
+        assert_eq!(still.reason, reason, "the finding stays the reason");
+    }
+
+    #[test]
+    fn a_probe_without_rules_has_no_coverage_unless_it_records_some() {
+        assert_eq!(report(&[]).into_outcome().coverage, None);
+        let mut r = report(&[]);
+        r.exercised("secrets");
+        assert_eq!(
+            r.into_outcome().coverage.unwrap().exercised,
+            ["secrets".to_owned()]
+        );
+    }
+
+    #[test]
     fn an_error_stays_an_error_whatever_the_threshold() {
         let mut r = report(&[("hsts-missing", "GET /")]);
         r.error = Some("connection refused".into());

@@ -3,6 +3,7 @@
 mod cache;
 mod close;
 mod config;
+mod coverage;
 mod daemon;
 mod flaws;
 mod harness;

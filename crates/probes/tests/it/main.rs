@@ -7,6 +7,7 @@ mod conformance_health;
 mod conformance_metrics;
 mod conformance_rate_limit;
 mod conformance_request_id;
+mod coverage;
 mod cors;
 mod headers;
 mod health;
