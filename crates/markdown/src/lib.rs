@@ -89,6 +89,7 @@
 //! evidence (a `[~]` set by hand is set back). An item that a gate's `item` links is that
 //! gate's, never a status line (a roadmap drafted before status lines existed keeps working).
 
+mod claims;
 mod classify;
 mod import;
 mod outline;

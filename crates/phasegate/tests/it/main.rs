@@ -7,6 +7,7 @@ mod coverage;
 mod daemon;
 mod flaws;
 mod harness;
+mod import_honesty;
 mod leaks;
 mod ledger;
 mod load;
