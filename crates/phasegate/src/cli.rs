@@ -89,8 +89,10 @@ pub enum Command {
     /// Each phase or milestone heading becomes a phase, each checkbox item and each
     /// acceptance / exit criterion a gate linked back to its text (`item = "..."`):
     /// backticked commands become `run` gates, items naming a known check (headers, CORS,
-    /// readiness, rate limit, ...) the matching probe with parameters to fill in, everything
-    /// else a `signoff` gate, so nothing is dropped. The same document gives the same file.
+    /// readiness, rate limit, ...) the matching probe, with a `todo` listing what its claim
+    /// still needs (the gate stays missing until it is removed) and `require` naming the rules
+    /// the claim rests on; items about a workflow (rollback, promotion) and everything else a
+    /// `signoff` gate, so nothing is dropped. The same document gives the same file.
     Import(ImportArgs),
     /// Tick the markdown roadmap's checkboxes from the evidence
     ///
