@@ -134,8 +134,11 @@ impl Session {
             None => phasegate_roadmap::discover(&options.cwd)
                 .ok_or_else(|| Error::NoRoadmap(options.cwd.clone()))?,
         };
-        let loaded =
-            phasegate_roadmap::load_checked(&path, Some(&validate_probe), Some(&phasegate_probes::rules))?;
+        let loaded = phasegate_roadmap::load_checked(
+            &path,
+            Some(&validate_probe),
+            Some(&phasegate_probes::rules),
+        )?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());
         let root = absolute(parent.unwrap_or(Path::new(".")));
         let ledger_url = options

@@ -70,16 +70,23 @@ pub(crate) fn needs(probe: &str, text: &str) -> Needs {
         }
         "rate-limit" => n.fill = vec!["path = <the limited route>"],
         "http" => n.fill = vec!["requests = [the requests and what each must answer]"],
-        "rbac" => n.fill = vec!["roles = {credentials}", "rows = [requests × expected statuses]"],
+        "rbac" => {
+            n.fill = vec![
+                "roles = {credentials}",
+                "rows = [requests × expected statuses]",
+            ]
+        }
         "strict-input" => n.fill = vec!["routes = [a route and its valid example body]"],
         "webhook" => {
-            n.fill = vec![
-                "path, secret, scheme, payment, event, effect (see docs/probes.md)",
-            ];
+            n.fill = vec!["path, secret, scheme, payment, event, effect (see docs/probes.md)"];
             n.require = vec!["unsigned", "forged", "applied", "replay"];
         }
         "idempotency" => {
-            n.fill = vec!["request = <the request to repeat>", "different = <a change of its body>", "effect = <a request reading what it changes>"];
+            n.fill = vec![
+                "request = <the request to repeat>",
+                "different = <a change of its body>",
+                "effect = <a request reading what it changes>",
+            ];
             n.require = vec!["repeat", "effect", "key_reuse"];
         }
         "token" => {
@@ -87,9 +94,17 @@ pub(crate) fn needs(probe: &str, text: &str) -> Needs {
                 "owner, other, resource, other_resource, mint, download, expiring (see docs/probes.md)",
             ];
         }
-        "shutdown" => n.fill = vec!["command = <how to start the service on {port}>", "slow_path = <a request slower than the drain>"],
+        "shutdown" => {
+            n.fill = vec![
+                "command = <how to start the service on {port}>",
+                "slow_path = <a request slower than the drain>",
+            ]
+        }
         "load" => {
-            n.fill = vec!["duration = <how long>", "thresholds = {the limits the item states}"];
+            n.fill = vec![
+                "duration = <how long>",
+                "thresholds = {the limits the item states}",
+            ];
             if any(LATENCY) {
                 n.require.push("latency");
             }

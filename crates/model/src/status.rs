@@ -356,7 +356,11 @@ fn phase_statuses(roadmap: &Roadmap, gates: &[GateStatus]) -> Vec<PhaseStatus> {
         phase_states.insert(&phase.id, state);
         let partial = ids
             .iter()
-            .filter(|id| by_id.get(id.as_str()).is_some_and(|g| g.partial().is_some()))
+            .filter(|id| {
+                by_id
+                    .get(id.as_str())
+                    .is_some_and(|g| g.partial().is_some())
+            })
             .cloned()
             .collect();
         phases.push(PhaseStatus {

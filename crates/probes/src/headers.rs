@@ -410,7 +410,13 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
             cookies.evaluate(&cfg.session_cookies, host_prefix, https, resp, report);
         }
     }
-    coverage(cfg, http.base().scheme() == "https", https, &responses, report);
+    coverage(
+        cfg,
+        http.base().scheme() == "https",
+        https,
+        &responses,
+        report,
+    );
     if cfg.rules.cookies {
         for name in &cfg.session_cookies {
             if !cookies.seen.contains(name) {
@@ -458,7 +464,10 @@ fn coverage(
         resp.header("content-type")
             .is_some_and(|t| t.to_ascii_lowercase().contains("text/html"))
     });
-    for (rule, on) in [("coop", r.coop), ("permissions_policy", r.permissions_policy)] {
+    for (rule, on) in [
+        ("coop", r.coop),
+        ("permissions_policy", r.permissions_policy),
+    ] {
         match (on, html) {
             (false, _) => report.skipped(rule, off(rule)),
             (true, false) => report.skipped(

@@ -109,7 +109,12 @@ impl Report {
             }
         }
         c.skipped.retain(|s| !c.exercised.contains(&s.rule));
-        let order = |r: &str| self.rules.iter().position(|x| *x == r).unwrap_or(usize::MAX);
+        let order = |r: &str| {
+            self.rules
+                .iter()
+                .position(|x| *x == r)
+                .unwrap_or(usize::MAX)
+        };
         c.exercised.sort_by_key(|r| order(r));
         c.skipped.sort_by_key(|s| order(&s.rule));
         Some(c)
@@ -384,7 +389,9 @@ mod tests {
         assert_eq!(failed.verdict, Verdict::Fail);
         assert_eq!(
             failed.reason.as_deref(),
-            Some("rule not exercised, which `require` does not allow: dependency: no fault hook: add `fault`")
+            Some(
+                "rule not exercised, which `require` does not allow: dependency: no fault hook: add `fault`"
+            )
         );
         let mut bad = partial();
         bad.finding("hsts-missing", "no header", "GET /");

@@ -17,8 +17,8 @@ use phasegate_model::{
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
-use crate::{ProbeRules, ProbeValidator};
 use crate::error::Problem;
+use crate::{ProbeRules, ProbeValidator};
 
 mod gate;
 mod references;
@@ -897,8 +897,7 @@ fn inherit_partial(
     let base = &roadmap.project.base_gates;
     for g in &mut roadmap.gates {
         // Only a probe records coverage; a command gate's digest must not change with it.
-        if own.get(&g.id).copied().unwrap_or(false) || !matches!(g.kind, GateKind::Probe { .. })
-        {
+        if own.get(&g.id).copied().unwrap_or(false) || !matches!(g.kind, GateKind::Probe { .. }) {
             continue;
         }
         let from_phases = roadmap

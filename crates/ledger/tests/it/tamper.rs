@@ -237,7 +237,9 @@ fn a_ledger_of_records_without_coverage_still_verifies_next_to_records_with_it()
     let mut f = Fixture::new();
     let key = Key::from_hex(&"07".repeat(32)).unwrap();
     f.ledger.append_batch(&open_run_entries("old", 2)).unwrap();
-    f.ledger.close_run("old", RunStatus::Completed, &key).unwrap();
+    f.ledger
+        .close_run("old", RunStatus::Completed, &key)
+        .unwrap();
     let old_bodies: Vec<Vec<u8>> = (2..=3).map(|s| body(&f, s)).collect();
     assert!(
         old_bodies
@@ -256,7 +258,9 @@ fn a_ledger_of_records_without_coverage_still_verifies_next_to_records_with_it()
         }],
     });
     f.ledger.append_batch(&entries).unwrap();
-    f.ledger.close_run("new", RunStatus::Completed, &key).unwrap();
+    f.ledger
+        .close_run("new", RunStatus::Completed, &key)
+        .unwrap();
     assert!(f.ledger.verify().unwrap().is_ok());
     assert_eq!((2..=3).map(|s| body(&f, s)).collect::<Vec<_>>(), old_bodies);
     let seq = 6;

@@ -742,7 +742,10 @@ fn a_cached_record_does_not_change_the_evidence_an_approval_covers() {
 #[test]
 fn a_pass_that_skipped_rules_is_partial_everywhere_and_still_counts() {
     let (a, b) = (gate("a"), gate("b"));
-    let rm = roadmap(vec![a.clone(), b.clone()], vec![phase("p", &[], &["a", "b"])]);
+    let rm = roadmap(
+        vec![a.clone(), b.clone()],
+        vec![phase("p", &[], &["a", "b"])],
+    );
     let mut partial = record(&a, Verdict::Pass, now());
     partial.coverage = Some(crate::Coverage {
         exercised: vec!["live".into()],
@@ -775,9 +778,17 @@ fn a_pass_that_skipped_rules_is_partial_everywhere_and_still_counts() {
     assert_eq!(s.phases[0].state, PhaseState::Done);
     assert_eq!(s.phases[0].partial, [GateId::new("a").unwrap()]);
     let json = serde_json::to_value(&s).unwrap();
-    assert_eq!(json["gates"][0]["coverage"]["skipped"][0]["rule"], "dependency");
+    assert_eq!(
+        json["gates"][0]["coverage"]["skipped"][0]["rule"],
+        "dependency"
+    );
     assert_eq!(json["phases"][0]["partial"], serde_json::json!(["a"]));
-    assert!(json["gates"][1]["coverage"]["skipped"].as_array().unwrap().is_empty());
+    assert!(
+        json["gates"][1]["coverage"]["skipped"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

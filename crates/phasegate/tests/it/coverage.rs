@@ -45,7 +45,10 @@ gates = ["ready", "ready-required", "later"]
         all.contains("✘ ready-required fail (") && all.contains("rule not exercised, which `require` does not allow: dependency: no fault hook: add `fault` and `restore`"),
         "{all}"
     );
-    assert!(all.contains("↷ later skipped (0.0s): not ready to run: fill in: the production allowlist"), "{all}");
+    assert!(
+        all.contains("↷ later skipped (0.0s): not ready to run: fill in: the production allowlist"),
+        "{all}"
+    );
     let table = flat(&all);
     assert!(table.contains("◐ pass (partial: 2 skipped)"), "{table}");
     assert!(table.contains("skipped: dependency, recovery"), "{table}");
@@ -54,18 +57,27 @@ gates = ["ready", "ready-required", "later"]
     let status = flat(&p.run(&["status"]).all());
     assert!(status.contains("◐ pass (partial: 2 skipped)"), "{status}");
     assert!(status.contains("1/3 passing, 1 partial"), "{status}");
-    assert!(status.contains("gate `later` is missing: todo: fill in: the production allowlist"), "{status}");
+    assert!(
+        status.contains("gate `later` is missing: todo: fill in: the production allowlist"),
+        "{status}"
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&p.run(&["status", "--format", "json"]).stdout).unwrap();
     let ready = &json["gates"][0];
     assert_eq!(ready["state"], "pass");
-    assert_eq!(ready["coverage"]["exercised"], serde_json::json!(["live", "ready"]));
+    assert_eq!(
+        ready["coverage"]["exercised"],
+        serde_json::json!(["live", "ready"])
+    );
     assert_eq!(ready["coverage"]["skipped"][0]["rule"], "dependency");
     assert_eq!(json["phases"][0]["partial"], serde_json::json!(["ready"]));
 
     let why = p.run(&["why", "ready"]).stdout;
-    assert!(why.starts_with("gate `ready`: pass (partial: 2 skipped)"), "{why}");
+    assert!(
+        why.starts_with("gate `ready`: pass (partial: 2 skipped)"),
+        "{why}"
+    );
     assert!(why.contains("  tested:   live, ready\n"), "{why}");
     assert!(
         why.contains("  skipped:  dependency: no fault hook: add `fault` and `restore`"),
@@ -105,7 +117,10 @@ fn an_unknown_rule_in_require_is_located_and_lists_the_probes_rules() {
     let r = p.run(&["check"]);
     assert_eq!(r.code, 2, "{r:?}");
     let all = flat(&r.all());
-    assert!(all.contains("unknown rule `db` in `require` of probe `health`"), "{all}");
+    assert!(
+        all.contains("unknown rule `db` in `require` of probe `health`"),
+        "{all}"
+    );
     assert!(all.contains("phasegate.toml:4:21"), "{all}");
     assert!(
         all.contains("the rules of `health` are `live`, `ready`, `dependency` and `recovery`"),

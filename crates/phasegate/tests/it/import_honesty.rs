@@ -9,21 +9,81 @@ use crate::harness::{Project, flat};
 /// One item per mapping rule: its text, the probe it must map to (`None`: a sign-off), and
 /// the sample-service flaw that violates its claim.
 const ITEMS: &[(&str, Option<&str>, &str)] = &[
-    ("Readiness reflects the database dependency", Some("health"), "ready-ignores-db"),
-    ("Secure headers are present in production", Some("headers"), "no-hsts"),
-    ("CSP headers allow no inline script", Some("headers"), "csp-unsafe-inline"),
-    ("CORS allowlist rejects foreign origins", Some("cors"), "cors-any-origin"),
-    ("Every response carries an X-Request-Id", Some("request-id"), "no-request-id"),
-    ("Prometheus metrics are scrapeable", Some("metrics"), "metrics-missing"),
-    ("Sign-in is rate limited with 429", Some("rate-limit"), "no-rate-limit"),
-    ("Strict DTO rejects unknown fields", Some("strict-input"), "dto-accepts-unknown"),
-    ("Admin routes enforce access control", Some("rbac"), "rbac-admin-open"),
-    ("Webhook replay has no second effect", Some("webhook"), "webhook-replay"),
-    ("Idempotency key prevents duplicate payments", Some("idempotency"), "idempotency-ignored"),
-    ("Expired download tokens are refused", Some("token"), "token-never-expires"),
-    ("Graceful shutdown drains in-flight requests", Some("shutdown"), "shutdown-drops-requests"),
-    ("Landing page p95 under 50 ms", Some("load"), "slow-endpoint"),
-    ("`GET /api/v1/subscription` returns 200 for a member", Some("http"), "rbac-admin-open"),
+    (
+        "Readiness reflects the database dependency",
+        Some("health"),
+        "ready-ignores-db",
+    ),
+    (
+        "Secure headers are present in production",
+        Some("headers"),
+        "no-hsts",
+    ),
+    (
+        "CSP headers allow no inline script",
+        Some("headers"),
+        "csp-unsafe-inline",
+    ),
+    (
+        "CORS allowlist rejects foreign origins",
+        Some("cors"),
+        "cors-any-origin",
+    ),
+    (
+        "Every response carries an X-Request-Id",
+        Some("request-id"),
+        "no-request-id",
+    ),
+    (
+        "Prometheus metrics are scrapeable",
+        Some("metrics"),
+        "metrics-missing",
+    ),
+    (
+        "Sign-in is rate limited with 429",
+        Some("rate-limit"),
+        "no-rate-limit",
+    ),
+    (
+        "Strict DTO rejects unknown fields",
+        Some("strict-input"),
+        "dto-accepts-unknown",
+    ),
+    (
+        "Admin routes enforce access control",
+        Some("rbac"),
+        "rbac-admin-open",
+    ),
+    (
+        "Webhook replay has no second effect",
+        Some("webhook"),
+        "webhook-replay",
+    ),
+    (
+        "Idempotency key prevents duplicate payments",
+        Some("idempotency"),
+        "idempotency-ignored",
+    ),
+    (
+        "Expired download tokens are refused",
+        Some("token"),
+        "token-never-expires",
+    ),
+    (
+        "Graceful shutdown drains in-flight requests",
+        Some("shutdown"),
+        "shutdown-drops-requests",
+    ),
+    (
+        "Landing page p95 under 50 ms",
+        Some("load"),
+        "slow-endpoint",
+    ),
+    (
+        "`GET /api/v1/subscription` returns 200 for a member",
+        Some("http"),
+        "rbac-admin-open",
+    ),
     // Workflows: no probe of the running service tests them.
     ("Failed readiness triggers rollback", None, ""),
     ("Smoke failures block promotion", None, ""),
@@ -104,7 +164,10 @@ fn every_mapping_rule_drafts_a_gate_that_cannot_pass_on_a_violating_service() {
         .split("expected one of: ")
         .nth(1)
         .unwrap_or_else(|| panic!("{kinds}"));
-    for kind in kinds.split(", ").map(|k| k.split_whitespace().next().unwrap()) {
+    for kind in kinds
+        .split(", ")
+        .map(|k| k.split_whitespace().next().unwrap())
+    {
         assert!(
             ITEMS.iter().any(|(_, p, _)| *p == Some(kind)),
             "no item maps to probe `{kind}`: add one to ITEMS"
@@ -126,7 +189,10 @@ fn every_mapping_rule_drafts_a_gate_that_cannot_pass_on_a_violating_service() {
     // asks: `require` fails them on the skipped rules, naming what to add.
     let bare = completed
         .lines()
-        .filter(|l| !l.starts_with("todo = \"fill in: fault, restore\"") && !l.starts_with("todo = \"fill in: https\""))
+        .filter(|l| {
+            !l.starts_with("todo = \"fill in: fault, restore\"")
+                && !l.starts_with("todo = \"fill in: https\"")
+        })
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(p.file("phasegate.toml"), bare).unwrap();
@@ -141,11 +207,17 @@ fn every_mapping_rule_drafts_a_gate_that_cannot_pass_on_a_violating_service() {
             .iter()
             .find(|g| g["id"] == id.as_str())
             .unwrap_or_else(|| panic!("no gate {id}: {json:#}"));
-        (g["state"].as_str().unwrap().to_owned(), g["reason"].as_str().unwrap().to_owned())
+        (
+            g["state"].as_str().unwrap().to_owned(),
+            g["reason"].as_str().unwrap().to_owned(),
+        )
     };
     let (s, why) = state("Readiness reflects the database dependency");
     assert_eq!(s, "fail", "{why}");
-    assert!(why.contains("dependency: no fault hook: add `fault` and `restore`"), "{why}");
+    assert!(
+        why.contains("dependency: no fault hook: add `fault` and `restore`"),
+        "{why}"
+    );
     // The service has other header flaws too, which fail it first; HSTS itself was not
     // tested, and the evidence says so.
     let (s, why) = state("Secure headers are present in production");

@@ -729,9 +729,21 @@ fn coverage(thresholds: &[Threshold], baseline: bool, report: &mut Report) {
         );
     }
     for (rule, given, key) in [
-        ("latency", has(|t| matches!(t, Threshold::Latency { .. })), "p95"),
-        ("error_rate", has(|t| matches!(t, Threshold::ErrorRate(_))), "error_rate"),
-        ("throughput", has(|t| matches!(t, Threshold::MinRps(_))), "min_rps"),
+        (
+            "latency",
+            has(|t| matches!(t, Threshold::Latency { .. })),
+            "p95",
+        ),
+        (
+            "error_rate",
+            has(|t| matches!(t, Threshold::ErrorRate(_))),
+            "error_rate",
+        ),
+        (
+            "throughput",
+            has(|t| matches!(t, Threshold::MinRps(_))),
+            "min_rps",
+        ),
         ("regression", regression && baseline, "regression"),
     ] {
         report.covered(rule, given, format!("no `thresholds.{key}`: not judged"));

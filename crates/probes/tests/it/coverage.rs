@@ -59,17 +59,29 @@ async fn health_without_a_fault_hook_is_a_partial_pass_that_a_requirement_fails(
     assert_eq!(exercised(&o), ["live", "ready"]);
     let why = "no fault hook: add `fault` and `restore` (commands that take a dependency down and bring it back)";
     assert_eq!(skipped(&o), [("dependency", why), ("recovery", why)]);
-    let required = o.clone().covering(&["dependency".to_owned()], Partial::Pass);
+    let required = o
+        .clone()
+        .covering(&["dependency".to_owned()], Partial::Pass);
     assert_eq!(required.verdict, Verdict::Fail);
     assert_eq!(
         required.reason.as_deref(),
-        Some(format!("rule not exercised, which `require` does not allow: dependency: {why}").as_str())
+        Some(
+            format!("rule not exercised, which `require` does not allow: dependency: {why}")
+                .as_str()
+        )
     );
     let strict = o.clone().covering(&[], Partial::Fail);
     assert_eq!(strict.verdict, Verdict::Fail);
-    assert!(strict.reason.unwrap().starts_with("rules not exercised, which partial = \"fail\" does not allow: dependency: "));
+    assert!(
+        strict.reason.unwrap().starts_with(
+            "rules not exercised, which partial = \"fail\" does not allow: dependency: "
+        )
+    );
     // Requiring only what was exercised keeps the pass.
-    assert_eq!(o.covering(&["live".to_owned()], Partial::Pass).verdict, Verdict::Pass);
+    assert_eq!(
+        o.covering(&["live".to_owned()], Partial::Pass).verdict,
+        Verdict::Pass
+    );
 }
 
 /// The sample service in `dir`, and a health gate's fault and restore hooks taking its

@@ -124,7 +124,9 @@ impl Checker<'_> {
                         span,
                         "only probe gates",
                     )
-                    .help(format!("rules exercised or skipped are a probe's: remove `{kname}` here")),
+                    .help(format!(
+                        "rules exercised or skipped are a probe's: remove `{kname}` here"
+                    )),
                 );
             }
         }
@@ -547,8 +549,13 @@ impl Checker<'_> {
                 continue;
             }
             let help = match (rules, did_you_mean(rule, rules.iter().copied())) {
-                ([], _) => format!("probe `{probe}` records no rules, so `require` cannot name any: remove it"),
-                (_, Some(s)) => format!("did you mean `{s}`? the rules of `{probe}` are {}", quoted_list(rules, "and")),
+                ([], _) => format!(
+                    "probe `{probe}` records no rules, so `require` cannot name any: remove it"
+                ),
+                (_, Some(s)) => format!(
+                    "did you mean `{s}`? the rules of `{probe}` are {}",
+                    quoted_list(rules, "and")
+                ),
                 _ => format!("the rules of `{probe}` are {}", quoted_list(rules, "and")),
             };
             // `require` used to be where `headers` took its opt-in finding codes.

@@ -1087,10 +1087,16 @@ fn require_names_rules_of_the_probe_and_an_unknown_one_is_located() {
 #[test]
 fn require_and_partial_belong_to_probe_gates_only() {
     let f = one(&with_phase("[gates.a]\nrun = \"x\"\nrequire = [\"y\"]\n"));
-    assert_eq!(f.message, "`require` on gate `a`, which is not a probe gate");
+    assert_eq!(
+        f.message,
+        "`require` on gate `a`, which is not a probe gate"
+    );
     assert_eq!(f.labelled, ["require"]);
     let f = one(&with_phase("[gates.a]\nrun = \"x\"\npartial = \"fail\"\n"));
-    assert_eq!(f.message, "`partial` on gate `a`, which is not a probe gate");
+    assert_eq!(
+        f.message,
+        "`partial` on gate `a`, which is not a probe gate"
+    );
     let f = one(&with_phase(
         "[gates.h]\nprobe = \"health\"\nbase_url = \"http://x\"\npartial = \"strict\"\n",
     ));
