@@ -98,4 +98,4 @@ mod slug;
 mod sync;
 
 pub use import::{ImportSummary, Imported, import};
-pub use sync::{Change, Synced, sync};
+pub use sync::{Boxed, Change, Synced, add_boxes, sync};

@@ -253,6 +253,10 @@ pub struct SyncArgs {
     /// Change nothing; exit 1 when the document disagrees with the evidence
     #[arg(long)]
     pub check: bool,
+    /// First turn each linked plain bullet item into a checkbox item (`- text` becomes
+    /// `- [ ] text`), every other byte kept; run it once, `sync` keeps the boxes after
+    #[arg(long, conflicts_with = "check")]
+    pub add_boxes: bool,
 }
 
 #[derive(Debug, Args)]
