@@ -89,13 +89,14 @@
 //! evidence (a `[~]` set by hand is set back). An item that a gate's `item` links is that
 //! gate's, never a status line (a roadmap drafted before status lines existed keeps working).
 
-mod claims;
 mod classify;
 mod import;
 mod outline;
 mod scan;
 mod slug;
 mod sync;
+// what an imported probe gate's claim needs (issue 18)
+mod claims;
 
 pub use import::{ImportSummary, Imported, import};
 pub use sync::{Boxed, Change, Synced, add_boxes, sync};

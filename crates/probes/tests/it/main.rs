@@ -8,7 +8,6 @@ mod conformance_metrics;
 mod conformance_rate_limit;
 mod conformance_request_id;
 mod cors;
-mod coverage;
 mod headers;
 mod health;
 mod http;
@@ -27,5 +26,6 @@ mod load;
 mod load_tls;
 mod webhook;
 // content and lifecycle
+mod coverage;
 mod shutdown;
 mod token;
