@@ -109,6 +109,7 @@ impl Session {
                     manifest,
                     modified: cache.modified.clone(),
                     reusable,
+                    coverage: r.coverage.clone(),
                 },
             );
         }

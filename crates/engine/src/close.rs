@@ -153,7 +153,7 @@ impl Session {
             }
             gates.push(SnapshotGate {
                 id: id.to_string(),
-                state: status.state.to_string(),
+                state: status.state_label(),
                 seq: entry.map(|e| e.seq),
                 hash: entry.map(|e| e.hash.clone()),
                 run_id: status.run_id.clone(),

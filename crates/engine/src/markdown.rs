@@ -41,10 +41,21 @@ pub struct SyncReport {
 }
 
 impl Session {
-    /// Sets the checkboxes of the markdown roadmap (`markdown`, else the roadmap's
-    /// `[project] markdown`) from the scorecard; with `check`, writes nothing.
-    pub fn sync(&self, markdown: Option<&Path>, check: bool) -> Result<SyncReport, Error> {
-        let path = match (markdown, &self.roadmap().project.markdown) {
+    /// Turns the markdown roadmap's linked plain items into checkbox items (`- text` →
+    /// `- [ ] text`), every other byte kept, and writes it when any changed; `sync` ticks
+    /// them from then on. Returns the document and the lines given a box.
+    pub fn add_boxes(&self, markdown: Option<&Path>) -> Result<(PathBuf, Vec<usize>), Error> {
+        let path = self.markdown_path(markdown)?;
+        let boxed = phasegate_markdown::add_boxes(&read(&path)?, self.roadmap());
+        if !boxed.lines.is_empty() {
+            write_atomically(&path, &boxed.text)?;
+        }
+        Ok((path, boxed.lines))
+    }
+
+    /// The markdown roadmap: `markdown`, else the roadmap's `[project] markdown`.
+    fn markdown_path(&self, markdown: Option<&Path>) -> Result<PathBuf, Error> {
+        Ok(match (markdown, &self.roadmap().project.markdown) {
             (Some(p), _) => p.to_path_buf(),
             (None, Some(m)) => self.root.join(m),
             (None, None) => {
@@ -53,7 +64,13 @@ impl Session {
                     "name it: `phasegate sync docs/ROADMAP.md`, or set `markdown = \"...\"` in [project]",
                 ));
             }
-        };
+        })
+    }
+
+    /// Sets the checkboxes of the markdown roadmap (`markdown`, else the roadmap's
+    /// `[project] markdown`) from the scorecard; with `check`, writes nothing.
+    pub fn sync(&self, markdown: Option<&Path>, check: bool) -> Result<SyncReport, Error> {
+        let path = self.markdown_path(markdown)?;
         let text = read(&path)?;
         let synced = phasegate_markdown::sync(&text, self.roadmap(), &self.scorecard()?);
         let written = !check && !synced.changes.is_empty();

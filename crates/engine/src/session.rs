@@ -139,6 +139,7 @@ impl Session {
             reads_files: &|kind| {
                 phasegate_probes::target(kind) == Some(phasegate_probes::Target::Files)
             },
+            coverage: &phasegate_probes::rules,
         };
         let loaded = phasegate_roadmap::load_with(&path, Some(rules))?;
         let parent = loaded.path.parent().filter(|p| !p.as_os_str().is_empty());

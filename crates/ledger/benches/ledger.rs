@@ -217,5 +217,6 @@ fn sample(run_id: &str, gates: &[GateId], i: u64) -> Record {
         approval: None,
         waiver: None,
         cache: None,
+        coverage: None,
     }
 }

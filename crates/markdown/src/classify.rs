@@ -615,6 +615,11 @@ pub(crate) fn item_kind(text: &str, code: &[String]) -> Kind {
     if mentions_any(&t, PAPERWORK) {
         return Kind::Signoff;
     }
+    // "Failed readiness triggers rollback" names readiness, but claims what the pipeline
+    // does: a health probe would pass on a 200 without testing any rollback.
+    if mentions_any(&t, crate::claims::WORKFLOW) {
+        return Kind::Signoff;
+    }
     PROBES
         .iter()
         .find(|(_, words)| mentions_any(&t, words))

@@ -294,9 +294,36 @@ fn gate_table(w: &mut String, gate: &PlannedGate<'_>) {
             let _ = writeln!(w, "probe = {}", quote(probe));
             let _ = writeln!(
                 w,
-                "base_url = {}  # fill in: your deployment, or `service = \"<id>\"`; then the probe's parameters",
+                "base_url = {}  # fill in: your deployment, or `service = \"<id>\"`",
                 quote(PLACEHOLDER_URL)
             );
+            // What the claim needs besides a target: until given, the gate never runs and
+            // is `missing` with this text; the rules it rests on are required, so a gate
+            // filled in only with a target cannot pass without testing them.
+            let needs = crate::claims::needs(probe, &crate::classify::fold(&e.text));
+            if !needs.fill.is_empty() {
+                let keys: Vec<&str> = needs
+                    .fill
+                    .iter()
+                    .map(|f| f.split(" = ").next().unwrap_or(f))
+                    .map(|f| f.split(" (").next().unwrap_or(f))
+                    .collect();
+                let _ = writeln!(
+                    w,
+                    "todo = {}  # remove once these are set",
+                    quote(&format!("fill in: {}", keys.join(", ")))
+                );
+                for f in &needs.fill {
+                    let _ = writeln!(w, "# {f}");
+                }
+            }
+            if !needs.require.is_empty() {
+                let _ = writeln!(
+                    w,
+                    "require = {}  # the claim rests on these rules",
+                    list(needs.require.iter().copied())
+                );
+            }
         }
         Kind::Signoff => {
             let roles = list(gate.roles.iter().map(String::as_str));

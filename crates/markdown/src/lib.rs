@@ -95,7 +95,9 @@ mod outline;
 mod scan;
 mod slug;
 mod sync;
+// what an imported probe gate's claim needs (issue 18)
+mod claims;
 
 pub use classify::FILE_PROBES;
 pub use import::{ImportSummary, Imported, import};
-pub use sync::{Change, Synced, sync};
+pub use sync::{Boxed, Change, Synced, add_boxes, sync};

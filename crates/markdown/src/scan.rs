@@ -41,6 +41,9 @@ pub(crate) struct Item {
     pub checkbox: Option<Checkbox>,
     /// 1-based line of the checkbox, or of the text when there is none.
     pub line: usize,
+    /// Byte offset where its text starts (after the list marker and any box); `None` for
+    /// an item without text.
+    pub text_start: Option<usize>,
 }
 
 /// A checkbox: `[ ]`, `[x]`, `[X]` (GFM task markers) or `[~]`.
@@ -190,6 +193,7 @@ impl Scanner<'_> {
                     code: Vec::new(),
                     checkbox: None,
                     line,
+                    text_start: None,
                 }));
                 Container::Item(open(&mut self.gathers))
             }
@@ -272,6 +276,10 @@ fn finish_item(item: &mut Item, gather: Gather, text: String, src: &str, lines: 
     item.code = gather.code;
     item.checkbox = gather.checkbox;
     item.text = text;
+    item.text_start = gather
+        .span
+        .clone()
+        .map(|s| s.start + leading_blank(&src[s]));
     if let Some(cb) = gather.checkbox {
         item.line = lines.line(cb.offset);
     } else if let Some(rest) = tilde_box(&item.text) {

@@ -50,6 +50,65 @@ pub struct Change {
     pub reason: String,
 }
 
+/// A markdown roadmap whose linked plain items became checkbox items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boxed {
+    /// The document: the input with `[ ] ` inserted before the text of each such item.
+    pub text: String,
+    /// The 1-based lines of the items that got a box, in document order.
+    pub lines: Vec<usize>,
+}
+
+/// Turns each item linked to a gate that has no checkbox (a plain bullet, as many roadmaps
+/// state their criteria) into a checkbox item: `- text` becomes `- [ ] text`. Every other
+/// byte is unchanged; `sync` then ticks the new boxes from the evidence. An item whose text
+/// does not start on its marker's line is left alone, since a box there would not be one.
+pub fn add_boxes(markdown: &str, roadmap: &Roadmap) -> Boxed {
+    let linked = linked_gates(roadmap);
+    let mut at: Vec<(usize, usize)> = Vec::new();
+    for block in scan(markdown) {
+        let Block::Item(item) = block else { continue };
+        let Some(start) = item.text_start else {
+            continue;
+        };
+        if item.checkbox.is_some() || !linked.contains_key(&normalize(&item.text)) {
+            continue;
+        }
+        let line_start = markdown[..start].rfind('\n').map_or(0, |i| i + 1);
+        if is_marker(&markdown[line_start..start]) {
+            at.push((start, item.line));
+        }
+    }
+    let mut text = markdown.to_owned();
+    for (start, _) in at.iter().rev() {
+        text.insert_str(*start, "[ ] ");
+    }
+    Boxed {
+        text,
+        lines: at.into_iter().map(|(_, line)| line).collect(),
+    }
+}
+
+/// Whether `prefix` (a line up to an item's text) is indentation or blockquote markers, then
+/// a list marker (`-`, `*`, `+`, `1.`, `1)`) and blanks: where a task marker may go.
+fn is_marker(prefix: &str) -> bool {
+    let rest = prefix.trim_start_matches([' ', '\t', '>']);
+    let rest = match rest.strip_prefix(['-', '*', '+']) {
+        Some(r) => r,
+        None => {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 || digits > 9 {
+                return false;
+            }
+            match rest[digits..].strip_prefix(['.', ')']) {
+                Some(r) => r,
+                None => return false,
+            }
+        }
+    };
+    !rest.is_empty() && rest.chars().all(|c| c == ' ' || c == '\t')
+}
+
 /// Sets the boxes of the items linked to gates (by the gates' `item` text, whitespace
 /// normalized) from the scorecard: `[x]` when every linked gate passes, `[ ]` otherwise,
 /// a `[~]` left as it is while its gates do not all pass.
@@ -184,11 +243,21 @@ fn gate_decision(gates: &[&GateId], card: &Scorecard, mark: u8) -> Decision {
     match failing {
         None => {
             let gate = gates[0];
+            // A partial pass ticks the box (it counts), and the reason says it is partial.
+            let partial = gates
+                .iter()
+                .filter_map(|g| card.gate(g.as_str()).and_then(|s| s.partial()))
+                .sum::<usize>();
+            let partial = if partial > 0 {
+                format!(" (partial: {partial} skipped)")
+            } else {
+                String::new()
+            };
             Decision {
                 to: b'x',
                 gate: gate.clone(),
                 phase: None,
-                reason: format!("gate `{gate}` passes"),
+                reason: format!("gate `{gate}` passes{partial}"),
             }
         }
         Some(gate) => {

@@ -27,10 +27,12 @@ pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100
 pub use id::{GateId, InvalidId, PhaseId, ServiceId};
 pub use policy::WaiverRule;
 pub use record::{
-    Approval, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance, RECORD_VERSION,
-    Record, Rule, STATEMENT_NAMESPACE, Severity, Waiver,
+    Approval, Coverage, Finding, GitInfo, OutputEvidence, PersonalSignature, Provenance,
+    RECORD_VERSION, Record, Rule, STATEMENT_NAMESPACE, Severity, SkippedRule, Waiver,
 };
-pub use roadmap::{Cron, Gate, GateKind, Phase, Project, Ready, Roadmap, Schedule, Service, Trust};
+pub use roadmap::{
+    Cron, Gate, GateKind, Partial, Phase, Project, Ready, Roadmap, Schedule, Service, Trust,
+};
 pub use status::{
     ApprovalStatus, Distrust, Evidence, GateState, GateStatus, PhaseState, PhaseStatus, Scorecard,
     evaluate, evaluate_evidence, evaluate_trusting, phase_evidence_digest,

@@ -72,6 +72,49 @@ pub struct Record {
     /// existed (which keep their encoding), on skips and on statements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::CacheInfo>,
+    /// For a probe gate: which of the probe's rules the attempt exercised and which it
+    /// skipped, with why. Absent on command gates, sign-offs and records made before
+    /// coverage existed (which keep their encoding and so their hashes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+}
+
+/// Which of a probe's rules an attempt exercised, and which it skipped and why: a pass
+/// says only what it tested.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// The rules the probe tested, in the probe's order.
+    pub exercised: Vec<String>,
+    /// The rules it did not test, each with the reason and what to add to test it.
+    pub skipped: Vec<SkippedRule>,
+}
+
+/// A rule a probe did not test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRule {
+    /// The rule's name, as `require = [...]` names it.
+    pub rule: String,
+    /// Why it was not tested and what the gate needs for it to be
+    /// ("plain http; set https = \"yes\" when TLS ends at a proxy").
+    pub reason: String,
+}
+
+impl Coverage {
+    /// Whether some rule was skipped: a pass then is partial.
+    pub fn is_partial(&self) -> bool {
+        !self.skipped.is_empty()
+    }
+
+    /// The skip of `rule`, if it was skipped.
+    pub fn skip_of(&self, rule: &str) -> Option<&SkippedRule> {
+        self.skipped.iter().find(|s| s.rule == rule)
+    }
+}
+
+impl std::fmt::Display for SkippedRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.rule, self.reason)
+    }
 }
 
 /// A person's approval of a `signoff` gate, and what exactly it approves.
@@ -351,6 +394,7 @@ impl Record {
             approval: None,
             waiver: None,
             cache: None,
+            coverage: None,
         }
     }
 }

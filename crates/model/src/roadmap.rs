@@ -134,11 +134,52 @@ pub struct Gate {
     /// out of the digest when absent, so older evidence stays current.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<bool>,
+    /// For a probe gate: `require = [...]`, rules of the probe a pass must have exercised;
+    /// a skipped one is a fail saying what to add. Left out of the digest when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<String>,
+    /// For a probe gate: what a pass that skipped rules counts as (`partial`, from the
+    /// gate, else the strictest of its phases, else `[project]`). Left out of the digest at
+    /// its default.
+    #[serde(skip_serializing_if = "Partial::is_default")]
+    pub partial: Partial,
+    /// `todo = "fill in: fault, restore"`: what the gate still needs before it can test
+    /// its claim (written by `import`). Such a gate never runs and stays `missing` with
+    /// this text. Left out of the digest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub todo: Option<String>,
     /// When the daemon runs the gate on its own (`every`) and how often at most
     /// (`cooldown`); its own keys, else its phase's. Not part of the digest: when a gate
     /// runs does not change what its evidence says.
     #[serde(skip)]
     pub schedule: Schedule,
+}
+
+/// What a probe gate's pass that skipped some of the probe's rules counts as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Partial {
+    /// A pass, shown as `pass (partial)` everywhere (the default).
+    #[default]
+    Pass,
+    /// A fail whose reason names the skipped rules and what to add.
+    Fail,
+}
+
+impl Partial {
+    /// The policy named `name` (`pass` or `fail`), if any.
+    pub fn from_name(name: &str) -> Option<Partial> {
+        match name {
+            "pass" => Some(Partial::Pass),
+            "fail" => Some(Partial::Fail),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the default, left out of a gate's digest.
+    pub fn is_default(&self) -> bool {
+        *self == Partial::default()
+    }
 }
 
 /// When a gate runs without being asked (`phasegate daemon`, `phasegate watch`).

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::{
-    CachedFrom, Gate, GateId, GateKind, PhaseId, Record, Roadmap, Sha256Hex, Verdict, Waiver,
-    sha256_hex,
+    CachedFrom, Coverage, Gate, GateId, GateKind, PhaseId, Record, Roadmap, Sha256Hex, Verdict,
+    Waiver, sha256_hex,
 };
 
 /// The state of one gate on the scorecard.
@@ -91,6 +91,27 @@ pub struct GateStatus {
     /// (its time is what `fresh_for` is judged from).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<CachedFrom>,
+    /// For a probe gate: the rules the evidence shown exercised and those it skipped, with
+    /// why. A `pass` whose `coverage.skipped` is not empty is a partial pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+}
+
+impl GateStatus {
+    /// How many rules a passing gate's evidence skipped: `Some` only for a partial pass.
+    pub fn partial(&self) -> Option<usize> {
+        let skipped = self.coverage.as_ref().map_or(0, |c| c.skipped.len());
+        (self.state == GateState::Pass && skipped > 0).then_some(skipped)
+    }
+
+    /// The state as shown: `pass (partial: 2 skipped)` for a partial pass, never a plain
+    /// `pass`.
+    pub fn state_label(&self) -> String {
+        match self.partial() {
+            Some(n) => format!("pass (partial: {n} skipped)"),
+            None => self.state.to_string(),
+        }
+    }
 }
 
 /// One approver's approval of a `signoff` gate, as judged now.
@@ -135,6 +156,10 @@ pub struct PhaseStatus {
     pub gates: Vec<GateId>,
     /// Why it is not done (empty when done).
     pub reasons: Vec<String>,
+    /// Its passing gates whose evidence skipped some rules: a phase done on them is done
+    /// on partial evidence, and says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<GateId>,
 }
 
 /// The whole scorecard.
@@ -329,12 +354,22 @@ fn phase_statuses(roadmap: &Roadmap, gates: &[GateStatus]) -> Vec<PhaseStatus> {
             PhaseState::Done
         };
         phase_states.insert(&phase.id, state);
+        let partial = ids
+            .iter()
+            .filter(|id| {
+                by_id
+                    .get(id.as_str())
+                    .is_some_and(|g| g.partial().is_some())
+            })
+            .cloned()
+            .collect();
         phases.push(PhaseStatus {
             id: phase.id.clone(),
             title: phase.title.clone(),
             state,
             gates: ids,
             reasons,
+            partial,
         });
     }
     phases
@@ -667,6 +702,10 @@ fn gate_status(
     now: Timestamp,
 ) -> GateStatus {
     let base = |state, reason: String, r: Option<&Record>| status_of(gate, state, reason, r);
+    // A gate still to be filled in tests nothing yet, whatever evidence it had before.
+    if let Some(todo) = &gate.todo {
+        return base(GateState::Missing, format!("todo: {todo}"), None);
+    }
     let Some(r) = decisive else {
         let reason = match skipped {
             Some(s) => format!(
@@ -694,11 +733,24 @@ fn gate_status(
                     "passed under a different definition of the gate; run it again".into(),
                     Some(r),
                 )
-            } else if let Some(from) = r.cached_from() {
-                let reason = format!("passed (cached from evidence #{})", from.seq);
-                base(GateState::Pass, reason, Some(r))
             } else {
-                base(GateState::Pass, "passed".into(), Some(r))
+                let cached = r
+                    .cached_from()
+                    .map(|from| format!(" (cached from evidence #{})", from.seq))
+                    .unwrap_or_default();
+                // The rules only; `why` and `coverage` give each one's reason.
+                let partial = match r.coverage.as_ref().filter(|c| c.is_partial()) {
+                    Some(c) => format!(
+                        "; partial: skipped {}",
+                        c.skipped
+                            .iter()
+                            .map(|s| s.rule.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => String::new(),
+                };
+                base(GateState::Pass, format!("passed{cached}{partial}"), Some(r))
             }
         }
         Verdict::Fail | Verdict::Error => {
@@ -722,6 +774,7 @@ fn status_of(gate: &Gate, state: GateState, reason: String, shown: Option<&Recor
         approvals: Vec::new(),
         waiver: None,
         cached_from: shown.and_then(|r| r.cached_from().cloned()),
+        coverage: shown.and_then(|r| r.coverage.clone()),
     }
 }
 

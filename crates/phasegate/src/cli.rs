@@ -89,8 +89,10 @@ pub enum Command {
     /// Each phase or milestone heading becomes a phase, each checkbox item and each
     /// acceptance / exit criterion a gate linked back to its text (`item = "..."`):
     /// backticked commands become `run` gates, items naming a known check (headers, CORS,
-    /// readiness, rate limit, ...) the matching probe with parameters to fill in, everything
-    /// else a `signoff` gate, so nothing is dropped. The same document gives the same file.
+    /// readiness, rate limit, ...) the matching probe, with a `todo` listing what its claim
+    /// still needs (the gate stays missing until it is removed) and `require` naming the rules
+    /// the claim rests on; items about a workflow (rollback, promotion) and everything else a
+    /// `signoff` gate, so nothing is dropped. The same document gives the same file.
     Import(ImportArgs),
     /// Tick the markdown roadmap's checkboxes from the evidence
     ///
@@ -339,6 +341,10 @@ pub struct SyncArgs {
     /// Change nothing; exit 1 when the document disagrees with the evidence
     #[arg(long)]
     pub check: bool,
+    /// First turn each linked plain bullet item into a checkbox item (`- text` becomes
+    /// `- [ ] text`), every other byte kept; run it once, `sync` keeps the boxes after
+    #[arg(long, conflicts_with = "check")]
+    pub add_boxes: bool,
 }
 
 #[derive(Debug, Args)]

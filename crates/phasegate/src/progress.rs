@@ -62,7 +62,9 @@ impl Progress {
 
     /// An attempt ended (or a gate was skipped).
     fn finished(&mut self, r: &Record) {
+        let skipped = r.coverage.as_ref().map_or(0, |c| c.skipped.len());
         let mark = match r.verdict {
+            Verdict::Pass if skipped > 0 => "◐",
             Verdict::Pass => "✔",
             Verdict::Fail => "✘",
             Verdict::Error => "‼",
@@ -81,10 +83,14 @@ impl Progress {
                 .map(|w| format!(": {w}"))
                 .unwrap_or_default(),
         };
+        let verdict = if r.verdict == Verdict::Pass && skipped > 0 {
+            format!("pass (partial: {skipped} skipped)")
+        } else {
+            r.verdict.to_string()
+        };
         let line = format!(
-            "{mark} {} {}{retry} ({:.1}s){why}",
+            "{mark} {} {verdict}{retry} ({:.1}s){why}",
             r.gate,
-            r.verdict,
             r.duration_ms as f64 / 1000.0
         );
         match (&self.multi, self.bars.remove(r.gate.as_str())) {

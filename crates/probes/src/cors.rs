@@ -100,6 +100,14 @@ pub(crate) struct Cors;
 
 impl Probe for Cors {
     const KIND: &'static str = "cors";
+    const RULES: &'static [&'static str] = &[
+        "allowed",
+        "foreign",
+        "look_alikes",
+        "preflight",
+        "max_age",
+        "vary",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -203,6 +211,20 @@ impl Probe for Cors {
         }
         vary(&simples, report);
         vary(&preflights, report);
+        // `allowed` is required, so the allowed origins and their look-alikes always went.
+        for rule in ["allowed", "foreign", "look_alikes", "vary"] {
+            report.exercised(rule);
+        }
+        report.covered(
+            "preflight",
+            needs_preflight(cfg),
+            "the request is CORS-safelisted, so browsers send no preflight; give `method` or `request_headers` the clients really send",
+        );
+        report.covered(
+            "max_age",
+            cfg.max_age_at_least.is_some(),
+            "no `max_age_at_least`: preflight caching not judged",
+        );
         Ok(())
     }
 }

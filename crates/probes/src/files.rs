@@ -23,6 +23,10 @@ pub(crate) trait FileProbe {
     /// The name written in `probe = "..."`.
     const KIND: &'static str;
 
+    /// The probe's rules, as [`crate::probe::Probe::RULES`]: each one the check records
+    /// with [`Report::exercised`] or [`Report::skipped`] (one call per rule).
+    const RULES: &'static [&'static str] = &[];
+
     /// The typed parameters, deserialized from [`Params`] (unknown keys are errors).
     type Config: DeserializeOwned + Send + Sync + 'static;
 
@@ -82,7 +86,10 @@ pub(crate) fn run_files<'a, P: FileProbe>(
         let cancel = Cancel::default();
         let (owned_ctx, owned_cancel) = (ctx.clone(), cancel.clone());
         let mut task = tokio::task::spawn_blocking(move || {
-            let mut report = Report::default();
+            let mut report = Report {
+                rules: P::RULES,
+                ..Report::default()
+            };
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 P::check(&cfg, &owned_ctx, &owned_cancel, &mut report)
             }));

@@ -12,7 +12,7 @@
 //! error_routes = true                  # also probe an unknown path and an unknown method
 //! authenticated = { paths = ["/account"], bearer = "/token" }  # signed in after the login
 //! ignore = ["corp-missing"]            # finding codes not reported
-//! require = ["cookie-session-host-prefix-missing"]  # opt-in codes
+//! opt_in = ["cookie-session-host-prefix-missing"]  # opt-in codes
 //! ```
 //!
 //! Requests: each path, then (with `error_routes`) `GET /phasegate-probe-404-<random>`, which
@@ -38,7 +38,7 @@
 //! | `cache` | the login's response or an `authenticated` response without `Cache-Control: no-store` | `cache-no-store-missing` | — | — |
 //! | `powered_by` | `X-Powered-By` present | `x-powered-by` | — (not tested by the Observatory) | — |
 //! | `server_version` | `Server` contains a digit | `server-version` | — (not tested by the Observatory) | — |
-//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly` or with `SameSite=None`; a `__Secure-`/`__Host-` cookie (case-insensitive) breaking its prefix rules; a named session cookie never set; with `require`, a session cookie not named `__Host-` | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-session-samesite-none`, `cookie-prefix-invalid`, `cookie-session-not-seen`, `cookie-session-host-prefix-missing` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
+//! | `cookies` | a cookie without `Secure` (https only); `SameSite` missing, not Lax/Strict/None, or None without Secure; a named session cookie without `HttpOnly` or with `SameSite=None`; a `__Secure-`/`__Host-` cookie (case-insensitive) breaking its prefix rules; a named session cookie never set; with `opt_in`, a session cookie not named `__Host-` | `cookie-not-secure`, `cookie-samesite-missing`, `cookie-samesite-invalid`, `cookie-session-not-httponly`, `cookie-session-samesite-none`, `cookie-prefix-invalid`, `cookie-session-not-seen`, `cookie-session-host-prefix-missing` | cookies | yes for Secure, SameSite values and HttpOnly, except: session cookies are the named ones (Observatory: names containing `sess` or `login`), a missing SameSite fails (Observatory: pass with 0), and Secure is not required on plain http with `https = "auto"` |
 //! | (error routes) | the unknown path does not answer 404; the unknown method does not answer 404 or 405 | `unknown-path-status`, `unknown-method-status` | — | — |
 //!
 //! Cookies being deleted (Max-Age ≤ 0, else an Expires in the past) are not judged. The
@@ -66,7 +66,7 @@ use meta::Meta;
 
 const YEAR_SECS: u64 = 365 * 24 * 3600;
 
-/// Every finding code of this probe, as `ignore` and `require` name them.
+/// Every finding code of this probe, as `ignore` and `opt_in` name them.
 pub(crate) const CODES: &[&str] = &[
     "hsts-missing",
     "hsts-invalid",
@@ -115,7 +115,7 @@ pub(crate) const CODES: &[&str] = &[
     "unknown-method-status",
 ];
 
-/// Codes off unless `require` names them: sound advice that most sound sites do not follow.
+/// Codes off unless `opt_in` names them: sound advice that most sound sites do not follow.
 const OPT_IN: &[&str] = &["cookie-session-host-prefix-missing"];
 
 /// The `headers` probe's parameters.
@@ -140,9 +140,10 @@ pub(crate) struct Config {
     /// Finding codes not reported: where a site legitimately differs.
     #[serde(default)]
     ignore: Vec<String>,
-    /// Opt-in finding codes to check (see [`OPT_IN`]).
+    /// Opt-in finding codes to check (see [`OPT_IN`]). Not `require`, which is the gate's
+    /// own key naming the rules a pass must have exercised.
     #[serde(default)]
-    require: Vec<String>,
+    opt_in: Vec<String>,
     /// With an https base URL: the cleartext port that must redirect to https.
     #[serde(default = "http_port")]
     http_port: u16,
@@ -229,6 +230,25 @@ pub(crate) struct Headers;
 
 impl Probe for Headers {
     const KIND: &'static str = "headers";
+    // The `rules.*` switches, then what the switches do not name: the `Secure` cookie flag
+    // (https only), the cleartext redirect (https base URL only) and the error routes.
+    const RULES: &'static [&'static str] = &[
+        "hsts",
+        "csp",
+        "nosniff",
+        "framing",
+        "referrer",
+        "coop",
+        "corp",
+        "permissions_policy",
+        "cache",
+        "powered_by",
+        "server_version",
+        "cookies",
+        "cookie_secure",
+        "https_redirect",
+        "error_routes",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -270,9 +290,9 @@ impl Probe for Headers {
                 ));
             }
         }
-        for (key, list) in [("ignore", &cfg.ignore), ("require", &cfg.require)] {
+        for (key, list) in [("ignore", &cfg.ignore), ("opt_in", &cfg.opt_in)] {
             for (i, code) in list.iter().enumerate() {
-                let known = if key == "require" { OPT_IN } else { CODES };
+                let known = if key == "opt_in" { OPT_IN } else { CODES };
                 if !known.contains(&code.as_str()) {
                     errors.push(err(
                         format!("{key}[{i}]"),
@@ -380,7 +400,7 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
         responses.push(resp);
     }
     let host_prefix = cfg
-        .require
+        .opt_in
         .iter()
         .any(|c| c == "cookie-session-host-prefix-missing");
     let mut cookies = CookieCheck::default();
@@ -390,6 +410,13 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
             cookies.evaluate(&cfg.session_cookies, host_prefix, https, resp, report);
         }
     }
+    coverage(
+        cfg,
+        http.base().scheme() == "https",
+        https,
+        &responses,
+        report,
+    );
     if cfg.rules.cookies {
         for name in &cfg.session_cookies {
             if !cookies.seen.contains(name) {
@@ -402,6 +429,83 @@ async fn check(cfg: &Config, http: &mut Client, report: &mut Report) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Records which rules the responses let the probe test, and why the others were not.
+fn coverage(
+    cfg: &Config,
+    https_url: bool,
+    https: bool,
+    responses: &[Response],
+    report: &mut Report,
+) {
+    let r = cfg.rules;
+    let off = |key: &str| format!("turned off by `rules = {{ {key} = false }}`");
+    let plain = "plain http; set https = \"yes\" when TLS ends at a proxy";
+    for (rule, on) in [
+        ("csp", r.csp),
+        ("nosniff", r.nosniff),
+        ("framing", r.framing),
+        ("referrer", r.referrer),
+        ("corp", r.corp),
+        ("powered_by", r.powered_by),
+        ("server_version", r.server_version),
+    ] {
+        report.covered(rule, on, off(rule));
+    }
+    for (rule, on) in [("hsts", r.hsts), ("cookie_secure", r.cookies)] {
+        match (on, https) {
+            (false, _) => report.skipped(rule, off(if rule == "hsts" { rule } else { "cookies" })),
+            (true, false) => report.skipped(rule, plain),
+            (true, true) => report.exercised(rule),
+        }
+    }
+    let html = responses.iter().any(|resp| {
+        resp.header("content-type")
+            .is_some_and(|t| t.to_ascii_lowercase().contains("text/html"))
+    });
+    for (rule, on) in [
+        ("coop", r.coop),
+        ("permissions_policy", r.permissions_policy),
+    ] {
+        match (on, html) {
+            (false, _) => report.skipped(rule, off(rule)),
+            (true, false) => report.skipped(
+                rule,
+                "no HTML response among the probed routes; add an HTML page to `paths`",
+            ),
+            (true, true) => report.exercised(rule),
+        }
+    }
+    match (r.cache, cfg.login.is_some()) {
+        (false, _) => report.skipped("cache", off("cache")),
+        (true, false) => report.skipped(
+            "cache",
+            "no signed-in response; add `login` (and `authenticated` paths)",
+        ),
+        (true, true) => report.exercised("cache"),
+    }
+    let set_cookie = responses
+        .iter()
+        .any(|resp| !resp.header_all("set-cookie").is_empty());
+    match (r.cookies, set_cookie || !cfg.session_cookies.is_empty()) {
+        (false, _) => report.skipped("cookies", off("cookies")),
+        (true, false) => report.skipped(
+            "cookies",
+            "no probed route set a cookie; add `login` and name its `session_cookies`",
+        ),
+        (true, true) => report.exercised("cookies"),
+    }
+    report.covered(
+        "https_redirect",
+        https_url,
+        "the base URL is http; give an https `base_url` to check that cleartext redirects to https",
+    );
+    report.covered(
+        "error_routes",
+        cfg.error_routes,
+        "turned off by `error_routes = false`",
+    );
 }
 
 /// A request carrying what the login gave: its cookies, and its bearer token if configured.

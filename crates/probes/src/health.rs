@@ -79,6 +79,7 @@ pub(crate) struct Health;
 
 impl Probe for Health {
     const KIND: &'static str = "health";
+    const RULES: &'static [&'static str] = &["live", "ready", "dependency", "recovery"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -124,7 +125,9 @@ impl Probe for Health {
         report: &mut Report,
     ) -> Result<(), ProbeError> {
         let live = http.send(&Request::get(&cfg.live)).await?;
+        report.exercised("live");
         let ready = http.send(&Request::get(&cfg.ready)).await?;
+        report.exercised("ready");
         for (code, what, resp) in [
             ("live-not-ok", "liveness", &live),
             ("ready-not-ok", "readiness", &ready),
@@ -138,21 +141,33 @@ impl Probe for Health {
             }
         }
         let (Some(fault), Some(restore)) = (&cfg.fault, &cfg.restore) else {
+            let why = "no fault hook: add `fault` and `restore` (commands that take a dependency down and bring it back)";
+            report.skipped("dependency", why);
+            report.skipped("recovery", why);
             return Ok(());
         };
         if !report.findings.is_empty() {
             // Breaking a dependency of a service that is not healthy to begin with proves nothing.
+            let why = "the service was not healthy before the fault, so no fault was made";
+            report.skipped("dependency", why);
+            report.skipped("recovery", why);
             return Ok(());
         }
         // From here on, a check cut short (timeout, Ctrl-C, panic) still restores: see `cleanup`.
         report.pending_cleanup = true;
         let faulted = match hook::run("fault", fault, ctx, cfg.within.0).await {
-            Ok(()) => during_fault(cfg, http, report).await,
+            Ok(()) => {
+                report.exercised("dependency");
+                during_fault(cfg, http, report).await
+            }
             Err(e) => Err(e),
         };
         // The restore runs whatever happened above, so the service is left as it was found.
         let restored = match run_restore(restore, cfg, ctx, report).await {
-            Ok(()) if faulted.is_ok() => after_restore(cfg, http, report).await,
+            Ok(()) if faulted.is_ok() => {
+                report.exercised("recovery");
+                after_restore(cfg, http, report).await
+            }
             Ok(()) => Ok(()),
             Err(e) => Err(e),
         };

@@ -181,6 +181,7 @@ pub(crate) struct Http;
 
 impl Probe for Http {
     const KIND: &'static str = "http";
+    const RULES: &'static [&'static str] = &["requests"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -209,6 +210,14 @@ impl Probe for Http {
                 latencies.push(resp.latency);
             }
         }
+        // A request not sent (a capture it uses was not taken) is a finding too; its
+        // assertions were not tested.
+        let unsent = cfg.requests.len() - latencies.len();
+        report.covered(
+            "requests",
+            unsent == 0,
+            format!("{unsent} of the requests were not sent: a capture they use was not taken"),
+        );
         if !latencies.is_empty() {
             latencies.sort();
             let max = latencies[latencies.len() - 1];

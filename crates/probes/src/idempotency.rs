@@ -70,6 +70,7 @@ pub(crate) struct Idempotency;
 
 impl Probe for Idempotency {
     const KIND: &'static str = "idempotency";
+    const RULES: &'static [&'static str] = &["repeat", "effect", "concurrent", "key_reuse"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -202,6 +203,17 @@ impl Run<'_> {
         if reference.is_empty() {
             report.measure("effect_checked", 0.0);
         }
+        match (&self.observer, reference.is_empty()) {
+            (None, _) => report.skipped(
+                "effect",
+                "no `effect` request: only the answers were compared; add `effect`",
+            ),
+            (Some(_), true) => report.skipped(
+                "effect",
+                "the first request did not change the `effect` reading, so a second effect cannot show; point `effect` at what the request changes",
+            ),
+            (Some(_), false) => report.exercised("effect"),
+        }
 
         let second = http.send(&self.request(&key, "repeated", false)?).await?;
         if !second.is_success() {
@@ -218,6 +230,7 @@ impl Run<'_> {
         } else {
             self.same_answer(&first, &second, "sent twice", report);
         }
+        report.exercised("repeat");
         let twice = self.read("after the repeated request", http).await?;
         self.no_change(
             &once,
@@ -228,10 +241,12 @@ impl Run<'_> {
         );
 
         let raced = self.race(&reference, twice, http, report).await?;
+        report.exercised("concurrent");
 
         let other = http
             .send(&self.request(&key, "different body, same key", true)?)
             .await?;
+        report.exercised("key_reuse");
         if !(400..500).contains(&other.status) {
             report.finding(
                 "idempotency-key-reuse-not-refused",

@@ -197,6 +197,12 @@ fn unknown_kind(kind: &str) -> ParamError {
     }
 }
 
+/// The rules probe `kind` records coverage of (what `require = [...]` may name), in its
+/// order; `None` for an unknown kind.
+pub fn rules(kind: &str) -> Option<&'static [&'static str]> {
+    entry(kind).map(|e| e.rules)
+}
+
 /// What a probe examines: a running service over HTTP, or the files of the project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -255,6 +261,9 @@ pub struct Outcome {
     /// The probe's own record of what it measured, kept as the gate's output evidence (the
     /// `load` probe: its result file, histograms included); `None` for most probes.
     pub attachment: Option<String>,
+    /// Which of the probe's rules the run tested and which it skipped, with why; `None` for
+    /// a probe that declares no rules and recorded none.
+    pub coverage: Option<phasegate_model::Coverage>,
 }
 
 /// Runs the probe `kind` against `ctx.base_url`. Never panics on a misbehaving service and never

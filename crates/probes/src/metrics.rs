@@ -85,6 +85,7 @@ pub(crate) struct Metrics;
 
 impl Probe for Metrics {
     const KIND: &'static str = "metrics";
+    const RULES: &'static [&'static str] = &["format", "families", "monotonic", "traffic"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -122,6 +123,8 @@ impl Probe for Metrics {
             return Ok(());
         };
         let at = resp.location.as_str();
+        report.exercised("format");
+        report.exercised("families");
         report.measure("metrics_families", exp.families.len() as f64);
         report.measure(
             "metrics_samples",
@@ -135,8 +138,15 @@ impl Probe for Metrics {
             return Ok(());
         };
         decreased(&exp, &second, &again.location, report);
+        report.exercised("monotonic");
         if cfg.expect_traffic {
             grows(cfg, &exp, &second, &counters, http, report).await?;
+            report.exercised("traffic");
+        } else {
+            report.skipped(
+                "traffic",
+                "`expect_traffic = false`: request counters not seen to count a request",
+            );
         }
         Ok(())
     }

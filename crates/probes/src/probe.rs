@@ -22,6 +22,11 @@ pub(crate) trait Probe {
     /// The name written in `probe = "..."`.
     const KIND: &'static str;
 
+    /// The probe's rules, in the order `why` lists them: the check records each as
+    /// exercised or skipped with the reason ([`Report::exercised`], [`Report::skipped`]);
+    /// a gate's `require = [...]` names them. A rule left unrecorded is closed as skipped.
+    const RULES: &'static [&'static str] = &[];
+
     /// The typed parameters, deserialized from [`Params`] (unknown keys are errors).
     type Config: DeserializeOwned + Send + Sync;
 
@@ -62,6 +67,7 @@ pub(crate) type Stop<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 pub(crate) struct Entry {
     pub kind: &'static str,
     pub target: Target,
+    pub rules: &'static [&'static str],
     pub validate: fn(&Params) -> Result<(), Vec<ParamError>>,
     pub run: for<'a> fn(&'a Params, &'a Context, Stop<'a>) -> BoxReport<'a>,
 }
@@ -72,6 +78,7 @@ impl Entry {
         Entry {
             kind: P::KIND,
             target: Target::Service,
+            rules: P::RULES,
             validate: validate::<P>,
             run: run::<P>,
         }
@@ -82,6 +89,7 @@ impl Entry {
         Entry {
             kind: P::KIND,
             target: Target::Files,
+            rules: P::RULES,
             validate: validate_files::<P>,
             run: run_files::<P>,
         }
@@ -119,7 +127,10 @@ fn run<'a, P: Probe>(raw: &'a Params, ctx: &'a Context, stop: Stop<'a>) -> BoxRe
             Ok(cfg) => cfg,
             Err(errors) => return (Report::invalid(&errors), None),
         };
-        let mut report = Report::default();
+        let mut report = Report {
+            rules: P::RULES,
+            ..Report::default()
+        };
         let Some(base) = &ctx.base_url else {
             let why = format!(
                 "probe `{}` has no target: give the gate `service = \"...\"` or `base_url = \"...\"`",

@@ -82,6 +82,7 @@ pub(crate) struct RateLimit;
 
 impl Probe for RateLimit {
     const KIND: &'static str = "rate-limit";
+    const RULES: &'static [&'static str] = &["limit", "retry_after", "recovery"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -113,17 +114,35 @@ impl Probe for RateLimit {
         http: &mut Client,
         report: &mut Report,
     ) -> Result<(), ProbeError> {
-        let Some(limited) = burst(cfg, http, report).await? else {
+        let limited = burst(cfg, http, report).await?;
+        report.exercised("limit");
+        let Some(limited) = limited else {
+            report.skipped("retry_after", "no 429 came");
+            report.skipped("recovery", "no 429 came");
             return Ok(());
         };
         let wait = retry_wait(&limited, report);
+        report.exercised("retry_after");
         match wait {
             Some(wait) if wait.saturating_add(SLACK) <= cfg.max_wait.0 => {
                 report.measure("recovery_checked", 1.0);
+                report.exercised("recovery");
                 recovery(cfg, wait, http, report).await
             }
-            _ => {
+            Some(wait) => {
                 report.measure("recovery_checked", 0.0);
+                report.skipped(
+                    "recovery",
+                    format!(
+                        "the server asked to wait {}, more than `max_wait`; raise `max_wait` to check the limit lifts",
+                        humantime::format_duration(wait)
+                    ),
+                );
+                Ok(())
+            }
+            None => {
+                report.measure("recovery_checked", 0.0);
+                report.skipped("recovery", "no usable Retry-After to wait for");
                 Ok(())
             }
         }

@@ -195,6 +195,7 @@ pub(crate) struct Rbac;
 
 impl Probe for Rbac {
     const KIND: &'static str = "rbac";
+    const RULES: &'static [&'static str] = &["matrix", "repeat"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -240,9 +241,11 @@ impl Probe for Rbac {
         .await?;
         let mut differing = 0;
         let mut checked = 0;
+        let mut unsigned = BTreeSet::new();
         for cell in &cfg.cells {
             let row = &cfg.rows[cell.row];
             let Some(req) = ring.authorize(&cell.role, request(row)) else {
+                unsigned.insert(cell.role.as_str());
                 continue;
             };
             let mut got = Vec::new();
@@ -266,6 +269,21 @@ impl Probe for Rbac {
         }
         report.measure("cells", f64::from(checked));
         report.measure("cells_differing", f64::from(differing));
+        let roles: Vec<&str> = unsigned.into_iter().collect();
+        report.covered(
+            "matrix",
+            roles.is_empty(),
+            format!(
+                "no credentials for role {}, so its cells were not requested; fix its `roles` entry",
+                roles.join(", ")
+            ),
+        );
+        let denied = cfg.cells.iter().any(|c| c.times > 1);
+        report.covered(
+            "repeat",
+            denied,
+            "no denied cell was requested more than once; set `repeat` to 2 or more",
+        );
         report.measure("rate_limited_waits", f64::from(patience.waits));
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use phasegate_model::{Finding, Severity, Verdict};
+use phasegate_model::{Coverage, Finding, Partial, Severity, SkippedRule, Verdict};
 
 use crate::net::ProbeError;
 use crate::{Outcome, ParamError};
@@ -23,6 +23,12 @@ pub(crate) struct Report {
     pub pending_cleanup: bool,
     /// Becomes [`Outcome::attachment`].
     pub attachment: Option<String>,
+    /// The rules the check tested and the ones it skipped, in the order first recorded;
+    /// becomes [`Outcome::coverage`].
+    pub coverage: Coverage,
+    /// The probe's rules ([`crate::probe::Probe::RULES`]): a rule the check neither tested
+    /// nor skipped is closed as skipped, so that a pass never claims it.
+    pub rules: &'static [&'static str],
 }
 
 impl Report {
@@ -45,6 +51,75 @@ impl Report {
         });
     }
 
+    /// Records that the check tested `rule` (one of the probe's rules). A rule tested once
+    /// counts as exercised even if it was skipped elsewhere (on another response).
+    pub fn exercised(&mut self, rule: &str) {
+        self.known(rule);
+        if !self.coverage.exercised.iter().any(|r| r == rule) {
+            self.coverage.exercised.push(rule.to_owned());
+        }
+    }
+
+    /// Records that the check did not test `rule`, and why: the reason says what the gate
+    /// needs for it to be tested ("plain http; set https = \"yes\" when TLS ends at a
+    /// proxy"). The first reason given for a rule is kept.
+    pub fn skipped(&mut self, rule: &str, reason: impl Into<String>) {
+        self.known(rule);
+        if self.coverage.skip_of(rule).is_none() {
+            self.coverage.skipped.push(SkippedRule {
+                rule: rule.to_owned(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// [`Report::exercised`] when `tested`, else [`Report::skipped`] with `reason`.
+    pub fn covered(&mut self, rule: &str, tested: bool, reason: impl Into<String>) {
+        if tested {
+            self.exercised(rule);
+        } else {
+            self.skipped(rule, reason);
+        }
+    }
+
+    // A misspelt rule name would make a coverage line nobody can `require`.
+    fn known(&self, rule: &str) {
+        debug_assert!(
+            self.rules.is_empty() || self.rules.contains(&rule),
+            "rule `{rule}` is not one of {:?}",
+            self.rules
+        );
+    }
+
+    /// The coverage as the outcome carries it: the probe's rules neither tested nor skipped
+    /// are skipped ("not reached"), a rule tested somewhere is not also skipped, and the
+    /// lists follow the probe's order of rules. `None` for a probe with no rules that
+    /// recorded none.
+    fn closed_coverage(&mut self) -> Option<Coverage> {
+        let mut c = std::mem::take(&mut self.coverage);
+        if self.rules.is_empty() && c.exercised.is_empty() && c.skipped.is_empty() {
+            return None;
+        }
+        for rule in self.rules {
+            if !c.exercised.iter().any(|r| r == rule) && c.skip_of(rule).is_none() {
+                c.skipped.push(SkippedRule {
+                    rule: (*rule).to_owned(),
+                    reason: "not reached: the check ended before it".to_owned(),
+                });
+            }
+        }
+        c.skipped.retain(|s| !c.exercised.contains(&s.rule));
+        let order = |r: &str| {
+            self.rules
+                .iter()
+                .position(|x| *x == r)
+                .unwrap_or(usize::MAX)
+        };
+        c.exercised.sort_by_key(|r| order(r));
+        c.skipped.sort_by_key(|s| order(&s.rule));
+        Some(c)
+    }
+
     /// Records a measurement.
     pub fn measure(&mut self, name: &str, value: f64) {
         self.measurements.insert(name.to_string(), value);
@@ -61,7 +136,8 @@ impl Report {
 
     /// The outcome at the default threshold ([`Severity::Medium`]); a gate with another
     /// `fail_on` judges it again ([`Outcome::judged`]).
-    pub fn into_outcome(self) -> Outcome {
+    pub fn into_outcome(mut self) -> Outcome {
+        let coverage = self.closed_coverage();
         let error = match self.error {
             Some(error) => Some(error),
             // No samples is never a pass: it proves nothing about the service.
@@ -81,6 +157,7 @@ impl Report {
             measurements: self.measurements,
             requests: self.requests,
             attachment: self.attachment,
+            coverage,
         };
         outcome.judged(Severity::default())
     }
@@ -116,6 +193,41 @@ impl Outcome {
         };
         self.verdict = verdict;
         self.reason = reason;
+        self
+    }
+}
+
+impl Outcome {
+    /// The verdict under the gate's coverage policy: a pass that skipped a rule in `require`,
+    /// or skipped any rule under `partial = "fail"`, is a fail whose reason names each such
+    /// rule and why it was skipped (which says what to add). Anything else is unchanged.
+    pub fn covering(mut self, require: &[String], partial: Partial) -> Outcome {
+        if self.verdict != Verdict::Pass {
+            return self;
+        }
+        let Some(coverage) = &self.coverage else {
+            return self;
+        };
+        let failing: Vec<String> = coverage
+            .skipped
+            .iter()
+            .filter(|s| partial == Partial::Fail || require.contains(&s.rule))
+            .map(ToString::to_string)
+            .collect();
+        if failing.is_empty() {
+            return self;
+        }
+        let why = if partial == Partial::Fail {
+            "partial = \"fail\""
+        } else {
+            "`require`"
+        };
+        self.verdict = Verdict::Fail;
+        self.reason = Some(format!(
+            "rule{} not exercised, which {why} does not allow: {}",
+            if failing.len() == 1 { "" } else { "s" },
+            failing.join("; ")
+        ));
         self
     }
 }
@@ -228,6 +340,76 @@ mod tests {
             Some(
                 "hsts-missing (high) on 4 responses: hsts-missing seen at GET /, GET /a, GET /b (+1 more)"
             )
+        );
+    }
+
+    #[test]
+    fn coverage_closes_over_the_probes_rules_and_a_rule_tested_once_is_exercised() {
+        let mut r = Report {
+            requests: 1,
+            rules: &["a", "b", "c", "d"],
+            ..Report::default()
+        };
+        r.skipped("c", "no `c` given");
+        r.exercised("b");
+        r.skipped("b", "not on this response");
+        r.exercised("a");
+        r.skipped("c", "a second reason is not kept");
+        let c = r.into_outcome().coverage.unwrap();
+        assert_eq!(c.exercised, ["a", "b"]);
+        let skipped: Vec<(&str, &str)> = c
+            .skipped
+            .iter()
+            .map(|s| (s.rule.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("c", "no `c` given"),
+                ("d", "not reached: the check ended before it")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_skipped_rule_fails_a_pass_and_leaves_a_fail_alone() {
+        use phasegate_model::Partial;
+        let partial = || {
+            let mut r = report(&[]);
+            r.rules = &["live", "dependency"];
+            r.exercised("live");
+            r.skipped("dependency", "no fault hook: add `fault`");
+            r
+        };
+        let o = partial().into_outcome();
+        assert_eq!(o.verdict, Verdict::Pass);
+        let kept = o.clone().covering(&["live".to_owned()], Partial::Pass);
+        assert_eq!(kept, o);
+        let failed = o.covering(&["dependency".to_owned()], Partial::Pass);
+        assert_eq!(failed.verdict, Verdict::Fail);
+        assert_eq!(
+            failed.reason.as_deref(),
+            Some(
+                "rule not exercised, which `require` does not allow: dependency: no fault hook: add `fault`"
+            )
+        );
+        let mut bad = partial();
+        bad.finding("hsts-missing", "no header", "GET /");
+        let bad = bad.into_outcome();
+        let reason = bad.reason.clone();
+        let still = bad.covering(&[], Partial::Fail);
+        assert_eq!(still.verdict, Verdict::Fail);
+        assert_eq!(still.reason, reason, "the finding stays the reason");
+    }
+
+    #[test]
+    fn a_probe_without_rules_has_no_coverage_unless_it_records_some() {
+        assert_eq!(report(&[]).into_outcome().coverage, None);
+        let mut r = report(&[]);
+        r.exercised("secrets");
+        assert_eq!(
+            r.into_outcome().coverage.unwrap().exercised,
+            ["secrets".to_owned()]
         );
     }
 

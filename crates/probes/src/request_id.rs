@@ -66,6 +66,7 @@ pub(crate) struct RequestId;
 
 impl Probe for RequestId {
     const KIND: &'static str = "request-id";
+    const RULES: &'static [&'static str] = &["generated", "unique", "echo", "hostile"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -101,8 +102,17 @@ impl Probe for RequestId {
     ) -> Result<(), ProbeError> {
         let mut ids = Ids::default();
         generated(cfg, http, &mut ids, report).await?;
+        report.exercised("generated");
+        report.covered(
+            "unique",
+            cfg.samples > 1,
+            "`samples = 1`: uniqueness needs at least 2 samples",
+        );
         echo(cfg, http, &mut ids, report).await?;
-        hostile(cfg, http, report).await
+        report.exercised("echo");
+        hostile(cfg, http, report).await?;
+        report.exercised("hostile");
+        Ok(())
     }
 }
 

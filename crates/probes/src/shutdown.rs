@@ -129,6 +129,7 @@ pub(crate) struct Shutdown;
 
 impl Probe for Shutdown {
     const KIND: &'static str = "shutdown";
+    const RULES: &'static [&'static str] = &["in_flight", "ready_drop", "new_connections", "exit"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -192,6 +193,9 @@ impl Probe for Shutdown {
         };
         let done = in_flight.finish(ctx.timeout).await;
         judge(cfg, &seen, exit, &done, sigterm, report);
+        for rule in Self::RULES {
+            report.exercised(rule);
+        }
         Ok(())
     }
 }

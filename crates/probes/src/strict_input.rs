@@ -135,6 +135,17 @@ impl Variant {
         ]
     }
 
+    /// The rule the variant tests, as `require` names it.
+    fn rule(self) -> &'static str {
+        match self {
+            Variant::UnknownField => "unknown_field",
+            Variant::WrongType => "wrong_type",
+            Variant::MissingField => "missing_field",
+            Variant::Oversized => "oversized",
+            Variant::Malformed => "malformed",
+        }
+    }
+
     /// The finding when the route accepts this variant.
     fn accepted_code(self) -> &'static str {
         match self {
@@ -292,6 +303,14 @@ pub(crate) struct StrictInput;
 
 impl Probe for StrictInput {
     const KIND: &'static str = "strict-input";
+    const RULES: &'static [&'static str] = &[
+        "unknown_field",
+        "wrong_type",
+        "missing_field",
+        "oversized",
+        "malformed",
+        "no_effect",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -418,6 +437,13 @@ impl Probe for StrictInput {
             run.route(route).await?;
         }
         let (routes, sent, refused) = (run.routes, run.sent, run.refused);
+        for v in Variant::all() {
+            // Dropped when another route sent it: a rule tested once is exercised.
+            report.skipped(
+                v.rule(),
+                "never sent: not in `variants`, or no route accepted its valid example body",
+            );
+        }
         report.measure("routes_checked", f64::from(routes));
         report.measure("variants_sent", f64::from(sent));
         report.measure("variants_refused", f64::from(refused));
@@ -495,6 +521,14 @@ impl Run<'_> {
             Some(effect) => self.read_effect(effect, "before the variants").await?,
             None => None,
         };
+        self.report.covered(
+            "no_effect",
+            before.is_some(),
+            format!(
+                "no `effect` read for {} {}: a refused body's side effects not checked; add `effect`",
+                route.method, route.path
+            ),
+        );
         for bad in &route.bad {
             let req = match &bad.body {
                 BadBody::Json(json) => base.clone().body(Some(Body::Json(json.clone()))),
@@ -506,6 +540,7 @@ impl Run<'_> {
             .note(format!("body {}", bad.what));
             let resp = self.patience.send(self.http, &req).await?;
             self.sent += 1;
+            self.report.exercised(bad.variant.rule());
             self.judge(bad, &resp);
             if let (Some(effect), Some(old)) = (&route.effect, &before) {
                 let after = self

@@ -137,6 +137,15 @@ pub(crate) struct Token;
 
 impl Probe for Token {
     const KIND: &'static str = "token";
+    const RULES: &'static [&'static str] = &[
+        "valid",
+        "tampered",
+        "other_user",
+        "other_resource",
+        "traversal",
+        "expiry",
+        "logs",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -248,6 +257,7 @@ impl Probe for Token {
             );
             return Ok(());
         }
+        report.exercised("valid");
         // The short-lived token is minted first so that its lifetime runs during the checks.
         let short = mint(cfg, &owner, Some(&cfg.expiring), probe.http).await?;
         let minted_at = Instant::now();
@@ -261,6 +271,9 @@ impl Probe for Token {
             )));
         }
         probe.refusals(&owner, &other, &token, report).await?;
+        for rule in ["tampered", "other_user", "other_resource", "traversal"] {
+            report.exercised(rule);
+        }
         let wait = cfg.expiring.lifetime.0 + SLACK;
         tokio::time::sleep_until(minted_at + wait).await;
         report.measure("expired_after_ms", ms(minted_at.elapsed()));
@@ -279,6 +292,12 @@ impl Probe for Token {
             ),
             "expired tokens still work",
             report,
+        );
+        report.exercised("expiry");
+        report.covered(
+            "logs",
+            !cfg.logs.is_empty(),
+            "no `logs`: the service's logs were not searched for tokens; add `logs`",
         );
         let secrets = [
             ("the owner's download token", token.as_str()),

@@ -144,6 +144,15 @@ pub(crate) struct Webhook;
 
 impl Probe for Webhook {
     const KIND: &'static str = "webhook";
+    const RULES: &'static [&'static str] = &[
+        "unsigned",
+        "forged",
+        "stale",
+        "mismatch",
+        "applied",
+        "replay",
+        "concurrent",
+    ];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -315,9 +324,27 @@ impl Run<'_> {
         let stale = self.cfg.scheme().has_timestamp();
         report.measure("stale_tested", f64::from(u8::from(stale)));
         report.measure("mismatches_tested", self.cfg.mismatches.len() as f64);
+        if !stale {
+            report.skipped(
+                "stale",
+                "the signature scheme carries no timestamp, so no event can be stale",
+            );
+        }
+        if self.cfg.mismatches.is_empty() {
+            report.skipped(
+                "mismatch",
+                "no `mismatches`: an event for another amount or currency was not tried; add `mismatches`",
+            );
+        }
         for refusal in refusals(self.cfg) {
             let event = self.event(refusal.kind, refusal.overrides)?;
             let (after, spent) = self.refused(&event, &refusal, state, http, report).await?;
+            report.exercised(match (refusal.kind, refusal.overrides) {
+                (Kind::Unsigned, _) => "unsigned",
+                (Kind::BadSignature, _) => "forged",
+                (Kind::Stale, _) => "stale",
+                (Kind::Signed, _) => "mismatch",
+            });
             state = after;
             // An accepted forgery may have paid the payment: the next event goes to a new one,
             // so that each check is judged on its own and the genuine event still has an effect.
@@ -331,14 +358,19 @@ impl Run<'_> {
         }
 
         let event = self.event(Kind::Signed, None)?;
-        let Some(after) = self
+        let applied = self
             .applied(&event, "after the signed event", &state, http, report)
-            .await?
-        else {
+            .await?;
+        report.exercised("applied");
+        let Some(after) = applied else {
             report.measure("concurrent_tested", 0.0);
+            let why = "the signed event was not applied, so there was nothing to repeat";
+            report.skipped("replay", why);
+            report.skipped("concurrent", why);
             return Ok(());
         };
         let replayed = self.deliver(&event, "replay", http).await?;
+        report.exercised("replay");
         let after_replay = self
             .observer
             .read("after the replay", &mut self.vars, http)
@@ -611,6 +643,10 @@ impl Run<'_> {
             .await?
         else {
             report.measure("concurrent_tested", 0.0);
+            report.skipped(
+                "concurrent",
+                "the reference event was not applied, so there was no effect to compare",
+            );
             return Ok(());
         };
         let reference = effect::changes(&before, &after);
@@ -638,6 +674,11 @@ impl Run<'_> {
             }
         }
         report.measure("concurrent_tested", f64::from(u8::from(raced)));
+        report.covered(
+            "concurrent",
+            raced,
+            "a concurrent copy was refused with 429, so the copies never raced; raise the callback's rate limit for the probe",
+        );
         let after = self
             .observer
             .read("after the concurrent copies", &mut self.vars, http)

@@ -36,7 +36,7 @@ pub struct Snapshot {
 pub struct SnapshotGate {
     /// The gate.
     pub id: String,
-    /// Its state on the scorecard (`pass`, or `waived`).
+    /// Its state on the scorecard (`pass`, `pass (partial: N skipped)`, or `waived`).
     pub state: String,
     /// Ledger sequence number of the evidence record.
     pub seq: Option<u64>,

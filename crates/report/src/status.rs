@@ -34,16 +34,20 @@ pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
         };
         let passing = count(GateState::Pass);
         let mut gates = format!("{passing}/{} passing", p.gates.len());
+        // A pass that skipped rules is not a plain pass: the phase says how many.
+        if !p.partial.is_empty() {
+            gates.push_str(&format!(", {} partial", p.partial.len()));
+        }
         // A waived gate lets the phase be done without passing: say so beside the count.
         let waived = count(GateState::Waived);
         if waived > 0 {
             gates.push_str(&format!(", {waived} waived"));
         }
-        phases.add_row(vec![
-            format!("{}\n{}", p.id, p.title),
-            phase_mark(p.state).to_owned(),
-            gates,
-        ]);
+        let mark = match (p.state, p.partial.len()) {
+            (PhaseState::Done, n) if n > 0 => format!("{} (partial)", phase_mark(p.state)),
+            _ => phase_mark(p.state).to_owned(),
+        };
+        phases.add_row(vec![format!("{}\n{}", p.id, p.title), mark, gates]);
     }
     let mut gates = table(&["gate", "state", "last run", "why"], width);
     for g in &card.gates {
@@ -58,17 +62,36 @@ pub fn status_table(card: &Scorecard, width: Option<u16>) -> String {
             .unwrap_or_else(|| "never".into());
         // A cached pass says which evidence it stands on, and how old that is.
         let reason = match &g.cached_from {
-            Some(from) if g.state == GateState::Pass => format!(
-                "pass (cached from evidence #{}, {})",
-                from.seq,
-                age(from.started_at, card.evaluated_at)
-            ),
+            Some(from) if g.state == GateState::Pass => {
+                let rest = g.reason.split_once("; partial").map(|(_, r)| r);
+                format!(
+                    "pass (cached from evidence #{}, {}){}",
+                    from.seq,
+                    age(from.started_at, card.evaluated_at),
+                    rest.map(|r| format!("; partial{r}")).unwrap_or_default()
+                )
+            }
             _ => g.reason.clone(),
         };
-        gates.add_row(vec![id, gate_mark(g.state).to_owned(), last, reason]);
+        let mark = match g.partial() {
+            Some(n) => format!("◐ pass (partial: {n} skipped)"),
+            None => gate_mark(g.state).to_owned(),
+        };
+        gates.add_row(vec![id, mark, last, reason]);
     }
     let mut out = format!("{phases}\n{gates}\n");
-    if card.go {
+    let partial: Vec<&str> = card
+        .gates
+        .iter()
+        .filter(|g| g.partial().is_some())
+        .map(|g| g.id.as_str())
+        .collect();
+    if card.go && !partial.is_empty() {
+        out.push_str(&format!(
+            "GO: every phase is done on current evidence, partly on partial passes ({}): `phasegate why <gate>` lists what they skipped\n",
+            partial.join(", ")
+        ));
+    } else if card.go {
         out.push_str("GO: every phase is done on current evidence\n");
     } else {
         out.push_str("NO-GO:\n");

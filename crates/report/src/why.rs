@@ -14,7 +14,7 @@ const EXCERPT_LINES: usize = 40;
 /// which commit, and the relevant output. `history` is the gate's records, newest first.
 pub fn why(gate: &Gate, status: &GateStatus, history: &[Record], now: Timestamp) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "gate `{}`: {}", gate.id, status.state);
+    let _ = writeln!(o, "gate `{}`: {}", gate.id, status.state_label());
     let _ = writeln!(
         o,
         "  reason:   {}",
@@ -88,6 +88,15 @@ fn rule(gate: &Gate) -> String {
     if !gate.blocking {
         rule.push_str(", advisory");
     }
+    if !gate.require.is_empty() {
+        let _ = write!(rule, ", require {}", gate.require.join(", "));
+    }
+    if gate.partial == phasegate_model::Partial::Fail {
+        rule.push_str(", partial = fail");
+    }
+    if let Some(todo) = &gate.todo {
+        let _ = write!(rule, ", todo: {todo}");
+    }
     rule
 }
 
@@ -154,6 +163,17 @@ fn evidence(o: &mut String, r: &Record, now: Timestamp) {
     let observed = observed(r);
     if !observed.is_empty() {
         let _ = writeln!(o, "  observed: {}", observed.join("; "));
+    }
+    if let Some(c) = &r.coverage {
+        let exercised = if c.exercised.is_empty() {
+            "none".to_owned()
+        } else {
+            c.exercised.join(", ")
+        };
+        let _ = writeln!(o, "  tested:   {exercised}");
+        for s in &c.skipped {
+            let _ = writeln!(o, "  skipped:  {}: {}", s.rule, s.reason);
+        }
     }
     let _ = writeln!(
         o,

@@ -11,7 +11,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use phasegate_model::{
-    Gate, GateId, GateKind, InvalidId, Phase, PhaseId, Project, Roadmap, Schedule, ServiceId,
+    Gate, GateId, GateKind, InvalidId, Partial, Phase, PhaseId, Project, Roadmap, Schedule,
+    ServiceId,
 };
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
@@ -38,7 +39,7 @@ pub const VERSION: i64 = 1;
 const TOP_KEYS: &[&str] = &[
     "version", "project", "services", "gates", "phase", "trust", "roles", "waiver",
 ];
-const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown"];
+const PROJECT_KEYS: &[&str] = &["name", "base_gates", "secret_env", "markdown", "partial"];
 /// Keys every kind of gate accepts.
 pub(crate) const GATE_KEYS: &[&str] = &[
     "title",
@@ -62,11 +63,14 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "cron",
     "timezone",
     "cooldown",
+    "require",
+    "partial",
+    "todo",
 ];
 const KIND_KEYS: &[&str] = &["run", "probe", "signoff"];
 const SIGNOFF_KEYS: &[&str] = &["roles", "approvals"];
 const PHASE_KEYS: &[&str] = &[
-    "id", "title", "after", "gates", "every", "cron", "timezone", "cooldown",
+    "id", "title", "after", "gates", "every", "cron", "timezone", "cooldown", "partial",
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -173,6 +177,7 @@ struct ProjectDraft {
     base_gates: Vec<Ref<GateId>>,
     secret_env: Vec<String>,
     markdown: Option<String>,
+    partial: Option<Partial>,
 }
 
 use service::ServiceDraft;
@@ -201,6 +206,9 @@ struct GateBody {
     item: Option<String>,
     fail_on: Option<(phasegate_model::Severity, Range<usize>)>,
     cache: Option<(bool, Range<usize>)>,
+    require: Vec<(String, Range<usize>)>,
+    partial: Option<(Partial, Range<usize>)>,
+    todo: Option<String>,
     schedule: Schedule,
 }
 
@@ -210,6 +218,7 @@ struct PhaseDraft {
     after: Vec<Ref<PhaseId>>,
     gates: Vec<Ref<GateId>>,
     schedule: Schedule,
+    partial: Option<Partial>,
 }
 
 /// What a kind of id is called in messages.
@@ -644,12 +653,30 @@ impl Checker<'_> {
                 "base_gates" => p.base_gates = self.ids("base_gates", val, Noun::Gate),
                 "secret_env" => p.secret_env = self.env_names("secret_env", val),
                 "markdown" => p.markdown = self.string("markdown", val).map(str::to_owned),
+                "partial" => p.partial = self.partial(val),
                 _ => {
                     self.unknown_key(key, PROJECT_KEYS, "in `[project]`", None);
                 }
             }
         }
         p
+    }
+
+    /// `partial = "pass" | "fail"`: what a probe's pass that skipped rules counts as.
+    fn partial(&mut self, val: &Val<'_>) -> Option<Partial> {
+        let name = self.string("partial", val)?;
+        let found = Partial::from_name(name.trim());
+        if found.is_none() {
+            self.push(
+                Problem::new(
+                    format!("unknown value `{name}` for `partial`"),
+                    val.span(),
+                    "not `pass` or `fail`",
+                )
+                .help("expected `\"pass\"` (a partial pass counts, shown as partial) or `\"fail\"` (a probe that skipped a rule fails)"),
+            );
+        }
+        found
     }
 
     fn env_table(&mut self, val: &Val<'_>) -> BTreeMap<String, String> {
@@ -732,6 +759,7 @@ impl Checker<'_> {
                 after: Vec::new(),
                 gates: Vec::new(),
                 schedule: Schedule::default(),
+                partial: None,
             };
             let mut schedule = schedule::ScheduleDraft::default();
             for (k, v) in in_file_order(table) {
@@ -744,6 +772,7 @@ impl Checker<'_> {
                     "title" => p.title = self.string("title", v).map(str::to_owned),
                     "after" => p.after = self.ids("after", v, Noun::Phase),
                     "gates" => p.gates = self.ids("gates", v, Noun::Gate),
+                    "partial" => p.partial = self.partial(v),
                     "every" | "cron" | "timezone" | "cooldown" => {
                         self.schedule_key(&mut schedule, k, v);
                     }
@@ -781,6 +810,15 @@ fn build(
     gates: Vec<GateDraft>,
     phases: Vec<PhaseDraft>,
 ) -> Roadmap {
+    let own_partial: BTreeMap<GateId, bool> = gates
+        .iter()
+        .map(|g| (g.id.id.clone(), g.body.partial.is_some()))
+        .collect();
+    let phase_partial: BTreeMap<PhaseId, Option<Partial>> = phases
+        .iter()
+        .filter_map(|p| Some((p.id.as_ref()?.id.clone(), p.partial)))
+        .collect();
+    let project_partial = project.partial;
     let mut roadmap = Roadmap {
         project: Project {
             name: project.name.unwrap_or_else(|| "project".to_owned()),
@@ -810,6 +848,9 @@ fn build(
                     exclusive: g.exclusive.unwrap_or(false),
                     fail_on: g.fail_on.map(|(s, _)| s).unwrap_or_default(),
                     cache: g.cache.map(|(c, _)| c),
+                    require: g.require.into_iter().map(|(r, _)| r).collect(),
+                    partial: g.partial.map(|(p, _)| p).unwrap_or_default(),
+                    todo: g.todo,
                     schedule: g.schedule,
                     blocking: g.blocking.unwrap_or(true),
                     env: g.env,
@@ -838,7 +879,32 @@ fn build(
         waivers: Vec::new(),
     };
     inherit_schedules(&mut roadmap);
+    inherit_partial(&mut roadmap, &own_partial, project_partial, &phase_partial);
     roadmap
+}
+
+/// A gate's `partial` is its own, else the strictest of the phases requiring it (a base
+/// gate: of every phase), else the project's.
+fn inherit_partial(
+    roadmap: &mut Roadmap,
+    own: &BTreeMap<GateId, bool>,
+    project: Option<Partial>,
+    phases: &BTreeMap<PhaseId, Option<Partial>>,
+) {
+    let base = &roadmap.project.base_gates;
+    for g in &mut roadmap.gates {
+        // Only a probe records coverage; a command gate's digest must not change with it.
+        if own.get(&g.id).copied().unwrap_or(false) || !matches!(g.kind, GateKind::Probe { .. }) {
+            continue;
+        }
+        let from_phases = roadmap
+            .phases
+            .iter()
+            .filter(|p| base.contains(&g.id) || p.gates.contains(&g.id))
+            .filter_map(|p| phases.get(&p.id).copied().flatten())
+            .max();
+        g.partial = from_phases.or(project).unwrap_or_default();
+    }
 }
 
 /// A gate's `every` and `cooldown` are its own, else those of the first phase (in file

@@ -80,7 +80,13 @@ pub struct ProbeRules<'a> {
     pub validate: ProbeValidator<'a>,
     /// Tells the probes of the project's files, which have no target to name.
     pub reads_files: ProbeReadsFiles<'a>,
+    /// The rules each probe records coverage of, for a gate's `require`.
+    pub coverage: ProbeCoverage<'a>,
 }
+
+/// The rules probe `kind` records coverage of (what a gate's `require = [...]` may name);
+/// `None` for a kind it does not know. The probes crate provides it.
+pub type ProbeCoverage<'a> = &'a dyn Fn(&str) -> Option<&'static [&'static str]>;
 
 /// Reads and validates the roadmap file at `path`; diagnostics name the file as `path`.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {

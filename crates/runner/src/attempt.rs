@@ -104,6 +104,12 @@ pub(crate) async fn run_gate(
     events: mpsc::UnboundedSender<Event>,
     cancel: watch::Receiver<bool>,
 ) -> (Record, CacheDecision) {
+    // A gate whose claim still needs parameters would test something else: it never runs.
+    if let Some(todo) = &job.gate.todo {
+        let record = skipped(&job, &ctx, format!("not ready to run: {todo}"));
+        let why = "it has a `todo`".to_owned();
+        return (emit(&events, record), CacheDecision::NotCacheable(why));
+    }
     let (manifest, decision) = cache::decide(&job, &ctx, &inputs, need_keys).await;
     if let (CacheDecision::Hit(from), Some(m)) = (&decision, &manifest) {
         let record = cache::cached(&job, &ctx, m.key(), from.clone());

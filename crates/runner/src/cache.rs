@@ -44,6 +44,9 @@ pub struct Prior {
     /// The attempt a cached record would point at, when the evidence passes now (fresh,
     /// trusted, under the current definition); otherwise why it does not.
     pub reusable: Result<CachedFrom, String>,
+    /// The coverage of that evidence: a cached record says what the attempt it reuses
+    /// exercised, so a partial pass stays partial.
+    pub coverage: Option<phasegate_model::Coverage>,
 }
 
 /// The gate's manifest now, and whether its evidence can stand in for running it.
@@ -122,6 +125,11 @@ pub(crate) fn cached(job: &GateJob, ctx: &RunContext, key: Sha256Hex, from: Cach
         modified: Vec::new(),
         from: Some(from),
     });
+    r.coverage = ctx
+        .cache
+        .priors
+        .get(&job.gate.id)
+        .and_then(|p| p.coverage.clone());
     r
 }
 

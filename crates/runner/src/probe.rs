@@ -85,8 +85,11 @@ pub(crate) async fn attempt(
         }
     }
     let (o, cut) = phasegate_probes::run_until(probe, &params, &pctx, stop).await;
-    // The gate's own threshold: findings below it are warnings, not a fail.
-    let o = o.judged(job.gate.fail_on);
+    // The gate's own threshold: findings below it are warnings, not a fail; then its
+    // coverage policy: a required rule skipped is a fail saying what to add.
+    let o = o
+        .judged(job.gate.fail_on)
+        .covering(&job.gate.require, job.gate.partial);
     let timeout = humantime::format_duration(job.gate.timeout);
     let (verdict, reason, timed_out) = match cut {
         Some(Cut::Stopped) if *interrupted.borrow() => (
@@ -116,6 +119,12 @@ pub(crate) async fn attempt(
         })
         .collect();
     r.measurements = o.measurements;
+    r.coverage = o.coverage.map(|mut c| {
+        for s in &mut c.skipped {
+            s.reason = redact_str(&s.reason, &job.secrets);
+        }
+        c
+    });
     // What the probe kept of its run (the load probe's result file, histograms included) is
     // the gate's output: a log beside command gates' logs, sealed in the record by its digest.
     if let Some(text) = &o.attachment {

@@ -192,6 +192,7 @@ fn record_strategy() -> impl Strategy<Value = Record> {
             approval: None,
             waiver: None,
             cache,
+            coverage: None,
         },
     )
 }
@@ -297,4 +298,28 @@ fn a_record_from_before_the_cache_decodes_and_keeps_its_bytes() {
     assert!(!text.contains("\"cache\""), "{text}");
     let back = decode(&old).unwrap();
     assert_eq!(encode(&back).unwrap(), old);
+}
+
+#[test]
+fn a_record_from_before_coverage_keeps_its_bytes_and_one_with_it_round_trips() {
+    // The exact bytes of a version 1 record written before `coverage` existed: its hash was
+    // computed over them, so decoding and encoding again must give them back unchanged.
+    let old = br#"{"type":"record","v":1,"run_id":"20261101T000000Z-0a1b2c3d","gate":"ready","phases":["p"],"attempt":1,"max_attempts":1,"verdict":"pass","reason":null,"rule":{"kind":"probe","text":"probe health","timeout_ms":600000,"cwd":null,"env":{}},"started_at":"2026-11-01T00:00:00Z","duration_ms":12,"exit_code":null,"signal":null,"timed_out":false,"measurements":{"requests":2.0},"findings":[],"output":null,"inputs_sha256":null,"roadmap_sha256":"1111111111111111111111111111111111111111111111111111111111111111","gate_sha256":"2222222222222222222222222222222222222222222222222222222222222222","git":null,"host":"h","tool_version":"0.1.0"}"#;
+    let back = decode(old).unwrap();
+    let Entry::Record(r) = &back else {
+        panic!("{back:?}")
+    };
+    assert_eq!(r.coverage, None);
+    assert_eq!(encode(&back).unwrap(), old.to_vec());
+    let mut with = r.clone();
+    with.coverage = Some(phasegate_model::Coverage {
+        exercised: vec!["live".into(), "ready".into()],
+        skipped: vec![phasegate_model::SkippedRule {
+            rule: "dependency".into(),
+            reason: "no fault hook: add `fault` and `restore`".into(),
+        }],
+    });
+    let bytes = encode(&Entry::Record(with.clone())).unwrap();
+    assert!(bytes.ends_with(br#""coverage":{"exercised":["live","ready"],"skipped":[{"rule":"dependency","reason":"no fault hook: add `fault` and `restore`"}]}}"#));
+    assert_eq!(decode(&bytes).unwrap(), Entry::Record(with));
 }

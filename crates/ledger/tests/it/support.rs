@@ -76,6 +76,7 @@ pub fn record(run_id: &str, gate: &str, verdict: Verdict, i: i64) -> Record {
         approval: None,
         waiver: None,
         cache: None,
+        coverage: None,
     }
 }
 

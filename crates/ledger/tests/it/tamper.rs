@@ -228,3 +228,50 @@ fn a_head_for_an_unknown_run_is_reported() {
     let (at, reason) = broken_at(&f);
     assert_eq!((at, reason.as_str()), (5, "head for unknown run `ghost`"));
 }
+
+#[test]
+fn a_ledger_of_records_without_coverage_still_verifies_next_to_records_with_it() {
+    // Records written before coverage existed have no `coverage` key; their hashes were
+    // computed over those bytes. A run after them adds records with coverage: the whole chain,
+    // old part included, must verify, and tampering with a coverage reason must be caught.
+    let mut f = Fixture::new();
+    let key = Key::from_hex(&"07".repeat(32)).unwrap();
+    f.ledger.append_batch(&open_run_entries("old", 2)).unwrap();
+    f.ledger
+        .close_run("old", RunStatus::Completed, &key)
+        .unwrap();
+    let old_bodies: Vec<Vec<u8>> = (2..=3).map(|s| body(&f, s)).collect();
+    assert!(
+        old_bodies
+            .iter()
+            .all(|b| !String::from_utf8_lossy(b).contains("coverage"))
+    );
+    let mut entries = open_run_entries("new", 1);
+    let Entry::Record(r) = &mut entries[1] else {
+        panic!("the second entry of a run is a record")
+    };
+    r.coverage = Some(phasegate_model::Coverage {
+        exercised: vec!["live".into()],
+        skipped: vec![phasegate_model::SkippedRule {
+            rule: "dependency".into(),
+            reason: "no fault hook".into(),
+        }],
+    });
+    f.ledger.append_batch(&entries).unwrap();
+    f.ledger
+        .close_run("new", RunStatus::Completed, &key)
+        .unwrap();
+    assert!(f.ledger.verify().unwrap().is_ok());
+    assert_eq!((2..=3).map(|s| body(&f, s)).collect::<Vec<_>>(), old_bodies);
+    let seq = 6;
+    let text = String::from_utf8(body(&f, seq)).unwrap();
+    assert!(text.contains("no fault hook"), "{text}");
+    let forged = text.replace("no fault hook", "all rules tested");
+    f.sql()
+        .execute(
+            "UPDATE entries SET body = ?1 WHERE seq = ?2",
+            params![forged.into_bytes(), seq as i64],
+        )
+        .unwrap();
+    assert_eq!(broken_at(&f).0, seq);
+}

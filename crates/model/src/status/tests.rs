@@ -26,6 +26,9 @@ fn gate(id: &str) -> Gate {
         exclusive: false,
         fail_on: Default::default(),
         cache: None,
+        require: vec![],
+        partial: Default::default(),
+        todo: None,
         schedule: Default::default(),
     }
 }
@@ -734,4 +737,67 @@ fn a_cached_record_does_not_change_the_evidence_an_approval_covers() {
         phase_evidence_digest(&rm, &release.id, l.evidence()),
         before
     );
+}
+
+#[test]
+fn a_pass_that_skipped_rules_is_partial_everywhere_and_still_counts() {
+    let (a, b) = (gate("a"), gate("b"));
+    let rm = roadmap(
+        vec![a.clone(), b.clone()],
+        vec![phase("p", &[], &["a", "b"])],
+    );
+    let mut partial = record(&a, Verdict::Pass, now());
+    partial.coverage = Some(crate::Coverage {
+        exercised: vec!["live".into()],
+        skipped: vec![
+            crate::SkippedRule {
+                rule: "dependency".into(),
+                reason: "no fault hook".into(),
+            },
+            crate::SkippedRule {
+                rule: "recovery".into(),
+                reason: "no fault hook".into(),
+            },
+        ],
+    });
+    let mut full = record(&b, Verdict::Pass, now());
+    full.coverage = Some(crate::Coverage {
+        exercised: vec!["live".into()],
+        skipped: vec![],
+    });
+    let s = evaluate(&rm, [&partial, &full], now());
+    let ga = s.gate("a").unwrap();
+    assert_eq!(ga.state, GateState::Pass);
+    assert_eq!(ga.partial(), Some(2));
+    assert_eq!(ga.state_label(), "pass (partial: 2 skipped)");
+    assert_eq!(ga.reason, "passed; partial: skipped dependency, recovery");
+    let gb = s.gate("b").unwrap();
+    assert_eq!((gb.partial(), gb.state_label().as_str()), (None, "pass"));
+    // By default a partial pass counts: the phase is done, and names the partial gate.
+    assert!(s.go);
+    assert_eq!(s.phases[0].state, PhaseState::Done);
+    assert_eq!(s.phases[0].partial, [GateId::new("a").unwrap()]);
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        json["gates"][0]["coverage"]["skipped"][0]["rule"],
+        "dependency"
+    );
+    assert_eq!(json["phases"][0]["partial"], serde_json::json!(["a"]));
+    assert!(
+        json["gates"][1]["coverage"]["skipped"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_gate_with_a_todo_is_missing_whatever_its_evidence() {
+    let mut a = gate("a");
+    a.todo = Some("fill in: fault, restore".into());
+    let rm = roadmap(vec![a.clone()], vec![phase("p", &[], &["a"])]);
+    let s = evaluate(&rm, [&record(&a, Verdict::Pass, now())], now());
+    assert_eq!(s.gates[0].state, GateState::Missing);
+    assert_eq!(s.gates[0].reason, "todo: fill in: fault, restore");
+    assert_eq!(s.phases[0].state, PhaseState::InProgress);
 }

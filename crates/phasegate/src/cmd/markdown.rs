@@ -21,6 +21,18 @@ pub fn import(args: &ImportArgs) -> Result<u8, Error> {
 
 pub fn sync(global: &Global, args: &SyncArgs) -> Result<u8, Error> {
     let session = super::open(global)?;
+    if args.add_boxes {
+        let (path, lines) = session.add_boxes(args.markdown.as_deref())?;
+        for line in &lines {
+            println!("{}:{line}: added a checkbox", path.display());
+        }
+        if lines.is_empty() {
+            println!(
+                "{}: every linked item already has a checkbox",
+                path.display()
+            );
+        }
+    }
     let report = session.sync(args.markdown.as_deref(), args.check)?;
     let synced = &report.synced;
     let file = report.path.display();

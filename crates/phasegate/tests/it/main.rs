@@ -3,10 +3,12 @@
 mod cache;
 mod close;
 mod config;
+mod coverage;
 mod daemon;
 mod files;
 mod flaws;
 mod harness;
+mod import_honesty;
 mod leaks;
 mod ledger;
 mod load;

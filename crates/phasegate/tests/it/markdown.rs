@@ -77,3 +77,58 @@ fn sync_ticks_from_evidence_unticks_hand_ticks_and_changes_nothing_else() {
     let r = p.run(&["sync"]);
     assert!(r.stderr.contains("no longer found"), "{r:?}");
 }
+
+/// A roadmap that states its work as plain bullets, without a single checkbox.
+const PLAIN: &str = "# Billing service readiness\n\nContext: nothing here is ticked by hand.\n\n## Week 1: Foundations\n\n- Unit suite is green: `./unit.sh`\n- Lint passes with no warnings: `./lint.sh`\n  continued on a second line\n* Payment runbook reviewed by the on-call lead\n\n## Acceptance\n\n1. Smoke suite passes: `./smoke.sh`\n\nNotes: - not an item, and [ ] not a box.\n";
+
+#[test]
+fn sync_add_boxes_turns_linked_plain_items_into_checkboxes_and_keeps_every_other_byte() {
+    let p = Project::new("");
+    std::fs::remove_file(p.file("phasegate.toml")).unwrap();
+    std::fs::write(p.file("ROADMAP.md"), PLAIN).unwrap();
+    for (script, code) in [("unit.sh", 0), ("lint.sh", 1), ("smoke.sh", 0)] {
+        std::fs::write(p.file(script), format!("#!/bin/sh\nexit {code}\n")).unwrap();
+        let _ = std::process::Command::new("chmod")
+            .args(["+x", &p.file(script).display().to_string()])
+            .status();
+    }
+    assert_eq!(p.run(&["import", "ROADMAP.md"]).code, 0);
+    p.run(&["run"]);
+    // Without boxes, sync has nothing to tick.
+    let plain = p.run(&["sync"]);
+    assert_eq!(plain.code, 0, "{plain:?}");
+    assert_eq!(
+        std::fs::read_to_string(p.file("ROADMAP.md")).unwrap(),
+        PLAIN
+    );
+
+    let r = p.run(&["sync", "--add-boxes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("ROADMAP.md:7: added a checkbox"), "{r:?}");
+    let boxed = std::fs::read_to_string(p.file("ROADMAP.md")).unwrap();
+    assert_eq!(
+        boxed,
+        PLAIN
+            .replace("- Unit suite", "- [x] Unit suite")
+            .replace("- Lint passes", "- [ ] Lint passes")
+            .replace("* Payment runbook", "* [ ] Payment runbook")
+            .replace("1. Smoke suite", "1. [x] Smoke suite"),
+        "only the boxes were added, and sync ticked the passing ones"
+    );
+    // From then on plain `sync` keeps them true, and adding boxes again adds none.
+    std::fs::write(p.file("lint.sh"), "#!/bin/sh\nexit 0\n").unwrap();
+    p.run(&["run"]);
+    assert_eq!(p.run(&["sync"]).code, 0);
+    let again = p.run(&["sync", "--add-boxes"]);
+    assert!(
+        again
+            .stdout
+            .contains("every linked item already has a checkbox"),
+        "{again:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.file("ROADMAP.md")).unwrap(),
+        boxed.replace("- [ ] Lint passes", "- [x] Lint passes")
+    );
+    assert_eq!(p.run(&["sync", "--add-boxes", "--check"]).code, 2);
+}

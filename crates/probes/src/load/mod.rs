@@ -572,6 +572,7 @@ pub(crate) struct Load;
 
 impl Probe for Load {
     const KIND: &'static str = "load";
+    const RULES: &'static [&'static str] = &["latency", "error_rate", "throughput", "regression"];
     type Config = Config;
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
@@ -716,6 +717,39 @@ impl Probe for Load {
     }
 }
 
+/// The thresholds given are the rules tested; the others are skipped, saying which key adds
+/// them. A regression threshold without a baseline tested nothing.
+fn coverage(thresholds: &[Threshold], baseline: bool, report: &mut Report) {
+    let has = |f: fn(&Threshold) -> bool| thresholds.iter().any(f);
+    let regression = has(|t| matches!(t, Threshold::Regression(_)));
+    if regression && !baseline {
+        report.skipped(
+            "regression",
+            "no earlier passing run to compare with yet: the regression threshold applies from the next run",
+        );
+    }
+    for (rule, given, key) in [
+        (
+            "latency",
+            has(|t| matches!(t, Threshold::Latency { .. })),
+            "p95",
+        ),
+        (
+            "error_rate",
+            has(|t| matches!(t, Threshold::ErrorRate(_))),
+            "error_rate",
+        ),
+        (
+            "throughput",
+            has(|t| matches!(t, Threshold::MinRps(_))),
+            "min_rps",
+        ),
+        ("regression", regression && baseline, "regression"),
+    ] {
+        report.covered(rule, given, format!("no `thresholds.{key}`: not judged"));
+    }
+}
+
 fn other(e: LoadError) -> ProbeError {
     ProbeError::Other(e.to_string())
 }
@@ -827,6 +861,7 @@ fn judge(
     if result.answered() == 0 {
         return Err(no_data("any"));
     }
+    coverage(thresholds, baseline.is_some(), report);
     // Asked for HTTP/2 and got HTTP/1.1 (the server chose it by ALPN): the figures are real
     // but are not the ones the gate asked for.
     if spec.http2 && result.opened.http1 > 0 {

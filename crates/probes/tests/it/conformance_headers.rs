@@ -323,9 +323,9 @@ fn rows() -> Vec<Row> {
         row("cookie deletion by Expires", &[]).set("set-cookie", "sid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT").set("set-cookie", "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax").params(sid.clone()),
         // Opt-in (ASVS 3.4.4): the session cookie named __Host-.
         row("session cookie without __Host- when required", &["cookie-session-host-prefix-missing"]).set("set-cookie", "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax")
-            .params(json!({ "session_cookies": ["sid"], "require": ["cookie-session-host-prefix-missing"] })),
+            .params(json!({ "session_cookies": ["sid"], "opt_in": ["cookie-session-host-prefix-missing"] })),
         row("session cookie __Host- when required", &[]).set("set-cookie", "__Host-sid=abc; Path=/; Secure; HttpOnly; SameSite=Strict")
-            .params(json!({ "session_cookies": ["__Host-sid"], "require": ["cookie-session-host-prefix-missing"] })),
+            .params(json!({ "session_cookies": ["__Host-sid"], "opt_in": ["cookie-session-host-prefix-missing"] })),
 
         // ------------------------------------------------------------------ caching, RFC 9111
         // §5.2.2.5: only no-store keeps credentials and signed-in pages out of caches.

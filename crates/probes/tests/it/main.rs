@@ -26,6 +26,7 @@ mod load;
 mod load_tls;
 mod webhook;
 // content and lifecycle
+mod coverage;
 mod secrets;
 mod shutdown;
 mod token;

@@ -28,6 +28,7 @@ impl Checker<'_> {
         let mut service_key = None;
         let mut services_key = None;
         let mut schedule_key = None;
+        let mut require_key = None;
         let mut schedule = super::schedule::ScheduleDraft::default();
         for (k, v) in in_file_order(body) {
             let kname = k.get_ref().as_ref();
@@ -66,6 +67,19 @@ impl Checker<'_> {
                 "item" => g.item = self.string("item", v).map(str::to_owned),
                 "fail_on" => g.fail_on = self.severity(v).map(|s| (s, k.span())),
                 "cache" => g.cache = self.boolean("cache", v).map(|c| (c, k.span())),
+                "require" => {
+                    let items = self.strings(
+                        "require",
+                        v,
+                        "an array of the probe's rule names",
+                        "a rule name (a string)",
+                    );
+                    let items = self.dedup("require", items);
+                    g.require = items.into_iter().map(|(r, s)| (r.to_owned(), s)).collect();
+                    require_key = Some(k.span());
+                }
+                "partial" => g.partial = self.partial(v).map(|p| (p, k.span())),
+                "todo" => g.todo = self.non_empty("todo", v, "fill in: fault, restore"),
                 "every" | "cron" | "timezone" | "cooldown" => {
                     self.schedule_key(&mut schedule, k, v);
                     schedule_key.get_or_insert((kname, k.span()));
@@ -84,7 +98,7 @@ impl Checker<'_> {
                 .help("use one: `services = [\"a\", \"b\"]` lists them all"),
             );
         }
-        g.kind = self.kind(key, &kinds, &others, &place);
+        g.kind = self.kind(key, &kinds, &others, &place, g.todo.is_some());
         g.schedule = self.schedule(schedule, &place);
         if let Some((_, span)) = &g.fail_on
             && !matches!(g.kind, Some(GateKind::Probe { .. }) | None)
@@ -97,6 +111,27 @@ impl Checker<'_> {
                 )
                 .help("findings with severities come from probes: remove `fail_on` here"),
             );
+        }
+        let coverage_keys = [
+            require_key.map(|s| ("require", s)),
+            g.partial.as_ref().map(|(_, s)| ("partial", s.clone())),
+        ];
+        for (kname, span) in coverage_keys.into_iter().flatten() {
+            if !matches!(g.kind, Some(GateKind::Probe { .. }) | None) {
+                self.push(
+                    Problem::new(
+                        format!("`{kname}` on gate `{name}`, which is not a probe gate"),
+                        span,
+                        "only probe gates",
+                    )
+                    .help(format!(
+                        "rules exercised or skipped are a probe's: remove `{kname}` here"
+                    )),
+                );
+            }
+        }
+        if let Some(GateKind::Probe { probe, .. }) = &g.kind {
+            self.judge_require(probe, &g.require);
         }
         if let Some((true, span)) = &g.cache
             && matches!(g.kind, Some(GateKind::Signoff { .. }))
@@ -188,13 +223,16 @@ impl Checker<'_> {
         out
     }
 
-    /// Resolves the gate's kind from its kind keys, and judges its other keys by it.
+    /// Resolves the gate's kind from its kind keys, and judges its other keys by it. The
+    /// parameters of a probe gate with a `todo` (a draft still to be filled in, which never
+    /// runs) are not judged by the probe yet: they are incomplete by definition.
     pub(super) fn kind(
         &mut self,
         gate: &Key<'_>,
         kinds: &[(&Key<'_>, &Val<'_>)],
         others: &[(&Key<'_>, &Val<'_>)],
         place: &str,
+        draft: bool,
     ) -> Option<GateKind> {
         let name = gate.get_ref().as_ref();
         let all: Vec<&str> = GATE_KEYS.iter().chain(KIND_KEYS).copied().collect();
@@ -226,7 +264,9 @@ impl Checker<'_> {
                     let params = self.probe_params(others, place);
                     let probe = self.non_empty("probe", v, "headers")?;
                     let params = params?;
-                    self.judge_probe(&probe, &params, v, others);
+                    if !draft {
+                        self.judge_probe(&probe, &params, v, others);
+                    }
                     Some(GateKind::Probe { probe, params })
                 }
                 _ => {
@@ -504,6 +544,42 @@ impl Checker<'_> {
     }
 
     /// A severity name: `critical`, `high`, `medium` or `low`.
+    /// Each name in `require` must be one of the probe's rules.
+    fn judge_require(&mut self, probe: &str, require: &[(String, Range<usize>)]) {
+        let Some(rules) = self.probe_rules.and_then(|r| (r.coverage)(probe)) else {
+            return;
+        };
+        for (rule, span) in require {
+            if rules.contains(&rule.as_str()) {
+                continue;
+            }
+            let help = match (rules, did_you_mean(rule, rules.iter().copied())) {
+                ([], _) => format!(
+                    "probe `{probe}` records no rules, so `require` cannot name any: remove it"
+                ),
+                (_, Some(s)) => format!(
+                    "did you mean `{s}`? the rules of `{probe}` are {}",
+                    quoted_list(rules, "and")
+                ),
+                _ => format!("the rules of `{probe}` are {}", quoted_list(rules, "and")),
+            };
+            // `require` used to be where `headers` took its opt-in finding codes.
+            let help = if rule.contains('-') && probe == "headers" {
+                format!("{help}; opt-in finding codes go in `opt_in`")
+            } else {
+                help
+            };
+            self.push(
+                Problem::new(
+                    format!("unknown rule `{rule}` in `require` of probe `{probe}`"),
+                    span.clone(),
+                    "not a rule of this probe",
+                )
+                .help(help),
+            );
+        }
+    }
+
     fn severity(&mut self, v: &Val<'_>) -> Option<phasegate_model::Severity> {
         let name = self.string("fail_on", v)?;
         let found = phasegate_model::Severity::from_name(name.trim());

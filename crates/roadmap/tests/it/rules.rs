@@ -243,7 +243,7 @@ fn unknown_key_without_a_close_match_lists_the_keys() {
     let f = one("[project]\nzzz = 1\n[[phase]]\nid = \"p\"\n");
     assert_eq!(
         help(&f),
-        "expected `name`, `base_gates`, `secret_env` or `markdown`"
+        "expected `name`, `base_gates`, `secret_env`, `markdown` or `partial`"
     );
 }
 
@@ -780,6 +780,7 @@ fn the_probe_validator_reports_at_the_parameter() {
     let rules = phasegate_roadmap::ProbeRules {
         validate: &validate,
         reads_files: &|_| false,
+        coverage: &|_| None,
     };
     let err = phasegate_roadmap::parse_with(&src, "x", Some(rules)).unwrap_err();
     let f = found(&src, err.iter().next().unwrap());
@@ -1058,4 +1059,91 @@ fn a_cron_schedule_is_read_in_its_time_zone_utc_by_default() {
         (cron("b").expr.as_str(), cron("b").zone.as_str()),
         ("*/10 * * * * *", "UTC")
     );
+}
+
+/// The roadmap checked with `health` knowing its rules, as the engine checks it.
+fn with_rules(src: &str) -> Result<phasegate_model::Roadmap, RoadmapError> {
+    let coverage = |kind: &str| -> Option<&'static [&'static str]> {
+        (kind == "health").then_some(&["live", "ready", "dependency", "recovery"][..])
+    };
+    let rules = phasegate_roadmap::ProbeRules {
+        validate: &|_, _| Vec::new(),
+        reads_files: &|_| false,
+        coverage: &coverage,
+    };
+    phasegate_roadmap::parse_with(src, "x", Some(rules))
+}
+
+#[test]
+fn require_names_rules_of_the_probe_and_an_unknown_one_is_located() {
+    let gate = "[gates.h]\nprobe = \"health\"\nbase_url = \"http://x\"\n";
+    let r = with_rules(&with_phase(&format!("{gate}require = [\"dependency\"]\n"))).unwrap();
+    assert_eq!(r.gates[0].require, ["dependency"]);
+    let src = with_phase(&format!("{gate}require = [\"live\", \"dependancy\"]\n"));
+    let err = with_rules(&src).unwrap_err();
+    assert_eq!(err.problems(), 1);
+    let f = found(&src, err.iter().next().unwrap());
+    assert_eq!(
+        f.message,
+        "unknown rule `dependancy` in `require` of probe `health`"
+    );
+    assert_eq!(f.labelled, ["\"dependancy\""]);
+    assert_eq!(
+        help(&f),
+        "did you mean `dependency`? the rules of `health` are `live`, `ready`, `dependency` and `recovery`"
+    );
+}
+
+#[test]
+fn require_and_partial_belong_to_probe_gates_only() {
+    let f = one(&with_phase("[gates.a]\nrun = \"x\"\nrequire = [\"y\"]\n"));
+    assert_eq!(
+        f.message,
+        "`require` on gate `a`, which is not a probe gate"
+    );
+    assert_eq!(f.labelled, ["require"]);
+    let f = one(&with_phase("[gates.a]\nrun = \"x\"\npartial = \"fail\"\n"));
+    assert_eq!(
+        f.message,
+        "`partial` on gate `a`, which is not a probe gate"
+    );
+    let f = one(&with_phase(
+        "[gates.h]\nprobe = \"health\"\nbase_url = \"http://x\"\npartial = \"strict\"\n",
+    ));
+    assert_eq!(f.message, "unknown value `strict` for `partial`");
+    assert_eq!(f.labelled, ["\"strict\""]);
+}
+
+#[test]
+fn partial_comes_from_the_gate_else_its_strictest_phase_else_the_project() {
+    use phasegate_model::Partial;
+    let src = "[project]\npartial = \"fail\"\n\
+        [gates.own]\nprobe = \"health\"\nbase_url = \"http://x\"\npartial = \"pass\"\n\
+        [gates.phased]\nprobe = \"health\"\nbase_url = \"http://x\"\n\
+        [gates.free]\nprobe = \"health\"\nbase_url = \"http://x\"\n\
+        [gates.cmd]\nrun = \"true\"\n\
+        [[phase]]\nid = \"a\"\ngates = [\"phased\"]\npartial = \"pass\"\n\
+        [[phase]]\nid = \"b\"\ngates = [\"phased\", \"own\", \"cmd\"]\npartial = \"fail\"\n\
+        [[phase]]\nid = \"c\"\ngates = [\"free\"]\n";
+    let r = parse(src, "x").unwrap();
+    let of = |id: &str| r.gate(id).unwrap().partial;
+    assert_eq!(of("own"), Partial::Pass);
+    assert_eq!(of("phased"), Partial::Fail);
+    assert_eq!(of("free"), Partial::Fail);
+    // A command gate records no coverage: its definition (and digest) stays as it was.
+    assert_eq!(of("cmd"), Partial::Pass);
+    let relaxed = parse(&src.replace("[project]\npartial = \"fail\"\n", ""), "x").unwrap();
+    assert_eq!(relaxed.gate("free").unwrap().partial, Partial::Pass);
+}
+
+#[test]
+fn todo_is_kept_and_an_empty_one_is_refused() {
+    let r = parse(
+        &with_phase("[gates.a]\nrun = \"x\"\ntodo = \"fill in: fault, restore\"\n"),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(r.gates[0].todo.as_deref(), Some("fill in: fault, restore"));
+    let f = one(&with_phase("[gates.a]\nrun = \"x\"\ntodo = \" \"\n"));
+    assert_eq!(f.message, "`todo` is empty");
 }
