@@ -13,6 +13,8 @@ pub(crate) struct Needs {
     pub fill: Vec<&'static str>,
     /// The probe's rules the claim rests on.
     pub require: Vec<&'static str>,
+    /// Parameters written as they are: the one value that fits every project.
+    pub preset: Vec<&'static str>,
 }
 
 /// Words saying an item is about a dependency of the service, which only a fault hook that
@@ -112,6 +114,12 @@ pub(crate) fn needs(probe: &str, text: &str) -> Needs {
                 n.require.push("throughput");
             }
         }
+        "advisories" => {
+            n.fill = vec![
+                "db = <the directory of your OSV mirror; `phasegate advisories update` fills it>",
+            ];
+        }
+        "migrations" => n.preset = vec!["baseline = \"last-pass\""],
         _ => {}
     }
     n

@@ -283,24 +283,27 @@ fn gate_table(w: &mut String, gate: &PlannedGate<'_>) {
         Kind::Run(command) => {
             let _ = writeln!(w, "run = {}", quote(command));
         }
-        Kind::Probe(probe) if crate::FILE_PROBES.contains(probe) => {
-            let _ = writeln!(w, "probe = {}", quote(probe));
-            let _ = writeln!(
-                w,
-                "cwd = \".\"  # the directory it reads, relative to this file; then the probe's parameters"
-            );
-        }
         Kind::Probe(probe) => {
             let _ = writeln!(w, "probe = {}", quote(probe));
-            let _ = writeln!(
-                w,
-                "base_url = {}  # fill in: your deployment, or `service = \"<id>\"`",
-                quote(PLACEHOLDER_URL)
-            );
+            if crate::FILE_PROBES.contains(probe) {
+                let _ = writeln!(
+                    w,
+                    "cwd = \".\"  # the directory it reads, relative to this file; then the probe's parameters"
+                );
+            } else {
+                let _ = writeln!(
+                    w,
+                    "base_url = {}  # fill in: your deployment, or `service = \"<id>\"`",
+                    quote(PLACEHOLDER_URL)
+                );
+            }
             // What the claim needs besides a target: until given, the gate never runs and
             // is `missing` with this text; the rules it rests on are required, so a gate
             // filled in only with a target cannot pass without testing them.
             let needs = crate::claims::needs(probe, &crate::classify::fold(&e.text));
+            for p in &needs.preset {
+                let _ = writeln!(w, "{p}");
+            }
             if !needs.fill.is_empty() {
                 let keys: Vec<&str> = needs
                     .fill

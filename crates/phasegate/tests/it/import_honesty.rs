@@ -89,9 +89,53 @@ const ITEMS: &[(&str, Option<&str>, &str)] = &[
     ("Smoke failures block promotion", None, ""),
 ];
 
+/// One item per probe of the project's files: its text, the probe, and a file (path,
+/// content) that violates its claim, written into the project the gate reads.
+const FILE_ITEMS: &[(&str, &str, &str, &str)] = &[
+    (
+        "No secrets are committed to the repository",
+        "secrets",
+        "settings.py",
+        "DATABASE_URL = \"postgres://app:Zq8vR2mX7pL4wT9k@db.internal:5432/app\"\n",
+    ),
+    (
+        "Zero open critical vulnerabilities in dependencies",
+        "advisories",
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"time\"\nversion = \"0.1.0\"\n",
+    ),
+    (
+        "Migrations are forward-only",
+        "migrations",
+        "migrations/0001_init.sql",
+        "CREATE TABLE t (id INTEGER);\n",
+    ),
+    (
+        "CI scripts do not allow lint failure with || true",
+        "ci-tolerance",
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo clippy || true\n",
+    ),
+    (
+        "Remove drift between docs, tasks and runtime status",
+        "docs-drift",
+        "README.md",
+        "# App\n\nRun `make deploy`, then read [the guide](docs/missing.md).\n",
+    ),
+    (
+        "Local-first: no mandatory external dependency",
+        "local-first",
+        ".env.example",
+        "PAYMENTS_URL=https://api.stripe.com/v1\n",
+    ),
+];
+
 fn document() -> String {
     let mut doc = String::from("# Honest import\n\n## M1 Launch\n\n");
     for (text, _, _) in ITEMS {
+        doc.push_str(&format!("- [ ] {text}\n"));
+    }
+    for (text, _, _, _) in FILE_ITEMS {
         doc.push_str(&format!("- [ ] {text}\n"));
     }
     doc
@@ -153,6 +197,10 @@ fn every_mapping_rule_drafts_a_gate_that_cannot_pass_on_a_violating_service() {
         let found = mapped.iter().find(|(item, _, _)| item == text).unwrap();
         assert_eq!(found.1.as_deref(), *probe, "{text}:\n{draft}");
     }
+    for (text, probe, _, _) in FILE_ITEMS {
+        let found = mapped.iter().find(|(item, _, _)| item == text).unwrap();
+        assert_eq!(found.1.as_deref(), Some(*probe), "{text}:\n{draft}");
+    }
     // The table covers every probe the binary knows (the list of an unknown kind's error).
     std::fs::write(
         p.file("phasegate.toml"),
@@ -169,16 +217,31 @@ fn every_mapping_rule_drafts_a_gate_that_cannot_pass_on_a_violating_service() {
         .map(|k| k.split_whitespace().next().unwrap())
     {
         assert!(
-            ITEMS.iter().any(|(_, p, _)| *p == Some(kind)),
-            "no item maps to probe `{kind}`: add one to ITEMS"
+            ITEMS.iter().any(|(_, p, _)| *p == Some(kind))
+                || FILE_ITEMS.iter().any(|(_, p, _, _)| *p == kind),
+            "no item maps to probe `{kind}`: add one to ITEMS or FILE_ITEMS"
         );
     }
 
-    // Completed only with a target: every probe gate stays missing (its todo) or fails.
+    // Completed only with a target: every probe gate stays missing (its todo) or fails,
+    // the probes of files reading a project that violates each claim.
+    for (_, _, path, content) in FILE_ITEMS {
+        let file = p.file(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+    }
     let completed = completed_with_a_target(&draft);
     std::fs::write(p.file("phasegate.toml"), &completed).unwrap();
     let check = p.run(&["check"]);
     assert_eq!(check.code, 0, "{check:?}\n{completed}");
+    // Forward-only is judged against the last pass: the first run records the migrations,
+    // then an applied one is edited.
+    p.run(&["run"]);
+    std::fs::write(
+        p.file("migrations/0001_init.sql"),
+        "CREATE TABLE t (id BIGINT);\n",
+    )
+    .unwrap();
     p.run(&["run"]);
     let json: serde_json::Value =
         serde_json::from_str(&p.run(&["status", "--format", "json"]).stdout).unwrap();

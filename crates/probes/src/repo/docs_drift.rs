@@ -33,7 +33,7 @@ pub(crate) struct Config {
     docs: Vec<String>,
     /// Documents that must exist and not be empty (paths).
     #[serde(default)]
-    required: Vec<String>,
+    must_exist: Vec<String>,
     /// Documents that must hold no placeholder and no empty section (globs).
     #[serde(default)]
     critical: Vec<String>,
@@ -190,10 +190,10 @@ impl FileProbe for DocsDrift {
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
         cfg.docs_set = glob_set("docs", &cfg.docs, errors);
         cfg.critical_set = glob_set("critical", &cfg.critical, errors);
-        for (i, r) in cfg.required.iter().enumerate() {
+        for (i, r) in cfg.must_exist.iter().enumerate() {
             if normalize(Path::new(r)).is_none() || Path::new(r).is_absolute() {
                 errors.push(err(
-                    format!("required[{i}]"),
+                    format!("must_exist[{i}]"),
                     "expected a path inside the project",
                 ));
             }
@@ -224,19 +224,19 @@ impl FileProbe for DocsDrift {
             counts: Counts::default(),
             targets: Targets::default(),
         };
-        for (i, r) in cfg.required.iter().enumerate() {
+        for (i, r) in cfg.must_exist.iter().enumerate() {
             let path = normalize(Path::new(r)).unwrap_or_default();
             match read(root, &path, cancel, report)? {
                 None => report.finding(
                     "docs-required-missing",
-                    format!("required document `{r}` does not exist"),
-                    format!("required[{i}]"),
+                    format!("document `{r}` (in `must_exist`) does not exist"),
+                    format!("must_exist[{i}]"),
                 ),
                 Some(text) if is_empty_doc(&text) => {
                     report.finding(
                         "docs-required-empty",
                         format!(
-                            "required document `{r}` is empty (nothing but headings and blanks)"
+                            "document `{r}` (in `must_exist`) is empty (nothing but headings and blanks)"
                         ),
                         at(&path, 1),
                     );
@@ -279,7 +279,7 @@ impl FileProbe for DocsDrift {
         report.measure("docs_commands_checked", c.commands as f64);
         report.measure("docs_links_checked", c.links as f64);
         report.measure("docs_anchors_checked", c.anchors as f64);
-        report.measure("docs_required", cfg.required.len() as f64);
+        report.measure("docs_required", cfg.must_exist.len() as f64);
         report.measure("docs_critical", c.critical as f64);
         Ok(())
     }

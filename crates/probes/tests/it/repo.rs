@@ -320,7 +320,7 @@ Alice, then Bob.
 ";
 
 fn docs_params() -> serde_json::Value {
-    json!({ "required": ["CHANGELOG.md"], "critical": ["docs/runbook.md"] })
+    json!({ "must_exist": ["CHANGELOG.md"], "critical": ["docs/runbook.md"] })
 }
 
 #[tokio::test]
@@ -367,7 +367,7 @@ async fn docs_drift_flags_each_drift_with_file_and_line() {
             "docs-link-broken @ README.md:13",
             "docs-placeholder @ docs/runbook.md:7",
             "docs-placeholder @ docs/runbook.md:7",
-            "docs-required-missing @ required[0]",
+            "docs-required-missing @ must_exist[0]",
         ]
     );
     let messages: Vec<&str> = o.findings.iter().map(|f| f.message.as_str()).collect();
