@@ -668,56 +668,54 @@ impl Scan<'_> {
             "make" | "gmake" | "$(MAKE)" | "${MAKE}" => {
                 let (sub, file_opt, targets) = make_args(args);
                 let dir = normalize(&dir.join(sub.unwrap_or_default())).unwrap_or_default();
-                let Some(makefile) = file_opt.map(|f| dir.join(f)).or_else(|| {
-                    ["GNUmakefile", "makefile", "Makefile"]
-                        .iter()
-                        .map(|n| dir.join(n))
-                        .find(|p| self.root.join(p).is_file())
-                }) else {
-                    return Vec::new();
-                };
-                if targets.is_empty() {
-                    vec![Unit::Make {
-                        file: makefile,
-                        target: None,
-                    }]
-                } else {
-                    targets
-                        .into_iter()
-                        .map(|t| Unit::Make {
-                            file: makefile.clone(),
-                            target: Some(t),
-                        })
-                        .collect()
-                }
+                self.units_of(
+                    &dir,
+                    file_opt,
+                    &["GNUmakefile", "makefile", "Makefile"],
+                    targets,
+                    |file, target| Unit::Make { file, target },
+                )
             }
             "just" => {
                 let (file_opt, recipes) = just_args(args);
-                let Some(justfile) = file_opt.map(|f| dir.join(f)).or_else(|| {
-                    ["justfile", "Justfile", ".justfile"]
-                        .iter()
-                        .map(|n| dir.join(n))
-                        .find(|p| self.root.join(p).is_file())
-                }) else {
-                    return Vec::new();
-                };
-                if recipes.is_empty() {
-                    vec![Unit::Just {
-                        file: justfile,
-                        recipe: None,
-                    }]
-                } else {
-                    recipes
-                        .into_iter()
-                        .map(|r| Unit::Just {
-                            file: justfile.clone(),
-                            recipe: Some(r),
-                        })
-                        .collect()
-                }
+                self.units_of(
+                    dir,
+                    file_opt,
+                    &["justfile", "Justfile", ".justfile"],
+                    recipes,
+                    |file, recipe| Unit::Just { file, recipe },
+                )
             }
             p if p.contains('/') => self.script_unit(p, dir, file).into_iter().collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The units a `make` or `just` call runs: each target named (or the default one) of the
+    /// file given with `-f`, else of the first of `names` present in `dir`.
+    fn units_of(
+        &self,
+        dir: &Path,
+        file_opt: Option<String>,
+        names: &[&str],
+        targets: Vec<String>,
+        unit: impl Fn(PathBuf, Option<String>) -> Unit,
+    ) -> Vec<Unit> {
+        let Some(file) = file_opt.map(|f| dir.join(f)).or_else(|| {
+            names
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| self.root.join(p).is_file())
+        }) else {
+            return Vec::new();
+        };
+        if targets.is_empty() {
+            vec![unit(file, None)]
+        } else {
+            targets
+                .into_iter()
+                .map(|t| unit(file.clone(), Some(t)))
+                .collect()
         }
     }
 

@@ -2,31 +2,15 @@
 //! baseline, as the engine hands over the gate's last passing output.
 
 use std::path::Path;
-use std::time::Duration;
 
 use phasegate_model::Verdict;
-use phasegate_probes::{Context, Outcome};
+use phasegate_probes::Outcome;
 use serde_json::{Value, json};
 
-use crate::support::{codes, params};
-
-fn ctx(dir: &Path) -> Context {
-    Context {
-        base_url: None,
-        timeout: Duration::from_secs(5),
-        workdir: dir.to_owned(),
-        env: phasegate_probes::ChildEnv::default(),
-    }
-}
+use crate::support::{codes, params, run_files, write};
 
 async fn run(dir: &Path, p: Value) -> Outcome {
-    phasegate_probes::run("migrations", &params(p), &ctx(dir)).await
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
+    run_files("migrations", dir, p).await
 }
 
 /// A project with sqlx migrations, run once without history; returns the record kept as

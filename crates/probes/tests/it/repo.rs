@@ -4,13 +4,12 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 use phasegate_model::Verdict;
-use phasegate_probes::{Context, Outcome};
+use phasegate_probes::Outcome;
 use serde_json::json;
 
-use crate::support::{codes, params};
+use crate::support::{codes, params, run_files};
 
 /// Writes `files` under a new temp dir; names ending in `.sh` or under `scripts/` are
 /// made executable.
@@ -28,13 +27,7 @@ fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 async fn run(kind: &str, dir: &Path, p: serde_json::Value) -> Outcome {
-    let ctx = Context {
-        base_url: None,
-        timeout: Duration::from_secs(5),
-        workdir: dir.to_owned(),
-        env: phasegate_probes::ChildEnv::default(),
-    };
-    phasegate_probes::run(kind, &params(p), &ctx).await
+    run_files(kind, dir, p).await
 }
 
 /// The findings as `code @ location`, for exact comparisons.

@@ -25,6 +25,28 @@ pub fn ctx_in(url: &url::Url, workdir: &Path) -> Context {
     }
 }
 
+/// The context of a probe of the project's files reading `dir`.
+pub fn files_ctx(dir: &Path) -> Context {
+    Context {
+        base_url: None,
+        timeout: Duration::from_secs(5),
+        workdir: dir.to_path_buf(),
+        env: phasegate_probes::ChildEnv::default(),
+    }
+}
+
+/// Runs the file probe `kind` on `dir`.
+pub async fn run_files(kind: &str, dir: &Path, p: serde_json::Value) -> Outcome {
+    phasegate_probes::run(kind, &params(p), &files_ctx(dir)).await
+}
+
+/// Writes `text` to `dir/rel`, creating its directories.
+pub fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn params(v: serde_json::Value) -> Params {
     v.as_object().unwrap().clone().into_iter().collect()
 }
