@@ -84,6 +84,8 @@ pub(crate) struct Migrations;
 impl FileProbe for Migrations {
     const KIND: &'static str = "migrations";
     type Config = Config;
+    /// `unchanged`: the applied migrations were compared with an earlier record.
+    const RULES: &'static [&'static str] = &["unchanged"];
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
         if cfg.baseline.trim().is_empty() {
@@ -187,6 +189,11 @@ impl FileProbe for Migrations {
         } else {
             Some(read_record(&ctx.workdir.join(&cfg.baseline))?)
         };
+        report.covered(
+            "unchanged",
+            earlier.is_some(),
+            "no earlier record to compare with: this run records the migrations",
+        );
         if let Some(earlier) = earlier {
             compare(&earlier, &now, report);
         }

@@ -50,6 +50,8 @@ pub(crate) struct Secrets;
 impl FileProbe for Secrets {
     const KIND: &'static str = "secrets";
     type Config = Config;
+    /// `tree`: the files as they are now; `history`: every blob committed before.
+    const RULES: &'static [&'static str] = &["tree", "history"];
 
     fn validate(cfg: &mut Config, errors: &mut Vec<ParamError>) {
         if let Err(e) = phasegate_secrets::glob_allowlist(&cfg.allow) {
@@ -101,6 +103,16 @@ impl FileProbe for Secrets {
         };
         let scan = phasegate_secrets::scan(&scanner, &root, mode, baseline.as_ref(), &options)
             .map_err(fail)?;
+        report.covered(
+            "tree",
+            !cfg.history,
+            "history mode reads committed blobs: files not committed are not scanned",
+        );
+        report.covered(
+            "history",
+            cfg.history,
+            "history not scanned: set history = true to find secrets removed by a later commit",
+        );
         let s = &scan.stats;
         report.files = u32::try_from(s.files).unwrap_or(u32::MAX);
         for (name, value) in [
