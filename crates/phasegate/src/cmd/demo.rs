@@ -16,7 +16,9 @@ const ROADMAP: &str = include_str!("../../demo/membership.toml");
 /// Files the roadmap's file probes read, written beside it: the sample service's lockfile
 /// (this workspace's), a small OSV mirror and a migrations folder.
 const FILES: &[(&str, &str)] = &[
-    ("Cargo.lock", include_str!("../../../../Cargo.lock")),
+    // A copy of the workspace's lockfile (the sample service's crates), kept in the crate so that
+    // it packages on its own; a test keeps it in step.
+    ("Cargo.lock", include_str!("../../demo/sample-service.lock")),
     (
         "advisories/RUSTSEC-2021-0003.json",
         include_str!("../../demo/advisories/RUSTSEC-2021-0003.json"),

@@ -161,3 +161,17 @@ fn check_reports_bad_advisories_and_migrations_parameters_at_their_line() {
     );
     assert!(!text.contains("has no target"), "{r:?}");
 }
+
+/// The demo's lockfile is a copy of the workspace's (the crate must package without files
+/// outside it): refresh it with `cp Cargo.lock crates/phasegate/demo/sample-service.lock`.
+#[test]
+fn the_demo_lockfile_is_the_workspaces() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    let demo =
+        std::fs::read_to_string(root.join("crates/phasegate/demo/sample-service.lock")).unwrap();
+    assert!(
+        workspace == demo,
+        "crates/phasegate/demo/sample-service.lock differs from Cargo.lock: cp Cargo.lock crates/phasegate/demo/sample-service.lock"
+    );
+}
